@@ -1,0 +1,33 @@
+/* Shared by every kernel source: index type, portability macros, aligned allocation. */
+#ifndef PYCONV_COMMON_H
+#define PYCONV_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pyconv_kernels.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#if defined(_MSC_VER)
+#define PYCONV_RESTRICT __restrict
+#define PYCONV_INLINE static __inline
+#else
+#define PYCONV_RESTRICT __restrict__
+#define PYCONV_INLINE static inline
+#endif
+
+#define PYCONV_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define PYCONV_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Cache-line (and AVX-512) aligned buffers for packed panels and workspaces. */
+#define PYCONV_ALIGN 64
+
+void *pyconv_aligned_alloc(size_t nbytes);
+void pyconv_aligned_free(void *p);
+
+#endif /* PYCONV_COMMON_H */

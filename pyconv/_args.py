@@ -1,0 +1,134 @@
+"""Argument normalization and validation shared by every op.
+
+Each public op validates in one place (its function in conv.py / pool.py / gemm.py) using
+these helpers; kernels receive native-endian, C-contiguous float32/float64 arrays, plain ints
+and explicit paddings. Messages name the argument, the expected and the actual value."""
+import operator
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+# Largest element count we let a kernel index: int64 offsets with headroom for products.
+MAX_ELEMENTS = 2 ** 62
+
+
+def as_int(value, name, *, minimum=None):
+    """An int (not bool) >= minimum."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected an int, got bool {value!r}")
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name}: expected an int, got {type(value).__name__} {value!r}") from None
+    if minimum is not None and value < minimum:
+        what = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+        raise ValueError(f"{name}: expected {what}, got {value}")
+    return value
+
+
+def as_pair(value, name, *, minimum=None):
+    """An int or a pair of ints -> (int, int)."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name}: expected an int or a pair of ints, got {len(value)} values {tuple(value)!r}")
+        return (as_int(value[0], f"{name}[0]", minimum=minimum),
+                as_int(value[1], f"{name}[1]", minimum=minimum))
+    v = as_int(value, name, minimum=minimum)
+    return (v, v)
+
+
+def conv_padding(padding, kernel_size, dilation, stride, name="padding"):
+    """Normalize a convolution padding to explicit (top, bottom, left, right).
+
+    Accepts an int, a pair (pad_h, pad_w), ((top, bottom), (left, right)), or one of
+    "valid" (no padding), "same" (output size = input size; stride 1 only, as in PyTorch; an
+    odd total goes to the bottom/right, as in PyTorch) and "full" (every partial overlap)."""
+    (kh, kw), (dh, dw) = kernel_size, dilation
+    span_h, span_w = dh * (kh - 1), dw * (kw - 1)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0, 0, 0)
+        if padding == "same":
+            if tuple(stride) != (1, 1):
+                raise ValueError(f"{name}: 'same' requires stride 1 (as in PyTorch), got stride {tuple(stride)}")
+            return (span_h // 2, span_h - span_h // 2, span_w // 2, span_w - span_w // 2)
+        if padding == "full":
+            return (span_h, span_h, span_w, span_w)
+        raise ValueError(f"{name}: expected an int, a pair, ((top, bottom), (left, right)), "
+                         f"'valid', 'same' or 'full', got {padding!r}")
+    if isinstance(padding, (tuple, list)) and len(padding) == 2 and all(
+            isinstance(p, (tuple, list)) for p in padding):
+        (top, bottom), (left, right) = (as_pair(padding[0], f"{name}[0]", minimum=0),
+                                        as_pair(padding[1], f"{name}[1]", minimum=0))
+        return (top, bottom, left, right)
+    ph, pw = as_pair(padding, name, minimum=0)
+    return (ph, ph, pw, pw)
+
+
+def output_size(size, kernel, stride, dilation, pad_before, pad_after, ceil_mode=False):
+    """PyTorch's output-size rule along one axis (may be <= 0; callers reject that).
+
+    With ceil_mode, the last window must start inside the input or the left padding."""
+    span = dilation * (kernel - 1) + 1
+    padded = size + pad_before + pad_after
+    if ceil_mode:
+        out = -(-(padded - span) // stride) + 1
+        if (out - 1) * stride >= size + pad_before:
+            out -= 1
+        return out
+    return (padded - span) // stride + 1
+
+
+def as_float_array(value, name, dtype=None, *, ndim=None):
+    """A native-endian, C-contiguous array of `dtype` (the value's own float dtype when None).
+
+    Copies only when needed; the caller's array is never written to."""
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # objects numpy cannot convert, ragged lists, ...
+        raise TypeError(f"{name}: expected an array-like of floats, got {type(value).__name__}: {exc}") from None
+    if arr.dtype.newbyteorder("=") not in FLOAT_DTYPES:
+        raise TypeError(f"{name}: expected a float32 or float64 array, got dtype {arr.dtype}")
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name}: expected a {ndim}-d array, got {arr.ndim}-d with shape {arr.shape}")
+    target = arr.dtype.newbyteorder("=") if dtype is None else np.dtype(dtype)
+    return np.ascontiguousarray(arr, dtype=target)
+
+
+def check_shape(arr, expected, name):
+    if tuple(arr.shape) != tuple(expected):
+        raise ValueError(f"{name}: expected shape {tuple(expected)}, got {tuple(arr.shape)}")
+
+
+def check_size(shape, name):
+    """MemoryError when an array of `shape` could not be indexed or allocated."""
+    count = 1
+    for d in shape:
+        count *= int(d)
+    if count > MAX_ELEMENTS:
+        raise MemoryError(f"{name}: {tuple(shape)} has {count} elements, more than pyconv can index")
+    return count
+
+
+def output_array(out, shape, dtype, name="out"):
+    """A fresh C-contiguous result, or the caller's `out` after checking it can take the result."""
+    check_size(shape, name)
+    if out is None:
+        return np.empty(shape, dtype=dtype)
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{name}: expected a numpy.ndarray, got {type(out).__name__}")
+    check_shape(out, shape, name)
+    if out.dtype != dtype:
+        raise TypeError(f"{name}: expected dtype {dtype}, got {out.dtype}")
+    if not (out.flags.c_contiguous and out.flags.writeable and out.dtype.isnative):
+        raise ValueError(f"{name}: expected a writeable, C-contiguous, native-endian array")
+    return out
+
+
+def as_shape(value, name, ndim):
+    """A tuple of `ndim` non-negative ints (for input_size / weight_size arguments)."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+        raise TypeError(f"{name}: expected a tuple of {ndim} ints, got {type(value).__name__} {value!r}")
+    if len(value) != ndim:
+        raise ValueError(f"{name}: expected {ndim} sizes, got {len(value)}: {tuple(value)!r}")
+    return tuple(as_int(v, f"{name}[{i}]", minimum=0) for i, v in enumerate(value))

@@ -1,0 +1,1 @@
+"""Cython glue for the convolution kernels (filled in by the conv work)."""

@@ -1,0 +1,1 @@
+"""Cython glue for the pooling kernels (filled in by the pool work)."""
