@@ -88,12 +88,13 @@ MACROS = [
 ]
 
 kernel_sources = sorted(glob.glob(os.path.join(KERNELS, "**", "*.c"), recursive=True))
+kernel_headers = sorted(glob.glob(os.path.join(KERNELS, "**", "*.h"), recursive=True))
 kernel_lib = ("pyconv_kernels", {
     "sources": kernel_sources,
     "include_dirs": [KERNELS],
     "macros": MACROS,
     "cflags": C_FLAGS,
-    "obj_deps": {"": sorted(glob.glob(os.path.join(KERNELS, "**", "*.h"), recursive=True))},
+    "obj_deps": {"": kernel_headers},
 })
 
 
@@ -117,6 +118,8 @@ def extension(name):
         include_dirs=[KERNELS, numpy.get_include()],
         define_macros=MACROS,
         extra_compile_args=[f for f in C_FLAGS if f != "-std=gnu11"],
+        # Relink when a kernel changes: the static library is not a dependency build_ext sees.
+        depends=kernel_sources + kernel_headers,
     )
 
 
