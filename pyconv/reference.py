@@ -7,6 +7,8 @@ first array argument, so the same code judges float32 and float64 kernels. Argum
 normalization comes from `pyconv._args`, so padding forms, pairs and output sizes mean exactly
 what they mean in the public API. Names and argument order follow PyTorch
 (torch.nn.functional, torch.nn.grad); layout is NCHW; convolution is cross-correlation."""
+import math
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -95,8 +97,15 @@ def _check_groups(channels, weight_shape, groups):
 
 
 def _grouped(arr, groups):
-    """(N, G*K, L) -> (N, G, K, L): channel blocks are contiguous, one per group."""
-    return arr.reshape(arr.shape[0], groups, -1, arr.shape[-1])
+    """(N, G*K, ...) -> (N, G, K, L): channel blocks are contiguous, one per group. (Explicit
+    sizes, no -1: the arrays may be empty.)"""
+    n, channels = arr.shape[:2]
+    return arr.reshape(n, groups, channels // groups, math.prod(arr.shape[2:]))
+
+
+def _grouped_weight(w, groups):
+    """(O, C/G, kh, kw) -> (G, O/G, C/G*kh*kw): one GEMM operand per group."""
+    return w.reshape(groups, w.shape[0] // groups, math.prod(w.shape[1:]))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -115,7 +124,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     kernel, stride, dilation, pads = _geometry(w.shape[2:], stride, padding, dilation, "weight.shape[2:]")
     out = _conv_output(x.shape[2:], kernel, stride, dilation, pads)
     cols = _grouped(_im2col(x, kernel, stride, dilation, pads, out), groups)
-    y = w.reshape(groups, w.shape[0] // groups, -1) @ cols
+    y = _grouped_weight(w, groups) @ cols
     y = y.reshape(x.shape[0], w.shape[0], *out)
     if bias is not None:
         b, _ = _as_float64(bias, "bias", 1)
@@ -136,9 +145,8 @@ def conv2d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=
     kernel, stride, dilation, pads = _geometry(w.shape[2:], stride, padding, dilation, "weight.shape[2:]")
     out = _conv_output((h, w_in), kernel, stride, dilation, pads)
     check_shape(g, (n, w.shape[0], *out), "grad_output")
-    w_t = w.reshape(groups, w.shape[0] // groups, -1).transpose(0, 2, 1)
-    cols = w_t @ g.reshape(n, groups, w.shape[0] // groups, -1)
-    cols = cols.reshape(n, -1, out[0] * out[1])
+    cols = _grouped_weight(w, groups).transpose(0, 2, 1) @ _grouped(g, groups)
+    cols = cols.reshape(n, c * kernel[0] * kernel[1], out[0] * out[1])
     return _col2im(cols, c, (h, w_in), kernel, stride, dilation, pads, out).astype(dtype)
 
 
@@ -154,7 +162,7 @@ def conv2d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation
     out = _conv_output(x.shape[2:], kernel, stride, dilation, pads)
     check_shape(g, (x.shape[0], weight_size[0], *out), "grad_output")
     cols = _grouped(_im2col(x, kernel, stride, dilation, pads, out), groups)
-    grad = (_grouped(g.reshape(*g.shape[:2], -1), groups) @ cols.transpose(0, 1, 3, 2)).sum(axis=0)
+    grad = (_grouped(g, groups) @ cols.transpose(0, 1, 3, 2)).sum(axis=0)
     return grad.reshape(weight_size).astype(dtype)
 
 
@@ -297,7 +305,7 @@ def avg_pool2d_backward(grad_output, input_size, kernel_size, stride=None, paddi
     kernel, stride, dilation, pads, out = _pool_geometry((h, w), kernel_size, stride, padding, 1, ceil_mode)
     check_shape(g, (n, c, *out), "grad_output")
     share = g / _avg_divisor((h, w), kernel, stride, pads[::2], out, count_include_pad, divisor_override)
-    cols = np.broadcast_to(share[:, :, None, None], (n, c, *kernel, *out)).reshape(n, -1, out[0] * out[1])
+    cols = np.broadcast_to(share[:, :, None, None], (n, c, *kernel, *out)).reshape(n, c * kernel[0] * kernel[1], out[0] * out[1])
     return _col2im(cols, c, (h, w), kernel, stride, dilation, pads, out).astype(dtype)
 
 
