@@ -97,6 +97,18 @@ kernel_lib = ("pyconv_kernels", {
 })
 
 
+class BuildClib(build_clib):
+    """Rebuild the kernel archive from scratch: `ar` only adds members, so an object of a
+    deleted source would otherwise stay in it and clash at link time."""
+
+    def build_libraries(self, libraries):
+        for name, _ in libraries:
+            archive = self.compiler.library_filename(name, output_dir=self.build_clib)
+            if os.path.exists(archive):
+                os.remove(archive)
+        super().build_libraries(libraries)
+
+
 class BuildExt(build_ext):
     """Build the kernel library first (build_ext --inplace skips build_clib), then link
     every extension against it and OpenMP."""
@@ -135,5 +147,5 @@ setup(
             "embedsignature": True,
         },
     ),
-    cmdclass={"build_clib": build_clib, "build_ext": BuildExt},
+    cmdclass={"build_clib": BuildClib, "build_ext": BuildExt},
 )
