@@ -17,8 +17,15 @@ def _fmt(value, spec, empty=""):
     return empty if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
 
 
-def table(rows, peers):
-    """The result table as text: one line per case x thread count x implementation."""
+def peers_in(rows):
+    """The peers some pyconv row of `rows` has a speed ratio against."""
+    return [p for p in PEERS if any(p in row.get("vs", {}) for row in rows)]
+
+
+def table(rows):
+    """The result table as text: one line per case x thread count x implementation, with a ratio
+    column per peer."""
+    peers = peers_in(rows)
     header = ["case", "impl", "thr", "N", "time ms", "rate", "unit", "% peak"] + [f"x{p}" for p in peers] + ["check"]
     lines = [header]
     for row in rows:

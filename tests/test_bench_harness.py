@@ -71,11 +71,12 @@ def _fake_pyconv(error):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_check_accepts_rounding_and_flags_errors(dtype):
+    reference = pytest.importorskip("pyconv.reference")
     case = Case(GemmLayer("g", 16, 24, 300), "gemm")
-    assert ops.check(case, "pyconv", dtype, 1, pyconv=_fake_pyconv(0.0), reference=None) == "ok"
-    verdict = ops.check(case, "pyconv", dtype, 1, pyconv=_fake_pyconv(1e-2), reference=None)
+    assert ops.check(case, "pyconv", dtype, 1, pyconv=_fake_pyconv(0.0), reference=reference) == "ok"
+    verdict = ops.check(case, "pyconv", dtype, 1, pyconv=_fake_pyconv(1e-2), reference=reference)
     assert verdict.startswith("MISMATCH") and "384 of 384 differ" in verdict
-    nan = ops.check(case, "pyconv", dtype, 1, pyconv=_fake_pyconv(np.nan), reference=None)
+    nan = ops.check(case, "pyconv", dtype, 1, pyconv=_fake_pyconv(np.nan), reference=reference)
     assert nan.startswith("MISMATCH")
 
 
@@ -96,7 +97,7 @@ def test_table_and_summary():
              "unit": "flop", "median_s": 0.004, "rate": 25.0, "pct_peak": 27.0, "vs": {"torch": 0.5}, "check": "ok"},
             {"case": "m/conv2d", "layer": "m", "op": "conv2d", "impl": "pyconv-direct", "threads": 1, "batch": 8,
              "unit": "flop", "error": "not implemented"}]
-    text = report.table(rows, ["torch"])
+    text = report.table(rows)
     assert "l/conv2d" in text and "50.00" in text and "not implemented" in text
     (line,) = report.summary(rows, "torch")
     assert "geomean 1.00x over 2 layer(s), worst 0.50x (m)" in line
