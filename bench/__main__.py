@@ -32,6 +32,8 @@ def parse_args(argv):
                              "pyconv, reference, torch, numpy); default: all available")
     parser.add_argument("--quick", action="store_true",
                         help="small batches, small GEMMs, short timing budget: well under a minute")
+    parser.add_argument("--batch", type=int, default=None, metavar="N",
+                        help="batch size of every convolution and pooling case (default: the case table's)")
     parser.add_argument("--dtype", default="float32", choices=("float32", "float64"))
     parser.add_argument("--budget", type=float, default=None, metavar="SECONDS",
                         help="timing budget per case and thread count (default 1.0; 0.15 with --quick)")
@@ -46,8 +48,10 @@ def parse_args(argv):
         parser.error(f"--threads: expected comma-separated positive ints, got {args.threads!r}")
     if args.threads is not None and (not args.threads or min(args.threads) < 1):
         parser.error(f"--threads: expected comma-separated positive ints, got {args.threads}")
+    if args.batch is not None and args.batch < 1:
+        parser.error(f"--batch: expected a positive int, got {args.batch}")
     try:
-        args.cases = case_table.select(args.filter, quick=args.quick)
+        args.cases = case_table.select(args.filter, quick=args.quick, batch=args.batch)
     except re.error as error:
         parser.error(f"--filter: not a regular expression ({error}): {args.filter!r}")
     args.impls = None if args.impl is None else set(args.impl.split(","))
@@ -135,7 +139,8 @@ def run_case(case, threads, args, modules, progress):
     """Result rows of one case at every thread count; pyconv is checked first, at the most threads.
 
     The reference runs on the check batch (it is plain NumPy, and can be slow), in its own timing
-    loop; every other implementation runs on the full case, interleaved."""
+    loop that may stop after one timed call; every other implementation runs on the full case,
+    interleaved."""
     pyconv, reference, torch = modules["pyconv"], modules["reference"], modules["torch"]
     impls = [i for i in implementations(case, torch is not None, with_reference=reference is not None)
              if (args.impls is None or i in args.impls) and not (i == "reference" and args.no_reference)]
@@ -161,7 +166,7 @@ def run_case(case, threads, args, modules, progress):
                 times, errors = timing.interleaved(calls, args.budget)
                 if "reference" in impls:
                     ref_call = bind(small, "reference", small_arrays, n_threads, reference=reference)
-                    ref_times, ref_errors = timing.interleaved({"reference": ref_call}, args.budget)
+                    ref_times, ref_errors = timing.interleaved({"reference": ref_call}, args.budget, min_repeats=1)
                     times.update(ref_times)
                     errors.update(ref_errors)
         for impl in impls:

@@ -181,9 +181,10 @@ class Case:
 CASES = tuple(Case(layer, op) for layer in LAYERS for op in layer.ops)
 
 
-def select(pattern=None, quick=False):
+def select(pattern=None, quick=False, batch=None):
     """The cases whose name (`layer/op`) matches the regular expression `pattern` (re.search),
-    in table order; quick-sized and without the ones --quick leaves out when `quick`."""
+    in table order; quick-sized and without the ones --quick leaves out when `quick`; at batch
+    size `batch` (GEMMs have none) when given."""
     regex = re.compile(pattern) if pattern else None
     chosen = []
     for case in CASES:
@@ -191,6 +192,8 @@ def select(pattern=None, quick=False):
             case = case.quick()
             if case is None:
                 continue
+        if batch is not None:
+            case = Case(with_batch(case.layer, batch), case.op)
         if regex is None or regex.search(case.name):
             chosen.append(case)
     return chosen

@@ -51,12 +51,12 @@ def _gc_paused():
             gc.enable()
 
 
-def interleaved(calls, budget_s):
+def interleaved(calls, budget_s, min_repeats=MIN_REPEATS):
     """Time each no-argument call in `calls` ({name: call}) over rounds that run every call once,
     in an order rotated each round, so slow drift of the machine hits every implementation alike.
 
     Each call first runs once untimed (warm-up: caches, workspaces, thread pools). The number of
-    rounds fills about `budget_s` seconds, between MIN_REPEATS and MAX_REPEATS; a call slower
+    rounds fills about `budget_s` seconds, between `min_repeats` and MAX_REPEATS; a call slower
     than SLOW_CALL_S runs only in the first round. Returns ({name: [seconds or None per round]},
     {name: exception} for calls that raised; those are dropped)."""
     errors, warm = {}, {}
@@ -68,8 +68,8 @@ def interleaved(calls, budget_s):
                 errors[name] = error
         live = [name for name in calls if name in warm]
         fast_total = sum(t for name, t in warm.items() if t <= SLOW_CALL_S)
-        rounds = MIN_REPEATS if fast_total <= 0 else int(budget_s / fast_total)
-        rounds = max(MIN_REPEATS, min(MAX_REPEATS, rounds))
+        rounds = min_repeats if fast_total <= 0 else int(budget_s / fast_total)
+        rounds = max(min_repeats, min(MAX_REPEATS, rounds))
         times = {name: [] for name in live}
         for r in range(rounds):
             shift = r % len(live) if live else 0

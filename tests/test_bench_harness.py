@@ -51,6 +51,7 @@ def test_select_filters_and_quick():
     assert {c.name for c in quick} < {c.name for c in cases.CASES}
     assert all(c.layer.quick_batch is not None for c in quick)
     assert "gemm_2048/gemm" not in {c.name for c in quick}
+    assert {getattr(c.layer, "batch", 32) for c in cases.select(batch=32)} == {32}
 
 
 def test_reduction_length_by_hand():
@@ -115,7 +116,7 @@ def test_cli_quick_run_prints_a_table():
 
 
 def test_cli_rejects_bad_arguments():
-    for bad in (["--threads", "0"], ["--filter", "("], ["--impl", "tensorflow"]):
+    for bad in (["--threads", "0"], ["--filter", "("], ["--impl", "tensorflow"], ["--batch", "0"]):
         proc = subprocess.run([sys.executable, "-m", "bench", *bad], cwd=ROOT, capture_output=True, text=True,
                               timeout=60)
         assert proc.returncode == 2 and bad[0] in proc.stderr
