@@ -1,5 +1,9 @@
 """Cython glue for the GEMM kernel: typed memoryviews in, GIL released, status -> exception."""
-from pyconv._kernels cimport check_status, pyconv_gemm_f32, pyconv_gemm_f64, pyconv_gemm_isa, pyconv_status
+from pyconv._kernels cimport (check_status, pyconv_gemm_f32, pyconv_gemm_f64, pyconv_gemm_init,
+                              pyconv_gemm_isa, pyconv_status)
+
+# Choose the micro-kernel for this CPU once, at import (under the GIL, before any call).
+pyconv_gemm_init()
 
 ctypedef fused floating:
     float
