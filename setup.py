@@ -104,6 +104,18 @@ kernel_lib = ("pyconv_kernels", {
 })
 
 
+class BuildClib(build_clib):
+    """Archive the kernel library afresh: `ar` only adds members, so the object of a deleted or
+    renamed source would stay in the archive and clash at link time."""
+
+    def build_libraries(self, libraries):
+        for name, _ in libraries:
+            stale = os.path.join(self.build_clib, self.compiler.library_filename(name))
+            if os.path.exists(stale):
+                os.remove(stale)
+        super().build_libraries(libraries)
+
+
 class BuildExt(build_ext):
     """Build the kernel library first (build_ext --inplace skips build_clib), then link
     every extension against it and OpenMP."""
@@ -142,5 +154,5 @@ setup(
             "embedsignature": True,
         },
     ),
-    cmdclass={"build_clib": build_clib, "build_ext": BuildExt},
+    cmdclass={"build_clib": BuildClib, "build_ext": BuildExt},
 )

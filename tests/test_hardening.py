@@ -98,7 +98,7 @@ def _op_calls(dtype=np.float32, scale=1):
     """{label: zero-argument callable} covering every op and algorithm. scale grows the shapes
     (scale 1: tiny, for 10,000-call loops; larger: enough work per call to use every thread)."""
     rng = np.random.default_rng(0)
-    n, c, h = 2, 3 * scale, 6 * scale
+    n, c, h = 2 * scale, 3 * scale, 6 * scale
     x = rng.standard_normal((n, c, h, h)).astype(dtype)
     w = rng.standard_normal((4 * scale, c, 3, 3)).astype(dtype)
     b = rng.standard_normal(4 * scale).astype(dtype)
@@ -150,15 +150,21 @@ def _resident_bytes():
 CALLS_PER_OP = 10_000
 
 
+def _loop_threads(i):
+    """Mostly 1 thread: on a busy machine every parallel region waits for a free core; every
+    tenth call takes the multi-threaded path (per-thread workspaces)."""
+    return 2 if i % 10 == 0 else 1
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("label", list(_op_calls()) + ["kernel-error-path"])
 def test_resident_memory_stays_flat(label):
     call = _bad_index_call() if label == "kernel-error-path" else _op_calls()[label]
-    for _ in range(CALLS_PER_OP // 5):  # warm up: allocator arenas, the OpenMP thread pool
-        call()
+    for i in range(CALLS_PER_OP // 10):  # warm up: allocator arenas, the OpenMP thread pool
+        call(n_threads=_loop_threads(i))
     before = _resident_bytes()
-    for _ in range(CALLS_PER_OP):
-        call()
+    for i in range(CALLS_PER_OP):
+        call(n_threads=_loop_threads(i))
     growth = _resident_bytes() - before
     # A leak of one small object per call (>= 100 bytes) would show as >= 1 MB here.
     assert growth < 1 << 20, f"{label}: resident memory grew by {growth} bytes over {CALLS_PER_OP} calls"
@@ -198,15 +204,10 @@ def _assert_same(result, expected):
     """Bit-identical results (arrays or tuples of arrays)."""
     result = result if isinstance(result, tuple) else (result,)
     expected = expected if isinstance(expected, tuple) else (expected,)
-    for r, e in zip(result, expected, strict=True):
+    assert len(result) == len(expected)
+    for r, e in zip(result, expected):
         assert r.dtype == e.dtype and r.shape == e.shape
         assert r.tobytes() == e.tobytes(), "results differ"
-
-
-# Ops whose results do not depend on the thread count (docs/hardening.md): every output element
-# is computed by one thread in a fixed order, and the weight / bias reductions over the batch are
-# summed in a fixed order.
-THREAD_COUNT_INVARIANT = set(_op_calls())
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -219,6 +220,9 @@ def test_repeated_calls_are_bit_identical(dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_results_do_not_depend_on_the_thread_count(dtype):
+    """Every op: each output element is computed by one thread in a fixed order, and reductions
+    over the batch (weight and bias gradients) add per-image partial sums in a fixed order, so
+    1, 2, 3 and 4 threads give the same bits (documented in docs/hardening.md)."""
     differ = []
     for label, call in _op_calls(dtype, scale=3).items():
         one = call(n_threads=1)
@@ -227,4 +231,4 @@ def test_results_do_not_depend_on_the_thread_count(dtype):
                 _assert_same(call(n_threads=n), one)
             except AssertionError:
                 differ.append(f"{label} at {n} threads")
-    assert not [d for d in differ if d.split(" ")[0] in THREAD_COUNT_INVARIANT], differ
+    assert not differ, differ
