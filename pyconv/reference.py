@@ -1,0 +1,325 @@
+"""pyconv.reference: every pyconv op in plain NumPy, the specification the kernels are tested against.
+
+Readable rather than fast: windows come from `sliding_window_view`, convolutions are im2col
+followed by a (grouped) matmul, and scatter-adds loop over the few kernel taps, never over pixels.
+Everything is computed in float64; the result has the float dtype (float32 or float64) of the op's
+first array argument, so the same code judges float32 and float64 kernels. Argument
+normalization comes from `pyconv._args`, so padding forms, pairs and output sizes mean exactly
+what they mean in the public API. Names and argument order follow PyTorch
+(torch.nn.functional, torch.nn.grad); layout is NCHW; convolution is cross-correlation."""
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from pyconv._args import (as_float_array, as_int, as_pair, as_shape, check_shape, conv_padding,
+                          output_size)
+
+__all__ = [
+    "avg_pool2d", "avg_pool2d_backward", "col2im", "conv2d", "conv2d_bias", "conv2d_input",
+    "conv2d_weight", "gemm", "im2col", "max_pool2d", "max_pool2d_backward",
+]
+
+
+# ----------------------------------------------------------------------------------------------
+# Shared pieces
+
+def _as_float64(value, name, ndim):
+    """(float64 copy of value, value's own float dtype); non-float dtypes raise TypeError."""
+    arr = as_float_array(value, name, ndim=ndim)
+    return arr.astype(np.float64), arr.dtype
+
+
+def _pad(x, pads, value=0.0):
+    """Pad the two spatial axes of an (N, C, H, W) array by (top, bottom, left, right)."""
+    top, bottom, left, right = pads
+    return np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=value)
+
+
+def _windows(padded, kernel, stride, dilation, out):
+    """Read-only view (N, C, oh, ow, kh, kw) of the (dilated) windows of a padded array."""
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    view = sliding_window_view(padded, span, axis=(2, 3))
+    view = view[:, :, ::stride[0], ::stride[1], ::dilation[0], ::dilation[1]]
+    return view[:, :, :out[0], :out[1]]
+
+
+def _im2col(x, kernel, stride, dilation, pads, out):
+    """(N, C, H, W) -> (N, C*kh*kw, oh*ow); row c*kh*kw + i*kw + j holds tap (i, j) of channel c."""
+    n, c = x.shape[:2]
+    windows = _windows(_pad(x, pads), kernel, stride, dilation, out)
+    return windows.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kernel[0] * kernel[1], out[0] * out[1])
+
+
+def _col2im(cols, channels, size, kernel, stride, dilation, pads, out):
+    """The adjoint of _im2col: add every column entry back onto its pixel (overlaps sum, entries
+    that fall on padding are dropped)."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out
+    top, bottom, left, right = pads
+    n = cols.shape[0]
+    padded = np.zeros((n, channels, size[0] + top + bottom, size[1] + left + right))
+    taps = cols.reshape(n, channels, kh, kw, oh, ow)
+    for i in range(kh):
+        for j in range(kw):
+            padded[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
+                   j * dw:j * dw + sw * (ow - 1) + 1:sw] += taps[:, :, i, j]
+    return padded[:, :, top:top + size[0], left:left + size[1]]
+
+
+def _geometry(kernel_size, stride, padding, dilation, kernel_name="kernel_size"):
+    """Normalized (kernel, stride, dilation, (top, bottom, left, right)) of a convolution."""
+    kernel = as_pair(kernel_size, kernel_name, minimum=1)
+    stride = as_pair(stride, "stride", minimum=1)
+    dilation = as_pair(dilation, "dilation", minimum=1)
+    return kernel, stride, dilation, conv_padding(padding, kernel, dilation, stride)
+
+
+def _conv_output(size, kernel, stride, dilation, pads):
+    """Output (oh, ow) of a convolution; ValueError when the kernel does not fit the padded input."""
+    top, bottom, left, right = pads
+    out = (output_size(size[0], kernel[0], stride[0], dilation[0], top, bottom),
+           output_size(size[1], kernel[1], stride[1], dilation[1], left, right))
+    if min(out) < 1:
+        span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+        padded = (size[0] + top + bottom, size[1] + left + right)
+        raise ValueError(f"kernel_size: the dilated kernel {span} must fit the padded input {padded}, "
+                         f"got output size {out}")
+    return out
+
+
+def _check_groups(channels, weight_shape, groups):
+    """The input channels and the weight shape (O, C/groups, kh, kw) must agree with groups."""
+    if weight_shape[1] * groups != channels:
+        raise ValueError(f"weight: expected {channels} input channels = weight.shape[1] * groups, "
+                         f"got {weight_shape[1]} * {groups} = {weight_shape[1] * groups}")
+    if weight_shape[0] % groups != 0:
+        raise ValueError(f"groups: must divide the {weight_shape[0]} output channels, got {groups}")
+
+
+def _grouped(arr, groups):
+    """(N, G*K, L) -> (N, G, K, L): channel blocks are contiguous, one per group."""
+    return arr.reshape(arr.shape[0], groups, -1, arr.shape[-1])
+
+
+# ----------------------------------------------------------------------------------------------
+# Convolution
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """out[n, o] = bias[o] + sum over c in o's group, i, j of
+    weight[o, c, i, j] * padded_input[n, c, y*sh + i*dh, x*sw + j*dw].
+
+    input (N, C, H, W); weight (O, C/groups, kh, kw); bias (O,) or None. padding: int, pair,
+    ((top, bottom), (left, right)), "valid", "same" (stride 1) or "full". -> (N, O, oh, ow)."""
+    x, dtype = _as_float64(input, "input", 4)
+    w, _ = _as_float64(weight, "weight", 4)
+    groups = as_int(groups, "groups", minimum=1)
+    _check_groups(x.shape[1], w.shape, groups)
+    kernel, stride, dilation, pads = _geometry(w.shape[2:], stride, padding, dilation, "weight.shape[2:]")
+    out = _conv_output(x.shape[2:], kernel, stride, dilation, pads)
+    cols = _grouped(_im2col(x, kernel, stride, dilation, pads, out), groups)
+    y = w.reshape(groups, w.shape[0] // groups, -1) @ cols
+    y = y.reshape(x.shape[0], w.shape[0], *out)
+    if bias is not None:
+        b, _ = _as_float64(bias, "bias", 1)
+        check_shape(b, (w.shape[0],), "bias")
+        y += b[:, None, None]
+    return y.astype(dtype)
+
+
+def conv2d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1):
+    """Gradient of conv2d w.r.t. its input (torch.nn.grad.conv2d_input): the transposed
+    convolution of grad_output (N, O, oh, ow) with weight, as an (N, C, H, W) array.
+    input_size is exactly (N, C, H, W); it fixes the rows/columns a stride leaves uncovered."""
+    n, c, h, w_in = as_shape(input_size, "input_size", 4)
+    w, dtype = _as_float64(weight, "weight", 4)
+    g, _ = _as_float64(grad_output, "grad_output", 4)
+    groups = as_int(groups, "groups", minimum=1)
+    _check_groups(c, w.shape, groups)
+    kernel, stride, dilation, pads = _geometry(w.shape[2:], stride, padding, dilation, "weight.shape[2:]")
+    out = _conv_output((h, w_in), kernel, stride, dilation, pads)
+    check_shape(g, (n, w.shape[0], *out), "grad_output")
+    w_t = w.reshape(groups, w.shape[0] // groups, -1).transpose(0, 2, 1)
+    cols = w_t @ g.reshape(n, groups, w.shape[0] // groups, -1)
+    cols = cols.reshape(n, -1, out[0] * out[1])
+    return _col2im(cols, c, (h, w_in), kernel, stride, dilation, pads, out).astype(dtype)
+
+
+def conv2d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation=1, groups=1):
+    """Gradient of conv2d w.r.t. its weight (torch.nn.grad.conv2d_weight): for each group,
+    sum over n of grad_output @ im2col(input)^T, as an array of weight_size (O, C/groups, kh, kw)."""
+    x, dtype = _as_float64(input, "input", 4)
+    weight_size = as_shape(weight_size, "weight_size", 4)
+    g, _ = _as_float64(grad_output, "grad_output", 4)
+    groups = as_int(groups, "groups", minimum=1)
+    _check_groups(x.shape[1], weight_size, groups)
+    kernel, stride, dilation, pads = _geometry(weight_size[2:], stride, padding, dilation, "weight_size[2:]")
+    out = _conv_output(x.shape[2:], kernel, stride, dilation, pads)
+    check_shape(g, (x.shape[0], weight_size[0], *out), "grad_output")
+    cols = _grouped(_im2col(x, kernel, stride, dilation, pads, out), groups)
+    grad = (_grouped(g.reshape(*g.shape[:2], -1), groups) @ cols.transpose(0, 1, 3, 2)).sum(axis=0)
+    return grad.reshape(weight_size).astype(dtype)
+
+
+def conv2d_bias(grad_output):
+    """Gradient of conv2d w.r.t. its bias: grad_output (N, O, oh, ow) summed over N, oh, ow -> (O,)."""
+    g, dtype = _as_float64(grad_output, "grad_output", 4)
+    return g.sum(axis=(0, 2, 3)).astype(dtype)
+
+
+def im2col(input, kernel_size, dilation=1, padding=0, stride=1):
+    """torch.nn.functional.unfold: (N, C, H, W) -> (N, C*kh*kw, L), L = oh*ow, row index
+    c*kh*kw + i*kw + j, column index y*ow + x; padding takes every form conv2d takes."""
+    x, dtype = _as_float64(input, "input", 4)
+    kernel, stride, dilation, pads = _geometry(kernel_size, stride, padding, dilation)
+    out = _conv_output(x.shape[2:], kernel, stride, dilation, pads)
+    return _im2col(x, kernel, stride, dilation, pads, out).astype(dtype)
+
+
+def col2im(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """torch.nn.functional.fold, the adjoint of im2col: (N, C*kh*kw, L) -> (N, C, H, W) with
+    (H, W) = output_size, summing the entries that land on the same pixel."""
+    cols, dtype = _as_float64(input, "input", 3)
+    size = as_pair(output_size, "output_size", minimum=1)
+    kernel, stride, dilation, pads = _geometry(kernel_size, stride, padding, dilation)
+    out = _conv_output(size, kernel, stride, dilation, pads)
+    taps = kernel[0] * kernel[1]
+    if cols.shape[1] % taps != 0:
+        raise ValueError(f"input: expected dimension 1 divisible by kh*kw = {taps}, got shape {cols.shape}")
+    if cols.shape[2] != out[0] * out[1]:
+        raise ValueError(f"input: expected {out[0] * out[1]} = {out[0]}x{out[1]} columns for "
+                         f"output_size {size}, got shape {cols.shape}")
+    return _col2im(cols, cols.shape[1] // taps, size, kernel, stride, dilation, pads, out).astype(dtype)
+
+
+# ----------------------------------------------------------------------------------------------
+# Pooling
+
+def _pool_geometry(size, kernel_size, stride, padding, dilation, ceil_mode):
+    """(kernel, stride, dilation, pads, out) of a pooling. pads = (top, bottom, left, right): the
+    symmetric padding, with bottom/right grown where ceil_mode lets the last window run past it."""
+    kernel = as_pair(kernel_size, "kernel_size", minimum=1)
+    stride = kernel if stride is None else as_pair(stride, "stride", minimum=1)
+    padding = as_pair(padding, "padding", minimum=0)
+    dilation = as_pair(dilation, "dilation", minimum=1)
+    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ValueError(f"padding: expected at most half the kernel size {kernel}, got {padding}")
+    out = tuple(output_size(size[a], kernel[a], stride[a], dilation[a], padding[a], padding[a], bool(ceil_mode))
+                for a in range(2))
+    if min(out) < 1:
+        raise ValueError(f"kernel_size: kernel {kernel} with dilation {dilation} and padding {padding} "
+                         f"gives output size {out} for input size {tuple(size)}")
+    after = [max(padding[a], (out[a] - 1) * stride[a] + dilation[a] * (kernel[a] - 1) + 1 - size[a] - padding[a])
+             for a in range(2)]
+    return kernel, stride, dilation, (padding[0], after[0], padding[1], after[1]), out
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over each (dilated) window; stride None = kernel_size; padding <= kernel_size // 2.
+
+    Only positions inside the input are candidates (padding acts as -inf but is never chosen: an
+    all -inf window gives its first in-bounds element). Ties go to the first element in row-major
+    window order; a NaN wins (the first NaN). Indices are int64 flat h*W + w inside each (n, c)
+    plane. A window with no in-bounds element (possible only with dilation) raises ValueError.
+    -> (N, C, oh, ow), plus the indices when return_indices."""
+    x, dtype = _as_float64(input, "input", 4)
+    n, c, h, w = x.shape
+    kernel, stride, dilation, pads, out = _pool_geometry((h, w), kernel_size, stride, padding, dilation, ceil_mode)
+    taps = kernel[0] * kernel[1]
+    values = _windows(_pad(x, pads, -np.inf), kernel, stride, dilation, out).reshape(n, c, *out, taps)
+    plane = np.arange(h * w, dtype=np.int64).reshape(1, 1, h, w)
+    where = _windows(_pad(plane, pads, -1), kernel, stride, dilation, out).reshape(*out, taps)
+    inside = where >= 0
+    if not inside.any(axis=-1).all():
+        raise ValueError(f"dilation: some {kernel} windows with dilation {dilation} and padding {pads} "
+                         f"hold no element of the {h}x{w} input")
+    candidates = np.where(inside, values, -np.inf)
+    is_nan = np.isnan(candidates)
+    is_max = inside & (candidates == candidates.max(axis=-1, keepdims=True))
+    chosen = np.where(is_nan.any(axis=-1, keepdims=True), is_nan, is_max).argmax(axis=-1)[..., None]
+    result = np.take_along_axis(values, chosen, axis=-1)[..., 0].astype(dtype)
+    if not return_indices:
+        return result
+    indices = np.take_along_axis(np.broadcast_to(where, values.shape), chosen, axis=-1)[..., 0]
+    return result, indices
+
+
+def max_pool2d_backward(grad_output, indices, input_size):
+    """Gradient of max_pool2d w.r.t. its input: each grad_output entry is added at its argmax
+    (overlapping windows accumulate). indices: integer, shape of grad_output, in [0, H*W)."""
+    g, dtype = _as_float64(grad_output, "grad_output", 4)
+    n, c, h, w = as_shape(input_size, "input_size", 4)
+    idx = np.asarray(indices)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"indices: expected an integer array, got dtype {idx.dtype}")
+    check_shape(idx, g.shape, "indices")
+    if g.shape[:2] != (n, c):
+        raise ValueError(f"grad_output: expected (N, C) = {(n, c)} from input_size, got shape {g.shape}")
+    idx = idx.astype(np.int64)
+    if idx.size and (idx.min() < 0 or idx.max() >= h * w):
+        raise ValueError(f"indices: expected values in [0, {h * w}), got [{idx.min()}, {idx.max()}]")
+    plane_start = (np.arange(n * c, dtype=np.int64) * (h * w)).reshape(n, c, 1, 1)
+    grad = np.bincount((idx + plane_start).ravel(), weights=g.ravel(), minlength=n * c * h * w)
+    return grad.reshape(n, c, h, w).astype(dtype)
+
+
+def _avg_divisor(size, kernel, stride, padding, out, count_include_pad, divisor_override):
+    """(oh, ow) divisors, PyTorch's rule: divisor_override if given; else the window clipped to the
+    padded input (count_include_pad) or clipped to the input itself."""
+    if divisor_override is not None:
+        divisor = as_int(divisor_override, "divisor_override")
+        if divisor == 0:
+            raise ValueError("divisor_override: expected a nonzero int, got 0")
+        return np.full(out, float(divisor))
+    counts = []
+    for a in range(2):
+        start = np.arange(out[a]) * stride[a] - padding[a]
+        end = np.minimum(start + kernel[a], size[a] + padding[a])
+        if not count_include_pad:
+            start, end = np.maximum(start, 0), np.minimum(end, size[a])
+        counts.append(end - start)
+    return np.outer(*counts).astype(np.float64)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """Mean over each window (sum / divisor, see _avg_divisor); padding <= kernel_size // 2 is zeros."""
+    x, dtype = _as_float64(input, "input", 4)
+    kernel, stride, dilation, pads, out = _pool_geometry(x.shape[2:], kernel_size, stride, padding, 1, ceil_mode)
+    sums = _windows(_pad(x, pads), kernel, stride, dilation, out).sum(axis=(-2, -1))
+    divisor = _avg_divisor(x.shape[2:], kernel, stride, pads[::2], out, count_include_pad, divisor_override)
+    return (sums / divisor).astype(dtype)
+
+
+def avg_pool2d_backward(grad_output, input_size, kernel_size, stride=None, padding=0, ceil_mode=False,
+                        count_include_pad=True, divisor_override=None):
+    """Gradient of avg_pool2d w.r.t. its input: grad_output / divisor spread over each window's
+    in-bounds elements (overlapping windows accumulate). -> input_size (N, C, H, W)."""
+    g, dtype = _as_float64(grad_output, "grad_output", 4)
+    n, c, h, w = as_shape(input_size, "input_size", 4)
+    kernel, stride, dilation, pads, out = _pool_geometry((h, w), kernel_size, stride, padding, 1, ceil_mode)
+    check_shape(g, (n, c, *out), "grad_output")
+    share = g / _avg_divisor((h, w), kernel, stride, pads[::2], out, count_include_pad, divisor_override)
+    cols = np.broadcast_to(share[:, :, None, None], (n, c, *kernel, *out)).reshape(n, -1, out[0] * out[1])
+    return _col2im(cols, c, (h, w), kernel, stride, dilation, pads, out).astype(dtype)
+
+
+# ----------------------------------------------------------------------------------------------
+# GEMM
+
+def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
+    """alpha * op(a) @ op(b) + beta * c, op(x) = x.T when trans_x (BLAS semantics: c is not read
+    when beta == 0, so NaN in c does not propagate then). -> a's dtype."""
+    a64, dtype = _as_float64(a, "a", 2)
+    b64, _ = _as_float64(b, "b", 2)
+    op_a = a64.T if trans_a else a64
+    op_b = b64.T if trans_b else b64
+    if op_a.shape[1] != op_b.shape[0]:
+        raise ValueError(f"b: inner dimensions must agree: op(a) is {op_a.shape[0]}x{op_a.shape[1]}, "
+                         f"op(b) is {op_b.shape[0]}x{op_b.shape[1]}")
+    result = float(alpha) * (op_a @ op_b)
+    beta = float(beta)
+    if beta != 0.0:
+        if c is None:
+            raise ValueError(f"c: beta={beta} needs c, got None")
+        c64, _ = _as_float64(c, "c", 2)
+        check_shape(c64, result.shape, "c")
+        result += beta * c64
+    return result.astype(dtype)
