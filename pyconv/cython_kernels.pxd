@@ -40,8 +40,8 @@ ctypedef struct conv_shape:
     int64_t dil_h, dil_w
     int64_t groups
 
-# Pooling over n_planes = N*C planes (h_in, w_in) -> (h_out, w_out); pad_h / pad_w on both
-# sides, at most half the kernel, as in PyTorch.
+# Pooling over n_planes = N*C planes (h_in, w_in) -> (h_out, w_out), h_in, w_in >= 1; pad_h / pad_w
+# on both sides, at most half the kernel, as in PyTorch.
 ctypedef struct pool_shape:
     int64_t n_planes, h_in, w_in
     int64_t kh, kw

@@ -44,7 +44,7 @@ cdef bint _conv_geometry(const conv_shape *s, int n_threads, pyconv_conv_shape *
 
 cdef bint _pool_geometry(const pool_shape *s, int n_threads, pyconv_pool_shape *k) noexcept nogil:
     """Copy s into the kernels' struct k; False when s (or n_threads) is inconsistent."""
-    if (n_threads < 1 or s.n_planes < 0 or s.h_in < 0 or s.w_in < 0 or s.h_out < 0 or s.w_out < 0
+    if (n_threads < 1 or s.n_planes < 0 or s.h_in < 1 or s.w_in < 1 or s.h_out < 0 or s.w_out < 0
             or s.kh < 1 or s.kw < 1 or s.stride_h < 1 or s.stride_w < 1 or s.dil_h < 1 or s.dil_w < 1
             or s.pad_h < 0 or s.pad_w < 0 or 2 * s.pad_h > s.kh or 2 * s.pad_w > s.kw):
         return False

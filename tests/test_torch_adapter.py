@@ -1,4 +1,5 @@
 """pyconv.torch: autograd Functions and drop-in modules against torch's own layers."""
+import functools
 import os
 import subprocess
 import sys
@@ -123,12 +124,13 @@ def lenet(conv, pool):
 
 
 def train(model, steps=6):
+    """SGD steps on one fixed batch (so the loss must fall); the losses seen."""
     gen = torch.Generator().manual_seed(1)
+    x = torch.randn(16, 1, 28, 28, generator=gen)
+    labels = torch.randint(0, 10, (16,), generator=gen)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     losses = []
     for _ in range(steps):
-        x = torch.randn(16, 1, 28, 28, generator=gen)
-        labels = torch.randint(0, 10, (16,), generator=gen)
         optimizer.zero_grad()
         loss = F.cross_entropy(model(x), labels)
         loss.backward()
@@ -137,12 +139,22 @@ def train(model, steps=6):
     return losses
 
 
-def test_lenet_trains_the_same_as_with_torch_layers():
+@pytest.fixture
+def one_torch_thread():
+    """Tiny multi-threaded calls are slow on a loaded machine; threads do not change the
+    arithmetic being compared."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_lenet_trains_the_same_as_with_torch_layers(one_torch_thread):
     with_torch = lenet(torch.nn.Conv2d, torch.nn.MaxPool2d)
-    with_pyconv = lenet(pt.Conv2d, pt.MaxPool2d)
+    with_pyconv = lenet(functools.partial(pt.Conv2d, n_threads=1), functools.partial(pt.MaxPool2d, n_threads=1))
     assert isinstance(with_pyconv[0], pt.Conv2d) and isinstance(with_pyconv[2], pt.MaxPool2d)
     expected, got = train(with_torch), train(with_pyconv)
-    assert expected[-1] < expected[0]  # it learns something
+    assert expected[-1] < 0.9 * expected[0]  # it learns something
     np.testing.assert_allclose(got, expected, rtol=1e-4)
 
 
