@@ -6,7 +6,8 @@ its input (the same kernel, PyTorch's semantics), plus a bias."""
 import numpy as np
 
 from pyconv._args import as_float_array, as_int, as_pair, check_shape
-from pyconv.conv import conv2d, conv2d_input
+from pyconv._threads import effective_n_threads
+from pyconv.conv import ALGORITHMS, conv2d, conv2d_input
 
 
 def _as_single(value, name, *, minimum):
@@ -67,6 +68,10 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     output_padding = as_pair(output_padding, "output_padding", minimum=0)
     dilation = as_pair(dilation, "dilation", minimum=1)
     groups = as_int(groups, "groups", minimum=1)
+    # checked here too: an output no input pixel reaches needs no kernel call
+    if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm: expected one of {ALGORITHMS}, got {algorithm!r}")
+    n_threads = effective_n_threads(n_threads)
     n, c_in, h_in, w_in = x.shape
     if w.shape[0] != c_in:
         raise ValueError(f"weight: expected weight.shape[0] == input channels {c_in} "
