@@ -34,7 +34,7 @@ def _as_numpy(tensor, name):
 
 def _check_same_dtype(input, tensor, name):
     """torch.nn.functional requires one dtype for input and parameters; so do the gradients."""
-    if tensor is not None and isinstance(tensor, torch.Tensor) and tensor.dtype != input.dtype:
+    if isinstance(input, torch.Tensor) and isinstance(tensor, torch.Tensor) and tensor.dtype != input.dtype:
         raise TypeError(f"{name}: expected dtype {input.dtype} (the input's), got {tensor.dtype}")
 
 

@@ -182,6 +182,7 @@ def test_contiguous_tensors_reach_the_kernels_without_copies(monkeypatch):
     (lambda: pt.conv2d(torch.zeros(1, 1, 3, 3, device="meta"), torch.zeros(1, 1, 1, 1, device="meta")),
      ValueError, ["input", "CPU", "meta"]),
     (lambda: pt.conv2d(torch.zeros(1, 2, 3, 3), torch.zeros(1, 1, 1, 1)), ValueError, ["weight", "channels"]),
+    (lambda: pt.conv2d(np.zeros((1, 1, 3, 3)), torch.zeros(1, 1, 1, 1)), TypeError, ["input", "torch.Tensor"]),
     (lambda: pt.max_pool2d(torch.zeros(1, 1, 3, 3), 2, padding=2), ValueError, ["padding"]),
 ])
 def test_bad_input_names_the_argument(call, error, words):
