@@ -73,8 +73,8 @@ def test_conv2d_backward_matches_finite_differences(data):
     dilation = (data.draw(st.integers(1, 2), label="dh"), data.draw(st.integers(1, 2), label="dw"))
     padding = data.draw(st.one_of(st.just("same"), st.tuples(st.integers(0, 2), st.integers(0, 2))),
                         label="padding")
-    h = data.draw(st.integers(dilation[0] * (kh - 1) + 1, 6), label="h")
-    w = data.draw(st.integers(dilation[1] * (kw - 1) + 1, 6), label="w")
+    h = data.draw(st.integers(dilation[0] * (kh - 1) + 1, 5), label="h")
+    w = data.draw(st.integers(dilation[1] * (kw - 1) + 1, 5), label="w")
     bias = data.draw(st.booleans(), label="bias")
     layer = nn.Conv2d(c_in, c_out, (kh, kw), stride, padding, dilation, groups, bias, rng=3, **F64)
     check_backward(layer, _x((2, c_in, h, w)))
@@ -133,7 +133,7 @@ def test_sequential_and_residual_backward_match_finite_differences():
                         nn.Residual(nn.Sequential(nn.Conv2d(3, 3, 3, padding="same", rng=3, **F64),
                                                   nn.Sigmoid())))
     assert net[2].shortcut is None  # same shape: identity
-    check_backward(net, _x((2, 2, 5, 5)))
+    check_backward(net, _x((1, 2, 5, 5)))
 
 
 def test_residual_rejects_branches_of_different_shapes():

@@ -179,7 +179,7 @@ class AvgPool2d(_Pool):
         super().__init__(kernel_size, stride, padding, 1, ceil_mode)
         self.count_include_pad = bool(count_include_pad)
         self.divisor_override = (None if divisor_override is None
-                                 else as_int(divisor_override, "divisor_override", minimum=1))
+                                 else as_int(divisor_override, "divisor_override"))
 
     def _args(self):
         return (self.kernel_size, self.stride, self._padding_pair(), self.ceil_mode,
