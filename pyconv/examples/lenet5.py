@@ -68,6 +68,9 @@ def lenet5(activation="relu", pool="max", rng=None):
 
 
 def _progress(prefix, done, total, loss, width=30):
+    """A one-line progress bar on a terminal's stderr (nothing when stderr is a file or pipe)."""
+    if not sys.stderr.isatty():
+        return
     filled = width * done // total
     sys.stderr.write(f"\r{prefix} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} loss {loss:.4f}")
     if done == total:
