@@ -91,7 +91,7 @@ pyconv_status pyconv_maxpool2d_##sfx(const pyconv_pool_shape *s, const real *x, 
 pyconv_status pyconv_maxpool2d_backward_##sfx(const pyconv_pool_shape *s, const real *gy,    \
                                               const int64_t *indices, real *gx,              \
                                               int n_threads);                                \
-/* ---- average pooling; divisor_override <= 0 means none --------------------------------- */ \
+/* ---- average pooling; divisor_override == 0 means none (negative ones are PyTorch's) -- */ \
 pyconv_status pyconv_avgpool2d_##sfx(const pyconv_pool_shape *s, const real *x, real *y,     \
                                      int count_include_pad, int64_t divisor_override,        \
                                      int n_threads);                                         \
@@ -104,6 +104,10 @@ PYCONV_DECLARE_FOR(double, f64)
 #undef PYCONV_DECLARE_FOR
 
 /* ---- run-time facts for show_config() -------------------------------------------------- */
+/* Choose the GEMM micro-kernel for this CPU (PYCONV_ARCH=reference forces the portable one).
+ * Each Python extension module that reaches the GEMM calls it once at import, under the GIL:
+ * each module links its own copy of the kernels. */
+void pyconv_gemm_init(void);
 /* Name of the GEMM micro-kernel chosen for this CPU ("avx2+fma", "reference", ...). */
 const char *pyconv_gemm_isa(void);
 /* 1 when compiled with OpenMP. */

@@ -64,7 +64,7 @@ def max_pool2d_backward(tuple geometry, const floating[::1] gy, const int64_t[::
 
 def avg_pool2d(tuple geometry, const floating[::1] x, floating[::1] y, bint count_include_pad,
                int64_t divisor_override, int n_threads):
-    """y <- average pooling of x (divisor_override <= 0: none)."""
+    """y <- average pooling of x (divisor_override == 0: none)."""
     cdef pyconv_pool_shape s = _shape(geometry)
     cdef const floating *xp = &x[0] if x.shape[0] else NULL
     cdef floating *yp = &y[0] if y.shape[0] else NULL

@@ -61,9 +61,13 @@ def _check_windows_reach_input(size, kernel, stride, pad, dil, out, axis):
 
 
 def _divisor(divisor_override):
+    """The kernels' divisor: 0 for none; any other int, negative too, as in PyTorch."""
     if divisor_override is None:
         return 0
-    return as_int(divisor_override, "divisor_override", minimum=1)
+    divisor = as_int(divisor_override, "divisor_override")
+    if divisor == 0:
+        raise ValueError("divisor_override: expected None or a nonzero int, got 0")
+    return divisor
 
 
 def _result(arr, ndim):

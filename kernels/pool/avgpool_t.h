@@ -1,6 +1,6 @@
 /* Average pooling, forward and backward (template; see common/pyconv_instantiate.h).
  *
- * PyTorch's rule: a window's divisor is divisor_override when given (> 0), else its size
+ * PyTorch's rule: a window's divisor is divisor_override when given (nonzero), else its size
  * clipped to the padded input (count_include_pad) or to the input itself. Sums run over taps in
  * row-major order, as PyTorch's. Forward goes one output row at a time, tap by tap, with a
  * vectorisable loop over the interior columns (as max pooling); backward is a gather over input
@@ -13,7 +13,7 @@ PYCONV_INLINE int64_t FN(avg_divisor)(int64_t rows_in, int64_t cols_in, int64_t 
                                       int64_t cols_pad, int count_include_pad,
                                       int64_t divisor_override)
 {
-    if (divisor_override > 0) return divisor_override;
+    if (divisor_override != 0) return divisor_override;
     return count_include_pad ? rows_pad * cols_pad : rows_in * cols_in;
 }
 

@@ -1,8 +1,9 @@
 /* Max pooling, forward and backward (template; see common/pyconv_instantiate.h).
  *
  * Candidates are the in-bounds taps of a window in row-major order; one replaces the running
- * maximum when it is greater or NaN, which is PyTorch's rule: ties keep the first, a NaN wins
- * (the last NaN, as in PyTorch), and a window of -inf keeps its first in-bounds tap.
+ * maximum when it is greater, or NaN while the maximum is not: ties keep the first tap, the
+ * first NaN wins (pyconv.reference's rule; PyTorch's CPU kernel keeps the last NaN), and a
+ * window of -inf keeps its first in-bounds tap.
  *
  * Forward works one output row at a time, tap by tap: for a fixed tap (i, j) the candidates of
  * all interior output columns sit at a fixed stride in one input row, so the update loop over
@@ -20,13 +21,13 @@ PYCONV_ALWAYS_INLINE void FN(max_tap)(const real *PYCONV_RESTRICT src, int64_t s
     if (best == NULL) {
         for (int64_t o = 0; o < n; o++) {
             real c = src[o * sw], m = y[o];
-            y[o] = (c > m || c != c) ? c : m;
+            y[o] = (c > m || (c != c && m == m)) ? c : m;
         }
     } else {
         const int32_t step = (int32_t)sw;
         for (int32_t o = 0; o < (int32_t)n; o++) {
             real c = src[o * sw], m = y[o];
-            int wins = c > m || c != c;
+            int wins = c > m || (c != c && m == m);
             y[o] = wins ? c : m;
             best[o] = wins ? rel + o * step : best[o];
         }
@@ -59,7 +60,7 @@ static void FN(max_window)(const pyconv_pool_shape *s, const real *PYCONV_RESTRI
         for (int64_t j = j0; j < j1; j++) {
             const int64_t at = row + w_start + j * s->dil_w;
             real c = x[at];
-            if (c > m || c != c) {
+            if (c > m || (c != c && m == m)) {
                 m = c;
                 best = at;
             }
