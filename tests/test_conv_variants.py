@@ -215,7 +215,7 @@ X2, W2 = np.zeros((2, 4, 5, 5)), np.zeros((4, 3, 3, 3))
     (lambda: pyconv.conv_transpose2d(X2[:, :, :1, :1], W2[:, :, :1, :1], stride=3, padding=1, output_padding=2,
                                      algorithm="fft"), ValueError, ["algorithm", "fft"]),
     (lambda: pyconv.conv_transpose2d(X2[:, :, :1, :1], W2[:, :, :1, :1], stride=3, padding=1, output_padding=2,
-                                     n_threads=0), ValueError, ["n_threads", "positive"]),
+                                     n_threads=0), ValueError, ["n_threads", "got 0"]),
 ])
 def test_bad_input_names_the_argument(call, error, words):
     with pytest.raises(error) as info:

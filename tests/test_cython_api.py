@@ -107,6 +107,8 @@ def _compiler_available():
 def consumer(tmp_path_factory):
     if not _compiler_available():
         pytest.skip("no C compiler to build the consumer extension")
+    pytest.importorskip("Cython")  # neither is a dependency of an installed pyconv
+    pytest.importorskip("setuptools")
     tmp = tmp_path_factory.mktemp("cython_api")
     (tmp / "pyconv_consumer.pyx").write_text(CONSUMER)
     (tmp / "setup.py").write_text(SETUP)
