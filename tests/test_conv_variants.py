@@ -211,6 +211,7 @@ X2, W2 = np.zeros((2, 4, 5, 5)), np.zeros((4, 3, 3, 3))
     (lambda: pyconv.conv_transpose2d(X2, W2, stride=0), ValueError, ["stride", "positive"]),
     (lambda: pyconv.conv_transpose2d(X2, np.zeros((4, 3, 0, 3))), ValueError, ["weight", "1x1"]),
     (lambda: pyconv.conv_transpose2d(X2, W2, algorithm="fft"), ValueError, ["algorithm", "fft"]),
+    (lambda: pyconv.conv_transpose2d(X2, W2, stride=2 ** 40), MemoryError, ["output", "elements"]),
     # an output no input pixel reaches (no kernel call) still validates every argument
     (lambda: pyconv.conv_transpose2d(X2[:, :, :1, :1], W2[:, :, :1, :1], stride=3, padding=1, output_padding=2,
                                      algorithm="fft"), ValueError, ["algorithm", "fft"]),
