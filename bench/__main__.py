@@ -16,8 +16,8 @@ import numpy as np
 
 from bench import cases as case_table
 from bench import memory, report, timing
-from bench.ops import (IMPLEMENTATIONS, PYCONV_ALGORITHMS, bind, check, check_case, implementations, is_pyconv, make_inputs,
-                       optional_module)
+from bench.ops import (IMPLEMENTATIONS, PYCONV_ALGORITHMS, bind, check, check_case, implementations, is_pyconv,
+                       make_inputs, optional_module)
 
 
 def parse_args(argv):
@@ -59,6 +59,8 @@ def parse_args(argv):
         parser.error(f"--impl: expected names from {', '.join(IMPLEMENTATIONS)}, got {args.impl!r}")
     if args.budget is None:
         args.budget = 0.15 if args.quick else 1.0
+    if args.budget < 0:
+        parser.error(f"--budget: expected seconds >= 0, got {args.budget}")
     if args.plot and optional_module("matplotlib") is None:
         parser.error("--plot needs matplotlib: pip install matplotlib")
     return args
