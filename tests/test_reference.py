@@ -1,6 +1,7 @@
 """Tests of pyconv.reference itself: hand-computed cases, central finite differences for every
 gradient, and (when torch is importable) agreement with PyTorch on generated shapes/parameters.
 All float64 except the dtype checks; tolerances are a few ulps scaled by the reduction length."""
+import itertools
 import math
 
 import numpy as np
@@ -9,7 +10,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from pyconv import reference as R
-from pyconv._args import conv_padding
+from pyconv._args import conv_padding, output_size
 
 EPS64 = np.finfo(np.float64).eps
 
@@ -224,7 +225,8 @@ def test_result_dtype_follows_first_array_argument(dtype):
     g = rand(rng, 1, 3, 4, 4).astype(dtype)
     results = [R.conv2d(x, w), R.conv2d_input(x.shape, w, g), R.conv2d_weight(x, w.shape, g),
                R.conv2d_bias(g), R.im2col(x, 2), R.col2im(R.im2col(x, 2), (5, 5), 2),
-               R.max_pool2d(x, 2), R.avg_pool2d(x, 2), R.max_pool2d_backward(g, np.zeros(g.shape, np.int64), (1, 3, 5, 5)),
+               R.max_pool2d(x, 2), R.avg_pool2d(x, 2),
+               R.max_pool2d_backward(g, np.zeros(g.shape, np.int64), (1, 3, 5, 5)),
                R.avg_pool2d_backward(g, (1, 3, 8, 8), 2), R.gemm(x[0, 0], x[0, 0])]
     assert all(r.dtype == dtype for r in results)
     # float32 results are the float64 computation rounded once.
@@ -237,8 +239,12 @@ def test_inputs_are_not_modified_and_array_likes_accepted():
     big_endian = x.astype(">f8")
     np.testing.assert_array_equal(R.conv2d(big_endian, np.ones((1, 1, 2, 2)).tolist()),
                                   R.conv2d(x, np.ones((1, 1, 2, 2))))
-    np.testing.assert_array_equal(R.max_pool2d(np.asfortranarray(x[..., ::-1]), 2), R.max_pool2d(x[..., ::-1].copy(), 2))
+    np.testing.assert_array_equal(R.max_pool2d(np.asfortranarray(x[..., ::-1]), 2),
+                                  R.max_pool2d(x[..., ::-1].copy(), 2))
     np.testing.assert_array_equal(x, np.arange(16.0).reshape(1, 1, 4, 4))
+
+
+G22 = np.ones((1, 1, 2, 2))
 
 
 @pytest.mark.parametrize("call, error, match", [
@@ -258,10 +264,11 @@ def test_inputs_are_not_modified_and_array_likes_accepted():
     (lambda: R.col2im(np.ones((1, 5, 4)), (3, 3), 2), ValueError, "input"),
     (lambda: R.max_pool2d(np.ones((1, 1, 4, 4)), 2, padding=2), ValueError, "padding"),
     (lambda: R.max_pool2d(np.ones((1, 1, 2, 2)), 3), ValueError, "kernel_size"),
-    (lambda: R.max_pool2d_backward(np.ones((1, 1, 2, 2)), np.full((1, 1, 2, 2), 16), (1, 1, 4, 4)), ValueError, "indices"),
-    (lambda: R.max_pool2d_backward(np.ones((1, 1, 2, 2)), np.full((1, 1, 2, 2), -1), (1, 1, 4, 4)), ValueError, "indices"),
-    (lambda: R.max_pool2d_backward(np.ones((1, 1, 2, 2)), np.zeros((1, 1, 2, 2)), (1, 1, 4, 4)), TypeError, "indices"),
-    (lambda: R.max_pool2d_backward(np.ones((1, 2, 2, 2)), np.zeros((1, 2, 2, 2), int), (1, 1, 4, 4)), ValueError, "grad_output"),
+    (lambda: R.max_pool2d_backward(G22, np.full(G22.shape, 16), (1, 1, 4, 4)), ValueError, "indices"),
+    (lambda: R.max_pool2d_backward(G22, np.full(G22.shape, -1), (1, 1, 4, 4)), ValueError, "indices"),
+    (lambda: R.max_pool2d_backward(G22, np.zeros(G22.shape), (1, 1, 4, 4)), TypeError, "indices"),
+    (lambda: R.max_pool2d_backward(G22, np.zeros((1, 1, 1, 2), int), (1, 1, 4, 4)), ValueError, "indices"),
+    (lambda: R.max_pool2d_backward(G22, np.zeros(G22.shape, int), (1, 2, 4, 4)), ValueError, "grad_output"),
     (lambda: R.avg_pool2d_backward(np.ones((1, 1, 3, 2)), (1, 1, 4, 4), 2), ValueError, "grad_output"),
     (lambda: R.gemm(np.ones((2, 3)), np.ones((2, 3))), ValueError, "inner"),
     (lambda: R.gemm(np.ones((2, 3)), np.ones((3, 2)), beta=1.0), ValueError, "c: beta"),
@@ -346,18 +353,21 @@ def test_max_pool_gradient_finite_differences(kwargs):
                                rtol=1e-7, atol=1e-7)
 
 
-@pytest.mark.parametrize("kwargs", [dict(kernel_size=(2, 3)), dict(kernel_size=3, stride=2, padding=((1, 2), (0, 1)), dilation=(1, 2)),
-                                    dict(kernel_size=(1, 2), stride=3, padding="same"), dict(kernel_size=2, stride=(1, 4), padding="full")])
+@pytest.mark.parametrize("kwargs", [
+    dict(kernel_size=(2, 3)),
+    dict(kernel_size=3, stride=2, padding=((1, 2), (0, 1)), dilation=(1, 2)),
+    dict(kernel_size=(1, 2), padding="same"),
+    dict(kernel_size=2, stride=(1, 4), padding="full"),
+])
 def test_col2im_is_adjoint_of_im2col(kwargs):
     rng = np.random.default_rng(5)
     x = rand(rng, 2, 3, 7, 8)
-    if kwargs.get("padding") == "same":
-        kwargs = dict(kwargs, stride=1)
     cols = R.im2col(x, **kwargs)
     y = rand(rng, *cols.shape)
     # Both sides sum the same products in different orders: a few eps of the sum of |products|.
     terms = np.vdot(np.abs(cols), np.abs(y))
-    np.testing.assert_allclose(np.vdot(cols, y), np.vdot(x, R.col2im(y, x.shape[2:], **kwargs)), rtol=0, atol=16 * EPS64 * terms)
+    np.testing.assert_allclose(np.vdot(cols, y), np.vdot(x, R.col2im(y, x.shape[2:], **kwargs)),
+                               rtol=0, atol=16 * EPS64 * terms)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -399,6 +409,7 @@ def torch_conv(torch, x, weight, bias, kwargs):
     return torch.nn.functional.conv2d(x, weight, bias, **kwargs)
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same'")   # torch's note that it pads a copy
 @given(conv_cases())
 def test_conv_against_torch(case):
     torch = pytest.importorskip("torch")
@@ -462,12 +473,29 @@ def torch_or_error(fn):
         return None
 
 
+def test_output_size_matches_torch_pooling_shapes():
+    """pyconv._args.output_size (floor and ceil_mode) against torch's pooled shapes on a grid."""
+    torch = pytest.importorskip("torch")
+    for size, kernel, stride, dilation, ceil_mode in itertools.product(
+            range(1, 9), range(1, 5), range(1, 4), range(1, 3), (False, True)):
+        for pad in range(kernel // 2 + 1):
+            ours = output_size(size, kernel, stride, dilation, pad, pad, ceil_mode)
+            x = torch.zeros(1, 1, size, 1)
+            try:
+                theirs = torch.nn.functional.max_pool2d(x, (kernel, 1), (stride, 1), (pad, 0), (dilation, 1),
+                                                        ceil_mode).shape[2]
+            except RuntimeError:
+                theirs = None
+            assert theirs == (ours if ours >= 1 else None), (size, kernel, stride, dilation, pad, ceil_mode)
+
+
 @given(pool_cases())
 def test_max_pool_against_torch(case):
     torch = pytest.importorskip("torch")
     x, kwargs, dilation = case
     tx = torch.tensor(x, requires_grad=True)
-    expected = torch_or_error(lambda: torch.nn.functional.max_pool2d(tx, dilation=dilation, return_indices=True, **kwargs))
+    expected = torch_or_error(
+        lambda: torch.nn.functional.max_pool2d(tx, dilation=dilation, return_indices=True, **kwargs))
     if expected is None:
         with pytest.raises(ValueError):
             R.max_pool2d(x, dilation=dilation, **kwargs)

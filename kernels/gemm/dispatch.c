@@ -20,7 +20,7 @@ static const pyconv_gemm_arch avx2_arch = {
 #endif
 
 /* Written only by pyconv_gemm_init, which runs at module import under the GIL, before any
- * kernel can run; until then (or if never called) the portable kernel is used. */
+ * kernel can run; until then the portable kernel is used. */
 static const pyconv_gemm_arch *active_arch = &reference_arch;
 
 static const pyconv_gemm_arch *detect_arch(void)
@@ -33,6 +33,11 @@ static const pyconv_gemm_arch *detect_arch(void)
     return &reference_arch;
 }
 
+/* GCC / clang also run it when each extension module's copy of the library is loaded (at its
+ * import, under the GIL), so modules that forget to call it still get the fast kernels. */
+#if defined(__GNUC__)
+__attribute__((constructor))
+#endif
 void pyconv_gemm_init(void)
 {
     /* PYCONV_ARCH=reference forces the portable micro-kernel (tests run both paths). */
