@@ -62,10 +62,12 @@ def summary(rows, peer):
             best = ratios[threads, op, "best"]
             for layer, ratio in by_layer.items():
                 best[layer] = max(best.get(layer, 0.0), ratio)
+    op_order = {op: i for i, op in enumerate(dict.fromkeys(row["op"] for row in rows))}
     lines = []
-    for (threads, op, impl), by_layer in sorted(ratios.items(), key=lambda kv: (*kv[0][:2], kv[0][2] == "best")):
+    for (threads, op, impl), by_layer in sorted(ratios.items(),
+                                                key=lambda kv: (kv[0][0], op_order[kv[0][1]], kv[0][2] == "best")):
         worst = min(by_layer, key=by_layer.get)
-        lines.append(f"{threads} thr  {op:<20} {impl:<14} pyconv/{peer}: geomean "
+        lines.append(f"{threads} thr  {op:<22} {impl:<14} pyconv/{peer}: geomean "
                      f"{geometric_mean(by_layer.values()):.2f}x over {len(by_layer)} layer(s), "
                      f"worst {by_layer[worst]:.2f}x ({worst})")
     return lines

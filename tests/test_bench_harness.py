@@ -42,6 +42,7 @@ def test_work_counts_by_hand():
     # 16 float32 inputs + 4 outputs of one float32 and one int64 each
     assert Case(pool, "max_pool2d").work(4) == 16 * 4 + 4 * 12
     assert Case(pool, "max_pool2d_backward").work(8) == 16 * 8 + 4 * 16
+    assert Case(pool, "avg_pool2d").work(4) == Case(pool, "max_pool2d_no_indices").work(4) == 16 * 4 + 4 * 4
     assert Case(GemmLayer("g", 2, 3, 5), "gemm").work(4) == 60
 
 
@@ -60,7 +61,9 @@ def test_reduction_length_by_hand():
     assert ops.reduction_length(Case(conv, "conv2d")) == 2 * 3 * 2 + 1
     assert ops.reduction_length(Case(conv, "conv2d_input")) == 3 * 3 * 2
     assert ops.reduction_length(Case(conv, "conv2d_weight")) == 3 * h_out * w_out
-    assert ops.reduction_length(Case(PoolLayer("p", 1, 1, (9, 9), kernel=3, stride=2), "max_pool2d_backward")) == 4
+    pool = PoolLayer("p", 1, 1, (9, 9), kernel=3, stride=2)
+    assert ops.reduction_length(Case(pool, "max_pool2d_backward")) == 4
+    assert ops.reduction_length(Case(pool, "avg_pool2d")) == 9
 
 
 def _fake_pyconv(error):
