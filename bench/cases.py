@@ -4,6 +4,7 @@ suite (`bench/test_bench.py`), with each op's work count (FLOPs, or bytes for po
 A layer is a real network layer at a batch size chosen so the default suite runs in a few minutes on
 2 cores; `quick_batch` is its size in `--quick` runs (None: left out of them). A case is one layer
 and one op on it."""
+import math
 import re
 from dataclasses import dataclass, replace
 from typing import ClassVar, Optional, Tuple
@@ -94,7 +95,7 @@ class PoolLayer:
         writes the values (max_pool2d also int64 indices); a backward reads grad_output (max: and
         the indices) and writes grad_input. Forward and backward come to the same count."""
         per_output = itemsize + (INDEX_BYTES if op in INDEXED_POOL_OPS else 0)
-        return _prod(self.input_shape) * itemsize + _prod(self.output_shape) * per_output
+        return math.prod(self.input_shape) * itemsize + math.prod(self.output_shape) * per_output
 
 
 @dataclass(frozen=True)
@@ -112,19 +113,12 @@ class GemmLayer:
         return 2 * self.m * self.n * self.k
 
 
-def _prod(shape):
-    result = 1
-    for s in shape:
-        result *= s
-    return result
-
-
 def with_batch(layer, batch):
     """The layer with another batch size (GEMMs have none and come back unchanged)."""
     return layer if isinstance(layer, GemmLayer) else replace(layer, batch=batch)
 
 
-def gemm(size, quick=False):
+def square_gemm(size, quick=False):
     return GemmLayer(f"gemm_{size}", size, size, size, quick_batch=1 if quick else None)
 
 
@@ -143,10 +137,10 @@ LAYERS = (
     ConvLayer("mobilenet_dw_128", 8, 128, 128, (56, 56), (3, 3), padding=1, groups=128),
     PoolLayer("lenet5_s2", 64, 6, (28, 28), kernel=2, stride=2, quick_batch=16),
     PoolLayer("resnet18_pool", 8, 64, (112, 112), kernel=3, stride=2, padding=1),
-    gemm(256, quick=True),
-    gemm(512, quick=True),
-    gemm(1024),
-    gemm(2048),
+    square_gemm(256, quick=True),
+    square_gemm(512, quick=True),
+    square_gemm(1024),
+    square_gemm(2048),
 )
 
 # The issue's memory target: peak resident memory of one forward pass on this layer within

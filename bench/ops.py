@@ -23,7 +23,7 @@ def optional_module(name):
     """The module, or None when it (or something it needs) does not import."""
     try:
         return importlib.import_module(name)
-    except ImportError:
+    except (ImportError, OSError):  # OSError: a broken install's shared libraries
         return None
 
 
