@@ -31,6 +31,7 @@ typedef struct {
 /* Pack callback (gemm_internal.h's panel format) for B(p, j) = the input value under kernel
  * tap p = (c, i, j) at output pixel j = (oh, ow), 0 in the padding. A micro-panel's w pixels
  * are consecutive, so they are walked as runs along output rows. */
+PYCONV_SIMD_CLONES
 static void FN(pack_patches)(const void *ctx, int64_t x0, int64_t nx, int64_t p0, int64_t kc,
                              int64_t w, real *dst)
 {
