@@ -9,7 +9,7 @@
  * elsewhere. OpenMP outlines parallel-loop bodies into functions that do not inherit the
  * attribute, so it goes on the per-task function each loop calls. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define PYCONV_SIMD_CLONES __attribute__((target_clones("arch=haswell", "default"), noinline))
+#define PYCONV_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v3", "default"), noinline))
 #else
 #define PYCONV_SIMD_CLONES
 #endif
