@@ -11,6 +11,12 @@
  * it); the few columns whose window crosses the left/right border take a bounds-checked scalar
  * path. Rows of all planes are one parallel loop, so few planes still keep every thread busy. */
 
+/* Whether candidate c replaces the running maximum m: c > m, or c is NaN while m is not. */
+PYCONV_ALWAYS_INLINE int FN(max_wins)(real c, real m)
+{
+    return c > m || (c != c && m == m);
+}
+
 /* y[o] (and best[o]) <- candidate src[o*sw] where it wins, for o < n; best holds indices
  * relative to the chunk as int32, so the select runs at the width of float32 values. */
 PYCONV_ALWAYS_INLINE void FN(max_tap)(const real *PYCONV_RESTRICT src, int64_t sw, int32_t rel,
@@ -20,13 +26,13 @@ PYCONV_ALWAYS_INLINE void FN(max_tap)(const real *PYCONV_RESTRICT src, int64_t s
     if (best == NULL) {
         for (int64_t o = 0; o < n; o++) {
             real c = src[o * sw], m = y[o];
-            y[o] = (c > m || (c != c && m == m)) ? c : m;
+            y[o] = FN(max_wins)(c, m) ? c : m;
         }
     } else {
         const int32_t step = (int32_t)sw;
         for (int32_t o = 0; o < (int32_t)n; o++) {
             real c = src[o * sw], m = y[o];
-            int wins = c > m || (c != c && m == m);
+            int wins = FN(max_wins)(c, m);
             y[o] = wins ? c : m;
             best[o] = wins ? rel + o * step : best[o];
         }
@@ -51,15 +57,81 @@ PYCONV_ALWAYS_INLINE void FN(max_chunk)(const pyconv_pool_shape *s, const real *
     }
 }
 
-PYCONV_SIMD_CLONES static void FN(max_chunk_any_stride)(
-    const pyconv_pool_shape *s, const real *PYCONV_RESTRICT x, int64_t rows,
-    real *PYCONV_RESTRICT y, int32_t *PYCONV_RESTRICT best, int64_t n)
+/* The same for a whole kh x kw window of adjacent taps (dilation 1) with kh, kw and sw
+ * constants at the call: one pass over the columns, all taps unrolled, so the running maximum
+ * and its index stay in registers. */
+PYCONV_ALWAYS_INLINE void FN(max_chunk_fused)(const real *PYCONV_RESTRICT x, int64_t w_in,
+                                              int64_t kh, int64_t kw, int64_t sw,
+                                              real *PYCONV_RESTRICT y,
+                                              int32_t *PYCONV_RESTRICT best, int64_t n)
 {
+    if (best == NULL) {
+        for (int64_t o = 0; o < n; o++) {
+            real m = x[o * sw];
+            for (int64_t i = 0; i < kh; i++) {
+                for (int64_t j = 0; j < kw; j++) { /* tap (0, 0) again: harmless */
+                    real c = x[i * w_in + j + o * sw];
+                    m = FN(max_wins)(c, m) ? c : m;
+                }
+            }
+            y[o] = m;
+        }
+    } else {
+        for (int32_t o = 0; o < (int32_t)n; o++) {
+            real m = x[o * sw];
+            int32_t b = o * (int32_t)sw;
+            for (int64_t i = 0; i < kh; i++) {
+                for (int64_t j = 0; j < kw; j++) {
+                    real c = x[i * w_in + j + o * sw];
+                    int wins = FN(max_wins)(c, m);
+                    m = wins ? c : m;
+                    b = wins ? (int32_t)(i * w_in + j) + o * (int32_t)sw : b;
+                }
+            }
+            y[o] = m;
+            best[o] = b;
+        }
+    }
+}
+
+/* Fused loops for the common windows (2x2 stride 2, 3x3 stride 1 or 2, no dilation), with
+ * every window row in bounds; tap by tap otherwise. */
+static void FN(max_chunk_dispatch)(const pyconv_pool_shape *s, const real *PYCONV_RESTRICT x,
+                                   int64_t rows, real *PYCONV_RESTRICT y,
+                                   int32_t *PYCONV_RESTRICT best, int64_t n)
+{
+    const int64_t W = s->w_in;
+    if (rows == s->kh && s->dil_h == 1 && s->dil_w == 1) {
+        if (s->kh == 2 && s->kw == 2 && s->stride_w == 2) {
+            FN(max_chunk_fused)(x, W, 2, 2, 2, y, best, n);
+            return;
+        }
+        if (s->kh == 3 && s->kw == 3 && s->stride_w == 2) {
+            FN(max_chunk_fused)(x, W, 3, 3, 2, y, best, n);
+            return;
+        }
+        if (s->kh == 3 && s->kw == 3 && s->stride_w == 1) {
+            FN(max_chunk_fused)(x, W, 3, 3, 1, y, best, n);
+            return;
+        }
+    }
     switch (s->stride_w) {
     case 1: FN(max_chunk)(s, x, 1, rows, y, best, n); break;
     case 2: FN(max_chunk)(s, x, 2, rows, y, best, n); break;
     default: FN(max_chunk)(s, x, s->stride_w, rows, y, best, n); break;
     }
+}
+
+/* n <= POOL_CHUNK interior columns: x at the first candidate of the first column, base its
+ * index in the plane; ind may be NULL. */
+PYCONV_SIMD_CLONES static void FN(max_chunk_any_stride)(
+    const pyconv_pool_shape *s, const real *PYCONV_RESTRICT x, int64_t rows,
+    real *PYCONV_RESTRICT y, int64_t *PYCONV_RESTRICT ind, int64_t base, int64_t n)
+{
+    int32_t best[POOL_CHUNK];
+    FN(max_chunk_dispatch)(s, x, rows, y, ind ? best : NULL, n);
+    if (ind != NULL)
+        for (int64_t o = 0; o < n; o++) ind[o] = base + best[o];
 }
 
 /* One output column whose window may reach into the padding: scalar, bounds-checked. */
@@ -77,7 +149,7 @@ static void FN(max_window)(const pyconv_pool_shape *s, const real *PYCONV_RESTRI
         for (int64_t j = j0; j < j1; j++) {
             const int64_t at = row + w_start + j * s->dil_w;
             real c = x[at];
-            if (c > m || (c != c && m == m)) {
+            if (FN(max_wins)(c, m)) {
                 m = c;
                 best = at;
             }
@@ -101,12 +173,10 @@ static void FN(maxpool_row)(const pyconv_pool_shape *s, const real *PYCONV_RESTR
     if (i0 == i1) return; /* no row in bounds (rejected in Python): nothing to read */
 
     const int64_t first_row = (h_start + i0 * s->dil_h) * s->w_in - s->pad_w;
-    int32_t best[POOL_CHUNK];
     for (int64_t c0 = lo; c0 < hi; c0 += POOL_CHUNK) {
-        const int64_t n = PYCONV_MIN(POOL_CHUNK, hi - c0), base = first_row + c0 * s->stride_w;
-        FN(max_chunk_any_stride)(s, x + base, i1 - i0, y + c0, ind ? best : NULL, n);
-        if (ind != NULL)
-            for (int64_t o = 0; o < n; o++) ind[c0 + o] = base + best[o];
+        const int64_t base = first_row + c0 * s->stride_w;
+        FN(max_chunk_any_stride)(s, x + base, i1 - i0, y + c0, ind ? ind + c0 : NULL, base,
+                                 PYCONV_MIN(POOL_CHUNK, hi - c0));
     }
 }
 
