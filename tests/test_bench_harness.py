@@ -36,6 +36,19 @@ def test_case_table_is_well_formed():
     assert cases.MEMORY_LAYER.batch == 32 and cases.MEMORY_LAYER.in_channels == 128
 
 
+def test_table_covers_the_issue_suite():
+    layers = {layer.name: layer for layer in cases.LAYERS}
+    assert layers["lenet5_c1"].batch == layers["lenet5_c3"].batch == 64
+    stem = layers["resnet18_stem"]
+    assert (stem.kernel, stem.stride, stem.padding, stem.size) == ((7, 7), 2, 3, (224, 224))
+    convs = [layer for layer in cases.LAYERS if isinstance(layer, ConvLayer)]
+    assert any(layer.groups == layer.in_channels == layer.out_channels > 1 for layer in convs)
+    assert any(layer.kernel == (1, 1) for layer in convs)
+    assert {(layer.in_channels, layer.stride) for layer in convs if layer.name.startswith("resnet18_") and
+            layer.kernel == (3, 3)} >= {(64, 1), (128, 1), (256, 1), (64, 2), (128, 2)}
+    assert {layer.m for layer in cases.LAYERS if isinstance(layer, GemmLayer)} == {256, 512, 1024, 2048}
+
+
 def test_work_counts_by_hand():
     conv = ConvLayer("t", 2, 4, 6, (10, 8), (3, 3), stride=2, padding=1, groups=2)
     assert conv.output_size == (5, 4)
