@@ -95,12 +95,13 @@ MACROS = [
 ]
 
 kernel_sources = sorted(glob.glob(os.path.join(KERNELS, "**", "*.c"), recursive=True))
+kernel_headers = sorted(glob.glob(os.path.join(KERNELS, "**", "*.h"), recursive=True))
 kernel_lib = ("pyconv_kernels", {
     "sources": kernel_sources,
     "include_dirs": [KERNELS],
     "macros": MACROS,
     "cflags": C_FLAGS,
-    "obj_deps": {"": sorted(glob.glob(os.path.join(KERNELS, "**", "*.h"), recursive=True))},
+    "obj_deps": {"": kernel_headers},
 })
 
 
@@ -133,6 +134,8 @@ def extension(name):
     return Extension(
         f"pyconv.{name}",
         sources=[os.path.join("pyconv", f"{name}.pyx")],
+        # relink when the kernel library changes (build_ext only looks at these dates)
+        depends=kernel_sources + kernel_headers,
         include_dirs=[KERNELS, numpy.get_include()],
         define_macros=MACROS,
         extra_compile_args=[f for f in C_FLAGS if f != "-std=gnu11"],
