@@ -1,6 +1,7 @@
 # pyconv developer commands. PYTHON picks the interpreter (a venv's python, say).
 PYTHON ?= python3
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: install develop inplace test test-quick bench bench-pytest demo wheel test-wheel sanitize clean
 
@@ -24,12 +25,15 @@ test: develop
 test-quick: inplace
 	$(PYTHON) -m pytest -m "not slow" $(PYTEST_ARGS)
 
-## bench: install and run the benchmark harness on its default suite
-bench: install
-	$(PYTHON) -m bench
+## bench: install (editable: `python -m bench` run here imports this directory's pyconv, so its
+## extensions must be built in place) and run the benchmark harness; BENCH_ARGS="--threads 1,2" etc.
+bench:
+	$(PYTHON) -m pip install -e ".[bench]"
+	$(PYTHON) -m bench $(BENCH_ARGS)
 
 ## bench-pytest: the same case table as a pytest-benchmark suite (not part of make test)
-bench-pytest: develop
+bench-pytest:
+	$(PYTHON) -m pip install -e ".[test,bench]"
 	$(PYTHON) -m pytest bench/test_bench.py --benchmark-only $(PYTEST_ARGS)
 
 ## demo: train LeNet-5 on scikit-learn's handwritten digits

@@ -139,7 +139,7 @@ def extension(name):
     )
 
 
-EXTENSIONS = ["_openmp_helpers", "_gemm", "_conv", "_pool"]
+EXTENSIONS = ["_openmp_helpers", "_gemm", "_conv", "_pool", "cython_kernels"]
 
 setup(
     libraries=[kernel_lib],

@@ -91,7 +91,7 @@ pyconv_status pyconv_maxpool2d_##sfx(const pyconv_pool_shape *s, const real *x, 
 pyconv_status pyconv_maxpool2d_backward_##sfx(const pyconv_pool_shape *s, const real *gy,    \
                                               const int64_t *indices, real *gx,              \
                                               int n_threads);                                \
-/* ---- average pooling; divisor_override <= 0 means none --------------------------------- */ \
+/* ---- average pooling; divisor_override == 0 means none (negative ones are PyTorch's) -- */ \
 pyconv_status pyconv_avgpool2d_##sfx(const pyconv_pool_shape *s, const real *x, real *y,     \
                                      int count_include_pad, int64_t divisor_override,        \
                                      int n_threads);                                         \

@@ -156,3 +156,10 @@ def as_shape(value, name, ndim):
     if len(value) != ndim:
         raise ValueError(f"{name}: expected {ndim} sizes, got {len(value)}: {tuple(value)!r}")
     return tuple(as_int(v, f"{name}[{i}]", minimum=0) for i, v in enumerate(value))
+
+
+def as_bool(value, name):
+    """A bool (Python or NumPy); ints and other truthy objects are rejected, as in PyTorch."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected a bool, got {type(value).__name__} {value!r}")
+    return bool(value)

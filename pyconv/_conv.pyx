@@ -10,7 +10,10 @@ from pyconv._kernels cimport (
     pyconv_conv2d_input_im2col_f32, pyconv_conv2d_input_im2col_f64,
     pyconv_conv2d_weight_direct_f32, pyconv_conv2d_weight_direct_f64,
     pyconv_conv2d_weight_im2col_f32, pyconv_conv2d_weight_im2col_f64, pyconv_im2col_f32,
-    pyconv_im2col_f64, pyconv_status)
+    pyconv_gemm_init, pyconv_im2col_f64, pyconv_status)
+
+# this module's copy of the kernel library picks its GEMM micro-kernel for this CPU
+pyconv_gemm_init()
 
 ctypedef fused floating:
     float

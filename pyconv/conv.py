@@ -3,7 +3,7 @@
 Names and argument order follow torch.nn.functional.conv2d, torch.nn.grad.conv2d_input /
 conv2d_weight, and torch.nn.functional.unfold / fold. Arrays are NCHW; weights are
 (C_out, C_in / groups, kh, kw). The result has the float dtype of the op's first array argument
-(input; grad_output for conv2d_input); the other arrays are cast to it.
+(input; weight for conv2d_input), as in pyconv.reference; the other arrays are cast to it.
 
 algorithm="auto" picks "direct" when the GEMM would be thin: fewer than
 AUTO_DIRECT_MAX_K = 32 products per output value (C_in / groups * kh * kw, e.g. depthwise or
@@ -115,7 +115,8 @@ def _weight_geometry(input_shape, weight_shape, stride, padding, dilation, group
     if c_in_g * geo.groups != geo.c_in:
         raise ValueError(
             f"{weight_name}: expected {geo.c_in // geo.groups} input channels per group "
-            f"({input_name} has {geo.c_in} channels, groups={geo.groups}), got shape {tuple(weight_shape)}")
+            f"({input_name} has {geo.c_in} channels, groups={geo.groups}), got {c_in_g} "
+            f"(shape {tuple(weight_shape)})")
     return geo
 
 
@@ -147,13 +148,13 @@ def conv2d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=
                  algorithm="auto", n_threads=None):
     """Gradient of conv2d w.r.t. its input: a new (N, C_in, H, W) = input_size array."""
     input_size = as_shape(input_size, "input_size", 4)
-    gy = as_float_array(grad_output, "grad_output", ndim=4)
-    w = as_float_array(weight, "weight", gy.dtype, ndim=4)
+    w = as_float_array(weight, "weight", ndim=4)
+    gy = as_float_array(grad_output, "grad_output", w.dtype, ndim=4)
     geo = _weight_geometry(input_size, w.shape, stride, padding, dilation, groups, n_threads,
                            input_name="input_size")
     check_shape(gy, geo.output_shape, "grad_output")
     direct = geo.use_direct(algorithm)
-    gx = np.zeros(input_size, dtype=gy.dtype)
+    gx = np.zeros(input_size, dtype=w.dtype)
     if gx.size and geo.c_out:
         _conv.conv2d_input(direct, geo.fields, w.reshape(-1), gy.reshape(-1), gx.reshape(-1),
                            geo.n_threads)

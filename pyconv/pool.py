@@ -1,17 +1,149 @@
-"""Pooling ops (placeholder: being written)."""
+"""Max and average 2-D pooling, forward and backward, with torch.nn.functional's names and
+argument order. Inputs are (N, C, H, W) or (C, H, W); each op validates in one place here and
+hands the C kernels a geometry tuple (see _pool.pyx)."""
+import numpy as np
+
+from pyconv import _pool
+from pyconv._args import as_bool, as_float_array, as_int, as_pair, as_shape, check_shape, output_array, output_size
+from pyconv._threads import effective_n_threads
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False, *, n_threads=None):
-    raise NotImplementedError
+def _spatial_input(value, name):
+    """A float array of 3 (C, H, W) or 4 (N, C, H, W) dims, as a 4-d array, and its ndim."""
+    arr = as_float_array(value, name)
+    if arr.ndim not in (3, 4):
+        raise ValueError(f"{name}: expected a 3-d (C, H, W) or 4-d (N, C, H, W) array, "
+                         f"got {arr.ndim}-d with shape {arr.shape}")
+    return (arr if arr.ndim == 4 else arr[np.newaxis]), arr.ndim
+
+
+def _as_input_size(value, ndim):
+    size = as_shape(value, "input_size", ndim)
+    return size if ndim == 4 else (1,) + size
+
+
+def _geometry(input_shape, kernel_size, stride, padding, dilation, ceil_mode, name):
+    """Validate pooling parameters against a 4-d input shape: the kernels' geometry tuple
+    (n_planes, h_in, w_in, kh, kw, h_out, w_out, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w)."""
+    kh, kw = as_pair(kernel_size, "kernel_size", minimum=1)
+    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
+        sh, sw = kh, kw  # PyTorch's default: stride = kernel_size
+    else:
+        sh, sw = as_pair(stride, "stride", minimum=1)
+    ph, pw = as_pair(padding, "padding", minimum=0)
+    dh, dw = as_pair(dilation, "dilation", minimum=1)
+    ceil_mode = as_bool(ceil_mode, "ceil_mode")
+    if ph > kh // 2 or pw > kw // 2:
+        raise ValueError(f"padding: expected at most half the kernel size ({kh // 2}, {kw // 2}), got ({ph}, {pw})")
+    n, c, h, w = input_shape
+    if h < 1 or w < 1:
+        raise ValueError(f"{name}: expected non-empty planes (H, W >= 1), got shape {tuple(input_shape)}")
+    h_out = output_size(h, kh, sh, dh, ph, ph, ceil_mode)
+    w_out = output_size(w, kw, sw, dw, pw, pw, ceil_mode)
+    if h_out < 1 or w_out < 1:
+        raise ValueError(f"kernel_size: the window ({dh * (kh - 1) + 1}, {dw * (kw - 1) + 1}) with dilation "
+                         f"({dh}, {dw}) must fit the padded input ({h + 2 * ph}, {w + 2 * pw})")
+    return (n * c, h, w, kh, kw, h_out, w_out, sh, sw, ph, pw, dh, dw)
+
+
+def _check_windows_reach_input(size, kernel, stride, pad, dil, out, axis):
+    """With dilation a window starting in the padding can skip over a small input entirely
+    (PyTorch then returns an index outside the plane); reject such geometry. Only windows
+    starting in the padding can, and there are at most pad // stride + 1 of them."""
+    for o in range(out):
+        start = o * stride - pad
+        if start >= 0:
+            return
+        first = (-start + dil - 1) // dil
+        if first >= kernel or start + first * dil >= size:
+            raise ValueError(f"dilation: window {o} along {axis} (start {start}, dilation {dil}, "
+                             f"{kernel} taps) covers only padding of an input of size {size}")
+
+
+def _divisor(divisor_override):
+    """The kernels' divisor: 0 for none; any other int, negative too, as in PyTorch."""
+    if divisor_override is None:
+        return 0
+    divisor = as_int(divisor_override, "divisor_override")
+    if divisor == 0:
+        raise ValueError("divisor_override: expected None or a nonzero int, got 0")
+    return divisor
+
+
+def _result(arr, ndim):
+    return arr if ndim == 4 else arr[0]
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False, *, n_threads=None):
+    """2-D max pooling (padding counts as -inf; a NaN in a window wins, ties go to the first
+    tap in row-major order). With return_indices, also the int64 argmax as the flat index
+    h * W + w inside each input plane (PyTorch's format)."""
+    x, ndim = _spatial_input(input, "input")
+    geometry = _geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode, "input")
+    n_planes, h, w, kh, kw, h_out, w_out, sh, sw, ph, pw, dh, dw = geometry
+    _check_windows_reach_input(h, kh, sh, ph, dh, h_out, "H")
+    _check_windows_reach_input(w, kw, sw, pw, dw, w_out, "W")
+    return_indices = as_bool(return_indices, "return_indices")
+    n_threads = effective_n_threads(n_threads)
+    shape = x.shape[:2] + (h_out, w_out)
+    y = output_array(None, shape, x.dtype)
+    indices = output_array(None, shape, np.dtype(np.int64), "indices") if return_indices else None
+    _pool.max_pool2d(geometry, x.reshape(-1), y.reshape(-1),
+                     None if indices is None else indices.reshape(-1), n_threads)
+    if return_indices:
+        return _result(y, ndim), _result(indices, ndim)
+    return _result(y, ndim)
 
 
 def max_pool2d_backward(grad_output, indices, input_size, *, n_threads=None):
-    raise NotImplementedError
+    """Gradient of max_pool2d w.r.t. its input: grad_output scattered through indices (as
+    returned by max_pool2d) into an array of input_size; overlapping windows add up."""
+    gy, ndim = _spatial_input(grad_output, "grad_output")
+    n, c, h, w = _as_input_size(input_size, ndim)
+    if gy.shape[:2] != (n, c):
+        raise ValueError(f"grad_output: expected (N, C) = {(n, c)} as in input_size, got shape {gy.shape}")
+    try:
+        ind = np.asarray(indices)
+    except Exception as exc:
+        raise TypeError(f"indices: expected an integer array, got {type(indices).__name__}: {exc}") from None
+    if not np.issubdtype(ind.dtype, np.integer):
+        raise TypeError(f"indices: expected an integer array, got dtype {ind.dtype}")
+    check_shape(ind, gy.shape if ndim == 4 else gy.shape[1:], "indices")
+    n_threads = effective_n_threads(n_threads)
+    gx = output_array(None, (n, c, h, w), gy.dtype, "input_size")
+    geometry = (n * c, h, w, 1, 1, gy.shape[2], gy.shape[3], 1, 1, 0, 0, 1, 1)
+    ind64 = np.ascontiguousarray(ind, dtype=np.int64).reshape(-1)
+    if not _pool.max_pool2d_backward(geometry, gy.reshape(-1), ind64, gx.reshape(-1), n_threads):
+        bad = ind[(ind < 0) | (ind >= h * w)]
+        raise ValueError(f"indices: expected values in [0, {h * w}) (H * W of input_size), got {bad.flat[0]}")
+    return _result(gx, ndim)
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None, *, n_threads=None):
-    raise NotImplementedError
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None, *, n_threads=None):
+    """2-D average pooling; the divisor is divisor_override when given, else the window's size
+    clipped to the padded input (count_include_pad) or to the input, as in PyTorch."""
+    x, ndim = _spatial_input(input, "input")
+    geometry = _geometry(x.shape, kernel_size, stride, padding, 1, ceil_mode, "input")
+    count_include_pad = as_bool(count_include_pad, "count_include_pad")
+    divisor = _divisor(divisor_override)
+    n_threads = effective_n_threads(n_threads)
+    y = output_array(None, x.shape[:2] + geometry[5:7], x.dtype)
+    _pool.avg_pool2d(geometry, x.reshape(-1), y.reshape(-1), count_include_pad, divisor, n_threads)
+    return _result(y, ndim)
 
 
-def avg_pool2d_backward(grad_output, input_size, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None, *, n_threads=None):
-    raise NotImplementedError
+def avg_pool2d_backward(grad_output, input_size, kernel_size, stride=None, padding=0, ceil_mode=False,
+                        count_include_pad=True, divisor_override=None, *, n_threads=None):
+    """Gradient of avg_pool2d w.r.t. its input, for an input of input_size."""
+    gy, ndim = _spatial_input(grad_output, "grad_output")
+    size = _as_input_size(input_size, ndim)
+    geometry = _geometry(size, kernel_size, stride, padding, 1, ceil_mode, "input_size")
+    check_shape(gy, size[:2] + geometry[5:7], "grad_output")
+    count_include_pad = as_bool(count_include_pad, "count_include_pad")
+    divisor = _divisor(divisor_override)
+    n_threads = effective_n_threads(n_threads)
+    gx = output_array(None, size, gy.dtype, "input_size")
+    _pool.avg_pool2d_backward(geometry, gy.reshape(-1), gx.reshape(-1), count_include_pad, divisor, n_threads)
+    return _result(gx, ndim)

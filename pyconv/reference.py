@@ -7,6 +7,8 @@ first array argument, so the same code judges float32 and float64 kernels. Argum
 normalization comes from `pyconv._args`, so padding forms, pairs and output sizes mean exactly
 what they mean in the public API. Names and argument order follow PyTorch
 (torch.nn.functional, torch.nn.grad); layout is NCHW; convolution is cross-correlation."""
+import math
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -64,25 +66,21 @@ def _col2im(cols, channels, size, kernel, stride, dilation, pads, out):
     return padded[:, :, top:top + size[0], left:left + size[1]]
 
 
-def _geometry(kernel_size, stride, padding, dilation, kernel_name="kernel_size"):
-    """Normalized (kernel, stride, dilation, (top, bottom, left, right)) of a convolution."""
+def _conv_geometry(size, kernel_size, stride, padding, dilation, kernel_name="kernel_size"):
+    """(kernel, stride, dilation, (top, bottom, left, right), (oh, ow)) of a convolution over an
+    input of spatial `size`; ValueError when the dilated kernel does not fit the padded input."""
     kernel = as_pair(kernel_size, kernel_name, minimum=1)
     stride = as_pair(stride, "stride", minimum=1)
     dilation = as_pair(dilation, "dilation", minimum=1)
-    return kernel, stride, dilation, conv_padding(padding, kernel, dilation, stride)
-
-
-def _conv_output(size, kernel, stride, dilation, pads):
-    """Output (oh, ow) of a convolution; ValueError when the kernel does not fit the padded input."""
-    top, bottom, left, right = pads
+    pads = top, bottom, left, right = conv_padding(padding, kernel, dilation, stride)
     out = (output_size(size[0], kernel[0], stride[0], dilation[0], top, bottom),
            output_size(size[1], kernel[1], stride[1], dilation[1], left, right))
     if min(out) < 1:
         span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
         padded = (size[0] + top + bottom, size[1] + left + right)
-        raise ValueError(f"kernel_size: the dilated kernel {span} must fit the padded input {padded}, "
+        raise ValueError(f"{kernel_name}: the dilated kernel {span} must fit the padded input {padded}, "
                          f"got output size {out}")
-    return out
+    return kernel, stride, dilation, pads, out
 
 
 def _check_groups(channels, weight_shape, groups):
@@ -95,8 +93,15 @@ def _check_groups(channels, weight_shape, groups):
 
 
 def _grouped(arr, groups):
-    """(N, G*K, L) -> (N, G, K, L): channel blocks are contiguous, one per group."""
-    return arr.reshape(arr.shape[0], groups, -1, arr.shape[-1])
+    """(N, G*K, ...) -> (N, G, K, L): channel blocks are contiguous, one per group. (Explicit
+    sizes, no -1: the arrays may be empty.)"""
+    n, channels = arr.shape[:2]
+    return arr.reshape(n, groups, channels // groups, math.prod(arr.shape[2:]))
+
+
+def _grouped_weight(w, groups):
+    """(O, C/G, kh, kw) -> (G, O/G, C/G*kh*kw): one GEMM operand per group."""
+    return w.reshape(groups, w.shape[0] // groups, math.prod(w.shape[1:]))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -112,10 +117,10 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     w, _ = _as_float64(weight, "weight", 4)
     groups = as_int(groups, "groups", minimum=1)
     _check_groups(x.shape[1], w.shape, groups)
-    kernel, stride, dilation, pads = _geometry(w.shape[2:], stride, padding, dilation, "weight.shape[2:]")
-    out = _conv_output(x.shape[2:], kernel, stride, dilation, pads)
+    kernel, stride, dilation, pads, out = _conv_geometry(x.shape[2:], w.shape[2:], stride, padding, dilation,
+                                                         "weight.shape[2:]")
     cols = _grouped(_im2col(x, kernel, stride, dilation, pads, out), groups)
-    y = w.reshape(groups, w.shape[0] // groups, -1) @ cols
+    y = _grouped_weight(w, groups) @ cols
     y = y.reshape(x.shape[0], w.shape[0], *out)
     if bias is not None:
         b, _ = _as_float64(bias, "bias", 1)
@@ -133,12 +138,11 @@ def conv2d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=
     g, _ = _as_float64(grad_output, "grad_output", 4)
     groups = as_int(groups, "groups", minimum=1)
     _check_groups(c, w.shape, groups)
-    kernel, stride, dilation, pads = _geometry(w.shape[2:], stride, padding, dilation, "weight.shape[2:]")
-    out = _conv_output((h, w_in), kernel, stride, dilation, pads)
+    kernel, stride, dilation, pads, out = _conv_geometry((h, w_in), w.shape[2:], stride, padding, dilation,
+                                                         "weight.shape[2:]")
     check_shape(g, (n, w.shape[0], *out), "grad_output")
-    w_t = w.reshape(groups, w.shape[0] // groups, -1).transpose(0, 2, 1)
-    cols = w_t @ g.reshape(n, groups, w.shape[0] // groups, -1)
-    cols = cols.reshape(n, -1, out[0] * out[1])
+    cols = _grouped_weight(w, groups).transpose(0, 2, 1) @ _grouped(g, groups)
+    cols = cols.reshape(n, c * kernel[0] * kernel[1], out[0] * out[1])
     return _col2im(cols, c, (h, w_in), kernel, stride, dilation, pads, out).astype(dtype)
 
 
@@ -150,11 +154,11 @@ def conv2d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation
     g, _ = _as_float64(grad_output, "grad_output", 4)
     groups = as_int(groups, "groups", minimum=1)
     _check_groups(x.shape[1], weight_size, groups)
-    kernel, stride, dilation, pads = _geometry(weight_size[2:], stride, padding, dilation, "weight_size[2:]")
-    out = _conv_output(x.shape[2:], kernel, stride, dilation, pads)
+    kernel, stride, dilation, pads, out = _conv_geometry(x.shape[2:], weight_size[2:], stride, padding, dilation,
+                                                         "weight_size[2:]")
     check_shape(g, (x.shape[0], weight_size[0], *out), "grad_output")
     cols = _grouped(_im2col(x, kernel, stride, dilation, pads, out), groups)
-    grad = (_grouped(g.reshape(*g.shape[:2], -1), groups) @ cols.transpose(0, 1, 3, 2)).sum(axis=0)
+    grad = (_grouped(g, groups) @ cols.transpose(0, 1, 3, 2)).sum(axis=0)
     return grad.reshape(weight_size).astype(dtype)
 
 
@@ -168,8 +172,7 @@ def im2col(input, kernel_size, dilation=1, padding=0, stride=1):
     """torch.nn.functional.unfold: (N, C, H, W) -> (N, C*kh*kw, L), L = oh*ow, row index
     c*kh*kw + i*kw + j, column index y*ow + x; padding takes every form conv2d takes."""
     x, dtype = _as_float64(input, "input", 4)
-    kernel, stride, dilation, pads = _geometry(kernel_size, stride, padding, dilation)
-    out = _conv_output(x.shape[2:], kernel, stride, dilation, pads)
+    kernel, stride, dilation, pads, out = _conv_geometry(x.shape[2:], kernel_size, stride, padding, dilation)
     return _im2col(x, kernel, stride, dilation, pads, out).astype(dtype)
 
 
@@ -178,8 +181,7 @@ def col2im(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     (H, W) = output_size, summing the entries that land on the same pixel."""
     cols, dtype = _as_float64(input, "input", 3)
     size = as_pair(output_size, "output_size", minimum=1)
-    kernel, stride, dilation, pads = _geometry(kernel_size, stride, padding, dilation)
-    out = _conv_output(size, kernel, stride, dilation, pads)
+    kernel, stride, dilation, pads, out = _conv_geometry(size, kernel_size, stride, padding, dilation)
     taps = kernel[0] * kernel[1]
     if cols.shape[1] % taps != 0:
         raise ValueError(f"input: expected dimension 1 divisible by kh*kw = {taps}, got shape {cols.shape}")
@@ -297,7 +299,8 @@ def avg_pool2d_backward(grad_output, input_size, kernel_size, stride=None, paddi
     kernel, stride, dilation, pads, out = _pool_geometry((h, w), kernel_size, stride, padding, 1, ceil_mode)
     check_shape(g, (n, c, *out), "grad_output")
     share = g / _avg_divisor((h, w), kernel, stride, pads[::2], out, count_include_pad, divisor_override)
-    cols = np.broadcast_to(share[:, :, None, None], (n, c, *kernel, *out)).reshape(n, -1, out[0] * out[1])
+    cols = np.broadcast_to(share[:, :, None, None], (n, c, *kernel, *out))
+    cols = cols.reshape(n, c * kernel[0] * kernel[1], out[0] * out[1])
     return _col2im(cols, c, (h, w), kernel, stride, dilation, pads, out).astype(dtype)
 
 
@@ -323,3 +326,49 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
         check_shape(c64, result.shape, "c")
         result += beta * c64
     return result.astype(dtype)
+
+
+# ----------------------------------------------------------------------------------------------
+# Convolution variants (pyconv.conv_variants)
+
+__all__ += ["conv1d", "conv_transpose2d"]
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, causal=False):
+    """conv2d of input (N, C, L) with weight (O, C/groups, k) on a unit-height image; padding is an
+    int or a string as for conv2d. causal=True pads (k-1)*dilation on the left only. -> (N, O, L_out)."""
+    x, dtype = _as_float64(input, "input", 3)
+    w, _ = _as_float64(weight, "weight", 3)
+    dilation = as_int(dilation, "dilation", minimum=1)
+    if causal:
+        padding = ((0, 0), ((w.shape[2] - 1) * dilation, 0))
+    elif not isinstance(padding, str):
+        padding = (0, as_int(padding, "padding", minimum=0))
+    y = conv2d(x[:, :, None], w[:, :, None], bias, (1, stride), padding, (1, dilation), groups)
+    return y[:, :, 0].astype(dtype)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """torch.nn.functional.conv_transpose2d: input (N, C, H, W), weight (C, O/groups, kh, kw). Every
+    input pixel scatters its weighted kernel into an uncropped (N, O, (H-1)*sh + dh*(kh-1) + 1, ...)
+    output (conv2d_input of an unpadded convolution), which output_padding extends by zeros at the
+    bottom/right and padding then crops on every side."""
+    x, dtype = _as_float64(input, "input", 4)
+    w, _ = _as_float64(weight, "weight", 4)
+    groups = as_int(groups, "groups", minimum=1)
+    stride = as_pair(stride, "stride", minimum=1)
+    padding = as_pair(padding, "padding", minimum=0)
+    output_padding = as_pair(output_padding, "output_padding", minimum=0)
+    dilation = as_pair(dilation, "dilation", minimum=1)
+    n, _, h, w_in = x.shape
+    uncropped = [(size - 1) * s + d * (k - 1) + 1 for size, s, d, k in zip((h, w_in), stride, dilation, w.shape[2:])]
+    out = [u + op - 2 * p for u, op, p in zip(uncropped, output_padding, padding)]
+    if min(out) < 1:
+        raise ValueError(f"input: expected an output size >= 1, got {tuple(out)}")
+    y = conv2d_input((n, w.shape[1] * groups, *uncropped), w, x, stride, 0, dilation, groups)
+    y = _pad(y, (0, output_padding[0], 0, output_padding[1]))
+    y = y[:, :, padding[0]:padding[0] + out[0], padding[1]:padding[1] + out[1]]
+    if bias is not None:
+        b, _ = _as_float64(bias, "bias", 1)
+        check_shape(b, (y.shape[1],), "bias")
+        y = y + b[:, None, None]
+    return y.astype(dtype)

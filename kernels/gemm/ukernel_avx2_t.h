@@ -22,7 +22,7 @@ void FN(pyconv_ukernel_avx2)(int64_t kc, real alpha, const real *PYCONV_RESTRICT
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; p++, a += 6, b += 2 * L) {
         vec b0 = *(const vec *)b, b1 = *(const vec *)(b + L);
-        __builtin_prefetch(b + 8 * 2 * L);
+        __builtin_prefetch(a + 64);
         c00 += a[0] * b0; c01 += a[0] * b1;
         c10 += a[1] * b0; c11 += a[1] * b1;
         c20 += a[2] * b0; c21 += a[2] * b1;

@@ -1,0 +1,142 @@
+/* Average pooling, forward and backward (template; see common/pyconv_instantiate.h).
+ *
+ * PyTorch's rule: a window's divisor is divisor_override when given (nonzero), else its size
+ * clipped to the padded input (count_include_pad) or to the input itself. Sums run over taps in
+ * row-major order, as PyTorch's. Forward goes one output row at a time, tap by tap, with a
+ * vectorisable loop over the interior columns (as max pooling); backward is a gather over input
+ * rows, so each thread owns the rows it writes and the result does not depend on the thread
+ * count. */
+
+/* Divisor of a window whose in-bounds taps are rows_in x cols_in and whose padded extent is
+ * rows_pad x cols_pad. */
+PYCONV_INLINE int64_t FN(avg_divisor)(int64_t rows_in, int64_t cols_in, int64_t rows_pad,
+                                      int64_t cols_pad, int count_include_pad,
+                                      int64_t divisor_override)
+{
+    if (divisor_override != 0) return divisor_override;
+    return count_include_pad ? rows_pad * cols_pad : rows_in * cols_in;
+}
+
+/* Extent of the window starting at `start` clipped to the padded axis [-pad, size + pad). */
+PYCONV_INLINE int64_t FN(padded_extent)(int64_t start, int64_t k, int64_t size, int64_t pad)
+{
+    return PYCONV_MIN(start + k, size + pad) - start;
+}
+
+PYCONV_ALWAYS_INLINE void FN(sum_tap)(const real *PYCONV_RESTRICT src, int64_t sw,
+                                      real *PYCONV_RESTRICT y, int64_t n)
+{
+    for (int64_t o = 0; o < n; o++) y[o] += src[o * sw];
+}
+
+static void FN(sum_tap_any_stride)(const real *PYCONV_RESTRICT src, int64_t sw,
+                                   real *PYCONV_RESTRICT y, int64_t n)
+{
+    switch (sw) {
+    case 1: FN(sum_tap)(src, 1, y, n); break;
+    case 2: FN(sum_tap)(src, 2, y, n); break;
+    default: FN(sum_tap)(src, sw, y, n); break;
+    }
+}
+
+/* One output column whose window may reach into the padding: scalar, bounds-checked. */
+static real FN(avg_window)(const pyconv_pool_shape *s, const real *PYCONV_RESTRICT x,
+                           int64_t i0, int64_t i1, int64_t h_start, int64_t rows_pad, int64_t ow,
+                           int count_include_pad, int64_t divisor_override)
+{
+    const int64_t w_start = ow * s->stride_w - s->pad_w;
+    int64_t j0, j1;
+    pool_taps_in_bounds(w_start, s->kw, 1, s->w_in, &j0, &j1);
+    real sum = 0;
+    for (int64_t i = i0; i < i1; i++)
+        for (int64_t j = j0; j < j1; j++) sum += x[(h_start + i) * s->w_in + w_start + j];
+    return sum / (real)FN(avg_divisor)(i1 - i0, j1 - j0, rows_pad,
+                                       FN(padded_extent)(w_start, s->kw, s->w_in, s->pad_w),
+                                       count_include_pad, divisor_override);
+}
+
+static void FN(avgpool_row)(const pyconv_pool_shape *s, const real *PYCONV_RESTRICT x,
+                            real *PYCONV_RESTRICT y, int64_t oh, int count_include_pad,
+                            int64_t divisor_override)
+{
+    const int64_t sw = s->stride_w, pw = s->pad_w, kw = s->kw;
+    const int64_t h_start = oh * s->stride_h - s->pad_h;
+    const int64_t rows_pad = FN(padded_extent)(h_start, s->kh, s->h_in, s->pad_h);
+    int64_t i0, i1, lo, hi;
+    pool_taps_in_bounds(h_start, s->kh, 1, s->h_in, &i0, &i1);
+    pool_interior(s->w_out, kw, sw, pw, 1, s->w_in, &lo, &hi);
+    for (int64_t ow = 0; ow < lo; ow++)
+        y[ow] = FN(avg_window)(s, x, i0, i1, h_start, rows_pad, ow, count_include_pad,
+                               divisor_override);
+    for (int64_t ow = hi; ow < s->w_out; ow++)
+        y[ow] = FN(avg_window)(s, x, i0, i1, h_start, rows_pad, ow, count_include_pad,
+                               divisor_override);
+    if (lo == hi) return;
+
+    for (int64_t ow = lo; ow < hi; ow++) y[ow] = 0;
+    for (int64_t i = i0; i < i1; i++)
+        for (int64_t j = 0; j < kw; j++)
+            FN(sum_tap_any_stride)(x + (h_start + i) * s->w_in + j - pw + lo * sw, sw, y + lo,
+                                   hi - lo);
+    const real divisor = (real)FN(avg_divisor)(i1 - i0, kw, rows_pad, kw, count_include_pad,
+                                               divisor_override);
+    for (int64_t ow = lo; ow < hi; ow++) y[ow] /= divisor;
+}
+
+pyconv_status FN(pyconv_avgpool2d)(const pyconv_pool_shape *s, const real *x, real *y,
+                                   int count_include_pad, int64_t divisor_override,
+                                   int n_threads)
+{
+    const int64_t rows = s->n_planes * s->h_out, plane = s->h_in * s->w_in;
+    int64_t r;
+#pragma omp parallel for num_threads(n_threads) schedule(static)
+    for (r = 0; r < rows; r++) {
+        const int64_t p = r / s->h_out, oh = r - p * s->h_out;
+        FN(avgpool_row)(s, x + p * plane, y + r * s->w_out, oh, count_include_pad,
+                        divisor_override);
+    }
+    return PYCONV_OK;
+}
+
+/* Input row h of one plane: gx_row <- sum over the windows covering it, in (oh, ow) order. */
+static void FN(avgpool_backward_row)(const pyconv_pool_shape *s, const real *PYCONV_RESTRICT gy,
+                                     real *PYCONV_RESTRICT gx_row, int64_t h,
+                                     int count_include_pad, int64_t divisor_override)
+{
+    const int64_t sh = s->stride_h, sw = s->stride_w, kw = s->kw;
+    const int64_t first = h + s->pad_h - s->kh + 1; /* oh * sh must reach it */
+    const int64_t oh_lo = first <= 0 ? 0 : (first + sh - 1) / sh;
+    const int64_t oh_hi = PYCONV_MIN(s->h_out - 1, (h + s->pad_h) / sh);
+    memset(gx_row, 0, (size_t)s->w_in * sizeof(real));
+    for (int64_t oh = oh_lo; oh <= oh_hi; oh++) {
+        const int64_t h_start = oh * sh - s->pad_h;
+        const int64_t rows_pad = FN(padded_extent)(h_start, s->kh, s->h_in, s->pad_h);
+        int64_t i0, i1;
+        pool_taps_in_bounds(h_start, s->kh, 1, s->h_in, &i0, &i1);
+        const real *PYCONV_RESTRICT g = gy + oh * s->w_out;
+        for (int64_t ow = 0; ow < s->w_out; ow++) {
+            const int64_t w_start = ow * sw - s->pad_w;
+            int64_t j0, j1;
+            pool_taps_in_bounds(w_start, kw, 1, s->w_in, &j0, &j1);
+            const real v = g[ow] / (real)FN(avg_divisor)(
+                i1 - i0, j1 - j0, rows_pad, FN(padded_extent)(w_start, kw, s->w_in, s->pad_w),
+                count_include_pad, divisor_override);
+            for (int64_t j = j0; j < j1; j++) gx_row[w_start + j] += v;
+        }
+    }
+}
+
+pyconv_status FN(pyconv_avgpool2d_backward)(const pyconv_pool_shape *s, const real *gy,
+                                            real *gx, int count_include_pad,
+                                            int64_t divisor_override, int n_threads)
+{
+    const int64_t rows = s->n_planes * s->h_in, out_plane = s->h_out * s->w_out;
+    int64_t r;
+#pragma omp parallel for num_threads(n_threads) schedule(static)
+    for (r = 0; r < rows; r++) {
+        const int64_t p = r / s->h_in, h = r - p * s->h_in;
+        FN(avgpool_backward_row)(s, gy + p * out_plane, gx + r * s->w_in, h, count_include_pad,
+                                 divisor_override);
+    }
+    return PYCONV_OK;
+}
