@@ -95,12 +95,13 @@ MACROS = [
 ]
 
 kernel_sources = sorted(glob.glob(os.path.join(KERNELS, "**", "*.c"), recursive=True))
+kernel_headers = sorted(glob.glob(os.path.join(KERNELS, "**", "*.h"), recursive=True))
 kernel_lib = ("pyconv_kernels", {
     "sources": kernel_sources,
     "include_dirs": [KERNELS],
     "macros": MACROS,
     "cflags": C_FLAGS,
-    "obj_deps": {"": sorted(glob.glob(os.path.join(KERNELS, "**", "*.h"), recursive=True))},
+    "obj_deps": {"": kernel_headers},
 })
 
 
@@ -136,6 +137,8 @@ def extension(name):
         include_dirs=[KERNELS, numpy.get_include()],
         define_macros=MACROS,
         extra_compile_args=[f for f in C_FLAGS if f != "-std=gnu11"],
+        # relink when a kernel changes: the static library is not among the sources
+        depends=kernel_sources + kernel_headers,
     )
 
 

@@ -78,6 +78,34 @@ def test_index_arithmetic_beyond_2_32(child, case, dtype):
     np.testing.assert_allclose(outcome.value, expected, rtol=tol, atol=tol)
 
 
+# Pooling windows far larger than the image: every window covers the whole 3x3 plane, so the
+# results are its max / sum / mean whatever the scale; window sizes and their products pass
+# int64 (the average's divisor is 2**80 for a 2**40 x 2**40 window).
+@pytest.mark.parametrize("kernel, stride, padding", [
+    (2 ** 31, None, 2 ** 30), (2 ** 40, None, 2 ** 39), ((2 ** 62, 5), None, (2 ** 61, 2)),
+    (2 ** 63 - 1, 2 ** 62 + 2, 2 ** 62 - 1)])
+def test_pool_windows_beyond_2_32(child, kernel, stride, padding):
+    x = np.random.default_rng(3).standard_normal((2, 3, 3, 3))
+    kh, kw = kernel if isinstance(kernel, tuple) else (kernel, kernel)
+    ph, pw = padding if isinstance(padding, tuple) else (padding, padding)
+    planes = x.reshape(2, 3, 9)
+    window = dict(kernel_size=kernel, stride=stride, padding=padding)
+    outcome = child.call("max_pool2d", x, return_indices=True, want_value=True, **window)
+    assert outcome.ok, outcome
+    values, indices = outcome.value
+    np.testing.assert_array_equal(values.reshape(2, 3), planes.max(axis=2))
+    np.testing.assert_array_equal(indices.reshape(2, 3), planes.argmax(axis=2))
+    for include_pad, divisor in ((True, float(min(kh, 3 + 2 * ph) * min(kw, 3 + 2 * pw))), (False, 9.0)):
+        outcome = child.call("avg_pool2d", x, count_include_pad=include_pad, want_value=True, **window)
+        assert outcome.ok, outcome
+        np.testing.assert_allclose(outcome.value.reshape(2, 3), planes.sum(axis=2) / divisor,
+                                   rtol=1e-12)
+        outcome = child.call("avg_pool2d_backward", np.ones((2, 3, 1, 1)), x.shape,
+                             count_include_pad=include_pad, want_value=True, **window)
+        assert outcome.ok, outcome
+        np.testing.assert_allclose(outcome.value, np.full(x.shape, 1 / divisor), rtol=1e-12)
+
+
 @pytest.mark.parametrize("call", [
     # no output channels: grad_output is empty, the input gradient is not
     ("conv2d_input", (2 ** 16, 2 ** 16, 2 ** 16, 1), np.ones((0, 2 ** 16, 1, 1)), np.ones((2 ** 16, 0, 2 ** 16, 1))),
