@@ -73,8 +73,7 @@ SANITIZE_ENV = LD_PRELOAD="$$($(CC) -print-file-name=libasan.so)" PYTHONMALLOC=m
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 sanitize:
 	rm -rf $(SANITIZE_DIR) && mkdir -p $(SANITIZE_DIR)
-	cp -r setup.py pyproject.toml README.md kernels pyconv tests $(SANITIZE_DIR)/
-	rm -f $(SANITIZE_DIR)/pyconv/*.so $(SANITIZE_DIR)/pyconv/_*.c
+	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(SANITIZE_DIR)
 	cd $(SANITIZE_DIR) && PYCONV_SANITIZE=1 $(PYTHON) setup.py -q build_ext --inplace -j 2
 	cd $(SANITIZE_DIR) && py=$$($(PYTHON) -c "import sys; print(sys.executable)") && \
 		$(SANITIZE_ENV) "$$py" -m pytest -p no:cacheprovider $(PYTEST_ARGS)
