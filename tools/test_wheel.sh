@@ -17,8 +17,9 @@ trap 'rm -rf "$work"' EXIT
 "$python" -m venv "$work/venv"
 py=$work/venv/bin/python
 "$py" -m pip install -q "${wheels[0]}[test]"
-# The tests and their pytest settings only; no package sources come along.
-cp -r "$root/tests" "$root/pyproject.toml" "$work/"
+# The tests, the benchmark harness they import (python -m puts the directory on sys.path) and
+# the pytest settings; the package sources stay behind.
+cp -r "$root/tests" "$root/bench" "$root/pyproject.toml" "$work/"
 cd "$work"
 for arch in dispatched reference; do
     # "dispatched": PYCONV_ARCH unset, so the kernels are chosen by CPU detection.
