@@ -19,6 +19,43 @@ PYCONV_INLINE void FN(axpy_row)(real *PYCONV_RESTRICT y_row, const real *PYCONV_
     }
 }
 
+/* y_row += one kernel row (w_row, kw taps) over x_row. Inside [inner_lo, inner_hi), where
+ * every tap is valid, all taps go in one pass, so y_row is loaded and stored once instead of
+ * kw times; the borders go tap by tap over their valid ranges. Same summation order both ways. */
+PYCONV_INLINE void FN(kernel_row)(real *PYCONV_RESTRICT y_row, const real *PYCONV_RESTRICT x_row,
+                                  const real *w_row, const pyconv_conv_shape *s,
+                                  const int64_t *cols, int64_t inner_lo, int64_t inner_hi)
+{
+    const int64_t kw = s->kw, sw = s->stride_w, dw = s->dil_w, pl = s->pad_left;
+    if (inner_lo >= inner_hi) {
+        for (int64_t j = 0; j < kw; j++)
+            FN(axpy_row)(y_row, x_row, w_row[j], j * dw - pl, sw, cols[j], cols[kw + j]);
+        return;
+    }
+    for (int64_t j = 0; j < kw; j++) {
+        FN(axpy_row)(y_row, x_row, w_row[j], j * dw - pl, sw, cols[j], inner_lo);
+        FN(axpy_row)(y_row, x_row, w_row[j], j * dw - pl, sw, inner_hi, cols[kw + j]);
+    }
+    /* blocks of PYCONV_DIRECT_BLOCK outputs held in registers while every tap is added */
+    int64_t ow = inner_lo;
+    if (sw == 1) {
+        for (; ow + PYCONV_DIRECT_BLOCK <= inner_hi; ow += PYCONV_DIRECT_BLOCK) {
+            real acc[PYCONV_DIRECT_BLOCK];
+            for (int t = 0; t < PYCONV_DIRECT_BLOCK; t++) acc[t] = y_row[ow + t];
+            for (int64_t j = 0; j < kw; j++) {
+                const real wv = w_row[j], *xs = x_row + ow + j * dw - pl;
+                for (int t = 0; t < PYCONV_DIRECT_BLOCK; t++) acc[t] += wv * xs[t];
+            }
+            for (int t = 0; t < PYCONV_DIRECT_BLOCK; t++) y_row[ow + t] = acc[t];
+        }
+    }
+    for (; ow < inner_hi; ow++) {
+        real acc = y_row[ow];
+        for (int64_t j = 0; j < kw; j++) acc += w_row[j] * x_row[ow * sw + j * dw - pl];
+        y_row[ow] = acc;
+    }
+}
+
 /* x_row[ow*sw + off] += wv * gy_row[ow] for ow in [lo, hi): the transpose of axpy_row. */
 PYCONV_INLINE void FN(scatter_row)(real *PYCONV_RESTRICT x_row, const real *PYCONV_RESTRICT gy_row,
                                    real wv, int64_t off, int64_t sw, int64_t lo, int64_t hi)
@@ -50,7 +87,12 @@ PYCONV_SIMD_CLONES
 static void FN(forward_plane)(const pyconv_conv_shape *s, const int64_t *cols, const real *xg,
                               const real *wo, real b, real *y_plane)
 {
-    const int64_t kh = s->kh, kw = s->kw, w_in = s->w_in, w_out = s->w_out;
+    const int64_t kh = s->kh, w_in = s->w_in, w_out = s->w_out;
+    int64_t inner_lo = 0, inner_hi = w_out;  /* the columns every kernel column reaches */
+    for (int64_t j = 0; j < s->kw; j++) {
+        inner_lo = PYCONV_MAX(inner_lo, cols[j]);
+        inner_hi = PYCONV_MIN(inner_hi, cols[s->kw + j]);
+    }
     for (int64_t oh = 0; oh < s->h_out; oh++) {
         real *y_row = y_plane + oh * w_out;
         const int64_t base = oh * s->stride_h - s->pad_top;
@@ -60,10 +102,8 @@ static void FN(forward_plane)(const pyconv_conv_shape *s, const int64_t *cols, c
         for (int64_t ic = 0; ic < s->c_in / s->groups; ic++) {
             for (int64_t i = i_lo; i < i_hi; i++) {
                 const real *x_row = xg + (ic * s->h_in + base + i * s->dil_h) * w_in;
-                const real *w_row = wo + (ic * kh + i) * kw;
-                for (int64_t j = 0; j < kw; j++)
-                    FN(axpy_row)(y_row, x_row, w_row[j], j * s->dil_w - s->pad_left,
-                                 s->stride_w, cols[j], cols[kw + j]);
+                const real *w_row = wo + (ic * kh + i) * s->kw;
+                FN(kernel_row)(y_row, x_row, w_row, s, cols, inner_lo, inner_hi);
             }
         }
     }
