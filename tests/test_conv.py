@@ -179,6 +179,9 @@ CORNERS = {
     "pointwise grouped": ((3, 8, 5, 6), (4, 4, 1, 1), dict(groups=2)),
     "C_in = 0": ((2, 0, 6, 6), (4, 0, 3, 3), {}),
     "many channels": ((2, 40, 6, 5), (36, 40, 3, 3), dict(padding=1)),
+    # >= 512 output pixels: one image per GEMM (smaller images are batched into one product)
+    "large image": ((3, 3, 24, 25), (4, 3, 3, 3), dict(padding=1)),
+    "large image, pointwise": ((2, 4, 24, 24), (3, 4, 1, 1), {}),
 }
 
 
