@@ -14,9 +14,6 @@
 #define PYCONV_SIMD_CLONES
 #endif
 
-/* Outputs the direct forward kernel keeps in registers at once (two AVX2 vectors of float). */
-#define PYCONV_DIRECT_BLOCK 16
-
 /* Kernel taps i in [*lo, *hi) for which base + i*dil lies in [0, size): the valid taps of
  * one output row (base = oh*stride - pad). Empty ranges come out as lo == hi. */
 PYCONV_INLINE void pyconv_tap_range(int64_t base, int64_t size, int64_t k, int64_t dil,
