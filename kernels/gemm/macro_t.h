@@ -89,48 +89,48 @@ pyconv_status FN(pyconv_gemm_driver)(int64_t m, int64_t n, int64_t k, real alpha
 #pragma omp parallel num_threads(nt)
     {
         pyconv_fpmode fpmode = pyconv_ftz_enter();
+        /* A thread without its A block skips its share of C; the call then fails as a whole. */
         real *a_block = (real *)pyconv_arena_get(PYCONV_ARENA_GEMM_A, a_bytes);
         if (a_block == NULL) {
 #pragma omp atomic write
             failed = 1;
         }
+        /* loop 5 around the micro-kernel: NC-wide column blocks of B and C */
+        for (int64_t jc = 0; jc < n; jc += blk.nc) {
+            const int64_t nc = PYCONV_MIN(blk.nc, n - jc);
+            const int64_t np = (nc + nr - 1) / nr;
+            /* loop 4 around the micro-kernel: KC-deep slices of A and B */
+            for (int64_t pc = 0; pc < k; pc += blk.kc) {
+                const int64_t kc = PYCONV_MIN(blk.kc, k - pc);
+                const real beta_pc = pc == 0 ? beta : (real)1;
+                /* Everyone is done with the previous B block before it is overwritten (the
+                 * compute loop below ends without a barrier: the region's end is one). */
+                if (jc > 0 || pc > 0) {
 #pragma omp barrier
-        /* Every thread reads the same `failed` here, so all take the same branch. */
-        if (!failed) {
-            /* loop 5 around the micro-kernel: NC-wide column blocks of B and C */
-            for (int64_t jc = 0; jc < n; jc += blk.nc) {
-                const int64_t nc = PYCONV_MIN(blk.nc, n - jc);
-                const int64_t np = (nc + nr - 1) / nr;
-                /* loop 4 around the micro-kernel: KC-deep slices of A and B */
-                for (int64_t pc = 0; pc < k; pc += blk.kc) {
-                    const int64_t kc = PYCONV_MIN(blk.kc, k - pc);
-                    const real beta_pc = pc == 0 ? beta : (real)1;
-                    /* The threads pack disjoint ranges of B micro-panels; the loop's implicit
-                     * barrier completes the block before anyone reads it. */
+                }
+                /* The threads pack disjoint ranges of B micro-panels; the loop's implicit
+                 * barrier completes the block before anyone reads it. */
 #pragma omp for schedule(static)
-                    for (int t = 0; t < nt; t++) {
-                        int64_t lo = np * t / nt, hi = np * (t + 1) / nt;
-                        if (hi > lo)
-                            pack_b(b_ctx, jc + lo * nr, PYCONV_MIN(hi * nr, nc) - lo * nr, pc,
-                                   kc, nr, b_block + lo * kc * nr);
-                    }
-                    /* One (rows, micro-panel columns) part of the C block per thread; the
-                     * implicit barrier keeps B intact until every thread is done with it. */
-#pragma omp for schedule(static)
-                    for (int t = 0; t < nt; t++) {
-                        const int ti = t / t_jr, tj = t % t_jr;
-                        const int64_t i_lo = mp * ti / t_ic * mr;
-                        const int64_t i_hi = PYCONV_MIN(m, mp * (ti + 1) / t_ic * mr);
-                        const int64_t jp_lo = np * tj / t_jr, jp_hi = np * (tj + 1) / t_jr;
-                        if (jp_hi == jp_lo) continue;
-                        /* loop 3 around the micro-kernel: MC-tall row blocks of A and C */
-                        for (int64_t ic = i_lo; ic < i_hi; ic += blk.mc) {
-                            const int64_t mc = PYCONV_MIN(blk.mc, i_hi - ic);
-                            pack_a(a_ctx, ic, mc, pc, kc, mr, a_block);
-                            FN(macro_kernel)(ukernel, &blk, mc, nc, kc, jp_lo, jp_hi, alpha,
-                                             a_block, b_block, beta_pc, c + ic * ldc + jc,
-                                             ldc);
-                        }
+                for (int t = 0; t < nt; t++) {
+                    int64_t lo = np * t / nt, hi = np * (t + 1) / nt;
+                    if (hi > lo)
+                        pack_b(b_ctx, jc + lo * nr, PYCONV_MIN(hi * nr, nc) - lo * nr, pc, kc,
+                               nr, b_block + lo * kc * nr);
+                }
+                /* One (rows, micro-panel columns) part of the C block per thread. */
+#pragma omp for schedule(static) nowait
+                for (int t = 0; t < nt; t++) {
+                    const int ti = t / t_jr, tj = t % t_jr;
+                    const int64_t i_lo = mp * ti / t_ic * mr;
+                    const int64_t i_hi = PYCONV_MIN(m, mp * (ti + 1) / t_ic * mr);
+                    const int64_t jp_lo = np * tj / t_jr, jp_hi = np * (tj + 1) / t_jr;
+                    if (jp_hi == jp_lo || a_block == NULL) continue;
+                    /* loop 3 around the micro-kernel: MC-tall row blocks of A and C */
+                    for (int64_t ic = i_lo; ic < i_hi; ic += blk.mc) {
+                        const int64_t mc = PYCONV_MIN(blk.mc, i_hi - ic);
+                        pack_a(a_ctx, ic, mc, pc, kc, mr, a_block);
+                        FN(macro_kernel)(ukernel, &blk, mc, nc, kc, jp_lo, jp_hi, alpha, a_block,
+                                         b_block, beta_pc, c + ic * ldc + jc, ldc);
                     }
                 }
             }
