@@ -5,9 +5,11 @@
  *   input gradient   col_g (K x L) = W_g^T @ gy_g, then col2im into gx
  *   weight gradient  gW_g (M x K) += gy_g (M x L) @ col_g^T, several images per product
  * The forward pass never builds P: the driver's B-panel callback gathers patches straight from
- * the image (implicit GEMM), so its workspace is the GEMM's cache blocks. The gradients build
- * one image's patch matrix at a time in the thread's arena. A 1x1, stride-1, unpadded
- * convolution uses the image itself as its patch matrix. */
+ * the image (implicit GEMM), so its workspace is the GEMM's cache blocks (plus, for images of
+ * fewer than 512 pixels, batched into one product, that product's output). The input gradient
+ * builds one image's patch matrix at a time, the weight gradient a few small images' worth,
+ * in the thread's arena. A 1x1, stride-1, unpadded convolution uses the image itself as its
+ * patch matrix. */
 
 static int FN(is_pointwise)(const pyconv_conv_shape *s)
 {
