@@ -11,6 +11,8 @@
  * in the thread's arena. A 1x1, stride-1, unpadded convolution uses the image itself as its
  * patch matrix. */
 
+#include "conv/gather_t.h"
+
 static int FN(is_pointwise)(const pyconv_conv_shape *s)
 {
     return s->kh == 1 && s->kw == 1 && s->stride_h == 1 && s->stride_w == 1 &&
@@ -63,7 +65,7 @@ static void FN(pack_patches)(const void *ctx, int64_t x0, int64_t nx, int64_t p0
                     b = PYCONV_MIN(PYCONV_MAX(hi, a), end);
                 }
                 for (int64_t o = ow; o < a; o++) dr[o] = 0;
-                for (int64_t o = a; o < b; o++) dr[o] = xrow[o * sw + off];
+                if (b > a) FN(gather_row)(dr + a, xrow + a * sw + off, b - a, sw);
                 for (int64_t o = b; o < end; o++) dr[o] = 0;
                 r += end - ow;
                 row++;
