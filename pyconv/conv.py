@@ -58,9 +58,10 @@ class _Geometry:
         else:
             direct = algorithm == "direct"
         if not direct:
-            # the patch buffers: one image's worth per thread
-            check_size((self.n_threads, self.c_in * self.kh * self.kw, self.h_out * self.w_out),
-                       "im2col workspace")
+            # the patch buffers, in bytes: per thread, patches of one image, or of a few small
+            # images batched to at least 512 pixels (PYCONV_MIN_GEMM_PIXELS in conv_gemm_t.h)
+            check_size((self.n_threads, max(self.c_in, self.c_out) * self.kh * self.kw,
+                        self.h_out * self.w_out + 512, 8), "im2col workspace")
         # without input channels the output is the bias: nothing to multiply
         return direct or self.k == 0
 

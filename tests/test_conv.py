@@ -179,6 +179,9 @@ CORNERS = {
     "pointwise grouped": ((3, 8, 5, 6), (4, 4, 1, 1), dict(groups=2)),
     "C_in = 0": ((2, 0, 6, 6), (4, 0, 3, 3), {}),
     "many channels": ((2, 40, 6, 5), (36, 40, 3, 3), dict(padding=1)),
+    # >= 512 output pixels: one image per GEMM (smaller images are batched into one product)
+    "large image": ((3, 3, 24, 25), (4, 3, 3, 3), dict(padding=1)),
+    "large image, pointwise": ((2, 4, 24, 24), (3, 4, 1, 1), {}),
 }
 
 
@@ -265,7 +268,7 @@ BAD_CALLS = [
      ["out", "C-contiguous"]),
     (lambda: pyconv.conv2d(X, W, groups=2, out=[0.0]), TypeError, ["out", "list"]),
     (lambda: pyconv.conv2d(X, W, padding=2**62, groups=2), (ValueError, MemoryError), ["padding"]),
-    (lambda: pyconv.conv2d(X, W, padding=2**20, groups=2), MemoryError, []),
+    (lambda: pyconv.conv2d(X, W, padding=2**40, groups=2), MemoryError, ["output"]),
     (lambda: pyconv.conv2d(X, W, dilation=2**63, groups=2), ValueError, ["dilation"]),
     (lambda: pyconv.conv2d_input((2, 4, 8, 8), W, GY[:, :5], groups=2), ValueError,
      ["grad_output", "(2, 6, 6, 6)", "(2, 5, 6, 6)"]),

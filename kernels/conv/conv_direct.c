@@ -1,3 +1,4 @@
+#include "common/ftz.h"
 #include "conv/conv_internal.h"
 
 #define PYCONV_TEMPLATE "conv/conv_direct_t.h"

@@ -5,7 +5,8 @@
  * ranges cols[j] .. cols[kw + j], so the innermost loops (along the output width, contiguous
  * for stride 1 and vectorized) carry no bounds checks. Each parallel task owns what it
  * writes (an output plane, an input-gradient plane, one filter's kernel), so no reduction
- * across threads is needed and results do not depend on the thread count. */
+ * across threads is needed and results do not depend on the thread count. Denormals are
+ * flushed to zero inside (common/ftz.h), as in the GEMM. */
 
 /* y_row[ow] += wv * x_row[ow*sw + off] for ow in [lo, hi). */
 PYCONV_INLINE void FN(axpy_row)(real *PYCONV_RESTRICT y_row, const real *PYCONV_RESTRICT x_row,
@@ -17,6 +18,50 @@ PYCONV_INLINE void FN(axpy_row)(real *PYCONV_RESTRICT y_row, const real *PYCONV_
     } else {
         for (int64_t ow = lo; ow < hi; ow++) y_row[ow] += wv * x_row[ow * sw + off];
     }
+}
+
+/* y[t] += sum over taps j of w_row[j] * x[t*sw + j*dw - pl] for t < block, with the block
+ * in registers; block and sw are constants at the wide calls, so those compile to vector code. */
+PYCONV_INLINE void FN(kernel_row_block)(real *PYCONV_RESTRICT y, const real *PYCONV_RESTRICT x,
+                                        const real *w_row, const pyconv_conv_shape *s, int block,
+                                        int64_t sw)
+{
+    real acc[16];
+    for (int t = 0; t < block; t++) acc[t] = y[t];
+    for (int64_t j = 0; j < s->kw; j++) {
+        const real wv = w_row[j];
+        const real *xs = x + j * s->dil_w - s->pad_left;
+        for (int t = 0; t < block; t++) acc[t] += wv * xs[t * sw];
+    }
+    for (int t = 0; t < block; t++) y[t] = acc[t];
+}
+
+/* y_row += one kernel row (w_row, kw taps) over x_row. Inside [inner_lo, inner_hi), where
+ * every tap is valid, all taps go in one pass, so y_row is loaded and stored once instead of
+ * kw times; the borders go tap by tap over their valid ranges. Same summation order both ways. */
+PYCONV_INLINE void FN(kernel_row)(real *PYCONV_RESTRICT y_row, const real *PYCONV_RESTRICT x_row,
+                                  const real *w_row, const pyconv_conv_shape *s,
+                                  const int64_t *cols, int64_t inner_lo, int64_t inner_hi)
+{
+    const int64_t kw = s->kw, sw = s->stride_w, dw = s->dil_w, pl = s->pad_left;
+    if (inner_lo >= inner_hi) {
+        for (int64_t j = 0; j < kw; j++)
+            FN(axpy_row)(y_row, x_row, w_row[j], j * dw - pl, sw, cols[j], cols[kw + j]);
+        return;
+    }
+    for (int64_t j = 0; j < kw; j++) {
+        FN(axpy_row)(y_row, x_row, w_row[j], j * dw - pl, sw, cols[j], inner_lo);
+        FN(axpy_row)(y_row, x_row, w_row[j], j * dw - pl, sw, inner_hi, cols[kw + j]);
+    }
+    /* register blocks of 16, then 8, then single outputs (sw == 1 only for the wide ones) */
+    int64_t ow = inner_lo;
+    if (sw == 1) {
+        for (; ow + 16 <= inner_hi; ow += 16)
+            FN(kernel_row_block)(y_row + ow, x_row + ow, w_row, s, 16, 1);
+        for (; ow + 8 <= inner_hi; ow += 8)
+            FN(kernel_row_block)(y_row + ow, x_row + ow, w_row, s, 8, 1);
+    }
+    for (; ow < inner_hi; ow++) FN(kernel_row_block)(y_row + ow, x_row + ow * sw, w_row, s, 1, sw);
 }
 
 /* x_row[ow*sw + off] += wv * gy_row[ow] for ow in [lo, hi): the transpose of axpy_row. */
@@ -50,7 +95,12 @@ PYCONV_SIMD_CLONES
 static void FN(forward_plane)(const pyconv_conv_shape *s, const int64_t *cols, const real *xg,
                               const real *wo, real b, real *y_plane)
 {
-    const int64_t kh = s->kh, kw = s->kw, w_in = s->w_in, w_out = s->w_out;
+    const int64_t kh = s->kh, w_in = s->w_in, w_out = s->w_out;
+    int64_t inner_lo = 0, inner_hi = w_out;  /* the columns every kernel column reaches */
+    for (int64_t j = 0; j < s->kw; j++) {
+        inner_lo = PYCONV_MAX(inner_lo, cols[j]);
+        inner_hi = PYCONV_MIN(inner_hi, cols[s->kw + j]);
+    }
     for (int64_t oh = 0; oh < s->h_out; oh++) {
         real *y_row = y_plane + oh * w_out;
         const int64_t base = oh * s->stride_h - s->pad_top;
@@ -60,10 +110,8 @@ static void FN(forward_plane)(const pyconv_conv_shape *s, const int64_t *cols, c
         for (int64_t ic = 0; ic < s->c_in / s->groups; ic++) {
             for (int64_t i = i_lo; i < i_hi; i++) {
                 const real *x_row = xg + (ic * s->h_in + base + i * s->dil_h) * w_in;
-                const real *w_row = wo + (ic * kh + i) * kw;
-                for (int64_t j = 0; j < kw; j++)
-                    FN(axpy_row)(y_row, x_row, w_row[j], j * s->dil_w - s->pad_left,
-                                 s->stride_w, cols[j], cols[kw + j]);
+                const real *w_row = wo + (ic * kh + i) * s->kw;
+                FN(kernel_row)(y_row, x_row, w_row, s, cols, inner_lo, inner_hi);
             }
         }
     }
@@ -116,13 +164,18 @@ pyconv_status FN(pyconv_conv2d_direct)(const pyconv_conv_shape *s, const real *x
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
     int64_t *cols = pyconv_column_ranges(s);
     if (cols == NULL) return PYCONV_ERR_NOMEM;
-    int64_t t;
-    #pragma omp parallel for num_threads(n_threads) schedule(static) if(n_threads > 1)
-    for (t = 0; t < s->n * s->c_out; t++) {
-        const int64_t img = t / s->c_out, oc = t % s->c_out;
-        FN(forward_plane)(s, cols, x + (img * s->c_in + oc / cout_g * cin_g) * s->h_in * s->w_in,
-                          w + oc * cin_g * s->kh * s->kw, bias ? bias[oc] : (real)0,
-                          y + t * s->h_out * s->w_out);
+    #pragma omp parallel num_threads(n_threads) if(n_threads > 1)
+    {
+        pyconv_fpmode fpmode = pyconv_ftz_enter();
+        int64_t t;
+        #pragma omp for schedule(static)
+        for (t = 0; t < s->n * s->c_out; t++) {
+            const int64_t img = t / s->c_out, oc = t % s->c_out;
+            FN(forward_plane)(s, cols, x + (img * s->c_in + oc / cout_g * cin_g) * s->h_in * s->w_in,
+                              w + oc * cin_g * s->kh * s->kw, bias ? bias[oc] : (real)0,
+                              y + t * s->h_out * s->w_out);
+        }
+        pyconv_ftz_exit(fpmode);
     }
     pyconv_aligned_free(cols);
     return PYCONV_OK;
@@ -135,14 +188,19 @@ pyconv_status FN(pyconv_conv2d_input_direct)(const pyconv_conv_shape *s, const r
     const int64_t plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
     int64_t *cols = pyconv_column_ranges(s);
     if (cols == NULL) return PYCONV_ERR_NOMEM;
-    int64_t t;
-    #pragma omp parallel for num_threads(n_threads) schedule(static) if(n_threads > 1)
-    for (t = 0; t < s->n * s->c_in; t++) {
-        const int64_t img = t / s->c_in, ic = t % s->c_in, g = ic / cin_g;
-        memset(gx + t * plane_in, 0, (size_t)plane_in * sizeof(real));
-        for (int64_t oc = g * cout_g; oc < (g + 1) * cout_g; oc++)
-            FN(input_plane)(s, cols, w + (oc * cin_g + ic - g * cin_g) * s->kh * s->kw,
-                            gy + (img * s->c_out + oc) * plane_out, gx + t * plane_in);
+    #pragma omp parallel num_threads(n_threads) if(n_threads > 1)
+    {
+        pyconv_fpmode fpmode = pyconv_ftz_enter();
+        int64_t t;
+        #pragma omp for schedule(static)
+        for (t = 0; t < s->n * s->c_in; t++) {
+            const int64_t img = t / s->c_in, ic = t % s->c_in, g = ic / cin_g;
+            memset(gx + t * plane_in, 0, (size_t)plane_in * sizeof(real));
+            for (int64_t oc = g * cout_g; oc < (g + 1) * cout_g; oc++)
+                FN(input_plane)(s, cols, w + (oc * cin_g + ic - g * cin_g) * s->kh * s->kw,
+                                gy + (img * s->c_out + oc) * plane_out, gx + t * plane_in);
+        }
+        pyconv_ftz_exit(fpmode);
     }
     pyconv_aligned_free(cols);
     return PYCONV_OK;
@@ -155,16 +213,21 @@ pyconv_status FN(pyconv_conv2d_weight_direct)(const pyconv_conv_shape *s, const 
     const int64_t plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
     int64_t *cols = pyconv_column_ranges(s);
     if (cols == NULL) return PYCONV_ERR_NOMEM;
-    int64_t t;
     /* task t = one (oc, ic-in-group) kernel, summed over the batch in a fixed order */
-    #pragma omp parallel for num_threads(n_threads) schedule(static) if(n_threads > 1)
-    for (t = 0; t < s->c_out * cin_g; t++) {
-        const int64_t oc = t / cin_g, ic = oc / cout_g * cin_g + t % cin_g;
-        real *gk = gw + t * s->kh * s->kw;
-        memset(gk, 0, (size_t)(s->kh * s->kw) * sizeof(real));
-        for (int64_t img = 0; img < s->n; img++)
-            FN(weight_plane)(s, cols, x + (img * s->c_in + ic) * plane_in,
-                             gy + (img * s->c_out + oc) * plane_out, gk);
+    #pragma omp parallel num_threads(n_threads) if(n_threads > 1)
+    {
+        pyconv_fpmode fpmode = pyconv_ftz_enter();
+        int64_t t;
+        #pragma omp for schedule(static)
+        for (t = 0; t < s->c_out * cin_g; t++) {
+            const int64_t oc = t / cin_g, ic = oc / cout_g * cin_g + t % cin_g;
+            real *gk = gw + t * s->kh * s->kw;
+            memset(gk, 0, (size_t)(s->kh * s->kw) * sizeof(real));
+            for (int64_t img = 0; img < s->n; img++)
+                FN(weight_plane)(s, cols, x + (img * s->c_in + ic) * plane_in,
+                                 gy + (img * s->c_out + oc) * plane_out, gk);
+        }
+        pyconv_ftz_exit(fpmode);
     }
     pyconv_aligned_free(cols);
     return PYCONV_OK;
@@ -174,18 +237,23 @@ pyconv_status FN(pyconv_conv2d_bias)(const pyconv_conv_shape *s, const real *gy,
                                      int n_threads)
 {
     const int64_t plane = s->h_out * s->w_out;
-    int64_t oc;
-    #pragma omp parallel for num_threads(n_threads) schedule(static) if(n_threads > 1)
-    for (oc = 0; oc < s->c_out; oc++) {
-        real total = 0;
-        for (int64_t img = 0; img < s->n; img++) {
-            const real *p = gy + (img * s->c_out + oc) * plane;
-            real acc = 0;
-            #pragma omp simd reduction(+:acc)
-            for (int64_t k = 0; k < plane; k++) acc += p[k];
-            total += acc;
+    #pragma omp parallel num_threads(n_threads) if(n_threads > 1)
+    {
+        pyconv_fpmode fpmode = pyconv_ftz_enter();
+        int64_t oc;
+        #pragma omp for schedule(static)
+        for (oc = 0; oc < s->c_out; oc++) {
+            real total = 0;
+            for (int64_t img = 0; img < s->n; img++) {
+                const real *p = gy + (img * s->c_out + oc) * plane;
+                real acc = 0;
+                #pragma omp simd reduction(+:acc)
+                for (int64_t k = 0; k < plane; k++) acc += p[k];
+                total += acc;
+            }
+            gb[oc] = total;
         }
-        gb[oc] = total;
+        pyconv_ftz_exit(fpmode);
     }
     return PYCONV_OK;
 }

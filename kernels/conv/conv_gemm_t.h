@@ -5,9 +5,13 @@
  *   input gradient   col_g (K x L) = W_g^T @ gy_g, then col2im into gx
  *   weight gradient  gW_g (M x K) += gy_g (M x L) @ col_g^T, several images per product
  * The forward pass never builds P: the driver's B-panel callback gathers patches straight from
- * the image (implicit GEMM), so its workspace is the GEMM's cache blocks. The gradients build
- * one image's patch matrix at a time in the thread's arena. A 1x1, stride-1, unpadded
- * convolution uses the image itself as its patch matrix. */
+ * the image (implicit GEMM), so its workspace is the GEMM's cache blocks (plus, for images of
+ * fewer than 512 pixels, batched into one product, that product's output). The input gradient
+ * builds one image's patch matrix at a time, the weight gradient a few small images' worth,
+ * in the thread's arena. A 1x1, stride-1, unpadded convolution uses the image itself as its
+ * patch matrix. */
+
+#include "conv/gather_t.h"
 
 static int FN(is_pointwise)(const pyconv_conv_shape *s)
 {
@@ -21,16 +25,17 @@ static size_t FN(col_bytes)(const pyconv_conv_shape *s)
     return (size_t)(s->c_in * s->kh * s->kw * s->h_out * s->w_out) * sizeof(real);
 }
 
-/* B-panel source of the implicit GEMM: the patch matrix of one image and group. */
+/* B-panel source of the implicit GEMM: the patch matrices of consecutive images of one
+ * group, side by side (column j = image j / L, pixel j % L). */
 typedef struct {
     const pyconv_conv_shape *s;
-    const real *x;          /* the group's first input channel of the image */
+    const real *x;          /* the group's first input channel of the first image */
     const int64_t *cols;    /* pyconv_column_ranges(s) */
 } FN(patch_source);
 
 /* Pack callback (gemm_internal.h's panel format) for B(p, j) = the input value under kernel
- * tap p = (c, i, j) at output pixel j = (oh, ow), 0 in the padding. A micro-panel's w pixels
- * are consecutive, so they are walked as runs along output rows. */
+ * tap p = (c, i, j) at output pixel j = (image, oh, ow), 0 in the padding. A micro-panel's w
+ * pixels are consecutive, so they are walked as runs along output rows. */
 PYCONV_SIMD_CLONES
 static void FN(pack_patches)(const void *ctx, int64_t x0, int64_t nx, int64_t p0, int64_t kc,
                              int64_t w, real *dst)
@@ -38,31 +43,32 @@ static void FN(pack_patches)(const void *ctx, int64_t x0, int64_t nx, int64_t p0
     const FN(patch_source) *src = (const FN(patch_source) *)ctx;
     const pyconv_conv_shape *s = src->s;
     const int64_t w_out = s->w_out, kh = s->kh, kw = s->kw, sw = s->stride_w;
+    const int64_t plane = s->h_in * s->w_in, image = s->c_in * plane;
     for (int64_t q = 0; q < nx; q += w, dst += kc * w) {
         const int64_t width = PYCONV_MIN(w, nx - q);
-        const int64_t oh0 = (x0 + q) / w_out, ow0 = (x0 + q) % w_out;
+        const int64_t row0 = (x0 + q) / w_out, ow0 = (x0 + q) % w_out;  /* row over images */
         int64_t c = p0 / (kh * kw), i = p0 / kw % kh, j = p0 % kw;
         for (int64_t p = 0; p < kc; p++) {
             real *d = dst + p * w;
-            const real *xc = src->x + c * s->h_in * s->w_in;
             const int64_t lo = src->cols[j], hi = src->cols[kw + j];
             const int64_t off = j * s->dil_w - s->pad_left;
-            int64_t r = 0, oh = oh0, ow = ow0;
+            int64_t r = 0, row = row0, ow = ow0;
             while (r < width) {
                 const int64_t end = PYCONV_MIN(w_out, ow + width - r);
+                const int64_t oh = row % s->h_out;
                 const int64_t ih = oh * s->stride_h - s->pad_top + i * s->dil_h;
+                const real *xrow = src->x + row / s->h_out * image + c * plane + ih * s->w_in;
                 real *dr = d + r - ow;  /* dr[ow] is this pixel's slot */
                 int64_t a = end, b = end;
                 if (ih >= 0 && ih < s->h_in) {
                     a = PYCONV_MIN(PYCONV_MAX(lo, ow), end);
                     b = PYCONV_MIN(PYCONV_MAX(hi, a), end);
                 }
-                const real *xrow = xc + ih * s->w_in;
                 for (int64_t o = ow; o < a; o++) dr[o] = 0;
-                for (int64_t o = a; o < b; o++) dr[o] = xrow[o * sw + off];
+                if (b > a) FN(gather_row)(dr + a, xrow + a * sw + off, b - a, sw);
                 for (int64_t o = b; o < end; o++) dr[o] = 0;
                 r += end - ow;
-                oh++;
+                row++;
                 ow = 0;
             }
             for (; r < w; r++) d[r] = 0;
@@ -77,27 +83,33 @@ static void FN(pack_patches)(const void *ctx, int64_t x0, int64_t nx, int64_t p0
     }
 }
 
-/* One image's share of an op; ranges = pyconv_column_ranges(s). */
+/* Images per GEMM: small images are batched so the product has at least
+ * PYCONV_MIN_GEMM_PIXELS columns (or depth, for the weight gradient). */
+#define PYCONV_MIN_GEMM_PIXELS 512
+
+/* One chunk of images [img, img + imgs) of an op; ranges = pyconv_column_ranges(s). */
 typedef pyconv_status (*FN(image_step))(const pyconv_conv_shape *s, const real *a, const real *b,
                                         const real *bias, real *out, const int64_t *ranges,
-                                        int64_t img, int n_threads);
+                                        int64_t img, int64_t imgs, int n_threads);
 
-/* Runs step over every image: with at least as many images as threads, each thread takes
- * whole images with single-threaded GEMMs (one parallel region per call); otherwise images go
- * one by one with every thread inside the step. */
+/* Runs step over the batch in chunks of `chunk` images: with at least as many chunks as
+ * threads, each thread takes whole chunks with single-threaded GEMMs (one parallel region per
+ * call); otherwise chunks go one by one with every thread inside the step. */
 static pyconv_status FN(over_images)(const pyconv_conv_shape *s, FN(image_step) step,
-                                     const real *a, const real *b, const real *bias, real *out,
-                                     int n_threads)
+                                     int64_t chunk, const real *a, const real *b,
+                                     const real *bias, real *out, int n_threads)
 {
-    const int workers = s->n >= n_threads ? n_threads : 1;
+    const int64_t n_chunks = (s->n + chunk - 1) / chunk;
+    const int workers = n_chunks >= n_threads ? n_threads : 1;
     const int inner = workers == 1 ? n_threads : 1;
     int64_t *ranges = pyconv_column_ranges(s);
     if (ranges == NULL) return PYCONV_ERR_NOMEM;
     int status = PYCONV_OK;
-    int64_t img;
+    int64_t t;
     #pragma omp parallel for num_threads(workers) schedule(static) if(workers > 1)
-    for (img = 0; img < s->n; img++) {
-        int st = step(s, a, b, bias, out, ranges, img, inner);
+    for (t = 0; t < n_chunks; t++) {
+        int st = step(s, a, b, bias, out, ranges, t * chunk, PYCONV_MIN(chunk, s->n - t * chunk),
+                      inner);
         if (st != PYCONV_OK) {
             #pragma omp atomic write
             status = st;
@@ -107,31 +119,42 @@ static pyconv_status FN(over_images)(const pyconv_conv_shape *s, FN(image_step) 
     return (pyconv_status)status;
 }
 
-static pyconv_status FN(forward_image)(const pyconv_conv_shape *s, const real *x, const real *w,
-                                       const real *bias, real *y, const int64_t *ranges,
-                                       int64_t img, int n_threads)
+/* Forward of images [img, img + imgs): one GEMM per group over all their pixels, into y
+ * directly for one image, else into the thread's arena and then copied to y. */
+static pyconv_status FN(forward_images)(const pyconv_conv_shape *s, const real *x, const real *w,
+                                        const real *bias, real *y, const int64_t *ranges,
+                                        int64_t img, int64_t imgs, int n_threads)
 {
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
     const int64_t k = cin_g * s->kh * s->kw, l = s->h_out * s->w_out;
     const real *xi = x + img * s->c_in * s->h_in * s->w_in;
     real *yi = y + img * s->c_out * l;
-    const int pointwise = FN(is_pointwise)(s);
+    real *out = yi;
+    if (imgs > 1) {
+        out = (real *)pyconv_arena_get(PYCONV_ARENA_CONV_0,
+                                       (size_t)(cout_g * imgs * l) * sizeof(real));
+        if (out == NULL) return PYCONV_ERR_NOMEM;
+    }
+    const int pointwise = imgs == 1 && FN(is_pointwise)(s);
     for (int64_t g = 0; g < s->groups; g++) {
         const FN(pyconv_strided) filters = {w + g * cout_g * k, k, 1};
         const FN(pyconv_strided) pixels = {xi + g * k * l, 1, l};
         const FN(patch_source) patches = {s, xi + g * cin_g * s->h_in * s->w_in, ranges};
         pyconv_status st = FN(pyconv_gemm_driver)(
-            cout_g, l, k, 1, FN(pyconv_pack_strided), &filters,
+            cout_g, imgs * l, k, 1, FN(pyconv_pack_strided), &filters,
             pointwise ? FN(pyconv_pack_strided) : FN(pack_patches),
-            pointwise ? (const void *)&pixels : (const void *)&patches, 0, yi + g * cout_g * l, l,
-            n_threads);
+            pointwise ? (const void *)&pixels : (const void *)&patches, 0,
+            imgs > 1 ? out : yi + g * cout_g * l, imgs * l, n_threads);
         if (st != PYCONV_OK) return st;
-    }
-    if (bias != NULL) {
-        for (int64_t oc = 0; oc < s->c_out; oc++) {
-            real *row = yi + oc * l;
-            #pragma omp simd
-            for (int64_t p = 0; p < l; p++) row[p] += bias[oc];
+        if (imgs == 1 && bias == NULL) continue;  /* the GEMM wrote the final values */
+        for (int64_t m = 0; m < imgs; m++) {
+            for (int64_t oc = g * cout_g; oc < (g + 1) * cout_g; oc++) {
+                real *row = yi + (m * s->c_out + oc) * l;
+                const real *src = imgs > 1 ? out + ((oc - g * cout_g) * imgs + m) * l : row;
+                const real b = bias ? bias[oc] : (real)0;
+                #pragma omp simd
+                for (int64_t p = 0; p < l; p++) row[p] = src[p] + b;
+            }
         }
     }
     return PYCONV_OK;
@@ -139,7 +162,7 @@ static pyconv_status FN(forward_image)(const pyconv_conv_shape *s, const real *x
 
 static pyconv_status FN(input_image)(const pyconv_conv_shape *s, const real *w, const real *gy,
                                      const real *unused, real *gx, const int64_t *ranges,
-                                     int64_t img, int n_threads)
+                                     int64_t img, int64_t imgs, int n_threads)
 {
     const int64_t cout_g = s->c_out / s->groups, k = s->c_in / s->groups * s->kh * s->kw;
     const int64_t l = s->h_out * s->w_out;
@@ -147,6 +170,7 @@ static pyconv_status FN(input_image)(const pyconv_conv_shape *s, const real *w, 
     real *col = gxi;
     (void)unused;
     (void)ranges;
+    (void)imgs;  /* one image at a time: col2im works per image */
     if (!FN(is_pointwise)(s)) {
         col = (real *)pyconv_arena_get(PYCONV_ARENA_CONV_0, FN(col_bytes)(s));
         if (col == NULL) return PYCONV_ERR_NOMEM;
@@ -164,13 +188,15 @@ pyconv_status FN(pyconv_conv2d_im2col)(const pyconv_conv_shape *s, const real *x
                                        const real *w, const real *bias, real *y,
                                        int n_threads)
 {
-    return FN(over_images)(s, FN(forward_image), x, w, bias, y, n_threads);
+    const int64_t l = s->h_out * s->w_out;
+    return FN(over_images)(s, FN(forward_images), (PYCONV_MIN_GEMM_PIXELS + l - 1) / l, x, w,
+                           bias, y, n_threads);
 }
 
 pyconv_status FN(pyconv_conv2d_input_im2col)(const pyconv_conv_shape *s, const real *w,
                                              const real *gy, real *gx, int n_threads)
 {
-    return FN(over_images)(s, FN(input_image), w, gy, NULL, gx, n_threads);
+    return FN(over_images)(s, FN(input_image), 1, w, gy, NULL, gx, n_threads);
 }
 
 /* Several images' (rows x len) blocks side by side along k, as one matrix:
@@ -200,11 +226,10 @@ static void FN(pack_image_rows)(const void *ctx, int64_t x0, int64_t nx, int64_t
 /* Batch slices of the weight gradient: a function of the shape only, never of the thread
  * count, so the summation order -- and the result -- is the same at any thread count. Up to
  * PYCONV_WGRAD_SLICES, while the partial sums fit in PYCONV_WGRAD_PARTIALS_BYTES. Within a
- * slice, images go through the GEMM in chunks of at least PYCONV_WGRAD_MIN_DEPTH pixels, so
+ * slice, images go through the GEMM in chunks of at least PYCONV_MIN_GEMM_PIXELS pixels, so
  * small images still make deep products. */
 #define PYCONV_WGRAD_SLICES 16
 #define PYCONV_WGRAD_PARTIALS_BYTES ((int64_t)64 << 20)
-#define PYCONV_WGRAD_MIN_DEPTH 512
 
 /* The batch is cut into slices; each slice sums its images in order into its own partial
  * (slice 0 straight into gw), one thread per slice with single-threaded GEMMs; then the
@@ -217,7 +242,7 @@ pyconv_status FN(pyconv_conv2d_weight_im2col)(const pyconv_conv_shape *s, const 
     const int64_t gw_bytes = gw_size * (int64_t)sizeof(real);
     const int64_t slices = PYCONV_MAX(1, PYCONV_MIN(PYCONV_MIN(s->n, PYCONV_WGRAD_SLICES),
                                                     1 + PYCONV_WGRAD_PARTIALS_BYTES / gw_bytes));
-    const int64_t chunk = (PYCONV_WGRAD_MIN_DEPTH + l - 1) / l;
+    const int64_t chunk = (PYCONV_MIN_GEMM_PIXELS + l - 1) / l;
     const int pointwise = FN(is_pointwise)(s);
     /* patch rows of one image; a pointwise convolution's patches are the image itself */
     const int64_t col_stride = pointwise ? s->c_in * l : s->c_in * s->kh * s->kw * l;

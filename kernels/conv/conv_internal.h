@@ -4,7 +4,7 @@
 
 #include "common/pyconv_common.h"
 
-/* The hot loops of the direct kernels are compiled twice, for AVX2 + FMA and for baseline
+/* The hot loops (direct kernels, patch packing) are compiled twice, for AVX2 + FMA and for baseline
  * x86-64, and the loader picks one for the CPU (GCC function multi-versioning); one version
  * elsewhere. OpenMP outlines parallel-loop bodies into functions that do not inherit the
  * attribute, so it goes on the per-task function each loop calls. */

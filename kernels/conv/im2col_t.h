@@ -1,7 +1,10 @@
 /* im2col template: unfold (h_in, w_in) planes into kh*kw rows of h_out*w_out patch values,
  * zeros where a patch reaches into the padding (torch.nn.functional.unfold's layout). */
 
+#include "conv/gather_t.h"
+
 /* Rows (i, j) of one plane: row i*kw + j holds x[oh*sh - pt + i*dh, ow*sw - pl + j*dw]. */
+PYCONV_SIMD_CLONES
 static void FN(im2col_plane)(const pyconv_conv_shape *s, const real *PYCONV_RESTRICT x,
                              real *PYCONV_RESTRICT col)
 {
@@ -19,11 +22,7 @@ static void FN(im2col_plane)(const pyconv_conv_shape *s, const real *PYCONV_REST
                 }
                 const real *xrow = x + ih * s->w_in;
                 for (int64_t ow = 0; ow < lo; ow++) row[ow] = 0;
-                if (sw == 1) {
-                    memcpy(row + lo, xrow + lo + off, (size_t)(hi - lo) * sizeof(real));
-                } else {
-                    for (int64_t ow = lo; ow < hi; ow++) row[ow] = xrow[ow * sw + off];
-                }
+                FN(gather_row)(row + lo, xrow + lo * sw + off, hi - lo, sw);
                 for (int64_t ow = hi; ow < w_out; ow++) row[ow] = 0;
             }
         }
