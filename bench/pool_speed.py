@@ -1,9 +1,11 @@
 """Pooling speed against PyTorch, side by side in one process (float32, NCHW).
 
-    python3 bench/pool_speed.py [--threads 1,2] [--repeat 15]
+    python3 bench/pool_speed.py [--threads 1,2] [--repeat 15] [--clock wall|cpu]
 
 Calls alternate (pyconv, torch, pyconv, ...) so drift cancels; prints medians and the
-pyconv/torch throughput ratio. torch is only a peer here; pyconv does not need it."""
+pyconv/torch throughput ratio. torch is only a peer here; pyconv does not need it.
+--clock cpu times process CPU time instead of wall time: steadier on a machine shared with
+other jobs, meaningful at 1 thread only (several threads' CPU time adds up)."""
 import argparse
 import statistics
 import time
@@ -42,17 +44,19 @@ def ops(shape, k, s, p, threads):
     }
 
 
-def timed(fn):
-    t = time.perf_counter()
+def timed(fn, clock):
+    t = clock()
     fn()
-    return time.perf_counter() - t
+    return clock() - t
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
     args = parser.parse_args()
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
     print(f"{'case':15} {'op':16} {'thr':>3} {'pyconv ms':>10} {'torch ms':>10} {'GB/s in':>8} {'ratio':>6}")
     for threads in [int(t) for t in args.threads.split(",")]:
         torch.set_num_threads(threads)
@@ -61,8 +65,8 @@ def main():
                 ours(), theirs()
                 a, b = [], []
                 for _ in range(args.repeat):
-                    a.append(timed(ours))
-                    b.append(timed(theirs))
+                    a.append(timed(ours, clock))
+                    b.append(timed(theirs, clock))
                 ma, mb = statistics.median(a), statistics.median(b)
                 gbs = np.prod(shape) * 4 / ma / 1e9
                 print(f"{name:15} {op:16} {threads:3} {ma * 1e3:10.3f} {mb * 1e3:10.3f} {gbs:8.2f} {mb / ma:6.2f}")
