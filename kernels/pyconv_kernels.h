@@ -104,6 +104,10 @@ PYCONV_DECLARE_FOR(double, f64)
 #undef PYCONV_DECLARE_FOR
 
 /* ---- run-time facts for show_config() -------------------------------------------------- */
+/* Choose the GEMM micro-kernel for this CPU (PYCONV_ARCH=reference forces the portable one).
+ * Each Python extension module that reaches the GEMM calls it once at import, under the GIL:
+ * each module links its own copy of the kernels. */
+void pyconv_gemm_init(void);
 /* Name of the GEMM micro-kernel chosen for this CPU ("avx2+fma", "reference", ...). */
 const char *pyconv_gemm_isa(void);
 /* 1 when compiled with OpenMP. */

@@ -6,12 +6,13 @@ __version__ = "0.1.0"
 
 from pyconv._config import show_config
 from pyconv._threads import get_num_threads, set_num_threads
-from pyconv.conv import col2im, conv2d, conv2d_input, conv2d_weight, im2col
+from pyconv.conv import col2im, conv2d, conv2d_bias, conv2d_input, conv2d_weight, im2col
+from pyconv.conv_variants import conv1d, conv_transpose2d
 from pyconv.gemm import gemm
 from pyconv.pool import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 
 __all__ = [
-    "avg_pool2d", "avg_pool2d_backward", "col2im", "conv2d", "conv2d_input", "conv2d_weight",
-    "gemm", "get_num_threads", "im2col", "max_pool2d", "max_pool2d_backward", "set_num_threads",
+    "avg_pool2d", "avg_pool2d_backward", "col2im", "conv1d", "conv2d", "conv2d_bias", "conv2d_input",
+    "conv2d_weight", "conv_transpose2d", "gemm", "get_num_threads", "im2col", "max_pool2d", "max_pool2d_backward", "set_num_threads",
     "show_config",
 ]

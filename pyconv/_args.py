@@ -95,6 +95,32 @@ def as_float_array(value, name, dtype=None, *, ndim=None):
     return np.ascontiguousarray(arr, dtype=target)
 
 
+def as_float_matrix(value, name, dtype=None):
+    """(matrix, transposed): a 2-d float array of `dtype` whose columns have unit stride, and
+    whether it is value's transpose. Arrays whose rows or columns are contiguous (C or F
+    order, transposed views, row-padded slices) come back as views; others are copied."""
+    target = None if dtype is None else np.dtype(dtype)
+    if (isinstance(value, np.ndarray) and value.ndim == 2 and value.size > 0 and value.flags.aligned
+            and value.dtype in FLOAT_DTYPES and (target is None or value.dtype == target)):
+        item = value.itemsize
+        for matrix, transposed in ((value, False), (value.T, True)):
+            rows, cols = matrix.shape
+            if ((cols == 1 or matrix.strides[1] == item)
+                    and (rows == 1 or matrix.strides[0] >= cols * item)):
+                return matrix, transposed
+    return as_float_array(value, name, dtype, ndim=2), False
+
+
+def as_real(value, name):
+    """A Python float from a real number (not bool, str or complex)."""
+    if type(value) is float:
+        return value
+    if isinstance(value, (bool, np.bool_, str, bytes)) or not isinstance(value, (int, float, np.number)) \
+            or isinstance(value, (complex, np.complexfloating)):
+        raise TypeError(f"{name}: expected a real number, got {type(value).__name__} {value!r}")
+    return float(value)
+
+
 def check_shape(arr, expected, name):
     if tuple(arr.shape) != tuple(expected):
         raise ValueError(f"{name}: expected shape {tuple(expected)}, got {tuple(arr.shape)}")

@@ -55,6 +55,7 @@ cdef extern from "pyconv_kernels.h" nogil:
     pyconv_status pyconv_avgpool2d_f64(const pyconv_pool_shape *s, const double *x, double *y, int count_include_pad, int64_t divisor_override, int n_threads)
     pyconv_status pyconv_avgpool2d_backward_f64(const pyconv_pool_shape *s, const double *gy, double *gx, int count_include_pad, int64_t divisor_override, int n_threads)
 
+    void pyconv_gemm_init()
     const char *pyconv_gemm_isa()
     int pyconv_openmp_enabled()
     int pyconv_openmp_max_threads()

@@ -4,6 +4,9 @@ import operator
 from pyconv._openmp_helpers import openmp_enabled, openmp_max_threads
 
 _default_n_threads = None
+# More threads than any machine pyconv targets has cores; far beyond it an OpenMP runtime fails
+# to create the team (or keeps thousands of idle threads alive), so larger counts are refused.
+MAX_THREADS = 1024
 
 
 def set_num_threads(n):
@@ -26,8 +29,8 @@ def _check_n_threads(n):
         n = operator.index(n)
     except TypeError:
         raise TypeError(f"n_threads: expected a positive int or None, got {type(n).__name__} {n!r}") from None
-    if n < 1:
-        raise ValueError(f"n_threads: expected a positive int or None, got {n}")
+    if not 1 <= n <= MAX_THREADS:
+        raise ValueError(f"n_threads: expected an int in [1, {MAX_THREADS}] or None, got {n}")
     return n
 
 
@@ -41,4 +44,4 @@ def effective_n_threads(n_threads):
         return _check_n_threads(n_threads)
     if _default_n_threads is not None:
         return _default_n_threads
-    return openmp_max_threads()
+    return min(openmp_max_threads(), MAX_THREADS)

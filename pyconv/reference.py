@@ -326,3 +326,49 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
         check_shape(c64, result.shape, "c")
         result += beta * c64
     return result.astype(dtype)
+
+
+# ----------------------------------------------------------------------------------------------
+# Convolution variants (pyconv.conv_variants)
+
+__all__ += ["conv1d", "conv_transpose2d"]
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, causal=False):
+    """conv2d of input (N, C, L) with weight (O, C/groups, k) on a unit-height image; padding is an
+    int or a string as for conv2d. causal=True pads (k-1)*dilation on the left only. -> (N, O, L_out)."""
+    x, dtype = _as_float64(input, "input", 3)
+    w, _ = _as_float64(weight, "weight", 3)
+    dilation = as_int(dilation, "dilation", minimum=1)
+    if causal:
+        padding = ((0, 0), ((w.shape[2] - 1) * dilation, 0))
+    elif not isinstance(padding, str):
+        padding = (0, as_int(padding, "padding", minimum=0))
+    y = conv2d(x[:, :, None], w[:, :, None], bias, (1, stride), padding, (1, dilation), groups)
+    return y[:, :, 0].astype(dtype)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """torch.nn.functional.conv_transpose2d: input (N, C, H, W), weight (C, O/groups, kh, kw). Every
+    input pixel scatters its weighted kernel into an uncropped (N, O, (H-1)*sh + dh*(kh-1) + 1, ...)
+    output (conv2d_input of an unpadded convolution), which output_padding extends by zeros at the
+    bottom/right and padding then crops on every side."""
+    x, dtype = _as_float64(input, "input", 4)
+    w, _ = _as_float64(weight, "weight", 4)
+    groups = as_int(groups, "groups", minimum=1)
+    stride = as_pair(stride, "stride", minimum=1)
+    padding = as_pair(padding, "padding", minimum=0)
+    output_padding = as_pair(output_padding, "output_padding", minimum=0)
+    dilation = as_pair(dilation, "dilation", minimum=1)
+    n, _, h, w_in = x.shape
+    uncropped = [(size - 1) * s + d * (k - 1) + 1 for size, s, d, k in zip((h, w_in), stride, dilation, w.shape[2:])]
+    out = [u + op - 2 * p for u, op, p in zip(uncropped, output_padding, padding)]
+    if min(out) < 1:
+        raise ValueError(f"input: expected an output size >= 1, got {tuple(out)}")
+    y = conv2d_input((n, w.shape[1] * groups, *uncropped), w, x, stride, 0, dilation, groups)
+    y = _pad(y, (0, output_padding[0], 0, output_padding[1]))
+    y = y[:, :, padding[0]:padding[0] + out[0], padding[1]:padding[1] + out[1]]
+    if bias is not None:
+        b, _ = _as_float64(bias, "bias", 1)
+        check_shape(b, (y.shape[1],), "bias")
+        y = y + b[:, None, None]
+    return y.astype(dtype)

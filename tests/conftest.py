@@ -2,6 +2,11 @@
 cores) and `dev` (many more examples). Choose with HYPOTHESIS_PROFILE=dev."""
 import os
 
+# The NumPy reference's matmuls are small; BLAS threads only contend with pyconv's OpenMP
+# threads and with each other. Set before numpy is first imported.
+for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(

@@ -409,6 +409,7 @@ def torch_conv(torch, x, weight, bias, kwargs):
     return torch.nn.functional.conv2d(x, weight, bias, **kwargs)
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same'")   # torch's note that it pads a copy
 @given(conv_cases())
 def test_conv_against_torch(case):
     torch = pytest.importorskip("torch")

@@ -1,0 +1,1 @@
+"""pyconv's benchmark harness: `python -m bench` (see docs/performance.md)."""

@@ -1,0 +1,84 @@
+"""pyconv.gemm vs numpy.matmul, GFLOP/s on square matrices, one subprocess per thread count.
+
+    python3 bench/gemm_vs_numpy.py [--threads 1,2] [--sizes 256,512,1024,2048]
+                                   [--dtype float32] [--repeats 9]
+    (or python3 -m bench.gemm_vs_numpy ...)
+
+numpy's BLAS reads its thread count at import, so each thread count runs in a fresh process
+with OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS set before numpy is imported.
+Calls alternate between the two libraries so drift on a shared machine hits both; medians."""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+
+def worker(sizes, dtype, repeats, n_threads):
+    import time
+
+    import numpy as np
+
+    import pyconv
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for size in sizes:
+        a = rng.standard_normal((size, size)).astype(dtype)
+        b = rng.standard_normal((size, size)).astype(dtype)
+        out_p = np.empty((size, size), dtype)
+        out_n = np.empty((size, size), dtype)
+        expected = a.astype(np.float64) @ b.astype(np.float64)
+        pyconv.gemm(a, b, out=out_p, n_threads=n_threads)
+        error = float(np.abs(out_p - expected).max() / np.abs(expected).max())
+        np.matmul(a, b, out=out_n)
+        calls = max(1, int(2e9 / (2.0 * size ** 3)))  # about 2 GFLOP per timing
+        times = {"pyconv": [], "numpy": []}
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            for _ in range(calls):
+                pyconv.gemm(a, b, out=out_p, n_threads=n_threads)
+            t1 = time.perf_counter()
+            for _ in range(calls):
+                np.matmul(a, b, out=out_n)
+            t2 = time.perf_counter()
+            times["pyconv"].append((t1 - t0) / calls)
+            times["numpy"].append((t2 - t1) / calls)
+        flop = 2.0 * size ** 3
+        gflops = {name: flop / sorted(ts)[len(ts) // 2] / 1e9 for name, ts in times.items()}
+        rows.append({"size": size, "threads": n_threads, "pyconv": gflops["pyconv"],
+                     "numpy": gflops["numpy"], "ratio": gflops["pyconv"] / gflops["numpy"],
+                     "rel_error": error})
+    print(json.dumps(rows))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--sizes", default="256,512,1024,2048")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if args.worker is not None:
+        worker(sizes, args.dtype, args.repeats, args.worker)
+        return
+    print(f"{'size':>6} {'threads':>7} {'pyconv GF/s':>12} {'numpy GF/s':>11} {'ratio':>6} {'rel.err':>8}")
+    for n_threads in (int(t) for t in args.threads.split(",")):
+        env = dict(os.environ)
+        # The worker imports pyconv from this checkout (the in-place build) when not installed.
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = str(n_threads)
+        cmd = [sys.executable, os.path.abspath(__file__), "--worker", str(n_threads),
+               "--sizes", args.sizes, "--dtype", args.dtype, "--repeats", str(args.repeats)]
+        out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+        for row in json.loads(out.strip().splitlines()[-1]):
+            print(f"{row['size']:>6} {row['threads']:>7} {row['pyconv']:>12.1f} {row['numpy']:>11.1f} "
+                  f"{row['ratio']:>6.2f} {row['rel_error']:>8.1e}")
+
+
+if __name__ == "__main__":
+    main()

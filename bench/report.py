@@ -1,0 +1,121 @@
+"""Turning result rows into the printed table, the summary lines, and the optional plot."""
+import math
+from collections import defaultdict
+
+from bench.ops import is_pyconv
+
+PEERS = ("torch", "numpy")
+UNIT_LABEL = {"flop": "GFLOP/s", "byte": "GB/s"}
+
+
+def geometric_mean(values):
+    values = [v for v in values if v > 0 and math.isfinite(v)]
+    return math.exp(sum(map(math.log, values)) / len(values)) if values else math.nan
+
+
+def _fmt(value, spec, empty=""):
+    return empty if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
+
+
+def peers_in(rows):
+    """The peers some pyconv row of `rows` has a speed ratio against."""
+    return [p for p in PEERS if any(p in row.get("vs", {}) for row in rows)]
+
+
+def table(rows):
+    """The result table as text: one line per case x thread count x implementation, with a ratio
+    column per peer."""
+    peers = peers_in(rows)
+    header = ["case", "impl", "thr", "N", "time ms", "rate", "unit", "% peak"] + [f"x{p}" for p in peers] + ["check"]
+    lines = [header]
+    for row in rows:
+        if row.get("error"):
+            cells = [row["case"], row["impl"], str(row["threads"]), _fmt(row.get("batch"), "d"),
+                     "", "", "", ""] + [""] * len(peers) + [row["error"]]
+        else:
+            cells = [row["case"], row["impl"], str(row["threads"]), _fmt(row.get("batch"), "d"),
+                     _fmt(row["median_s"] * 1e3, ".3f"), _fmt(row["rate"], ".2f"), UNIT_LABEL[row["unit"]],
+                     _fmt(row["pct_peak"], ".0f")]
+            cells += [_fmt(row["vs"].get(p), ".2f") for p in peers]
+            cells.append(row.get("check") or "")
+        lines.append(cells)
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header) - 1)]
+    text = []
+    for i, line in enumerate(lines):
+        text.append("  ".join(cell.ljust(w) for cell, w in zip(line, widths)) + "  " + line[-1])
+        if i == 0:
+            text.append("-" * (sum(widths) + 2 * len(widths) + len("check")))
+    return "\n".join(line.rstrip() for line in text)
+
+
+def summary(rows, peer):
+    """Lines: per thread count, op and pyconv implementation, the geometric mean over layers of
+    the speed ratio pyconv/`peer` and the worst layer; 'best' takes each layer's fastest pyconv
+    implementation (shown when an op has several)."""
+    ratios = defaultdict(dict)  # (threads, op, impl) -> {layer: ratio}
+    for row in rows:
+        ratio = row.get("vs", {}).get(peer)
+        if is_pyconv(row["impl"]) and ratio is not None:
+            ratios[row["threads"], row["op"], row["impl"]][row["layer"]] = ratio
+    for (threads, op, impl), by_layer in list(ratios.items()):
+        if sum(key[:2] == (threads, op) for key in ratios) > 1:
+            best = ratios[threads, op, "best"]
+            for layer, ratio in by_layer.items():
+                best[layer] = max(best.get(layer, 0.0), ratio)
+    op_order = {op: i for i, op in enumerate(dict.fromkeys(row["op"] for row in rows))}
+    lines = []
+    for (threads, op, impl), by_layer in sorted(ratios.items(),
+                                                key=lambda kv: (kv[0][0], op_order[kv[0][1]], kv[0][2] == "best")):
+        worst = min(by_layer, key=by_layer.get)
+        lines.append(f"{threads} thr  {op:<22} {impl:<14} pyconv/{peer}: geomean "
+                     f"{geometric_mean(by_layer.values()):.2f}x over {len(by_layer)} layer(s), "
+                     f"worst {by_layer[worst]:.2f}x ({worst})")
+    return lines
+
+
+def plot(rows, path):
+    """GFLOP/s (GB/s for pooling) per layer per implementation at the largest thread count, one
+    panel per op, and a thread-scaling panel when several thread counts ran. Needs matplotlib."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    good = [r for r in rows if not r.get("error")]
+    threads = sorted({r["threads"] for r in good})
+    ops = list(dict.fromkeys(r["op"] for r in good))
+    panels = len(ops) + (len(threads) > 1)
+    cols = min(3, panels) or 1
+    nrows = math.ceil(panels / cols) or 1
+    fig, axes = plt.subplots(nrows, cols, figsize=(6 * cols, 4.2 * nrows), squeeze=False)
+    axes = axes.ravel()
+    for ax, op in zip(axes, ops):
+        subset = [r for r in good if r["op"] == op and r["threads"] == threads[-1]]
+        layers = list(dict.fromkeys(r["layer"] for r in subset))
+        impls = list(dict.fromkeys(r["impl"] for r in subset))
+        width = 0.8 / max(1, len(impls))
+        for j, impl in enumerate(impls):
+            rate = {r["layer"]: r["rate"] for r in subset if r["impl"] == impl}
+            ax.bar([i + j * width for i in range(len(layers))], [rate.get(l, 0.0) for l in layers],
+                   width, label=impl)
+        ax.set_xticks([i + 0.4 - width / 2 for i in range(len(layers))])
+        ax.set_xticklabels(layers, rotation=45, ha="right", fontsize=7)
+        ax.set_ylabel(UNIT_LABEL[subset[0]["unit"]] if subset else "")
+        ax.set_title(f"{op} ({threads[-1]} thread{'s' if threads[-1] > 1 else ''})")
+        ax.legend(fontsize=6)
+    if len(threads) > 1:
+        ax = axes[len(ops)]
+        for impl in dict.fromkeys(r["impl"] for r in good):
+            base = {r["case"]: r["rate"] for r in good if r["impl"] == impl and r["threads"] == threads[0]}
+            speedups = [geometric_mean([r["rate"] / base[r["case"]] for r in good
+                                        if r["impl"] == impl and r["threads"] == t and base.get(r["case"])])
+                        for t in threads]
+            ax.plot(threads, speedups, marker="o", label=impl)
+        ax.set_xlabel("threads")
+        ax.set_ylabel(f"speed-up over {threads[0]} thread(s), geomean over cases")
+        ax.set_title("thread scaling")
+        ax.legend(fontsize=6)
+    for ax in axes[panels:]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,40 @@
+/* col2im template: the adjoint of im2col. Each (h_in, w_in) plane is overwritten with the
+ * sum of its kh*kw rows of patch values (torch.nn.functional.fold); padding is dropped. */
+
+static void FN(col2im_plane)(const pyconv_conv_shape *s, const real *PYCONV_RESTRICT col,
+                             real *PYCONV_RESTRICT x)
+{
+    const int64_t h_out = s->h_out, w_out = s->w_out, sw = s->stride_w;
+    memset(x, 0, (size_t)(s->h_in * s->w_in) * sizeof(real));
+    for (int64_t i = 0; i < s->kh; i++) {
+        for (int64_t j = 0; j < s->kw; j++) {
+            int64_t off = j * s->dil_w - s->pad_left, lo, hi, oh_lo, oh_hi;
+            pyconv_out_range(off, s->w_in, sw, w_out, &lo, &hi);
+            pyconv_out_range(i * s->dil_h - s->pad_top, s->h_in, s->stride_h, h_out, &oh_lo, &oh_hi);
+            const real *row = col + (i * s->kw + j) * h_out * w_out;
+            for (int64_t oh = oh_lo; oh < oh_hi; oh++) {
+                real *xrow = x + (oh * s->stride_h - s->pad_top + i * s->dil_h) * s->w_in;
+                const real *crow = row + oh * w_out;
+                #pragma omp simd
+                for (int64_t ow = lo; ow < hi; ow++) xrow[ow * sw + off] += crow[ow];
+            }
+        }
+    }
+}
+
+pyconv_status FN(pyconv_col2im_planes)(const pyconv_conv_shape *s, const real *col, real *x,
+                                       int64_t n_planes, int n_threads)
+{
+    const int64_t plane_in = s->h_in * s->w_in, plane_col = s->kh * s->kw * s->h_out * s->w_out;
+    int64_t p;
+    #pragma omp parallel for num_threads(n_threads) schedule(static) if(n_threads > 1)
+    for (p = 0; p < n_planes; p++)
+        FN(col2im_plane)(s, col + p * plane_col, x + p * plane_in);
+    return PYCONV_OK;
+}
+
+pyconv_status FN(pyconv_col2im)(const pyconv_conv_shape *s, const real *col, real *x,
+                                int n_threads)
+{
+    return FN(pyconv_col2im_planes)(s, col, x, s->n * s->c_in, n_threads);
+}

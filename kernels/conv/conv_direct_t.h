@@ -1,0 +1,191 @@
+/* Direct convolution template: forward, input gradient, weight gradient and bias gradient.
+ *
+ * Every loop nest walks output rows; the kernel rows valid for an output row come from
+ * pyconv_tap_range and the output columns valid for a kernel column from the precomputed
+ * ranges cols[j] .. cols[kw + j], so the innermost loops (along the output width, contiguous
+ * for stride 1 and vectorized) carry no bounds checks. Each parallel task owns what it
+ * writes (an output plane, an input-gradient plane, one filter's kernel), so no reduction
+ * across threads is needed and results do not depend on the thread count. */
+
+/* y_row[ow] += wv * x_row[ow*sw + off] for ow in [lo, hi). */
+PYCONV_INLINE void FN(axpy_row)(real *PYCONV_RESTRICT y_row, const real *PYCONV_RESTRICT x_row,
+                                real wv, int64_t off, int64_t sw, int64_t lo, int64_t hi)
+{
+    if (sw == 1) {
+        #pragma omp simd
+        for (int64_t ow = lo; ow < hi; ow++) y_row[ow] += wv * x_row[ow + off];
+    } else {
+        for (int64_t ow = lo; ow < hi; ow++) y_row[ow] += wv * x_row[ow * sw + off];
+    }
+}
+
+/* x_row[ow*sw + off] += wv * gy_row[ow] for ow in [lo, hi): the transpose of axpy_row. */
+PYCONV_INLINE void FN(scatter_row)(real *PYCONV_RESTRICT x_row, const real *PYCONV_RESTRICT gy_row,
+                                   real wv, int64_t off, int64_t sw, int64_t lo, int64_t hi)
+{
+    if (sw == 1) {
+        #pragma omp simd
+        for (int64_t ow = lo; ow < hi; ow++) x_row[ow + off] += wv * gy_row[ow];
+    } else {
+        for (int64_t ow = lo; ow < hi; ow++) x_row[ow * sw + off] += wv * gy_row[ow];
+    }
+}
+
+/* sum over ow in [lo, hi) of gy_row[ow] * x_row[ow*sw + off]. */
+PYCONV_INLINE real FN(dot_row)(const real *PYCONV_RESTRICT gy_row, const real *PYCONV_RESTRICT x_row,
+                               int64_t off, int64_t sw, int64_t lo, int64_t hi)
+{
+    real acc = 0;
+    if (sw == 1) {
+        #pragma omp simd reduction(+:acc)
+        for (int64_t ow = lo; ow < hi; ow++) acc += gy_row[ow] * x_row[ow + off];
+    } else {
+        for (int64_t ow = lo; ow < hi; ow++) acc += gy_row[ow] * x_row[ow * sw + off];
+    }
+    return acc;
+}
+
+/* Output plane (img, oc): y = bias + sum over the group's channels and taps. */
+PYCONV_SIMD_CLONES
+static void FN(forward_plane)(const pyconv_conv_shape *s, const int64_t *cols, const real *xg,
+                              const real *wo, real b, real *y_plane)
+{
+    const int64_t kh = s->kh, kw = s->kw, w_in = s->w_in, w_out = s->w_out;
+    for (int64_t oh = 0; oh < s->h_out; oh++) {
+        real *y_row = y_plane + oh * w_out;
+        const int64_t base = oh * s->stride_h - s->pad_top;
+        int64_t i_lo, i_hi;
+        pyconv_tap_range(base, s->h_in, kh, s->dil_h, &i_lo, &i_hi);
+        for (int64_t ow = 0; ow < w_out; ow++) y_row[ow] = b;
+        for (int64_t ic = 0; ic < s->c_in / s->groups; ic++) {
+            for (int64_t i = i_lo; i < i_hi; i++) {
+                const real *x_row = xg + (ic * s->h_in + base + i * s->dil_h) * w_in;
+                const real *w_row = wo + (ic * kh + i) * kw;
+                for (int64_t j = 0; j < kw; j++)
+                    FN(axpy_row)(y_row, x_row, w_row[j], j * s->dil_w - s->pad_left,
+                                 s->stride_w, cols[j], cols[kw + j]);
+            }
+        }
+    }
+}
+
+/* Input-gradient plane (img, ic) += the contributions of output plane gy_plane through the
+ * kernel wk (kh x kw). */
+PYCONV_SIMD_CLONES
+static void FN(input_plane)(const pyconv_conv_shape *s, const int64_t *cols, const real *wk,
+                            const real *gy_plane, real *gx_plane)
+{
+    const int64_t kh = s->kh, kw = s->kw, w_in = s->w_in, w_out = s->w_out;
+    for (int64_t oh = 0; oh < s->h_out; oh++) {
+        const int64_t base = oh * s->stride_h - s->pad_top;
+        int64_t i_lo, i_hi;
+        pyconv_tap_range(base, s->h_in, kh, s->dil_h, &i_lo, &i_hi);
+        for (int64_t i = i_lo; i < i_hi; i++) {
+            real *gx_row = gx_plane + (base + i * s->dil_h) * w_in;
+            for (int64_t j = 0; j < kw; j++)
+                FN(scatter_row)(gx_row, gy_plane + oh * w_out, wk[i * kw + j],
+                                j * s->dil_w - s->pad_left, s->stride_w, cols[j], cols[kw + j]);
+        }
+    }
+}
+
+/* Kernel gradient gk (kh x kw) += correlation of one input plane with one output plane. */
+PYCONV_SIMD_CLONES
+static void FN(weight_plane)(const pyconv_conv_shape *s, const int64_t *cols, const real *x_plane,
+                             const real *gy_plane, real *gk)
+{
+    const int64_t kh = s->kh, kw = s->kw, w_in = s->w_in, w_out = s->w_out;
+    for (int64_t oh = 0; oh < s->h_out; oh++) {
+        const int64_t base = oh * s->stride_h - s->pad_top;
+        int64_t i_lo, i_hi;
+        pyconv_tap_range(base, s->h_in, kh, s->dil_h, &i_lo, &i_hi);
+        for (int64_t i = i_lo; i < i_hi; i++) {
+            const real *x_row = x_plane + (base + i * s->dil_h) * w_in;
+            for (int64_t j = 0; j < kw; j++)
+                gk[i * kw + j] += FN(dot_row)(gy_plane + oh * w_out, x_row,
+                                              j * s->dil_w - s->pad_left, s->stride_w,
+                                              cols[j], cols[kw + j]);
+        }
+    }
+}
+
+pyconv_status FN(pyconv_conv2d_direct)(const pyconv_conv_shape *s, const real *x,
+                                       const real *w, const real *bias, real *y,
+                                       int n_threads)
+{
+    const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
+    int64_t *cols = pyconv_column_ranges(s);
+    if (cols == NULL) return PYCONV_ERR_NOMEM;
+    int64_t t;
+    #pragma omp parallel for num_threads(n_threads) schedule(static) if(n_threads > 1)
+    for (t = 0; t < s->n * s->c_out; t++) {
+        const int64_t img = t / s->c_out, oc = t % s->c_out;
+        FN(forward_plane)(s, cols, x + (img * s->c_in + oc / cout_g * cin_g) * s->h_in * s->w_in,
+                          w + oc * cin_g * s->kh * s->kw, bias ? bias[oc] : (real)0,
+                          y + t * s->h_out * s->w_out);
+    }
+    pyconv_aligned_free(cols);
+    return PYCONV_OK;
+}
+
+pyconv_status FN(pyconv_conv2d_input_direct)(const pyconv_conv_shape *s, const real *w,
+                                             const real *gy, real *gx, int n_threads)
+{
+    const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
+    const int64_t plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
+    int64_t *cols = pyconv_column_ranges(s);
+    if (cols == NULL) return PYCONV_ERR_NOMEM;
+    int64_t t;
+    #pragma omp parallel for num_threads(n_threads) schedule(static) if(n_threads > 1)
+    for (t = 0; t < s->n * s->c_in; t++) {
+        const int64_t img = t / s->c_in, ic = t % s->c_in, g = ic / cin_g;
+        memset(gx + t * plane_in, 0, (size_t)plane_in * sizeof(real));
+        for (int64_t oc = g * cout_g; oc < (g + 1) * cout_g; oc++)
+            FN(input_plane)(s, cols, w + (oc * cin_g + ic - g * cin_g) * s->kh * s->kw,
+                            gy + (img * s->c_out + oc) * plane_out, gx + t * plane_in);
+    }
+    pyconv_aligned_free(cols);
+    return PYCONV_OK;
+}
+
+pyconv_status FN(pyconv_conv2d_weight_direct)(const pyconv_conv_shape *s, const real *x,
+                                              const real *gy, real *gw, int n_threads)
+{
+    const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
+    const int64_t plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
+    int64_t *cols = pyconv_column_ranges(s);
+    if (cols == NULL) return PYCONV_ERR_NOMEM;
+    int64_t t;
+    /* task t = one (oc, ic-in-group) kernel, summed over the batch in a fixed order */
+    #pragma omp parallel for num_threads(n_threads) schedule(static) if(n_threads > 1)
+    for (t = 0; t < s->c_out * cin_g; t++) {
+        const int64_t oc = t / cin_g, ic = oc / cout_g * cin_g + t % cin_g;
+        real *gk = gw + t * s->kh * s->kw;
+        memset(gk, 0, (size_t)(s->kh * s->kw) * sizeof(real));
+        for (int64_t img = 0; img < s->n; img++)
+            FN(weight_plane)(s, cols, x + (img * s->c_in + ic) * plane_in,
+                             gy + (img * s->c_out + oc) * plane_out, gk);
+    }
+    pyconv_aligned_free(cols);
+    return PYCONV_OK;
+}
+
+pyconv_status FN(pyconv_conv2d_bias)(const pyconv_conv_shape *s, const real *gy, real *gb,
+                                     int n_threads)
+{
+    const int64_t plane = s->h_out * s->w_out;
+    int64_t oc;
+    #pragma omp parallel for num_threads(n_threads) schedule(static) if(n_threads > 1)
+    for (oc = 0; oc < s->c_out; oc++) {
+        real total = 0;
+        for (int64_t img = 0; img < s->n; img++) {
+            const real *p = gy + (img * s->c_out + oc) * plane;
+            real acc = 0;
+            #pragma omp simd reduction(+:acc)
+            for (int64_t k = 0; k < plane; k++) acc += p[k];
+            total += acc;
+        }
+        gb[oc] = total;
+    }
+    return PYCONV_OK;
+}

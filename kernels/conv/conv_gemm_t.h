@@ -1,0 +1,266 @@
+/* im2col + GEMM convolution template, on the GEMM driver of gemm/gemm_internal.h. Per image
+ * and group (K = c_in/groups*kh*kw patch rows, L = h_out*w_out output pixels, M = c_out/groups
+ * filters):
+ *   forward          y_g  (M x L)  = W_g (M x K) @ P_g (K x L)          (+ bias)
+ *   input gradient   col_g (K x L) = W_g^T @ gy_g, then col2im into gx
+ *   weight gradient  gW_g (M x K) += gy_g (M x L) @ col_g^T, several images per product
+ * The forward pass never builds P: the driver's B-panel callback gathers patches straight from
+ * the image (implicit GEMM), so its workspace is the GEMM's cache blocks. The gradients build
+ * one image's patch matrix at a time in the thread's arena. A 1x1, stride-1, unpadded
+ * convolution uses the image itself as its patch matrix. */
+
+static int FN(is_pointwise)(const pyconv_conv_shape *s)
+{
+    return s->kh == 1 && s->kw == 1 && s->stride_h == 1 && s->stride_w == 1 &&
+           s->pad_top == 0 && s->pad_left == 0 && s->h_out == s->h_in && s->w_out == s->w_in;
+}
+
+/* Bytes of one image's patch matrix (all groups). */
+static size_t FN(col_bytes)(const pyconv_conv_shape *s)
+{
+    return (size_t)(s->c_in * s->kh * s->kw * s->h_out * s->w_out) * sizeof(real);
+}
+
+/* B-panel source of the implicit GEMM: the patch matrix of one image and group. */
+typedef struct {
+    const pyconv_conv_shape *s;
+    const real *x;          /* the group's first input channel of the image */
+    const int64_t *cols;    /* pyconv_column_ranges(s) */
+} FN(patch_source);
+
+/* Pack callback (gemm_internal.h's panel format) for B(p, j) = the input value under kernel
+ * tap p = (c, i, j) at output pixel j = (oh, ow), 0 in the padding. A micro-panel's w pixels
+ * are consecutive, so they are walked as runs along output rows. */
+PYCONV_SIMD_CLONES
+static void FN(pack_patches)(const void *ctx, int64_t x0, int64_t nx, int64_t p0, int64_t kc,
+                             int64_t w, real *dst)
+{
+    const FN(patch_source) *src = (const FN(patch_source) *)ctx;
+    const pyconv_conv_shape *s = src->s;
+    const int64_t w_out = s->w_out, kh = s->kh, kw = s->kw, sw = s->stride_w;
+    for (int64_t q = 0; q < nx; q += w, dst += kc * w) {
+        const int64_t width = PYCONV_MIN(w, nx - q);
+        const int64_t oh0 = (x0 + q) / w_out, ow0 = (x0 + q) % w_out;
+        int64_t c = p0 / (kh * kw), i = p0 / kw % kh, j = p0 % kw;
+        for (int64_t p = 0; p < kc; p++) {
+            real *d = dst + p * w;
+            const real *xc = src->x + c * s->h_in * s->w_in;
+            const int64_t lo = src->cols[j], hi = src->cols[kw + j];
+            const int64_t off = j * s->dil_w - s->pad_left;
+            int64_t r = 0, oh = oh0, ow = ow0;
+            while (r < width) {
+                const int64_t end = PYCONV_MIN(w_out, ow + width - r);
+                const int64_t ih = oh * s->stride_h - s->pad_top + i * s->dil_h;
+                real *dr = d + r - ow;  /* dr[ow] is this pixel's slot */
+                int64_t a = end, b = end;
+                if (ih >= 0 && ih < s->h_in) {
+                    a = PYCONV_MIN(PYCONV_MAX(lo, ow), end);
+                    b = PYCONV_MIN(PYCONV_MAX(hi, a), end);
+                }
+                const real *xrow = xc + ih * s->w_in;
+                for (int64_t o = ow; o < a; o++) dr[o] = 0;
+                for (int64_t o = a; o < b; o++) dr[o] = xrow[o * sw + off];
+                for (int64_t o = b; o < end; o++) dr[o] = 0;
+                r += end - ow;
+                oh++;
+                ow = 0;
+            }
+            for (; r < w; r++) d[r] = 0;
+            if (++j == kw) {
+                j = 0;
+                if (++i == kh) {
+                    i = 0;
+                    c++;
+                }
+            }
+        }
+    }
+}
+
+/* One image's share of an op; ranges = pyconv_column_ranges(s). */
+typedef pyconv_status (*FN(image_step))(const pyconv_conv_shape *s, const real *a, const real *b,
+                                        const real *bias, real *out, const int64_t *ranges,
+                                        int64_t img, int n_threads);
+
+/* Runs step over every image: with at least as many images as threads, each thread takes
+ * whole images with single-threaded GEMMs (one parallel region per call); otherwise images go
+ * one by one with every thread inside the step. */
+static pyconv_status FN(over_images)(const pyconv_conv_shape *s, FN(image_step) step,
+                                     const real *a, const real *b, const real *bias, real *out,
+                                     int n_threads)
+{
+    const int workers = s->n >= n_threads ? n_threads : 1;
+    const int inner = workers == 1 ? n_threads : 1;
+    int64_t *ranges = pyconv_column_ranges(s);
+    if (ranges == NULL) return PYCONV_ERR_NOMEM;
+    int status = PYCONV_OK;
+    int64_t img;
+    #pragma omp parallel for num_threads(workers) schedule(static) if(workers > 1)
+    for (img = 0; img < s->n; img++) {
+        int st = step(s, a, b, bias, out, ranges, img, inner);
+        if (st != PYCONV_OK) {
+            #pragma omp atomic write
+            status = st;
+        }
+    }
+    pyconv_aligned_free(ranges);
+    return (pyconv_status)status;
+}
+
+static pyconv_status FN(forward_image)(const pyconv_conv_shape *s, const real *x, const real *w,
+                                       const real *bias, real *y, const int64_t *ranges,
+                                       int64_t img, int n_threads)
+{
+    const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
+    const int64_t k = cin_g * s->kh * s->kw, l = s->h_out * s->w_out;
+    const real *xi = x + img * s->c_in * s->h_in * s->w_in;
+    real *yi = y + img * s->c_out * l;
+    const int pointwise = FN(is_pointwise)(s);
+    for (int64_t g = 0; g < s->groups; g++) {
+        const FN(pyconv_strided) filters = {w + g * cout_g * k, k, 1};
+        const FN(pyconv_strided) pixels = {xi + g * k * l, 1, l};
+        const FN(patch_source) patches = {s, xi + g * cin_g * s->h_in * s->w_in, ranges};
+        pyconv_status st = FN(pyconv_gemm_driver)(
+            cout_g, l, k, 1, FN(pyconv_pack_strided), &filters,
+            pointwise ? FN(pyconv_pack_strided) : FN(pack_patches),
+            pointwise ? (const void *)&pixels : (const void *)&patches, 0, yi + g * cout_g * l, l,
+            n_threads);
+        if (st != PYCONV_OK) return st;
+    }
+    if (bias != NULL) {
+        for (int64_t oc = 0; oc < s->c_out; oc++) {
+            real *row = yi + oc * l;
+            #pragma omp simd
+            for (int64_t p = 0; p < l; p++) row[p] += bias[oc];
+        }
+    }
+    return PYCONV_OK;
+}
+
+static pyconv_status FN(input_image)(const pyconv_conv_shape *s, const real *w, const real *gy,
+                                     const real *unused, real *gx, const int64_t *ranges,
+                                     int64_t img, int n_threads)
+{
+    const int64_t cout_g = s->c_out / s->groups, k = s->c_in / s->groups * s->kh * s->kw;
+    const int64_t l = s->h_out * s->w_out;
+    real *gxi = gx + img * s->c_in * s->h_in * s->w_in;
+    real *col = gxi;
+    (void)unused;
+    (void)ranges;
+    if (!FN(is_pointwise)(s)) {
+        col = (real *)pyconv_arena_get(PYCONV_ARENA_CONV_0, FN(col_bytes)(s));
+        if (col == NULL) return PYCONV_ERR_NOMEM;
+    }
+    for (int64_t g = 0; g < s->groups; g++) {
+        pyconv_status st = FN(pyconv_gemm)(1, 0, k, l, cout_g, 1, w + g * cout_g * k, k,
+                                           gy + (img * s->c_out + g * cout_g) * l, l, 0,
+                                           col + g * k * l, l, n_threads);
+        if (st != PYCONV_OK) return st;
+    }
+    return col == gxi ? PYCONV_OK : FN(pyconv_col2im_planes)(s, col, gxi, s->c_in, n_threads);
+}
+
+pyconv_status FN(pyconv_conv2d_im2col)(const pyconv_conv_shape *s, const real *x,
+                                       const real *w, const real *bias, real *y,
+                                       int n_threads)
+{
+    return FN(over_images)(s, FN(forward_image), x, w, bias, y, n_threads);
+}
+
+pyconv_status FN(pyconv_conv2d_input_im2col)(const pyconv_conv_shape *s, const real *w,
+                                             const real *gy, real *gx, int n_threads)
+{
+    return FN(over_images)(s, FN(input_image), w, gy, NULL, gx, n_threads);
+}
+
+/* Several images' (rows x len) blocks side by side along k, as one matrix:
+ * X(x, p) = base[(p / len) * image_stride + x * len + p % len]. */
+typedef struct {
+    const real *base;
+    int64_t len, image_stride;
+} FN(image_rows);
+
+/* Pack callback for an image_rows matrix: each micro-panel's k-range is cut at image borders
+ * into runs that are ordinary strided blocks. */
+static void FN(pack_image_rows)(const void *ctx, int64_t x0, int64_t nx, int64_t p0, int64_t kc,
+                                int64_t w, real *dst)
+{
+    const FN(image_rows) *m = (const FN(image_rows) *)ctx;
+    for (int64_t q = 0; q < nx; q += w, dst += kc * w) {
+        for (int64_t p = 0; p < kc;) {
+            const int64_t img = (p0 + p) / m->len, l = (p0 + p) % m->len;
+            const int64_t run = PYCONV_MIN(kc - p, m->len - l);
+            const FN(pyconv_strided) block = {m->base + img * m->image_stride, m->len, 1};
+            FN(pyconv_pack_strided)(&block, x0 + q, PYCONV_MIN(w, nx - q), l, run, w, dst + p * w);
+            p += run;
+        }
+    }
+}
+
+/* Batch slices of the weight gradient: a function of the shape only, never of the thread
+ * count, so the summation order -- and the result -- is the same at any thread count. Up to
+ * PYCONV_WGRAD_SLICES, while the partial sums fit in PYCONV_WGRAD_PARTIALS_BYTES. Within a
+ * slice, images go through the GEMM in chunks of at least PYCONV_WGRAD_MIN_DEPTH pixels, so
+ * small images still make deep products. */
+#define PYCONV_WGRAD_SLICES 16
+#define PYCONV_WGRAD_PARTIALS_BYTES ((int64_t)64 << 20)
+#define PYCONV_WGRAD_MIN_DEPTH 512
+
+/* The batch is cut into slices; each slice sums its images in order into its own partial
+ * (slice 0 straight into gw), one thread per slice with single-threaded GEMMs; then the
+ * partials are added into gw in slice order. */
+pyconv_status FN(pyconv_conv2d_weight_im2col)(const pyconv_conv_shape *s, const real *x,
+                                              const real *gy, real *gw, int n_threads)
+{
+    const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
+    const int64_t k = cin_g * s->kh * s->kw, l = s->h_out * s->w_out, gw_size = s->c_out * k;
+    const int64_t gw_bytes = gw_size * (int64_t)sizeof(real);
+    const int64_t slices = PYCONV_MAX(1, PYCONV_MIN(PYCONV_MIN(s->n, PYCONV_WGRAD_SLICES),
+                                                    1 + PYCONV_WGRAD_PARTIALS_BYTES / gw_bytes));
+    const int64_t chunk = (PYCONV_WGRAD_MIN_DEPTH + l - 1) / l;
+    const int pointwise = FN(is_pointwise)(s);
+    /* patch rows of one image; a pointwise convolution's patches are the image itself */
+    const int64_t col_stride = pointwise ? s->c_in * l : s->c_in * s->kh * s->kw * l;
+    const int workers = (int)PYCONV_MIN(n_threads, slices);
+    const int inner = workers == 1 ? n_threads : 1;
+    real *partials = NULL;
+    if (slices > 1) {
+        partials = (real *)pyconv_arena_get(PYCONV_ARENA_CONV_1, (size_t)((slices - 1) * gw_bytes));
+        if (partials == NULL) return PYCONV_ERR_NOMEM;
+    }
+    int status = PYCONV_OK;
+    int64_t slice;
+    #pragma omp parallel for num_threads(workers) schedule(static) if(workers > 1)
+    for (slice = 0; slice < slices; slice++) {
+        real *acc = slice == 0 ? gw : partials + (slice - 1) * gw_size;
+        const int64_t first = s->n * slice / slices, end = s->n * (slice + 1) / slices;
+        real *col = pointwise ? NULL : (real *)pyconv_arena_get(
+            PYCONV_ARENA_CONV_0, (size_t)(PYCONV_MIN(chunk, end - first) * col_stride) * sizeof(real));
+        pyconv_status st = pointwise || col ? PYCONV_OK : PYCONV_ERR_NOMEM;
+        for (int64_t img = first; img < end && st == PYCONV_OK; img += chunk) {
+            const int64_t imgs = PYCONV_MIN(chunk, end - img);
+            const real *xi = x + img * s->c_in * s->h_in * s->w_in;
+            if (!pointwise) st = FN(pyconv_im2col_planes)(s, xi, col, imgs * s->c_in, inner);
+            for (int64_t g = 0; g < s->groups && st == PYCONV_OK; g++) {
+                const FN(image_rows) grads = {gy + (img * s->c_out + g * cout_g) * l, l, s->c_out * l};
+                const FN(image_rows) patches = {(pointwise ? xi : col) + g * k * l, l, col_stride};
+                st = FN(pyconv_gemm_driver)(cout_g, k, imgs * l, 1, FN(pack_image_rows), &grads,
+                                            FN(pack_image_rows), &patches, img == first ? 0 : 1,
+                                            acc + g * cout_g * k, k, inner);
+            }
+        }
+        if (st != PYCONV_OK) {
+            #pragma omp atomic write
+            status = st;
+        }
+    }
+    if (status != PYCONV_OK || slices == 1) return (pyconv_status)status;
+    int64_t e;
+    #pragma omp parallel for num_threads(n_threads) schedule(static) if(n_threads > 1)
+    for (e = 0; e < gw_size; e++) {
+        real v = gw[e];
+        for (int64_t p = 0; p < slices - 1; p++) v += partials[p * gw_size + e];
+        gw[e] = v;
+    }
+    return PYCONV_OK;
+}

@@ -1,0 +1,48 @@
+/* im2col template: unfold (h_in, w_in) planes into kh*kw rows of h_out*w_out patch values,
+ * zeros where a patch reaches into the padding (torch.nn.functional.unfold's layout). */
+
+/* Rows (i, j) of one plane: row i*kw + j holds x[oh*sh - pt + i*dh, ow*sw - pl + j*dw]. */
+static void FN(im2col_plane)(const pyconv_conv_shape *s, const real *PYCONV_RESTRICT x,
+                             real *PYCONV_RESTRICT col)
+{
+    const int64_t h_out = s->h_out, w_out = s->w_out, sw = s->stride_w;
+    for (int64_t i = 0; i < s->kh; i++) {
+        for (int64_t j = 0; j < s->kw; j++) {
+            int64_t off = j * s->dil_w - s->pad_left, lo, hi;
+            pyconv_out_range(off, s->w_in, sw, w_out, &lo, &hi);
+            real *row = col + (i * s->kw + j) * h_out * w_out;
+            for (int64_t oh = 0; oh < h_out; oh++, row += w_out) {
+                int64_t ih = oh * s->stride_h - s->pad_top + i * s->dil_h;
+                if (ih < 0 || ih >= s->h_in) {
+                    memset(row, 0, (size_t)w_out * sizeof(real));
+                    continue;
+                }
+                const real *xrow = x + ih * s->w_in;
+                for (int64_t ow = 0; ow < lo; ow++) row[ow] = 0;
+                if (sw == 1) {
+                    memcpy(row + lo, xrow + lo + off, (size_t)(hi - lo) * sizeof(real));
+                } else {
+                    for (int64_t ow = lo; ow < hi; ow++) row[ow] = xrow[ow * sw + off];
+                }
+                for (int64_t ow = hi; ow < w_out; ow++) row[ow] = 0;
+            }
+        }
+    }
+}
+
+pyconv_status FN(pyconv_im2col_planes)(const pyconv_conv_shape *s, const real *x, real *col,
+                                       int64_t n_planes, int n_threads)
+{
+    const int64_t plane_in = s->h_in * s->w_in, plane_col = s->kh * s->kw * s->h_out * s->w_out;
+    int64_t p;
+    #pragma omp parallel for num_threads(n_threads) schedule(static) if(n_threads > 1)
+    for (p = 0; p < n_planes; p++)
+        FN(im2col_plane)(s, x + p * plane_in, col + p * plane_col);
+    return PYCONV_OK;
+}
+
+pyconv_status FN(pyconv_im2col)(const pyconv_conv_shape *s, const real *x, real *col,
+                                int n_threads)
+{
+    return FN(pyconv_im2col_planes)(s, x, col, s->n * s->c_in, n_threads);
+}

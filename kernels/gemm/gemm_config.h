@@ -1,0 +1,55 @@
+/* GEMM blocking parameters, per ISA and dtype: the one place they are set.
+ *
+ * MR x NR   micro-tile held in registers by the micro-kernel.
+ * KC        depth of a packed block: an MR x KC A micro-panel plus a KC x NR B micro-panel
+ *           stay in L1 (32 KiB here) while the micro-kernel streams them.
+ * MC        rows of the packed A block (MC x KC), kept in L2 (512 KiB per core here).
+ * NC        columns of the packed B block (KC x NC), kept in L3 (32 MiB shared here) and
+ *           shared by the threads.
+ * MC is a multiple of MR and NC a multiple of NR. Names end in the dtype suffix (_f32 / _f64)
+ * so templates can select them with FN(). Tuned on an AMD EPYC (Zen 3, AVX2 + FMA). */
+#ifndef PYCONV_GEMM_CONFIG_H
+#define PYCONV_GEMM_CONFIG_H
+
+/* Portable C micro-kernel: small tiles the compiler can keep in 16 SSE registers. */
+#define PYCONV_REF_MR_f32 4
+#define PYCONV_REF_NR_f32 8
+#define PYCONV_REF_KC_f32 256
+#define PYCONV_REF_MC_f32 128
+#define PYCONV_REF_NC_f32 4096
+
+#define PYCONV_REF_MR_f64 4
+#define PYCONV_REF_NR_f64 4
+#define PYCONV_REF_KC_f64 256
+#define PYCONV_REF_MC_f64 64
+#define PYCONV_REF_NC_f64 4096
+
+/* The AVX2 + FMA micro-kernels need x86-64 and GCC/clang's per-function target attribute
+ * (the library itself is compiled for baseline x86-64). */
+#if (defined(__x86_64__) || defined(_M_X64)) && defined(__GNUC__)
+#define PYCONV_HAVE_AVX2 1
+#else
+#define PYCONV_HAVE_AVX2 0
+#endif
+
+/* AVX2 + FMA: 6 rows x 2 ymm registers = 12 accumulators (of 16 ymm registers). */
+#define PYCONV_AVX2_MR_f32 6
+#define PYCONV_AVX2_NR_f32 16
+#define PYCONV_AVX2_KC_f32 256
+#define PYCONV_AVX2_MC_f32 144
+#define PYCONV_AVX2_NC_f32 4080
+
+#define PYCONV_AVX2_MR_f64 6
+#define PYCONV_AVX2_NR_f64 8
+#define PYCONV_AVX2_KC_f64 256
+#define PYCONV_AVX2_MC_f64 72
+#define PYCONV_AVX2_NC_f64 4080
+
+/* Fewest multiply-adds (m*n*k) worth one more thread: starting a parallel region costs a
+ * few microseconds, about what one thread computes in this many. */
+#define PYCONV_GEMM_MIN_WORK_PER_THREAD (128.0 * 1024.0)
+
+/* Largest MR * NR of any micro-kernel: the size of the temporary tile for edge tiles. */
+#define PYCONV_GEMM_MAX_TILE 96
+
+#endif /* PYCONV_GEMM_CONFIG_H */

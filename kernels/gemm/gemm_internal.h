@@ -1,0 +1,82 @@
+/* The GEMM's internal interface, for other kernels (the convolution's implicit GEMM).
+ *
+ * The driver computes C = alpha * A @ B + beta * C for an m x k matrix A and a k x n matrix B
+ * that it never reads directly: it asks pack callbacks for blocks of them, already in the
+ * micro-kernel's panel format. The plain GEMM passes strided-matrix callbacks
+ * (pyconv_pack_strided_*); the convolution passes callbacks that gather input patches straight
+ * into B panels (implicit GEMM: no im2col matrix), or the transposed weight into A panels.
+ *
+ * Panel format. A pack callback
+ *     pack(ctx, x0, nx, p0, kc, w, dst)
+ * writes the block of rows x0 .. x0+nx-1 of the "panel" dimension (m for A, n for B) and
+ * k-indices p0 .. p0+kc-1 as ceil(nx / w) micro-panels, one after the other. Micro-panel q
+ * holds panel indices x0 + q*w .. x0 + q*w + w-1 and is kc*w elements long: for each
+ * k-index p in order, the w values X(x0 + q*w + r, p), r = 0 .. w-1, contiguously:
+ *     dst[q*kc*w + p*w + r] = X(x0 + q*w + r, p0 + p)
+ * where X(i, p) = A[i, p] for A (w = MR) and X(j, p) = B[p, j] for B (w = NR). Entries past
+ * the matrix edge (x0 + q*w + r >= x0 + nx) must be written as 0. dst is aligned to
+ * PYCONV_ALIGN bytes. The driver calls pack_b from several threads at once on disjoint
+ * column ranges (x0 a multiple of w) and pack_a from several threads on any ranges, so a
+ * callback must only read ctx and write dst.
+ *
+ * Threads, memory. The driver runs n_threads OpenMP threads (fewer for small problems) and
+ * takes its packing buffers from the calling and worker threads' arenas (slots
+ * PYCONV_ARENA_GEMM_A/B), so a caller may use the other slots freely, and may call the driver
+ * with n_threads = 1 from inside its own parallel region. Flush-to-zero is on inside.
+ *
+ * Dispatch. The micro-kernel and blocking come from pyconv_gemm_active_arch(), chosen by
+ * pyconv_gemm_init() (declared in pyconv_kernels.h). Every Python extension module links its
+ * own copy of the kernel library, so each module that reaches the GEMM must call
+ * pyconv_gemm_init() once at import; until then the portable reference kernel is used. */
+#ifndef PYCONV_GEMM_INTERNAL_H
+#define PYCONV_GEMM_INTERNAL_H
+
+#include "common/pyconv_common.h"
+#include "gemm/gemm_config.h"
+
+typedef struct {
+    int64_t mr, nr, kc, mc, nc;
+} pyconv_gemm_blocking;
+
+#define PYCONV_GEMM_INTERNAL_FOR(real, sfx)                                                     \
+/* Micro-kernel: the MR x NR tile c (row stride ldc, unit column stride) becomes               \
+ * alpha * sum_p a[p*MR + i] * b[p*NR + j] + beta * c; with beta == 0, c is not read. */        \
+typedef void (*pyconv_ukernel_##sfx)(int64_t kc, real alpha, const real *a, const real *b,      \
+                                     real beta, real *c, int64_t ldc);                          \
+/* Pack callback: see "Panel format" above. */                                                  \
+typedef void (*pyconv_pack_fn_##sfx)(const void *ctx, int64_t x0, int64_t nx, int64_t p0,       \
+                                     int64_t kc, int64_t w, real *dst);                         \
+/* A strided matrix X(x, p) = base[x*sx + p*sp], the context of pyconv_pack_strided. */         \
+typedef struct {                                                                               \
+    const real *base;                                                                          \
+    int64_t sx, sp;                                                                            \
+} pyconv_strided_##sfx;                                                                        \
+void pyconv_pack_strided_##sfx(const void *ctx, int64_t x0, int64_t nx, int64_t p0,            \
+                               int64_t kc, int64_t w, real *dst);                               \
+/* C (m x n, row stride ldc) = alpha * A @ B + beta * C; beta == 0 does not read C. */          \
+pyconv_status pyconv_gemm_driver_##sfx(int64_t m, int64_t n, int64_t k, real alpha,            \
+                                       pyconv_pack_fn_##sfx pack_a, const void *a_ctx,          \
+                                       pyconv_pack_fn_##sfx pack_b, const void *b_ctx,          \
+                                       real beta, real *c, int64_t ldc, int n_threads);         \
+void pyconv_ukernel_ref_##sfx(int64_t kc, real alpha, const real *a, const real *b, real beta, \
+                              real *c, int64_t ldc);                                           \
+void pyconv_ukernel_avx2_##sfx(int64_t kc, real alpha, const real *a, const real *b,           \
+                               real beta, real *c, int64_t ldc);
+
+PYCONV_GEMM_INTERNAL_FOR(float, f32)
+PYCONV_GEMM_INTERNAL_FOR(double, f64)
+#undef PYCONV_GEMM_INTERNAL_FOR
+
+/* One instruction set's micro-kernels and blocking. */
+typedef struct {
+    const char *name;
+    pyconv_ukernel_f32 ukernel_f32;
+    pyconv_gemm_blocking blocking_f32;
+    pyconv_ukernel_f64 ukernel_f64;
+    pyconv_gemm_blocking blocking_f64;
+} pyconv_gemm_arch;
+
+/* The table pyconv_gemm_init() chose (read-only afterwards). */
+const pyconv_gemm_arch *pyconv_gemm_active_arch(void);
+
+#endif /* PYCONV_GEMM_INTERNAL_H */

@@ -1,0 +1,52 @@
+/* Template: pack X(x, p) = base[x*sx + p*sp] into w-wide micro-panels. */
+
+/* One micro-panel of `width` <= w valid rows, the rest zero. Inlined with constant w and
+ * sx (below), so full panels become unrolled copies (sx == 1: the panel's values are
+ * contiguous, as in B or a transposed A) or unrolled gathers of w rows (sp == 1). */
+PYCONV_INLINE void FN(pack_panel)(const real *PYCONV_RESTRICT src, int64_t sx, int64_t sp,
+                                  int64_t width, int64_t kc, int64_t w,
+                                  real *PYCONV_RESTRICT dst)
+{
+    if (width == w && sx == 1) {
+        /* A constant-size memcpy is inlined; the equivalent loop became a call per row. */
+        for (int64_t p = 0; p < kc; p++) memcpy(dst + p * w, src + p * sp, (size_t)w * sizeof(real));
+        return;
+    }
+    if (width == w) {
+        for (int64_t p = 0; p < kc; p++)
+            for (int64_t r = 0; r < w; r++) dst[p * w + r] = src[p * sp + r * sx];
+        return;
+    }
+    for (int64_t p = 0; p < kc; p++) {
+        for (int64_t r = 0; r < width; r++) dst[p * w + r] = src[p * sp + r * sx];
+        for (int64_t r = width; r < w; r++) dst[p * w + r] = 0;
+    }
+}
+
+/* Every micro-panel width in gemm_config.h gets its own constant-width copy. */
+#define PYCONV_PACK_WIDTH(W)                                                                  \
+    case W:                                                                                     \
+        if (sx == 1)                                                                            \
+            FN(pack_panel)(src, 1, sp, width, kc, W, dst);                                      \
+        else                                                                                    \
+            FN(pack_panel)(src, sx, sp, width, kc, W, dst);                                     \
+        break;
+
+void FN(pyconv_pack_strided)(const void *ctx, int64_t x0, int64_t nx, int64_t p0, int64_t kc,
+                             int64_t w, real *dst)
+{
+    const FN(pyconv_strided) *m = (const FN(pyconv_strided) *)ctx;
+    const int64_t sx = m->sx, sp = m->sp;
+    for (int64_t x = 0; x < nx; x += w, dst += kc * w) {
+        const real *src = m->base + (x0 + x) * sx + p0 * sp;
+        const int64_t width = PYCONV_MIN(w, nx - x);
+        switch (w) {
+            PYCONV_PACK_WIDTH(4)
+            PYCONV_PACK_WIDTH(6)
+            PYCONV_PACK_WIDTH(8)
+            PYCONV_PACK_WIDTH(16)
+            default: FN(pack_panel)(src, sx, sp, width, kc, w, dst);
+        }
+    }
+}
+#undef PYCONV_PACK_WIDTH

@@ -1,0 +1,51 @@
+/* Template: the 6 x (2 vectors) AVX2 + FMA micro-kernel: 6x16 for float, 6x8 for double.
+ * Written with GCC vector extensions (one source for both dtypes); in a function compiled
+ * for avx2,fma, `acc += scalar * vec` becomes a broadcast and a vfmadd. 12 accumulators,
+ * 2 B vectors and a broadcast fill 15 of the 16 ymm registers. */
+typedef real FN(vec) __attribute__((vector_size(32)));
+/* The same vector with the element's alignment, for loads and stores of C. */
+typedef real FN(vec_u) __attribute__((vector_size(32), aligned(sizeof(real))));
+
+__attribute__((target("avx2,fma")))
+void FN(pyconv_ukernel_avx2)(int64_t kc, real alpha, const real *PYCONV_RESTRICT a,
+                             const real *PYCONV_RESTRICT b, real beta, real *PYCONV_RESTRICT c,
+                             int64_t ldc)
+{
+    typedef FN(vec) vec;
+    typedef FN(vec_u) vec_u;
+    enum { L = 32 / sizeof(real) };
+    _Static_assert(FN(PYCONV_AVX2_MR) == 6 && FN(PYCONV_AVX2_NR) == 2 * L,
+                   "the AVX2 micro-kernel is written for 6 x (2 vectors) tiles");
+    vec c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0};
+    vec c30 = {0}, c31 = {0}, c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0};
+    for (int64_t r = 0; r < 6; r++) __builtin_prefetch(c + r * ldc, 1);
+#pragma GCC unroll 4
+    for (int64_t p = 0; p < kc; p++, a += 6, b += 2 * L) {
+        vec b0 = *(const vec *)b, b1 = *(const vec *)(b + L);
+        __builtin_prefetch(a + 64);
+        c00 += a[0] * b0; c01 += a[0] * b1;
+        c10 += a[1] * b0; c11 += a[1] * b1;
+        c20 += a[2] * b0; c21 += a[2] * b1;
+        c30 += a[3] * b0; c31 += a[3] * b1;
+        c40 += a[4] * b0; c41 += a[4] * b1;
+        c50 += a[5] * b0; c51 += a[5] * b1;
+    }
+#define PYCONV_AVX2_STORE_ROW(r, v0, v1)                                                      \
+    do {                                                                                        \
+        vec_u *row = (vec_u *)(c + (r) * ldc);                                                 \
+        if (beta == 0) {                                                                        \
+            row[0] = alpha * v0;                                                                \
+            row[1] = alpha * v1;                                                                \
+        } else {                                                                                \
+            row[0] = alpha * v0 + beta * row[0];                                                \
+            row[1] = alpha * v1 + beta * row[1];                                                \
+        }                                                                                       \
+    } while (0)
+    PYCONV_AVX2_STORE_ROW(0, c00, c01);
+    PYCONV_AVX2_STORE_ROW(1, c10, c11);
+    PYCONV_AVX2_STORE_ROW(2, c20, c21);
+    PYCONV_AVX2_STORE_ROW(3, c30, c31);
+    PYCONV_AVX2_STORE_ROW(4, c40, c41);
+    PYCONV_AVX2_STORE_ROW(5, c50, c51);
+#undef PYCONV_AVX2_STORE_ROW
+}

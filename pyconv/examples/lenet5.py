@@ -1,0 +1,222 @@
+"""Train LeNet-5 with pyconv.nn on scikit-learn's handwritten digits.
+
+    python -m pyconv.examples.lenet5 [--epochs 10] [--batch-size 32] [--lr 0.002] [--seed 0]
+                                     [--activation relu|tanh] [--pool max|avg] [--threads N]
+                                     [--subset N] [--out lenet5_digits.png]
+
+The data are the 1,797 8x8 digit images shipped inside scikit-learn (load_digits, no download),
+upsampled 3x (nearest neighbour) to 24x24 and zero-padded to LeNet's 32x32 input, as LeCun et
+al. (1998) centred 20x20 MNIST digits in a 32x32 field. A stratified 20% is held out for
+testing. The network is LeNet-5: conv 6@5x5 -> pool 2 -> conv 16@5x5 -> pool 2 -> fc 120 ->
+fc 84 -> fc 10, trained with Adam (learning rate annealed by a cosine) on the softmax
+cross-entropy. Each epoch prints the loss, the accuracies and the time; at the end a PNG shows
+the curves, the learned first-layer filters and the feature maps of one test digit.
+
+scikit-learn and matplotlib are optional extras: pip install "pyconv[examples]"."""
+import argparse
+import importlib
+import math
+import sys
+import time
+
+import numpy as np
+
+import pyconv
+import pyconv.nn as nn
+from pyconv.nn.init import as_generator
+
+CLASSES = 10
+
+
+def _require(module, package):
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise SystemExit(f"pyconv.examples.lenet5 needs {package}, which is not installed; "
+                         f"install the examples extra: pip install \"pyconv[examples]\"") from None
+
+
+def load_digits_32x32(test_fraction=0.2, seed=0, subset=None):
+    """(x_train, y_train, x_test, y_test): float32 images (N, 1, 32, 32) standardised with the
+    training set's mean and std, int64 labels. subset keeps that many images (for quick runs)."""
+    datasets = _require("sklearn.datasets", "scikit-learn")
+    model_selection = _require("sklearn.model_selection", "scikit-learn")
+    digits = datasets.load_digits()
+    images, labels = digits.images.astype(np.float32), digits.target.astype(np.int64)
+    if subset is not None:
+        images, labels = images[:subset], labels[:subset]
+    images = np.kron(images, np.ones((1, 3, 3), np.float32))
+    images = np.pad(images, ((0, 0), (4, 4), (4, 4)))[:, None]
+    x_train, x_test, y_train, y_test = model_selection.train_test_split(
+        images, labels, test_size=test_fraction, random_state=seed, stratify=labels)
+    mean, std = x_train.mean(), x_train.std()
+    return (x_train - mean) / std, y_train, (x_test - mean) / std, y_test
+
+
+def lenet5(activation="relu", pool="max", rng=None):
+    """LeNet-5 for 1x32x32 inputs and 10 classes (2,416 + 156 conv and 59,134 fc parameters)."""
+    act = {"relu": nn.ReLU, "tanh": nn.Tanh}[activation]
+    pooling = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}[pool]
+    rng = as_generator(rng)
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, rng=rng), act(), pooling(2),
+        nn.Conv2d(6, 16, 5, rng=rng), act(), pooling(2),
+        nn.Flatten(),
+        nn.Linear(16 * 5 * 5, 120, rng=rng), act(),
+        nn.Linear(120, 84, rng=rng), act(),
+        nn.Linear(84, CLASSES, rng=rng))
+
+
+def _progress(prefix, done, total, loss, width=30):
+    """A one-line progress bar on a terminal's stderr (nothing when stderr is a file or pipe)."""
+    if not sys.stderr.isatty():
+        return
+    filled = width * done // total
+    sys.stderr.write(f"\r{prefix} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} loss {loss:.4f}")
+    if done == total:
+        sys.stderr.write("\r" + " " * (len(prefix) + width + 30) + "\r")
+    sys.stderr.flush()
+
+
+def evaluate(model, loss_fn, x, y, batch_size=256):
+    """(mean loss, accuracy) of the model in eval mode."""
+    model.eval()
+    total_loss, correct = 0.0, 0
+    for start in range(0, len(x), batch_size):
+        logits = model(x[start:start + batch_size])
+        labels = y[start:start + batch_size]
+        total_loss += loss_fn(logits, labels) * len(labels)
+        correct += int((logits.argmax(axis=1) == labels).sum())
+    model.train()
+    return total_loss / len(x), correct / len(x)
+
+
+def train(model, data, epochs, batch_size, lr, seed, log=print):
+    """Adam on shuffled mini-batches, the learning rate annealed from lr towards 0 by a cosine
+    over the epochs (so the last epochs settle instead of oscillating); returns the history."""
+    x_train, y_train, x_test, y_test = data
+    loss_fn = nn.SoftmaxCrossEntropy()
+    optimizer = nn.Adam(model.parameters(), lr=lr)
+    shuffle = np.random.default_rng(seed)
+    history = {key: [] for key in ("train_loss", "train_acc", "test_loss", "test_acc", "seconds")}
+    n_batches = -(-len(x_train) // batch_size)
+    for epoch in range(1, epochs + 1):
+        start = time.perf_counter()
+        optimizer.lr = lr * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / epochs))
+        order = shuffle.permutation(len(x_train))
+        running, correct = 0.0, 0
+        for b in range(n_batches):
+            batch = order[b * batch_size:(b + 1) * batch_size]
+            logits = model(x_train[batch])
+            loss = loss_fn(logits, y_train[batch])
+            optimizer.zero_grad()
+            model.backward(loss_fn.backward())
+            optimizer.step()
+            running += loss * len(batch)
+            correct += int((logits.argmax(axis=1) == y_train[batch]).sum())
+            _progress(f"epoch {epoch:2d}/{epochs}", b + 1, n_batches, loss)
+        test_loss, test_acc = evaluate(model, loss_fn, x_test, y_test)
+        seconds = time.perf_counter() - start
+        for key, value in zip(history, (running / len(x_train), correct / len(x_train), test_loss, test_acc,
+                                        seconds)):
+            history[key].append(value)
+        log(f"epoch {epoch:2d}/{epochs}  train loss {history['train_loss'][-1]:.4f}  "
+            f"train acc {history['train_acc'][-1]:6.2%}  test loss {test_loss:.4f}  "
+            f"test acc {test_acc:6.2%}  {seconds:5.2f} s")
+    return history
+
+
+def feature_maps(model, image):
+    """Activations after the first and second convolution stages (conv + activation) for one image."""
+    x = image[None]
+    first = model[:2](x)[0]
+    second = model[2:5](first[None])[0]
+    return first, second
+
+
+def plot(model, history, image, label, path):
+    """One PNG: loss and accuracy curves, first-layer filters, feature maps of one test digit."""
+    matplotlib = _require("matplotlib", "matplotlib")
+    matplotlib.use("Agg")
+    plt = importlib.import_module("matplotlib.pyplot")
+    model.eval()
+    first, second = feature_maps(model, image)
+    predicted = int(model(image[None]).argmax())
+    epochs = np.arange(1, len(history["train_loss"]) + 1)
+
+    fig = plt.figure(figsize=(12, 10), layout="constrained")
+    top, filters, maps1, maps2 = fig.subfigures(4, 1, height_ratios=[2.2, 1, 1, 1.6])
+    ax_loss, ax_acc = top.subplots(1, 2)
+    ax_loss.plot(epochs, history["train_loss"], "o-", label="train")
+    ax_loss.plot(epochs, history["test_loss"], "s-", label="test")
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="Loss", yscale="log")
+    ax_acc.plot(epochs, 100 * np.array(history["train_acc"]), "o-", label="train")
+    ax_acc.plot(epochs, 100 * np.array(history["test_acc"]), "s-", label="test")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title=f"Accuracy (test: {history['test_acc'][-1]:.2%})")
+    for ax in (ax_loss, ax_acc):
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.grid(alpha=0.3)
+        ax.legend()
+
+    def show_grid(subfig, arrays, titles, suptitle, cmap, rows=1, symmetric=False):
+        axes = np.atleast_1d(subfig.subplots(rows, -(-len(arrays) // rows))).ravel()
+        for ax, arr, title in zip(axes, arrays, titles):
+            limit = np.abs(arr).max() if symmetric else None
+            ax.imshow(arr, cmap=cmap, vmin=-limit if symmetric else None, vmax=limit)
+            ax.set_title(title, fontsize=8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        subfig.suptitle(suptitle, fontsize=10)
+
+    weights = model[0].weight.data[:, 0]
+    show_grid(filters, list(weights), [f"filter {k}" for k in range(len(weights))],
+              "Learned first-layer filters (conv 6@5x5; red > 0 > blue)", "RdBu_r", symmetric=True)
+    show_grid(maps1, [image[0]] + list(first),
+              [f"input: {label} (predicted {predicted})"] + [f"map {k}" for k in range(len(first))],
+              "Test digit and its conv-1 feature maps (28x28)", "gray")
+    show_grid(maps2, list(second), [f"map {k}" for k in range(len(second))],
+              "Conv-2 feature maps (10x10)", "gray", rows=2)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    model.train()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m pyconv.examples.lenet5",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seeds the split, the initialisation and the shuffling")
+    parser.add_argument("--activation", choices=["relu", "tanh"], default="relu")
+    parser.add_argument("--pool", choices=["max", "avg"], default="max")
+    parser.add_argument("--subset", type=int, default=None,
+                        help="use only this many images (quick checks)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for pyconv's kernels (default: pyconv.get_num_threads())")
+    parser.add_argument("--out", default="lenet5_digits.png", help="PNG to write; '' for none")
+    args = parser.parse_args(argv)
+    if args.epochs < 1 or args.batch_size < 1:
+        parser.error("--epochs and --batch-size must be positive")
+    if args.threads is not None:
+        pyconv.set_num_threads(args.threads)
+
+    start = time.perf_counter()
+    data = load_digits_32x32(seed=args.seed, subset=args.subset)
+    model = lenet5(args.activation, args.pool, rng=args.seed)
+    print(f"LeNet-5 ({args.activation}, {args.pool} pooling) on {len(data[0])} training / "
+          f"{len(data[2])} test digits, {pyconv.get_num_threads()} thread(s)")
+    model.summary((1, 32, 32))
+    history = train(model, data, args.epochs, args.batch_size, args.lr, args.seed)
+    print(f"test accuracy {history['test_acc'][-1]:.2%} after {args.epochs} epochs, "
+          f"{time.perf_counter() - start:.1f} s in all")
+    if args.out:
+        x_test, y_test = data[2], data[3]
+        plot(model, history, x_test[0], int(y_test[0]), args.out)
+        print(f"wrote {args.out}")
+    return history
+
+
+if __name__ == "__main__":
+    main()
