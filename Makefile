@@ -64,18 +64,17 @@ test-wheel:
 
 ## sanitize: build a copy of the tree (build/sanitize/, so the normal build is untouched) with
 ## AddressSanitizer + UndefinedBehaviorSanitizer and run the test suite under them; leaks are
-## reported for pyconv's code only (tools/lsan.supp silences CPython's and numpy's own).
+## reported for pyconv's code only (tools/lsan.supp silences CPython's and numpy's own). The
+## interpreter itself (sys.executable, not a wrapper script such as a pyenv shim) is preloaded.
 SANITIZE_DIR = build/sanitize
 SANITIZE_ENV = LD_PRELOAD="$$($(CC) -print-file-name=libasan.so)" PYTHONMALLOC=malloc \
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:allocator_may_return_null=1:strict_string_checks=1:detect_stack_use_after_return=1 \
 	LSAN_OPTIONS=suppressions=$(abspath tools/lsan.supp):print_suppressions=0 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 sanitize:
 	rm -rf $(SANITIZE_DIR) && mkdir -p $(SANITIZE_DIR)
-	cp -r setup.py pyproject.toml README.md kernels pyconv tests $(SANITIZE_DIR)/
-	rm -f $(SANITIZE_DIR)/pyconv/*.so $(SANITIZE_DIR)/pyconv/_*.c
+	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(SANITIZE_DIR)
 	cd $(SANITIZE_DIR) && PYCONV_SANITIZE=1 $(PYTHON) setup.py -q build_ext --inplace -j 2
-	# the interpreter itself, not a wrapper script, gets the preloaded runtime
 	cd $(SANITIZE_DIR) && py=$$($(PYTHON) -c "import sys; print(sys.executable)") && \
 		$(SANITIZE_ENV) "$$py" -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 

@@ -30,7 +30,7 @@ def _check_n_threads(n):
     except TypeError:
         raise TypeError(f"n_threads: expected a positive int or None, got {type(n).__name__} {n!r}") from None
     if not 1 <= n <= MAX_THREADS:
-        raise ValueError(f"n_threads: expected an int in [1, {MAX_THREADS}] or None, got {n}")
+        raise ValueError(f"n_threads: expected a positive int <= {MAX_THREADS} or None, got {n}")
     return n
 
 

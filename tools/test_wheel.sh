@@ -16,9 +16,11 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$python" -m venv "$work/venv"
 py=$work/venv/bin/python
-"$py" -m pip install -q "${wheels[0]}[test]"
-# The tests and their pytest settings only; no package sources come along.
-cp -r "$root/tests" "$root/pyproject.toml" "$work/"
+# Cython and setuptools: tests/test_cython_api.py builds an extension against the installed .pxd
+"$py" -m pip install -q "${wheels[0]}[test]" Cython setuptools
+# The tests, the benchmark harness they import (python -m puts the directory on sys.path) and
+# the pytest settings; the package sources stay behind.
+cp -r "$root/tests" "$root/bench" "$root/pyproject.toml" "$work/"
 cd "$work"
 for arch in dispatched reference; do
     # "dispatched": PYCONV_ARCH unset, so the kernels are chosen by CPU detection.

@@ -8,13 +8,15 @@
  * count. */
 
 /* Divisor of a window whose in-bounds taps are rows_in x cols_in and whose padded extent is
- * rows_pad x cols_pad. */
-PYCONV_INLINE int64_t FN(avg_divisor)(int64_t rows_in, int64_t cols_in, int64_t rows_pad,
-                                      int64_t cols_pad, int count_include_pad,
-                                      int64_t divisor_override)
+ * rows_pad x cols_pad. In double: the padded extent of a huge kernel (2**40 x 2**40, say)
+ * overflows int64. */
+PYCONV_INLINE double FN(avg_divisor)(int64_t rows_in, int64_t cols_in, int64_t rows_pad,
+                                     int64_t cols_pad, int count_include_pad,
+                                     int64_t divisor_override)
 {
-    if (divisor_override != 0) return divisor_override;
-    return count_include_pad ? rows_pad * cols_pad : rows_in * cols_in;
+    if (divisor_override != 0) return (double)divisor_override;
+    return count_include_pad ? (double)rows_pad * (double)cols_pad
+                             : (double)rows_in * (double)cols_in;
 }
 
 /* Extent of the window starting at `start` clipped to the padded axis [-pad, size + pad). */

@@ -49,7 +49,8 @@ PYCONV_INLINE void pool_interior(int64_t out, int64_t taps, int64_t stride, int6
 {
     int64_t last_start = size - 1 - (taps - 1) * dil + pad; /* o*stride must not exceed it */
     int64_t b = last_start < 0 ? 0 : PYCONV_MIN(out, last_start / stride + 1);
-    *lo = PYCONV_MIN((pad + stride - 1) / stride, b);
+    /* ceil(pad / stride) without pad + stride, which can pass INT64_MAX */
+    *lo = PYCONV_MIN(pad / stride + (pad % stride != 0), b);
     *hi = b;
 }
 
