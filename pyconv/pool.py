@@ -107,7 +107,7 @@ def max_pool2d_backward(grad_output, indices, input_size, *, n_threads=None):
         ind = np.asarray(indices)
     except Exception as exc:
         raise TypeError(f"indices: expected an integer array, got {type(indices).__name__}: {exc}") from None
-    if not np.issubdtype(ind.dtype, np.integer):
+    if ind.dtype.kind not in "iu":
         raise TypeError(f"indices: expected an integer array, got dtype {ind.dtype}")
     check_shape(ind, gy.shape if ndim == 4 else gy.shape[1:], "indices")
     n_threads = effective_n_threads(n_threads)

@@ -179,6 +179,23 @@ def test_three_d_input_is_one_batch():
                                   pyconv.avg_pool2d_backward(avg[None], (1,) + x.shape, 3, 2, 1)[0])
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kernel, stride, padding", [(2, 2, 0), (3, 2, 1), (3, 1, 1), ((2, 3), (1, 2), (1, 1))])
+def test_rows_wider_than_one_chunk(dtype, kernel, stride, padding):
+    """Output rows longer than the kernels' column chunk (256), on each vectorised path."""
+    x = max_input(np.random.default_rng(6), (1, 2, 5, 1100), dtype)
+    values, indices = pyconv.max_pool2d(x, kernel, stride, padding, return_indices=True)
+    expected = R.max_pool2d(x, kernel, stride, padding, return_indices=True)
+    np.testing.assert_array_equal(values, expected[0])
+    np.testing.assert_array_equal(indices, expected[1])
+    np.testing.assert_array_equal(pyconv.max_pool2d(x, kernel, stride, padding), expected[0])
+    finite = np.nan_to_num(x, nan=0.5, posinf=2.0, neginf=-2.0)
+    taps = np.prod(np.broadcast_to(kernel, 2))
+    assert_sum_close(pyconv.avg_pool2d(finite, kernel, stride, padding),
+                     R.avg_pool2d(finite.astype(np.float64), kernel, stride, padding),
+                     R.avg_pool2d(np.abs(finite).astype(np.float64), kernel, stride, padding), taps, dtype)
+
+
 def test_int32_relative_index_overflow_takes_the_scalar_path():
     """A stride so large that a chunk's relative indices would overflow int32."""
     w = 2 ** 23 + 1

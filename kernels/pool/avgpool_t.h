@@ -31,7 +31,7 @@ PYCONV_ALWAYS_INLINE void FN(sum_tap)(const real *PYCONV_RESTRICT src, int64_t s
     for (int64_t o = 0; o < n; o++) y[o] += src[o * sw];
 }
 
-static void FN(sum_tap_any_stride)(const real *PYCONV_RESTRICT src, int64_t sw,
+PYCONV_SIMD_CLONES static void FN(sum_tap_any_stride)(const real *PYCONV_RESTRICT src, int64_t sw,
                                    real *PYCONV_RESTRICT y, int64_t n)
 {
     switch (sw) {
@@ -57,16 +57,16 @@ static real FN(avg_window)(const pyconv_pool_shape *s, const real *PYCONV_RESTRI
                                        count_include_pad, divisor_override);
 }
 
+/* Output row oh of one plane; columns [lo, hi) are the interior (see pool_interior). */
 static void FN(avgpool_row)(const pyconv_pool_shape *s, const real *PYCONV_RESTRICT x,
-                            real *PYCONV_RESTRICT y, int64_t oh, int count_include_pad,
-                            int64_t divisor_override)
+                            real *PYCONV_RESTRICT y, int64_t oh, int64_t lo, int64_t hi,
+                            int count_include_pad, int64_t divisor_override)
 {
     const int64_t sw = s->stride_w, pw = s->pad_w, kw = s->kw;
     const int64_t h_start = oh * s->stride_h - s->pad_h;
     const int64_t rows_pad = FN(padded_extent)(h_start, s->kh, s->h_in, s->pad_h);
-    int64_t i0, i1, lo, hi;
+    int64_t i0, i1;
     pool_taps_in_bounds(h_start, s->kh, 1, s->h_in, &i0, &i1);
-    pool_interior(s->w_out, kw, sw, pw, 1, s->w_in, &lo, &hi);
     for (int64_t ow = 0; ow < lo; ow++)
         y[ow] = FN(avg_window)(s, x, i0, i1, h_start, rows_pad, ow, count_include_pad,
                                divisor_override);
@@ -89,21 +89,55 @@ pyconv_status FN(pyconv_avgpool2d)(const pyconv_pool_shape *s, const real *x, re
                                    int count_include_pad, int64_t divisor_override,
                                    int n_threads)
 {
-    const int64_t rows = s->n_planes * s->h_out, plane = s->h_in * s->w_in;
-    int64_t r;
-#pragma omp parallel for num_threads(n_threads) schedule(static)
-    for (r = 0; r < rows; r++) {
-        const int64_t p = r / s->h_out, oh = r - p * s->h_out;
-        FN(avgpool_row)(s, x + p * plane, y + r * s->w_out, oh, count_include_pad,
-                        divisor_override);
+    const int64_t plane = s->h_in * s->w_in, out_plane = s->h_out * s->w_out;
+    int64_t lo, hi, p, oh;
+    pool_interior(s->w_out, s->kw, s->stride_w, s->pad_w, 1, s->w_in, &lo, &hi);
+#pragma omp parallel for collapse(2) num_threads(n_threads) schedule(static)
+    for (p = 0; p < s->n_planes; p++) {
+        for (oh = 0; oh < s->h_out; oh++) {
+            FN(avgpool_row)(s, x + p * plane, y + p * out_plane + oh * s->w_out, oh, lo, hi,
+                            count_include_pad, divisor_override);
+        }
     }
     return PYCONV_OK;
 }
 
-/* Input row h of one plane: gx_row <- sum over the windows covering it, in (oh, ow) order. */
+PYCONV_ALWAYS_INLINE void FN(spread_tap)(const real *PYCONV_RESTRICT share, int64_t sw,
+                                         real *PYCONV_RESTRICT dst, int64_t n)
+{
+    for (int64_t o = 0; o < n; o++) dst[o * sw] += share[o];
+}
+
+PYCONV_SIMD_CLONES static void FN(spread_tap_any_stride)(const real *PYCONV_RESTRICT share,
+                                                         int64_t sw, real *PYCONV_RESTRICT dst,
+                                                         int64_t n)
+{
+    switch (sw) {
+    case 1: FN(spread_tap)(share, 1, dst, n); break;
+    case 2: FN(spread_tap)(share, 2, dst, n); break;
+    default: FN(spread_tap)(share, sw, dst, n); break;
+    }
+}
+
+/* gx_row[w_start + j] += g / divisor for the in-bounds taps j of output column ow. */
+static void FN(avg_spread_window)(const pyconv_pool_shape *s, real g, int64_t ow,
+                                  int64_t rows_in, int64_t rows_pad, int count_include_pad,
+                                  int64_t divisor_override, real *PYCONV_RESTRICT gx_row)
+{
+    const int64_t w_start = ow * s->stride_w - s->pad_w;
+    int64_t j0, j1;
+    pool_taps_in_bounds(w_start, s->kw, 1, s->w_in, &j0, &j1);
+    const real v = g / (real)FN(avg_divisor)(rows_in, j1 - j0, rows_pad,
+                                             FN(padded_extent)(w_start, s->kw, s->w_in, s->pad_w),
+                                             count_include_pad, divisor_override);
+    for (int64_t j = j0; j < j1; j++) gx_row[w_start + j] += v;
+}
+
+/* Input row h of one plane: gx_row <- sum over the windows covering it, in (oh, ow) order.
+ * Interior columns [lo, hi) share one divisor per output row. */
 static void FN(avgpool_backward_row)(const pyconv_pool_shape *s, const real *PYCONV_RESTRICT gy,
-                                     real *PYCONV_RESTRICT gx_row, int64_t h,
-                                     int count_include_pad, int64_t divisor_override)
+                                     real *PYCONV_RESTRICT gx_row, int64_t h, int64_t lo,
+                                     int64_t hi, int count_include_pad, int64_t divisor_override)
 {
     const int64_t sh = s->stride_h, sw = s->stride_w, kw = s->kw;
     const int64_t first = h + s->pad_h - s->kh + 1; /* oh * sh must reach it */
@@ -116,15 +150,23 @@ static void FN(avgpool_backward_row)(const pyconv_pool_shape *s, const real *PYC
         int64_t i0, i1;
         pool_taps_in_bounds(h_start, s->kh, 1, s->h_in, &i0, &i1);
         const real *PYCONV_RESTRICT g = gy + oh * s->w_out;
-        for (int64_t ow = 0; ow < s->w_out; ow++) {
-            const int64_t w_start = ow * sw - s->pad_w;
-            int64_t j0, j1;
-            pool_taps_in_bounds(w_start, kw, 1, s->w_in, &j0, &j1);
-            const real v = g[ow] / (real)FN(avg_divisor)(
-                i1 - i0, j1 - j0, rows_pad, FN(padded_extent)(w_start, kw, s->w_in, s->pad_w),
-                count_include_pad, divisor_override);
-            for (int64_t j = j0; j < j1; j++) gx_row[w_start + j] += v;
+        for (int64_t ow = 0; ow < lo; ow++)
+            FN(avg_spread_window)(s, g[ow], ow, i1 - i0, rows_pad, count_include_pad,
+                                  divisor_override, gx_row);
+        const real d = (real)FN(avg_divisor)(i1 - i0, kw, rows_pad, kw, count_include_pad,
+                                             divisor_override);
+        real share[POOL_CHUNK];
+        for (int64_t c0 = lo; c0 < hi; c0 += POOL_CHUNK) {
+            const int64_t n = PYCONV_MIN(POOL_CHUNK, hi - c0);
+            for (int64_t o = 0; o < n; o++) share[o] = g[c0 + o] / d;
+            /* tap by tap: within one tap the columns hit distinct elements, so the adds do
+             * not wait on each other */
+            for (int64_t j = 0; j < kw; j++)
+                FN(spread_tap_any_stride)(share, sw, gx_row + c0 * sw - s->pad_w + j, n);
         }
+        for (int64_t ow = hi; ow < s->w_out; ow++)
+            FN(avg_spread_window)(s, g[ow], ow, i1 - i0, rows_pad, count_include_pad,
+                                  divisor_override, gx_row);
     }
 }
 
@@ -132,13 +174,15 @@ pyconv_status FN(pyconv_avgpool2d_backward)(const pyconv_pool_shape *s, const re
                                             real *gx, int count_include_pad,
                                             int64_t divisor_override, int n_threads)
 {
-    const int64_t rows = s->n_planes * s->h_in, out_plane = s->h_out * s->w_out;
-    int64_t r;
-#pragma omp parallel for num_threads(n_threads) schedule(static)
-    for (r = 0; r < rows; r++) {
-        const int64_t p = r / s->h_in, h = r - p * s->h_in;
-        FN(avgpool_backward_row)(s, gy + p * out_plane, gx + r * s->w_in, h, count_include_pad,
-                                 divisor_override);
+    const int64_t plane = s->h_in * s->w_in, out_plane = s->h_out * s->w_out;
+    int64_t lo, hi, p, h;
+    pool_interior(s->w_out, s->kw, s->stride_w, s->pad_w, 1, s->w_in, &lo, &hi);
+#pragma omp parallel for collapse(2) num_threads(n_threads) schedule(static)
+    for (p = 0; p < s->n_planes; p++) {
+        for (h = 0; h < s->h_in; h++) {
+            FN(avgpool_backward_row)(s, gy + p * out_plane, gx + p * plane + h * s->w_in, h, lo,
+                                     hi, count_include_pad, divisor_override);
+        }
     }
     return PYCONV_OK;
 }

@@ -5,11 +5,12 @@
  * first NaN wins (pyconv.reference's rule; PyTorch's CPU kernel keeps the last NaN), and a
  * window of -inf keeps its first in-bounds tap.
  *
- * Forward works one output row at a time, tap by tap: for a fixed tap (i, j) the candidates of
- * all interior output columns sit at a fixed stride in one input row, so the update loop over
- * the row vectorises (stride 1 and 2 as compile-time constants; an AVX2 clone where the CPU has
- * it); the few columns whose window crosses the left/right border take a bounds-checked scalar
- * path. Rows of all planes are one parallel loop, so few planes still keep every thread busy. */
+ * Forward works one output row at a time and vectorises over its interior columns: for a fixed
+ * tap (i, j) their candidates sit at a fixed stride in one input row. The common windows
+ * (2x2 stride 2, 3x3 stride 1 or 2) take all taps in one unrolled pass; others go tap by tap
+ * (stride 1 and 2 as compile-time constants; an AVX2 clone where the CPU has it). The few
+ * columns whose window crosses the left/right border take a bounds-checked scalar path. Rows
+ * of all planes are one parallel loop, so few planes still keep every thread busy. */
 
 /* Whether candidate c replaces the running maximum m: c > m, or c is NaN while m is not. */
 PYCONV_ALWAYS_INLINE int FN(max_wins)(real c, real m)
@@ -96,9 +97,10 @@ PYCONV_ALWAYS_INLINE void FN(max_chunk_fused)(const real *PYCONV_RESTRICT x, int
 
 /* Fused loops for the common windows (2x2 stride 2, 3x3 stride 1 or 2, no dilation), with
  * every window row in bounds; tap by tap otherwise. */
-static void FN(max_chunk_dispatch)(const pyconv_pool_shape *s, const real *PYCONV_RESTRICT x,
-                                   int64_t rows, real *PYCONV_RESTRICT y,
-                                   int32_t *PYCONV_RESTRICT best, int64_t n)
+PYCONV_ALWAYS_INLINE void FN(max_chunk_dispatch)(const pyconv_pool_shape *s,
+                                                 const real *PYCONV_RESTRICT x, int64_t rows,
+                                                 real *PYCONV_RESTRICT y,
+                                                 int32_t *PYCONV_RESTRICT best, int64_t n)
 {
     const int64_t W = s->w_in;
     if (rows == s->kh && s->dil_h == 1 && s->dil_w == 1) {
@@ -123,8 +125,9 @@ static void FN(max_chunk_dispatch)(const pyconv_pool_shape *s, const real *PYCON
 }
 
 /* n <= POOL_CHUNK interior columns: x at the first candidate of the first column, base its
- * index in the plane; ind may be NULL. */
-PYCONV_SIMD_CLONES static void FN(max_chunk_any_stride)(
+ * index in the plane; ind may be NULL. The one function with an AVX2 clone: everything above
+ * is inlined into it. */
+PYCONV_SIMD_CLONES static void FN(max_interior_chunk)(
     const pyconv_pool_shape *s, const real *PYCONV_RESTRICT x, int64_t rows,
     real *PYCONV_RESTRICT y, int64_t *PYCONV_RESTRICT ind, int64_t base, int64_t n)
 {
@@ -175,7 +178,7 @@ static void FN(maxpool_row)(const pyconv_pool_shape *s, const real *PYCONV_RESTR
     const int64_t first_row = (h_start + i0 * s->dil_h) * s->w_in - s->pad_w;
     for (int64_t c0 = lo; c0 < hi; c0 += POOL_CHUNK) {
         const int64_t base = first_row + c0 * s->stride_w;
-        FN(max_chunk_any_stride)(s, x + base, i1 - i0, y + c0, ind ? ind + c0 : NULL, base,
+        FN(max_interior_chunk)(s, x + base, i1 - i0, y + c0, ind ? ind + c0 : NULL, base,
                                  PYCONV_MIN(POOL_CHUNK, hi - c0));
     }
 }
