@@ -34,7 +34,7 @@ bench:
 ## bench-pytest: the same case table as a pytest-benchmark suite (not part of make test)
 bench-pytest:
 	$(PYTHON) -m pip install -e ".[test,bench]"
-	$(PYTHON) -m pytest bench/test_bench.py --benchmark-only $(PYTEST_ARGS)
+	$(PYTHON) -m pytest bench/test_bench.py --benchmark-only --benchmark-min-rounds=3 $(PYTEST_ARGS)
 
 ## demo: train LeNet-5 on scikit-learn's handwritten digits
 demo:

@@ -134,6 +134,8 @@ def extension(name):
     return Extension(
         f"pyconv.{name}",
         sources=[os.path.join("pyconv", f"{name}.pyx")],
+        # relink when the kernel library changes (build_ext only looks at these dates)
+        depends=kernel_sources + kernel_headers,
         include_dirs=[KERNELS, numpy.get_include()],
         define_macros=MACROS,
         extra_compile_args=[f for f in C_FLAGS if f != "-std=gnu11"],

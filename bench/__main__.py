@@ -16,8 +16,8 @@ import numpy as np
 
 from bench import cases as case_table
 from bench import memory, report, timing
-from bench.ops import (IMPLEMENTATIONS, PYCONV_ALGORITHMS, bind, check, check_case, implementations, is_pyconv, make_inputs,
-                       optional_module)
+from bench.ops import (IMPLEMENTATIONS, PYCONV_ALGORITHMS, bind, check, check_case, implementations, is_pyconv,
+                       make_inputs, optional_module)
 
 
 def parse_args(argv):
@@ -59,6 +59,8 @@ def parse_args(argv):
         parser.error(f"--impl: expected names from {', '.join(IMPLEMENTATIONS)}, got {args.impl!r}")
     if args.budget is None:
         args.budget = 0.15 if args.quick else 1.0
+    if args.budget < 0:
+        parser.error(f"--budget: expected seconds >= 0, got {args.budget}")
     if args.plot and optional_module("matplotlib") is None:
         parser.error("--plot needs matplotlib: pip install matplotlib")
     return args
@@ -104,7 +106,8 @@ def machine_facts(pyconv, torch, dtype):
              "command": " ".join(["python -m bench"] + sys.argv[1:]),
              "cpu": f"{cpu_model()}, {os.cpu_count()} logical cores",
              "platform": platform.platform(), "dtype": dtype,
-             "pyconv": config(), "torch": torch.__version__ if torch else "not installed"}
+             "pyconv": config(), "torch": torch.__version__ if torch else "not installed",
+             "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "unset")}
     blas = optional_module("threadpoolctl")
     if blas is not None:
         info = [f"{i['internal_api']} {i['version']} ({i['num_threads']} threads by default)"
@@ -113,11 +116,8 @@ def machine_facts(pyconv, torch, dtype):
     return facts
 
 
-def _error_row(row, error, impl):
-    unavailable = isinstance(error, NotImplementedError)
-    row["error"] = "not implemented" if unavailable else f"ERROR {type(error).__name__}: {error}".splitlines()[0][:160]
-    row["failed"] = is_pyconv(impl) and not unavailable
-    return row
+def _one_line(error):
+    return f"{type(error).__name__}: {error}".splitlines()[0][:160]
 
 
 def _checks(case, impls, args, n_threads, modules):
@@ -130,63 +130,68 @@ def _checks(case, impls, args, n_threads, modules):
         try:
             verdicts[impl] = check(case, impl, args.dtype, n_threads, pyconv=modules["pyconv"],
                                    reference=modules["reference"])
-        except Exception as error:  # the timing reports this error in full
-            verdicts[impl] = f"check raised {type(error).__name__}"
+        except Exception as error:  # reported in the row; the timing may raise it again
+            verdicts[impl] = f"check raised {_one_line(error)}"
     return verdicts
 
 
-def run_case(case, threads, args, modules, progress):
-    """Result rows of one case at every thread count; pyconv is checked first, at the most threads.
+def _time(case, impls, inputs, n_threads, args, modules):
+    """({impl: per-round seconds}, {impl: exception}) for `case` at `n_threads` threads.
 
     The reference runs on the check batch (it is plain NumPy, and can be slow), in its own timing
-    loop that may stop after one timed call; every other implementation runs on the full case,
-    interleaved."""
+    loop that may stop after one timed call; the others run on the full case, interleaved."""
     pyconv, reference, torch = modules["pyconv"], modules["reference"], modules["torch"]
+    if torch is not None:
+        torch.set_num_threads(n_threads)
+    with timing.blas_threads(n_threads):
+        calls = {impl: bind(case, impl, inputs[case], n_threads, pyconv=pyconv, torch=torch)
+                 for impl in impls if impl != "reference"}
+        times, errors = timing.interleaved(calls, args.budget)
+        if "reference" in impls:
+            small = check_case(case)
+            call = bind(small, "reference", inputs[small], n_threads, reference=reference)
+            ref_times, ref_errors = timing.interleaved({"reference": call}, args.budget, min_repeats=1)
+            times.update(ref_times)
+            errors.update(ref_errors)
+    return times, errors
+
+
+def _row(case, impl, n_threads, args, times, errors, checks):
+    """One result row (a dict; see docs/performance.md for the fields)."""
+    timed = check_case(case) if impl == "reference" else case
+    row = {"case": case.name, "layer": case.layer.name, "op": case.op, "impl": impl, "threads": n_threads,
+           "dtype": args.dtype, "unit": case.unit, "batch": getattr(timed.layer, "batch", None)}
+    if impl in errors:
+        unavailable = isinstance(errors[impl], NotImplementedError)
+        row["error"] = "not implemented" if unavailable else f"ERROR {_one_line(errors[impl])}"
+        row["failed"] = is_pyconv(impl) and not unavailable
+        return row
+    work = timed.work(np.dtype(args.dtype).itemsize)
+    median = timing.median_time(times[impl])
+    row.update(median_s=median, samples=times[impl], work=work, rate=work / median / 1e9, vs={})
+    if is_pyconv(impl):
+        ratios = {p: timing.paired_ratio(times[impl], times[p]) for p in report.PEERS if p in times}
+        row["vs"] = {p: r for p, r in ratios.items() if math.isfinite(r)}
+        row["check"] = checks[impl]
+        row["failed"] = not checks[impl].startswith(("ok", "not checked"))
+    return row
+
+
+def run_case(case, threads, args, modules, progress):
+    """Result rows of one case at every thread count; pyconv is checked first, at the most threads."""
+    reference, torch = modules["reference"], modules["torch"]
     impls = [i for i in implementations(case, torch is not None, with_reference=reference is not None)
              if (args.impls is None or i in args.impls) and not (i == "reference" and args.no_reference)]
-    small = check_case(case)
-    itemsize = np.dtype(args.dtype).itemsize
-    rows = []
     try:
-        arrays = make_inputs(case, args.dtype, reference=reference, torch=torch)
-        small_arrays = make_inputs(small, args.dtype, reference=reference, torch=torch)
-    except Exception as error:
-        setup_failed = error
+        inputs = {c: make_inputs(c, args.dtype, reference=reference, torch=torch) for c in (case, check_case(case))}
+    except Exception as error:  # every implementation's row reports it
+        inputs, checks, setup_errors = None, {}, dict.fromkeys(impls, error)
     else:
-        setup_failed = None
         checks = _checks(case, impls, args, max(threads), modules)
+    rows = []
     for n_threads in threads:
-        times, errors = {}, dict.fromkeys(impls, setup_failed)
-        if setup_failed is None:
-            if torch is not None:
-                torch.set_num_threads(n_threads)
-            with timing.blas_threads(n_threads):
-                calls = {impl: bind(case, impl, arrays, n_threads, pyconv=pyconv, torch=torch)
-                         for impl in impls if impl != "reference"}
-                times, errors = timing.interleaved(calls, args.budget)
-                if "reference" in impls:
-                    ref_call = bind(small, "reference", small_arrays, n_threads, reference=reference)
-                    ref_times, ref_errors = timing.interleaved({"reference": ref_call}, args.budget, min_repeats=1)
-                    times.update(ref_times)
-                    errors.update(ref_errors)
-        for impl in impls:
-            timed = small if impl == "reference" else case
-            row = {"case": case.name, "layer": case.layer.name, "op": case.op, "impl": impl,
-                   "threads": n_threads, "dtype": args.dtype, "unit": case.unit,
-                   "batch": getattr(timed.layer, "batch", None)}
-            if impl in errors:
-                rows.append(_error_row(row, errors[impl], impl))
-                continue
-            work = timed.work(itemsize)
-            median = timing.median_time(times[impl])
-            rate = work / median / 1e9
-            row.update(median_s=median, samples=times[impl], work=work, rate=rate,
-                       vs={}, check=checks.get(impl))
-            if is_pyconv(impl):
-                ratios = {p: timing.paired_ratio(times[impl], times[p]) for p in report.PEERS if p in times}
-                row["vs"] = {p: r for p, r in ratios.items() if math.isfinite(r)}
-                row["failed"] = not checks[impl].startswith(("ok", "not checked"))
-            rows.append(row)
+        times, errors = ({}, setup_errors) if inputs is None else _time(case, impls, inputs, n_threads, args, modules)
+        rows += [_row(case, impl, n_threads, args, times, errors, checks) for impl in impls]
         progress.step(f"{case.name} {n_threads}t")
     return rows
 
@@ -232,6 +237,11 @@ def print_header(facts, checked):
     else:
         print("NumPy's BLAS thread count cannot change in-process without threadpoolctl: the reference, numpy "
               "rows and the peak run at BLAS's default for every thread count.")
+    if facts["omp_wait_policy"] == "unset":
+        print("OMP_WAIT_POLICY unset: idle OpenMP workers spin; on a busy machine multi-thread rows can measure "
+              "the scheduler (docs/performance.md: rerun with OMP_WAIT_POLICY=passive).")
+    else:
+        print(f"OMP_WAIT_POLICY={facts['omp_wait_policy']}")
     if not checked:
         print("WARNING: pyconv.reference does not import: pyconv results are NOT checked.")
 
@@ -266,12 +276,13 @@ def main(argv=None):
         for row in rows:
             if "rate" in row:
                 row["pct_peak"] = 100 * row["rate"] / peaks[row["threads"]][row["unit"]]
-        peak_size = timing.PEAK_GEMM_SIZE_QUICK if args.quick else timing.PEAK_GEMM_SIZE
-        facts["peaks"] = {"method": f"best of 2x3 numpy.matmul {args.dtype} {peak_size}^3 (GFLOP/s); best of "
-                                    f"2x5 single-thread numpy copies of 64 MiB, read + written (GB/s)", **peaks}
+        sizes = "/".join(map(str, timing.PEAK_GEMM_SIZES_QUICK if args.quick else timing.PEAK_GEMM_SIZES))
+        facts["peaks"] = {"method": f"fastest numpy.matmul {args.dtype} call, square {sizes}, best of 3 per size, "
+                                    "measured before and after the cases (GFLOP/s); best of 2x5 single-thread "
+                                    "numpy copies of 64 MiB, bytes read + written (GB/s)", **peaks}
         for t in peaks:
-            print(f"peak at {t} thread(s): numpy.matmul {args.dtype} {peak_size}^3: {peaks[t]['flop']:.1f} GFLOP/s; "
-                  f"single-thread numpy copy: {peaks[t]['byte']:.1f} GB/s")
+            print(f"peak at {t} thread(s): numpy.matmul {args.dtype} (square {sizes}): {peaks[t]['flop']:.1f} "
+                  f"GFLOP/s; single-thread numpy copy: {peaks[t]['byte']:.1f} GB/s")
         print()
         print(report.table(rows))
     for peer in report.peers_in(rows):

@@ -4,12 +4,15 @@ suite (`bench/test_bench.py`), with each op's work count (FLOPs, or bytes for po
 A layer is a real network layer at a batch size chosen so the default suite runs in a few minutes on
 2 cores; `quick_batch` is its size in `--quick` runs (None: left out of them). A case is one layer
 and one op on it."""
+import math
 import re
 from dataclasses import dataclass, replace
 from typing import ClassVar, Optional, Tuple
 
 CONV_OPS = ("conv2d", "conv2d_input", "conv2d_weight")
-POOL_OPS = ("max_pool2d", "max_pool2d_backward")
+# max_pool2d returns indices (the issue's target); max_pool2d_no_indices is its fast path.
+POOL_OPS = ("max_pool2d", "max_pool2d_no_indices", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward")
+INDEXED_POOL_OPS = ("max_pool2d", "max_pool2d_backward")
 GEMM_OPS = ("gemm",)
 # Bytes of one max-pool index (PyTorch's int64 format).
 INDEX_BYTES = 8
@@ -64,7 +67,7 @@ class ConvLayer:
 
 @dataclass(frozen=True)
 class PoolLayer:
-    """A 2-D max pool with indices: square kernel / stride / padding, NCHW input of `batch` images."""
+    """A 2-D pooling layer (max and avg): square kernel / stride / padding, NCHW input of `batch` images."""
     name: str
     batch: int
     channels: int
@@ -87,11 +90,12 @@ class PoolLayer:
     def output_shape(self):
         return (self.batch, self.channels) + self.output_size
 
-    def bytes(self, itemsize):
-        """Bytes of every array either pool op touches, each counted once: the forward reads the
-        input and writes values and int64 indices; the backward reads grad_output and the indices
-        and writes grad_input. Both come to the same count."""
-        return _prod(self.input_shape) * itemsize + _prod(self.output_shape) * (itemsize + INDEX_BYTES)
+    def bytes(self, op, itemsize):
+        """Bytes of every array `op` touches, each counted once: a forward reads the input and
+        writes the values (max_pool2d also int64 indices); a backward reads grad_output (max: and
+        the indices) and writes grad_input. Forward and backward come to the same count."""
+        per_output = itemsize + (INDEX_BYTES if op in INDEXED_POOL_OPS else 0)
+        return math.prod(self.input_shape) * itemsize + math.prod(self.output_shape) * per_output
 
 
 @dataclass(frozen=True)
@@ -109,19 +113,12 @@ class GemmLayer:
         return 2 * self.m * self.n * self.k
 
 
-def _prod(shape):
-    result = 1
-    for s in shape:
-        result *= s
-    return result
-
-
 def with_batch(layer, batch):
     """The layer with another batch size (GEMMs have none and come back unchanged)."""
     return layer if isinstance(layer, GemmLayer) else replace(layer, batch=batch)
 
 
-def gemm(size, quick=False):
+def square_gemm(size, quick=False):
     return GemmLayer(f"gemm_{size}", size, size, size, quick_batch=1 if quick else None)
 
 
@@ -139,11 +136,11 @@ LAYERS = (
     ConvLayer("vgg16_conv3_1", 1, 128, 256, (56, 56), (3, 3), padding=1, quick_batch=None),
     ConvLayer("mobilenet_dw_128", 8, 128, 128, (56, 56), (3, 3), padding=1, groups=128),
     PoolLayer("lenet5_s2", 64, 6, (28, 28), kernel=2, stride=2, quick_batch=16),
-    PoolLayer("resnet18_maxpool", 8, 64, (112, 112), kernel=3, stride=2, padding=1),
-    gemm(256, quick=True),
-    gemm(512, quick=True),
-    gemm(1024),
-    gemm(2048),
+    PoolLayer("resnet18_pool", 8, 64, (112, 112), kernel=3, stride=2, padding=1),
+    square_gemm(256, quick=True),
+    square_gemm(512, quick=True),
+    square_gemm(1024),
+    square_gemm(2048),
 )
 
 # The issue's memory target: peak resident memory of one forward pass on this layer within
@@ -169,7 +166,7 @@ class Case:
 
     def work(self, itemsize):
         """FLOPs, or for pooling bytes with `itemsize`-byte floats."""
-        return self.layer.bytes(itemsize) if self.unit == "byte" else self.layer.flops()
+        return self.layer.bytes(self.op, itemsize) if self.unit == "byte" else self.layer.flops()
 
     def quick(self):
         """The case as `--quick` runs it, or None when --quick leaves it out."""

@@ -2,6 +2,7 @@
 
     python3 bench/gemm_vs_numpy.py [--threads 1,2] [--sizes 256,512,1024,2048]
                                    [--dtype float32] [--repeats 9]
+    (or python3 -m bench.gemm_vs_numpy ...)
 
 numpy's BLAS reads its thread count at import, so each thread count runs in a fresh process
 with OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS set before numpy is imported.
@@ -66,6 +67,9 @@ def main():
     print(f"{'size':>6} {'threads':>7} {'pyconv GF/s':>12} {'numpy GF/s':>11} {'ratio':>6} {'rel.err':>8}")
     for n_threads in (int(t) for t in args.threads.split(",")):
         env = dict(os.environ)
+        # The worker imports pyconv from this checkout (the in-place build) when not installed.
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             env[var] = str(n_threads)
         cmd = [sys.executable, os.path.abspath(__file__), "--worker", str(n_threads),

@@ -23,7 +23,7 @@ def optional_module(name):
     """The module, or None when it (or something it needs) does not import."""
     try:
         return importlib.import_module(name)
-    except ImportError:
+    except (ImportError, OSError):  # OSError: a broken install's shared libraries
         return None
 
 
@@ -56,8 +56,8 @@ def max_pool_indices(layer, x, reference=None, torch=None):
 def make_inputs(case, dtype, seed=0, reference=None, torch=None):
     """The op's input arrays (standard normal, C-contiguous, `dtype`), keyed by argument name.
 
-    Max-pool backward also gets the forward's indices (see max_pool_indices) and the forward's
-    input, which PyTorch's backward takes."""
+    Pool backward ops also get the forward's input, which PyTorch's backward takes, and max-pool
+    backward the forward's indices (see max_pool_indices)."""
     rng = np.random.default_rng(seed)
     layer, op = case.layer, case.op
 
@@ -70,6 +70,7 @@ def make_inputs(case, dtype, seed=0, reference=None, torch=None):
         arrays = {"input": normal(layer.input_shape)}
         if op == "max_pool2d_backward":
             arrays["indices"] = max_pool_indices(layer, arrays["input"], reference, torch)
+        if op.endswith("_backward"):
             arrays["grad_output"] = normal(layer.output_shape)
         return arrays
     arrays = {}
@@ -90,11 +91,15 @@ def numpy_call(module, case, arrays, **options):
     layer, op, a = case.layer, case.op, arrays
     if op in GEMM_OPS:
         return lambda: module.gemm(a["a"], a["b"], **options)
-    if op == "max_pool2d":
-        return lambda: module.max_pool2d(a["input"], layer.kernel, layer.stride, layer.padding,
-                                         return_indices=True, **options)
+    pool = (layer.kernel, layer.stride, layer.padding)
+    if op in ("max_pool2d", "max_pool2d_no_indices"):
+        return lambda: module.max_pool2d(a["input"], *pool, return_indices=op == "max_pool2d", **options)
     if op == "max_pool2d_backward":
         return lambda: module.max_pool2d_backward(a["grad_output"], a["indices"], layer.input_shape, **options)
+    if op == "avg_pool2d":
+        return lambda: module.avg_pool2d(a["input"], *pool, **options)
+    if op == "avg_pool2d_backward":
+        return lambda: module.avg_pool2d_backward(a["grad_output"], layer.input_shape, *pool, **options)
     conv = dict(stride=layer.stride, padding=layer.padding, dilation=layer.dilation, groups=layer.groups)
     if op == "conv2d":
         return lambda: module.conv2d(a["input"], a["weight"], a.get("bias"), **conv, **options)
@@ -110,13 +115,16 @@ def torch_call(torch, case, arrays):
     functional = torch.nn.functional
     if op in GEMM_OPS:
         return lambda: torch.mm(t["a"], t["b"])
-    if op == "max_pool2d":
-        return lambda: functional.max_pool2d(t["input"], layer.kernel, layer.stride, layer.padding,
-                                             return_indices=True)
+    k, s, p = [layer.kernel] * 2, [layer.stride] * 2, [layer.padding] * 2
+    if op in ("max_pool2d", "max_pool2d_no_indices"):
+        return lambda: functional.max_pool2d(t["input"], k, s, p, return_indices=op == "max_pool2d")
     if op == "max_pool2d_backward":
-        k, s, p = [layer.kernel] * 2, [layer.stride] * 2, [layer.padding] * 2
         return lambda: torch.ops.aten.max_pool2d_with_indices_backward(
             t["grad_output"], t["input"], k, s, p, [1, 1], False, t["indices"])
+    if op == "avg_pool2d":
+        return lambda: functional.avg_pool2d(t["input"], k, s, p)
+    if op == "avg_pool2d_backward":
+        return lambda: torch.ops.aten.avg_pool2d_backward(t["grad_output"], t["input"], k, s, p, False, True, None)
     conv = (layer.stride, layer.padding, layer.dilation, layer.groups)
     if op == "conv2d":
         return lambda: functional.conv2d(t["input"], t["weight"], t.get("bias"), *conv)
@@ -151,6 +159,8 @@ def reduction_length(case):
     layer, op = case.layer, case.op
     if op in GEMM_OPS:
         return layer.k
+    if op == "avg_pool2d":
+        return layer.kernel ** 2
     if op in POOL_OPS:
         return math.ceil(layer.kernel / layer.stride) ** 2
     kh, kw = layer.kernel
@@ -166,9 +176,10 @@ def check(case, impl, dtype, n_threads, *, pyconv, reference):
     """'ok', or a one-line description of how pyconv's `impl` differs from the reference on `case`
     (at the check batch). Raises what the pyconv call raises.
 
-    Max-pool forward must match exactly (values and indices). Every other op is compared with the
-    reference run in float64 on the same numbers: |got - exact| <= CHECK_TOLERANCE * eps * sqrt(K)
-    * exact(|inputs|) elementwise, the last term being the sum of the absolute values of the terms."""
+    Max-pool forward must match exactly (values, and indices when returned). Every other op is
+    compared with the reference run in float64 on the same numbers: |got - exact| <=
+    CHECK_TOLERANCE * eps * sqrt(K) * exact(|inputs|) elementwise, the last term being the sum of
+    the absolute values of the terms."""
     small = check_case(case)
     arrays = make_inputs(small, dtype, seed=1, reference=reference)
     got = bind(small, impl, arrays, n_threads, pyconv=pyconv)()
@@ -176,6 +187,8 @@ def check(case, impl, dtype, n_threads, *, pyconv, reference):
     if small.op == "max_pool2d":
         values, indices = numpy_call(reference, small, exact64)()
         return _compare_exact(got, (values.astype(dtype), indices))
+    if small.op == "max_pool2d_no_indices":
+        return _compare_exact((got,), (numpy_call(reference, small, exact64)().astype(dtype),))
     absolute = {k: np.abs(v) if v.dtype.kind == "f" else v for k, v in exact64.items()}
     exact, magnitude = numpy_call(reference, small, exact64)(), numpy_call(reference, small, absolute)()
     problem = _describe_type(got, exact.shape, dtype)
@@ -200,8 +213,9 @@ def _describe_type(array, shape, dtype):
 
 
 def _compare_exact(got, expected):
-    if not (isinstance(got, tuple) and len(got) == 2):
-        return f"MISMATCH: expected (values, indices), got {type(got).__name__}"
+    """'ok' when the arrays of the tuple `got` equal those of `expected` (values[, indices])."""
+    if not (isinstance(got, tuple) and len(got) == len(expected)):
+        return f"MISMATCH: expected a tuple of {len(expected)} arrays, got {type(got).__name__}"
     for name, array, want in zip(("values", "indices"), got, expected):
         problem = _describe_type(array, want.shape, want.dtype)
         if problem:

@@ -51,22 +51,25 @@ def table(rows):
 def summary(rows, peer):
     """Lines: per thread count, op and pyconv implementation, the geometric mean over layers of
     the speed ratio pyconv/`peer` and the worst layer; 'best' takes each layer's fastest pyconv
-    implementation."""
+    implementation (shown when an op has several)."""
     ratios = defaultdict(dict)  # (threads, op, impl) -> {layer: ratio}
     for row in rows:
-        ratio = None if row.get("error") else row["vs"].get(peer)
-        if not is_pyconv(row["impl"]) or ratio is None or math.isnan(ratio):
-            continue
-        ratios[row["threads"], row["op"], row["impl"]][row["layer"]] = ratio
-        best = ratios[row["threads"], row["op"], "best"]
-        best[row["layer"]] = max(best.get(row["layer"], 0.0), ratio)
+        ratio = row.get("vs", {}).get(peer)
+        if is_pyconv(row["impl"]) and ratio is not None:
+            ratios[row["threads"], row["op"], row["impl"]][row["layer"]] = ratio
+    for (threads, op, impl), by_layer in list(ratios.items()):
+        if sum(key[:2] == (threads, op) for key in ratios) > 1:
+            best = ratios[threads, op, "best"]
+            for layer, ratio in by_layer.items():
+                best[layer] = max(best.get(layer, 0.0), ratio)
+    op_order = {op: i for i, op in enumerate(dict.fromkeys(row["op"] for row in rows))}
     lines = []
-    for (threads, op, impl), by_layer in sorted(ratios.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] == "best", kv[0][2])):
-        if impl == "best" and len({i for t, o, i in ratios if (t, o) == (threads, op)}) <= 2:
-            continue  # one pyconv implementation: 'best' says nothing new
+    for (threads, op, impl), by_layer in sorted(ratios.items(),
+                                                key=lambda kv: (kv[0][0], op_order[kv[0][1]], kv[0][2] == "best")):
         worst = min(by_layer, key=by_layer.get)
-        lines.append(f"{threads} thr  {op:<20} {impl:<14} pyconv/{peer}: geomean {geometric_mean(by_layer.values()):.2f}x "
-                     f"over {len(by_layer)} layer(s), worst {by_layer[worst]:.2f}x ({worst})")
+        lines.append(f"{threads} thr  {op:<22} {impl:<14} pyconv/{peer}: geomean "
+                     f"{geometric_mean(by_layer.values()):.2f}x over {len(by_layer)} layer(s), "
+                     f"worst {by_layer[worst]:.2f}x ({worst})")
     return lines
 
 

@@ -14,8 +14,8 @@ MIN_REPEATS = 3
 MAX_REPEATS = 50
 # A call slower than this is timed once after its warm-up call, to keep the suite's wall time sane.
 SLOW_CALL_S = 2.0
-PEAK_GEMM_SIZE = 2048
-PEAK_GEMM_SIZE_QUICK = 1024
+PEAK_GEMM_SIZES = (256, 512, 1024, 2048)
+PEAK_GEMM_SIZES_QUICK = (256, 512, 1024)
 COPY_BYTES = 64 * 2 ** 20
 
 _threadpoolctl = optional_module("threadpoolctl")
@@ -96,15 +96,19 @@ def paired_ratio(ours, theirs):
 
 
 def matmul_peak(n_threads, dtype, quick=False):
-    """GFLOP/s of the best of 3 numpy.matmul calls on square `dtype` matrices (2048, or 1024 when
-    `quick`) with NumPy's BLAS at `n_threads` threads: the peak the '% peak' column refers to."""
-    size = PEAK_GEMM_SIZE_QUICK if quick else PEAK_GEMM_SIZE
+    """GFLOP/s of the fastest numpy.matmul call, best of 3 per size, on square `dtype` matrices of
+    PEAK_GEMM_SIZES (PEAK_GEMM_SIZES_QUICK when `quick`) with NumPy's BLAS at `n_threads` threads:
+    the peak the '% peak' column refers to. Several sizes, because on a shared machine the large
+    ones suffer most from other processes' cache traffic."""
     rng = np.random.default_rng(0)
-    a, b = rng.standard_normal((size, size), dtype=dtype), rng.standard_normal((size, size), dtype=dtype)
+    best = 0.0
     with blas_threads(n_threads), _gc_paused():
-        np.matmul(a, b)
-        best = min(_time_call(lambda: np.matmul(a, b)) for _ in range(3))
-    return 2 * size ** 3 / best / 1e9
+        for size in PEAK_GEMM_SIZES_QUICK if quick else PEAK_GEMM_SIZES:
+            a, b = rng.standard_normal((size, size), dtype=dtype), rng.standard_normal((size, size), dtype=dtype)
+            np.matmul(a, b)
+            seconds = min(_time_call(lambda: np.matmul(a, b)) for _ in range(3))
+            best = max(best, 2 * size ** 3 / seconds / 1e9)
+    return best
 
 
 def copy_bandwidth():

@@ -113,6 +113,8 @@ def as_float_matrix(value, name, dtype=None):
 
 def as_real(value, name):
     """A Python float from a real number (not bool, str or complex)."""
+    if type(value) is float:
+        return value
     if isinstance(value, (bool, np.bool_, str, bytes)) or not isinstance(value, (int, float, np.number)) \
             or isinstance(value, (complex, np.complexfloating)):
         raise TypeError(f"{name}: expected a real number, got {type(value).__name__} {value!r}")

@@ -5,10 +5,10 @@ conv2d_weight, and torch.nn.functional.unfold / fold. Arrays are NCHW; weights a
 (C_out, C_in / groups, kh, kw). The result has the float dtype of the op's first array argument
 (input; weight for conv2d_input), as in pyconv.reference; the other arrays are cast to it.
 
-algorithm="auto" picks "direct" when the GEMM would be thin: fewer than
-AUTO_DIRECT_MAX_K = 32 products per output value (C_in / groups * kh * kw, e.g. depthwise or
-1-channel layers) or fewer than AUTO_DIRECT_MAX_FILTERS = 4 filters per group; otherwise
-"im2col" (patches + the packed GEMM)."""
+algorithm="auto" picks "direct" for grouped convolutions with tiny groups
+(groups > 1 and (C_in / groups) * (C_out / groups) <= AUTO_DIRECT_MAX_GROUP_SIZE = 16, e.g.
+depthwise), where each group's GEMM would be a sliver; otherwise "im2col" (the packed GEMM),
+which measured faster on every ungrouped layer tried, LeNet-5's 1-channel C1 included."""
 import numpy as np
 
 from pyconv import _conv
@@ -18,8 +18,7 @@ from pyconv._args import (
 from pyconv._threads import effective_n_threads
 
 ALGORITHMS = ("auto", "direct", "im2col")
-AUTO_DIRECT_MAX_K = 32
-AUTO_DIRECT_MAX_FILTERS = 4
+AUTO_DIRECT_MAX_GROUP_SIZE = 16
 
 
 class _Geometry:
@@ -54,7 +53,8 @@ class _Geometry:
         if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm: expected one of {ALGORITHMS}, got {algorithm!r}")
         if algorithm == "auto":
-            direct = self.k < AUTO_DIRECT_MAX_K or self.c_out // self.groups < AUTO_DIRECT_MAX_FILTERS
+            direct = self.groups > 1 and (
+                (self.c_in // self.groups) * (self.c_out // self.groups) <= AUTO_DIRECT_MAX_GROUP_SIZE)
         else:
             direct = algorithm == "direct"
         if not direct:

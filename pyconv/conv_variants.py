@@ -5,7 +5,7 @@ algorithm and the zero-copy path. conv_transpose2d is the gradient of conv2d wit
 its input (the same kernel, PyTorch's semantics), plus a bias."""
 import numpy as np
 
-from pyconv._args import as_float_array, as_int, as_pair, check_shape
+from pyconv._args import as_float_array, as_int, as_pair, check_shape, check_size
 from pyconv._threads import effective_n_threads
 from pyconv.conv import ALGORITHMS, conv2d, conv2d_input
 
@@ -99,6 +99,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     if min(full) < 1 or min(h_in, w_in) < 1:
         raise ValueError(f"input: spatial size {(h_in, w_in)} gives an empty output {tuple(full)} for kernel "
                          f"{tuple(kernel)}, stride {stride}, padding {padding}, dilation {dilation}")
+    check_size((n, c_out, full[0], full[1]), "output")
     if bias is not None:
         bias = as_float_array(bias, "bias", x.dtype, ndim=1)
         check_shape(bias, (c_out,), "bias")

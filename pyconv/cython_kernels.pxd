@@ -83,7 +83,7 @@ cdef int maxpool2d(const pool_shape *s, const floating *x, floating *y, int64_t 
                    int n_threads) noexcept nogil
 cdef int maxpool2d_backward(const pool_shape *s, const floating *gy, const int64_t *indices, floating *gx,
                             int n_threads) noexcept nogil
-# Average pooling; divisor_override <= 0 means none.
+# Average pooling; divisor_override == 0 means none (a negative one divides as in PyTorch).
 cdef int avgpool2d(const pool_shape *s, const floating *x, floating *y, bint count_include_pad,
                    int64_t divisor_override, int n_threads) noexcept nogil
 cdef int avgpool2d_backward(const pool_shape *s, const floating *gy, floating *gx, bint count_include_pad,

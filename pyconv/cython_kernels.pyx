@@ -32,8 +32,12 @@ cdef bint _conv_geometry(const conv_shape *s, int n_threads, pyconv_conv_shape *
             or s.kh < 1 or s.kw < 1 or s.stride_h < 1 or s.stride_w < 1 or s.dil_h < 1 or s.dil_w < 1
             or s.groups < 1 or s.c_in % s.groups or s.c_out % s.groups):
         return False
+    # input, output, then weight and the patch matrix (n, c_in*kh*kw, h_out*w_out) of im2col
     if not (_fits(s.n, s.c_in, s.h_in, s.w_in) and _fits(s.n, s.c_out, s.h_out, s.w_out)
-            and _fits(s.c_out, s.c_in, s.kh, s.kw) and _fits(s.n * s.c_in, s.kh * s.kw, s.h_out, s.w_out)):
+            and _fits(s.c_in, s.kh, s.kw, 1)):
+        return False
+    cdef int64_t taps = s.c_in * s.kh * s.kw
+    if not (_fits(s.c_out, taps, 1, 1) and _fits(s.n, taps, s.h_out, s.w_out)):
         return False
     k.n, k.c_in, k.h_in, k.w_in = s.n, s.c_in, s.h_in, s.w_in
     k.c_out, k.kh, k.kw, k.h_out, k.w_out = s.c_out, s.kh, s.kw, s.h_out, s.w_out

@@ -12,7 +12,9 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, out
     a and b are 2-d float arrays; the result has a's dtype (b and c are converted to it).
     C- or F-ordered inputs and transposed or row-sliced views are read in place, without a
     copy. c (needed when beta != 0; not read when beta == 0, so it may hold NaN) is never
-    written unless it is also `out`; out= receives the result in place."""
+    written unless it is also `out`; out= receives the result in place. As in BLAS, alpha == 0
+    or k == 0 gives beta * c without reading a or b. The kernels run with denormals flushed
+    to zero."""
     a, a_transposed = as_float_matrix(a, "a")
     b, b_transposed = as_float_matrix(b, "b", a.dtype)
     trans_a, trans_b = bool(trans_a) != a_transposed, bool(trans_b) != b_transposed
@@ -26,10 +28,11 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, out
     n_threads = effective_n_threads(n_threads)
     result = output_array(out, (m, n), a.dtype)
     # The kernel writes the result while it reads a and b: never let them overlap.
-    if np.may_share_memory(result, a):
-        a = a.copy()
-    if np.may_share_memory(result, b):
-        b = b.copy()
+    if out is not None:
+        if np.may_share_memory(result, a):
+            a = a.copy()
+        if np.may_share_memory(result, b):
+            b = b.copy()
     if beta != 0.0:
         c = as_float_array(c, "c", a.dtype, ndim=2)
         check_shape(c, (m, n), "c")

@@ -3,6 +3,7 @@
     import pyconv.torch as pt
     model.conv1 = pt.Conv2d(3, 8, 3)       # a torch.nn.Conv2d: same parameters and init
     model.conv1 = pt.Conv2d.from_torch(model.conv1)   # or share an existing layer's parameters
+    pt.convert(model)                      # or swap every Conv2d / MaxPool2d of a model
     y = pt.conv2d(x, w, b, stride=2)       # differentiable, like torch.nn.functional.conv2d
 
 Tensors must live on the CPU and be float32 or float64. Contiguous tensors reach the kernels
@@ -16,7 +17,7 @@ except ImportError as exc:
 
 import pyconv
 
-__all__ = ["Conv2d", "MaxPool2d", "conv2d", "max_pool2d"]
+__all__ = ["Conv2d", "MaxPool2d", "conv2d", "convert", "max_pool2d"]
 
 _FLOAT_DTYPES = (torch.float32, torch.float64)
 
@@ -133,12 +134,13 @@ class Conv2d(torch.nn.Conv2d):
     @classmethod
     def from_torch(cls, conv, *, algorithm="auto", n_threads=None):
         """A pyconv Conv2d sharing the parameters (same tensors) of an existing torch.nn.Conv2d."""
+        # built on the meta device: no memory and no draw from torch's random generator
         layer = cls(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
                     conv.dilation, conv.groups, conv.bias is not None, conv.padding_mode,
-                    device=conv.weight.device, dtype=conv.weight.dtype, algorithm=algorithm, n_threads=n_threads)
+                    device="meta", dtype=conv.weight.dtype, algorithm=algorithm, n_threads=n_threads)
         layer.weight = conv.weight
         layer.bias = conv.bias
-        return layer
+        return layer.train(conv.training)
 
     def _conv_forward(self, input, weight, bias):
         padding = self.padding
@@ -160,6 +162,24 @@ class MaxPool2d(torch.nn.MaxPool2d):
         super().__init__(*args, **kwargs)
         self.n_threads = n_threads
 
+    @classmethod
+    def from_torch(cls, pool, *, n_threads=None):
+        """A pyconv MaxPool2d with the settings of an existing torch.nn.MaxPool2d."""
+        return cls(pool.kernel_size, pool.stride, pool.padding, pool.dilation, pool.return_indices,
+                   pool.ceil_mode, n_threads=n_threads)
+
     def forward(self, input):
         return max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
                           self.return_indices, n_threads=self.n_threads)
+
+
+def convert(module, *, n_threads=None):
+    """Swap, in place, every torch.nn.Conv2d and torch.nn.MaxPool2d inside module (at any
+    depth) for its pyconv twin, sharing the parameters; returns module (replaced if it is one)."""
+    if isinstance(module, torch.nn.Conv2d) and not isinstance(module, Conv2d):
+        return Conv2d.from_torch(module, n_threads=n_threads)
+    if isinstance(module, torch.nn.MaxPool2d) and not isinstance(module, MaxPool2d):
+        return MaxPool2d.from_torch(module, n_threads=n_threads)
+    for name, child in module.named_children():
+        setattr(module, name, convert(child, n_threads=n_threads))
+    return module

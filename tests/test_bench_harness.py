@@ -9,8 +9,10 @@ import types
 import numpy as np
 import pytest
 
-from bench import cases, ops, report, timing
-from bench.cases import Case, ConvLayer, GemmLayer, PoolLayer
+# bench/ is part of the source tree, not of the wheel (whose tests run without the sources).
+pytest.importorskip("bench.cases", reason="the benchmark harness bench/ is not importable here")
+from bench import cases, ops, report, timing  # noqa: E402
+from bench.cases import Case, ConvLayer, GemmLayer, PoolLayer  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -34,6 +36,19 @@ def test_case_table_is_well_formed():
     assert cases.MEMORY_LAYER.batch == 32 and cases.MEMORY_LAYER.in_channels == 128
 
 
+def test_table_covers_the_issue_suite():
+    layers = {layer.name: layer for layer in cases.LAYERS}
+    assert layers["lenet5_c1"].batch == layers["lenet5_c3"].batch == 64
+    stem = layers["resnet18_stem"]
+    assert (stem.kernel, stem.stride, stem.padding, stem.size) == ((7, 7), 2, 3, (224, 224))
+    convs = [layer for layer in cases.LAYERS if isinstance(layer, ConvLayer)]
+    assert any(layer.groups == layer.in_channels == layer.out_channels > 1 for layer in convs)
+    assert any(layer.kernel == (1, 1) for layer in convs)
+    assert {(layer.in_channels, layer.stride) for layer in convs if layer.name.startswith("resnet18_") and
+            layer.kernel == (3, 3)} >= {(64, 1), (128, 1), (256, 1), (64, 2), (128, 2)}
+    assert {layer.m for layer in cases.LAYERS if isinstance(layer, GemmLayer)} == {256, 512, 1024, 2048}
+
+
 def test_work_counts_by_hand():
     conv = ConvLayer("t", 2, 4, 6, (10, 8), (3, 3), stride=2, padding=1, groups=2)
     assert conv.output_size == (5, 4)
@@ -42,6 +57,7 @@ def test_work_counts_by_hand():
     # 16 float32 inputs + 4 outputs of one float32 and one int64 each
     assert Case(pool, "max_pool2d").work(4) == 16 * 4 + 4 * 12
     assert Case(pool, "max_pool2d_backward").work(8) == 16 * 8 + 4 * 16
+    assert Case(pool, "avg_pool2d").work(4) == Case(pool, "max_pool2d_no_indices").work(4) == 16 * 4 + 4 * 4
     assert Case(GemmLayer("g", 2, 3, 5), "gemm").work(4) == 60
 
 
@@ -60,7 +76,9 @@ def test_reduction_length_by_hand():
     assert ops.reduction_length(Case(conv, "conv2d")) == 2 * 3 * 2 + 1
     assert ops.reduction_length(Case(conv, "conv2d_input")) == 3 * 3 * 2
     assert ops.reduction_length(Case(conv, "conv2d_weight")) == 3 * h_out * w_out
-    assert ops.reduction_length(Case(PoolLayer("p", 1, 1, (9, 9), kernel=3, stride=2), "max_pool2d_backward")) == 4
+    pool = PoolLayer("p", 1, 1, (9, 9), kernel=3, stride=2)
+    assert ops.reduction_length(Case(pool, "max_pool2d_backward")) == 4
+    assert ops.reduction_length(Case(pool, "avg_pool2d")) == 9
 
 
 def _fake_pyconv(error):

@@ -76,15 +76,33 @@ CONSUMER = textwrap.dedent("""
         return status, c
 
     def bad_geometry():
+        # statuses for inconsistent geometries (the kernels must not run: x is one double)
         cdef ck.conv_shape s
+        cdef ck.pool_shape p
         cdef double x = 0
-        s.n = s.c_in = s.h_in = s.w_in = s.c_out = s.kh = s.kw = s.h_out = s.w_out = 1
-        s.stride_h = s.stride_w = s.dil_h = s.dil_w = s.groups = 1
-        s.pad_top = s.pad_left = 0
-        s.groups = 2  # does not divide the channels
-        with nogil:
-            status = ck.conv2d_direct(&s, &x, &x, NULL, &x, 1)
-        return status, ck.PYCONV_STATUS_ARG
+        cdef int status, n_threads
+        statuses = []
+        for case in range(4):
+            s.n = s.c_in = s.h_in = s.w_in = s.c_out = s.kh = s.kw = s.h_out = s.w_out = 1
+            s.stride_h = s.stride_w = s.dil_h = s.dil_w = s.groups = 1
+            s.pad_top = s.pad_left = 0
+            n_threads = 1
+            if case == 0:
+                s.groups = 2  # does not divide the channels
+            elif case == 1:
+                s.c_in = s.kh = s.kw = 1 << 22  # a patch matrix past int64 indexing
+            elif case == 2:
+                n_threads = 0
+            else:
+                s.stride_h = 0
+            with nogil:
+                status = ck.conv2d_im2col(&s, &x, &x, NULL, &x, n_threads)
+            statuses.append(status)
+        p.n_planes = p.h_in = p.w_in = p.h_out = p.w_out = p.stride_h = p.stride_w = p.dil_h = p.dil_w = 1
+        p.kh = p.kw = 2
+        p.pad_h, p.pad_w = 2, 0  # more than half the kernel
+        statuses.append(ck.maxpool2d(&p, &x, &x, NULL, 1))
+        return statuses, ck.PYCONV_STATUS_ARG
     """)
 
 SETUP = textwrap.dedent("""
@@ -107,6 +125,8 @@ def _compiler_available():
 def consumer(tmp_path_factory):
     if not _compiler_available():
         pytest.skip("no C compiler to build the consumer extension")
+    pytest.importorskip("Cython")  # neither is a dependency of an installed pyconv
+    pytest.importorskip("setuptools")
     tmp = tmp_path_factory.mktemp("cython_api")
     (tmp / "pyconv_consumer.pyx").write_text(CONSUMER)
     (tmp / "setup.py").write_text(SETUP)
@@ -171,5 +191,6 @@ def test_gemm(consumer, dtype):
 
 
 def test_bad_geometry_is_a_status_not_a_crash(consumer):
-    status, expected = consumer.bad_geometry()
-    assert status == expected == 3
+    statuses, expected = consumer.bad_geometry()
+    assert expected == 3
+    assert statuses == [expected] * 5

@@ -240,7 +240,8 @@ def _assert_same(result, expected):
     assert len(result) == len(expected)
     for r, e in zip(result, expected):
         assert r.dtype == e.dtype and r.shape == e.shape
-        assert r.tobytes() == e.tobytes(), "results differ"
+        identical = r.tobytes() == e.tobytes()  # a bool: pytest would otherwise diff the bytes
+        assert identical, f"results differ at {np.flatnonzero(r.ravel() != e.ravel())[:5]}"
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

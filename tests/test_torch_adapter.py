@@ -1,4 +1,5 @@
 """pyconv.torch: autograd Functions and drop-in modules against torch's own layers."""
+import copy
 import functools
 import os
 import subprocess
@@ -91,7 +92,9 @@ def test_conv2d_module_is_a_drop_in(padding_mode):
         torch.testing.assert_close(p, ref_p, rtol=0, atol=0)  # same init
     x = torch.randn(3, 4, 7, 5)
     torch.testing.assert_close(layer(x), reference(x), rtol=1e-5, atol=1e-5)
+    state = torch.random.get_rng_state()
     shared = pt.Conv2d.from_torch(reference)
+    assert torch.equal(torch.random.get_rng_state(), state)  # no initialisation drawn
     assert shared.weight is reference.weight and shared.bias is reference.bias
     torch.testing.assert_close(shared(x[0]), reference(x[0]), rtol=1e-5, atol=1e-5)  # unbatched input
     assert layer.state_dict().keys() == reference.state_dict().keys()
@@ -151,11 +154,29 @@ def one_torch_thread():
 
 def test_lenet_trains_the_same_as_with_torch_layers(one_torch_thread):
     with_torch = lenet(torch.nn.Conv2d, torch.nn.MaxPool2d)
+    # built from pyconv layers (same initialisation) and converted from torch's (shared parameters)
     with_pyconv = lenet(functools.partial(pt.Conv2d, n_threads=1), functools.partial(pt.MaxPool2d, n_threads=1))
-    assert isinstance(with_pyconv[0], pt.Conv2d) and isinstance(with_pyconv[2], pt.MaxPool2d)
-    expected, got = train(with_torch), train(with_pyconv)
+    converted = pt.convert(copy.deepcopy(with_torch), n_threads=1)
+    for model in (with_pyconv, converted):
+        assert [type(layer) for layer in model][:6] == [pt.Conv2d, torch.nn.Tanh, pt.MaxPool2d] * 2
+    expected = train(with_torch)
     assert expected[-1] < 0.9 * expected[0]  # it learns something
-    np.testing.assert_allclose(got, expected, rtol=1e-4)
+    np.testing.assert_allclose(train(with_pyconv), expected, rtol=1e-4)
+    np.testing.assert_allclose(train(converted), expected, rtol=1e-4)
+
+
+def test_convert_reaches_nested_layers():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3), torch.nn.ReLU()),
+                                torch.nn.MaxPool2d(2, ceil_mode=True))
+    x = torch.randn(2, 2, 9, 9)
+    expected = model(x)
+    weight = model[0][0].weight
+    assert pt.convert(model) is model
+    assert type(model[0][0]) is pt.Conv2d and model[0][0].weight is weight
+    assert type(model[1]) is pt.MaxPool2d and model[1].ceil_mode
+    torch.testing.assert_close(model(x), expected)
+    assert type(pt.convert(torch.nn.Conv2d(1, 1, 1))) is pt.Conv2d
 
 
 def test_contiguous_tensors_reach_the_kernels_without_copies(monkeypatch):

@@ -45,37 +45,84 @@ PYCONV_INLINE real FN(dot_row)(const real *PYCONV_RESTRICT gy_row, const real *P
     return acc;
 }
 
+/* Output plane (img, oc): y = bias + sum over the group's channels and taps. */
+PYCONV_SIMD_CLONES
+static void FN(forward_plane)(const pyconv_conv_shape *s, const int64_t *cols, const real *xg,
+                              const real *wo, real b, real *y_plane)
+{
+    const int64_t kh = s->kh, kw = s->kw, w_in = s->w_in, w_out = s->w_out;
+    for (int64_t oh = 0; oh < s->h_out; oh++) {
+        real *y_row = y_plane + oh * w_out;
+        const int64_t base = oh * s->stride_h - s->pad_top;
+        int64_t i_lo, i_hi;
+        pyconv_tap_range(base, s->h_in, kh, s->dil_h, &i_lo, &i_hi);
+        for (int64_t ow = 0; ow < w_out; ow++) y_row[ow] = b;
+        for (int64_t ic = 0; ic < s->c_in / s->groups; ic++) {
+            for (int64_t i = i_lo; i < i_hi; i++) {
+                const real *x_row = xg + (ic * s->h_in + base + i * s->dil_h) * w_in;
+                const real *w_row = wo + (ic * kh + i) * kw;
+                for (int64_t j = 0; j < kw; j++)
+                    FN(axpy_row)(y_row, x_row, w_row[j], j * s->dil_w - s->pad_left,
+                                 s->stride_w, cols[j], cols[kw + j]);
+            }
+        }
+    }
+}
+
+/* Input-gradient plane (img, ic) += the contributions of output plane gy_plane through the
+ * kernel wk (kh x kw). */
+PYCONV_SIMD_CLONES
+static void FN(input_plane)(const pyconv_conv_shape *s, const int64_t *cols, const real *wk,
+                            const real *gy_plane, real *gx_plane)
+{
+    const int64_t kh = s->kh, kw = s->kw, w_in = s->w_in, w_out = s->w_out;
+    for (int64_t oh = 0; oh < s->h_out; oh++) {
+        const int64_t base = oh * s->stride_h - s->pad_top;
+        int64_t i_lo, i_hi;
+        pyconv_tap_range(base, s->h_in, kh, s->dil_h, &i_lo, &i_hi);
+        for (int64_t i = i_lo; i < i_hi; i++) {
+            real *gx_row = gx_plane + (base + i * s->dil_h) * w_in;
+            for (int64_t j = 0; j < kw; j++)
+                FN(scatter_row)(gx_row, gy_plane + oh * w_out, wk[i * kw + j],
+                                j * s->dil_w - s->pad_left, s->stride_w, cols[j], cols[kw + j]);
+        }
+    }
+}
+
+/* Kernel gradient gk (kh x kw) += correlation of one input plane with one output plane. */
+PYCONV_SIMD_CLONES
+static void FN(weight_plane)(const pyconv_conv_shape *s, const int64_t *cols, const real *x_plane,
+                             const real *gy_plane, real *gk)
+{
+    const int64_t kh = s->kh, kw = s->kw, w_in = s->w_in, w_out = s->w_out;
+    for (int64_t oh = 0; oh < s->h_out; oh++) {
+        const int64_t base = oh * s->stride_h - s->pad_top;
+        int64_t i_lo, i_hi;
+        pyconv_tap_range(base, s->h_in, kh, s->dil_h, &i_lo, &i_hi);
+        for (int64_t i = i_lo; i < i_hi; i++) {
+            const real *x_row = x_plane + (base + i * s->dil_h) * w_in;
+            for (int64_t j = 0; j < kw; j++)
+                gk[i * kw + j] += FN(dot_row)(gy_plane + oh * w_out, x_row,
+                                              j * s->dil_w - s->pad_left, s->stride_w,
+                                              cols[j], cols[kw + j]);
+        }
+    }
+}
+
 pyconv_status FN(pyconv_conv2d_direct)(const pyconv_conv_shape *s, const real *x,
                                        const real *w, const real *bias, real *y,
                                        int n_threads)
 {
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
-    const int64_t kh = s->kh, kw = s->kw, w_in = s->w_in, w_out = s->w_out;
     int64_t *cols = pyconv_column_ranges(s);
     if (cols == NULL) return PYCONV_ERR_NOMEM;
     int64_t t;
     #pragma omp parallel for num_threads(n_threads) schedule(static) if(n_threads > 1)
     for (t = 0; t < s->n * s->c_out; t++) {
         const int64_t img = t / s->c_out, oc = t % s->c_out;
-        const real *xg = x + (img * s->c_in + oc / cout_g * cin_g) * s->h_in * w_in;
-        const real *wo = w + oc * cin_g * kh * kw;
-        const real b = bias ? bias[oc] : (real)0;
-        for (int64_t oh = 0; oh < s->h_out; oh++) {
-            real *y_row = y + (t * s->h_out + oh) * w_out;
-            const int64_t base = oh * s->stride_h - s->pad_top;
-            int64_t i_lo, i_hi;
-            pyconv_tap_range(base, s->h_in, kh, s->dil_h, &i_lo, &i_hi);
-            for (int64_t ow = 0; ow < w_out; ow++) y_row[ow] = b;
-            for (int64_t ic = 0; ic < cin_g; ic++) {
-                for (int64_t i = i_lo; i < i_hi; i++) {
-                    const real *x_row = xg + (ic * s->h_in + base + i * s->dil_h) * w_in;
-                    const real *w_row = wo + (ic * kh + i) * kw;
-                    for (int64_t j = 0; j < kw; j++)
-                        FN(axpy_row)(y_row, x_row, w_row[j], j * s->dil_w - s->pad_left,
-                                     s->stride_w, cols[j], cols[kw + j]);
-                }
-            }
-        }
+        FN(forward_plane)(s, cols, x + (img * s->c_in + oc / cout_g * cin_g) * s->h_in * s->w_in,
+                          w + oc * cin_g * s->kh * s->kw, bias ? bias[oc] : (real)0,
+                          y + t * s->h_out * s->w_out);
     }
     pyconv_aligned_free(cols);
     return PYCONV_OK;
@@ -85,31 +132,17 @@ pyconv_status FN(pyconv_conv2d_input_direct)(const pyconv_conv_shape *s, const r
                                              const real *gy, real *gx, int n_threads)
 {
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
-    const int64_t kh = s->kh, kw = s->kw, w_in = s->w_in, w_out = s->w_out;
+    const int64_t plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
     int64_t *cols = pyconv_column_ranges(s);
     if (cols == NULL) return PYCONV_ERR_NOMEM;
     int64_t t;
     #pragma omp parallel for num_threads(n_threads) schedule(static) if(n_threads > 1)
     for (t = 0; t < s->n * s->c_in; t++) {
         const int64_t img = t / s->c_in, ic = t % s->c_in, g = ic / cin_g;
-        real *gx_plane = gx + t * s->h_in * w_in;
-        memset(gx_plane, 0, (size_t)(s->h_in * w_in) * sizeof(real));
-        for (int64_t oc = g * cout_g; oc < (g + 1) * cout_g; oc++) {
-            const real *gy_plane = gy + (img * s->c_out + oc) * s->h_out * w_out;
-            const real *wk = w + (oc * cin_g + ic - g * cin_g) * kh * kw;
-            for (int64_t oh = 0; oh < s->h_out; oh++) {
-                const int64_t base = oh * s->stride_h - s->pad_top;
-                int64_t i_lo, i_hi;
-                pyconv_tap_range(base, s->h_in, kh, s->dil_h, &i_lo, &i_hi);
-                for (int64_t i = i_lo; i < i_hi; i++) {
-                    real *gx_row = gx_plane + (base + i * s->dil_h) * w_in;
-                    for (int64_t j = 0; j < kw; j++)
-                        FN(scatter_row)(gx_row, gy_plane + oh * w_out, wk[i * kw + j],
-                                        j * s->dil_w - s->pad_left, s->stride_w,
-                                        cols[j], cols[kw + j]);
-                }
-            }
-        }
+        memset(gx + t * plane_in, 0, (size_t)plane_in * sizeof(real));
+        for (int64_t oc = g * cout_g; oc < (g + 1) * cout_g; oc++)
+            FN(input_plane)(s, cols, w + (oc * cin_g + ic - g * cin_g) * s->kh * s->kw,
+                            gy + (img * s->c_out + oc) * plane_out, gx + t * plane_in);
     }
     pyconv_aligned_free(cols);
     return PYCONV_OK;
@@ -119,7 +152,7 @@ pyconv_status FN(pyconv_conv2d_weight_direct)(const pyconv_conv_shape *s, const 
                                               const real *gy, real *gw, int n_threads)
 {
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
-    const int64_t kh = s->kh, kw = s->kw, w_in = s->w_in, w_out = s->w_out;
+    const int64_t plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
     int64_t *cols = pyconv_column_ranges(s);
     if (cols == NULL) return PYCONV_ERR_NOMEM;
     int64_t t;
@@ -127,24 +160,11 @@ pyconv_status FN(pyconv_conv2d_weight_direct)(const pyconv_conv_shape *s, const 
     #pragma omp parallel for num_threads(n_threads) schedule(static) if(n_threads > 1)
     for (t = 0; t < s->c_out * cin_g; t++) {
         const int64_t oc = t / cin_g, ic = oc / cout_g * cin_g + t % cin_g;
-        real *gk = gw + t * kh * kw;
-        for (int64_t k = 0; k < kh * kw; k++) gk[k] = 0;
-        for (int64_t img = 0; img < s->n; img++) {
-            const real *x_plane = x + (img * s->c_in + ic) * s->h_in * w_in;
-            const real *gy_plane = gy + (img * s->c_out + oc) * s->h_out * w_out;
-            for (int64_t oh = 0; oh < s->h_out; oh++) {
-                const int64_t base = oh * s->stride_h - s->pad_top;
-                int64_t i_lo, i_hi;
-                pyconv_tap_range(base, s->h_in, kh, s->dil_h, &i_lo, &i_hi);
-                for (int64_t i = i_lo; i < i_hi; i++) {
-                    const real *x_row = x_plane + (base + i * s->dil_h) * w_in;
-                    for (int64_t j = 0; j < kw; j++)
-                        gk[i * kw + j] += FN(dot_row)(gy_plane + oh * w_out, x_row,
-                                                      j * s->dil_w - s->pad_left, s->stride_w,
-                                                      cols[j], cols[kw + j]);
-                }
-            }
-        }
+        real *gk = gw + t * s->kh * s->kw;
+        memset(gk, 0, (size_t)(s->kh * s->kw) * sizeof(real));
+        for (int64_t img = 0; img < s->n; img++)
+            FN(weight_plane)(s, cols, x + (img * s->c_in + ic) * plane_in,
+                             gy + (img * s->c_out + oc) * plane_out, gk);
     }
     pyconv_aligned_free(cols);
     return PYCONV_OK;

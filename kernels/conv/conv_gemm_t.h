@@ -3,7 +3,7 @@
  * filters):
  *   forward          y_g  (M x L)  = W_g (M x K) @ P_g (K x L)          (+ bias)
  *   input gradient   col_g (K x L) = W_g^T @ gy_g, then col2im into gx
- *   weight gradient  gW_g (M x K) += gy_g (M x L) @ col_g^T
+ *   weight gradient  gW_g (M x K) += gy_g (M x L) @ col_g^T, several images per product
  * The forward pass never builds P: the driver's B-panel callback gathers patches straight from
  * the image (implicit GEMM), so its workspace is the GEMM's cache blocks. The gradients build
  * one image's patch matrix at a time in the thread's arena. A 1x1, stride-1, unpadded
@@ -31,6 +31,7 @@ typedef struct {
 /* Pack callback (gemm_internal.h's panel format) for B(p, j) = the input value under kernel
  * tap p = (c, i, j) at output pixel j = (oh, ow), 0 in the padding. A micro-panel's w pixels
  * are consecutive, so they are walked as runs along output rows. */
+PYCONV_SIMD_CLONES
 static void FN(pack_patches)(const void *ctx, int64_t x0, int64_t nx, int64_t p0, int64_t kc,
                              int64_t w, real *dst)
 {
@@ -172,11 +173,38 @@ pyconv_status FN(pyconv_conv2d_input_im2col)(const pyconv_conv_shape *s, const r
     return FN(over_images)(s, FN(input_image), w, gy, NULL, gx, n_threads);
 }
 
+/* Several images' (rows x len) blocks side by side along k, as one matrix:
+ * X(x, p) = base[(p / len) * image_stride + x * len + p % len]. */
+typedef struct {
+    const real *base;
+    int64_t len, image_stride;
+} FN(image_rows);
+
+/* Pack callback for an image_rows matrix: each micro-panel's k-range is cut at image borders
+ * into runs that are ordinary strided blocks. */
+static void FN(pack_image_rows)(const void *ctx, int64_t x0, int64_t nx, int64_t p0, int64_t kc,
+                                int64_t w, real *dst)
+{
+    const FN(image_rows) *m = (const FN(image_rows) *)ctx;
+    for (int64_t q = 0; q < nx; q += w, dst += kc * w) {
+        for (int64_t p = 0; p < kc;) {
+            const int64_t img = (p0 + p) / m->len, l = (p0 + p) % m->len;
+            const int64_t run = PYCONV_MIN(kc - p, m->len - l);
+            const FN(pyconv_strided) block = {m->base + img * m->image_stride, m->len, 1};
+            FN(pyconv_pack_strided)(&block, x0 + q, PYCONV_MIN(w, nx - q), l, run, w, dst + p * w);
+            p += run;
+        }
+    }
+}
+
 /* Batch slices of the weight gradient: a function of the shape only, never of the thread
  * count, so the summation order -- and the result -- is the same at any thread count. Up to
- * PYCONV_WGRAD_SLICES, while the partial sums fit in PYCONV_WGRAD_PARTIALS_BYTES. */
+ * PYCONV_WGRAD_SLICES, while the partial sums fit in PYCONV_WGRAD_PARTIALS_BYTES. Within a
+ * slice, images go through the GEMM in chunks of at least PYCONV_WGRAD_MIN_DEPTH pixels, so
+ * small images still make deep products. */
 #define PYCONV_WGRAD_SLICES 16
 #define PYCONV_WGRAD_PARTIALS_BYTES ((int64_t)64 << 20)
+#define PYCONV_WGRAD_MIN_DEPTH 512
 
 /* The batch is cut into slices; each slice sums its images in order into its own partial
  * (slice 0 straight into gw), one thread per slice with single-threaded GEMMs; then the
@@ -189,7 +217,10 @@ pyconv_status FN(pyconv_conv2d_weight_im2col)(const pyconv_conv_shape *s, const 
     const int64_t gw_bytes = gw_size * (int64_t)sizeof(real);
     const int64_t slices = PYCONV_MAX(1, PYCONV_MIN(PYCONV_MIN(s->n, PYCONV_WGRAD_SLICES),
                                                     1 + PYCONV_WGRAD_PARTIALS_BYTES / gw_bytes));
+    const int64_t chunk = (PYCONV_WGRAD_MIN_DEPTH + l - 1) / l;
     const int pointwise = FN(is_pointwise)(s);
+    /* patch rows of one image; a pointwise convolution's patches are the image itself */
+    const int64_t col_stride = pointwise ? s->c_in * l : s->c_in * s->kh * s->kw * l;
     const int workers = (int)PYCONV_MIN(n_threads, slices);
     const int inner = workers == 1 ? n_threads : 1;
     real *partials = NULL;
@@ -202,17 +233,21 @@ pyconv_status FN(pyconv_conv2d_weight_im2col)(const pyconv_conv_shape *s, const 
     #pragma omp parallel for num_threads(workers) schedule(static) if(workers > 1)
     for (slice = 0; slice < slices; slice++) {
         real *acc = slice == 0 ? gw : partials + (slice - 1) * gw_size;
-        real *col = pointwise ? NULL : (real *)pyconv_arena_get(PYCONV_ARENA_CONV_0, FN(col_bytes)(s));
+        const int64_t first = s->n * slice / slices, end = s->n * (slice + 1) / slices;
+        real *col = pointwise ? NULL : (real *)pyconv_arena_get(
+            PYCONV_ARENA_CONV_0, (size_t)(PYCONV_MIN(chunk, end - first) * col_stride) * sizeof(real));
         pyconv_status st = pointwise || col ? PYCONV_OK : PYCONV_ERR_NOMEM;
-        for (int64_t img = s->n * slice / slices; img < s->n * (slice + 1) / slices; img++) {
+        for (int64_t img = first; img < end && st == PYCONV_OK; img += chunk) {
+            const int64_t imgs = PYCONV_MIN(chunk, end - img);
             const real *xi = x + img * s->c_in * s->h_in * s->w_in;
-            const real beta = img == s->n * slice / slices ? 0 : 1;
-            if (st == PYCONV_OK && !pointwise)
-                st = FN(pyconv_im2col_planes)(s, xi, col, s->c_in, inner);
-            for (int64_t g = 0; g < s->groups && st == PYCONV_OK; g++)
-                st = FN(pyconv_gemm)(0, 1, cout_g, k, l, 1, gy + (img * s->c_out + g * cout_g) * l,
-                                     l, (pointwise ? xi : col) + g * k * l, l, beta,
-                                     acc + g * cout_g * k, k, inner);
+            if (!pointwise) st = FN(pyconv_im2col_planes)(s, xi, col, imgs * s->c_in, inner);
+            for (int64_t g = 0; g < s->groups && st == PYCONV_OK; g++) {
+                const FN(image_rows) grads = {gy + (img * s->c_out + g * cout_g) * l, l, s->c_out * l};
+                const FN(image_rows) patches = {(pointwise ? xi : col) + g * k * l, l, col_stride};
+                st = FN(pyconv_gemm_driver)(cout_g, k, imgs * l, 1, FN(pack_image_rows), &grads,
+                                            FN(pack_image_rows), &patches, img == first ? 0 : 1,
+                                            acc + g * cout_g * k, k, inner);
+            }
         }
         if (st != PYCONV_OK) {
             #pragma omp atomic write

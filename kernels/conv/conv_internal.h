@@ -4,6 +4,16 @@
 
 #include "common/pyconv_common.h"
 
+/* The hot loops of the direct kernels are compiled twice, for AVX2 + FMA and for baseline
+ * x86-64, and the loader picks one for the CPU (GCC function multi-versioning); one version
+ * elsewhere. OpenMP outlines parallel-loop bodies into functions that do not inherit the
+ * attribute, so it goes on the per-task function each loop calls. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define PYCONV_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v3", "default"), noinline))
+#else
+#define PYCONV_SIMD_CLONES
+#endif
+
 /* Kernel taps i in [*lo, *hi) for which base + i*dil lies in [0, size): the valid taps of
  * one output row (base = oh*stride - pad). Empty ranges come out as lo == hi. */
 PYCONV_INLINE void pyconv_tap_range(int64_t base, int64_t size, int64_t k, int64_t dil,

@@ -7,42 +7,131 @@
  *
  * Forward works one output row at a time, tap by tap: for a fixed tap (i, j) the candidates of
  * all interior output columns sit at a fixed stride in one input row, so the update loop over
- * the row vectorises; the few columns whose window crosses the left/right border take a
- * bounds-checked scalar path. Rows of all planes are one parallel loop, so few planes still
- * keep every thread busy. */
+ * the row vectorises (stride 1 and 2 as compile-time constants; an AVX2 clone where the CPU has
+ * it); the few columns whose window crosses the left/right border take a bounds-checked scalar
+ * path. Rows of all planes are one parallel loop, so few planes still keep every thread busy. */
 
-/* y[o] (and best[o]) <- candidate src[o*sw] where it wins, for n interior columns; best holds
- * indices relative to the chunk as int32, so the select runs at the width of float32 values.
- * Forced inline so the callers' constant strides turn the strided loads into shuffles. */
+/* Whether candidate c replaces the running maximum m: c > m, or c is NaN while m is not. */
+PYCONV_ALWAYS_INLINE int FN(max_wins)(real c, real m)
+{
+    return c > m || (c != c && m == m);
+}
+
+/* y[o] (and best[o]) <- candidate src[o*sw] where it wins, for o < n; best holds indices
+ * relative to the chunk as int32, so the select runs at the width of float32 values. */
 PYCONV_ALWAYS_INLINE void FN(max_tap)(const real *PYCONV_RESTRICT src, int64_t sw, int32_t rel,
-                                      real *PYCONV_RESTRICT y, int32_t *PYCONV_RESTRICT best,
-                                      int64_t n)
+                                       real *PYCONV_RESTRICT y, int32_t *PYCONV_RESTRICT best,
+                                       int64_t n)
 {
     if (best == NULL) {
         for (int64_t o = 0; o < n; o++) {
             real c = src[o * sw], m = y[o];
-            y[o] = (c > m || (c != c && m == m)) ? c : m;
+            y[o] = FN(max_wins)(c, m) ? c : m;
         }
     } else {
         const int32_t step = (int32_t)sw;
         for (int32_t o = 0; o < (int32_t)n; o++) {
             real c = src[o * sw], m = y[o];
-            int wins = c > m || (c != c && m == m);
+            int wins = FN(max_wins)(c, m);
             y[o] = wins ? c : m;
             best[o] = wins ? rel + o * step : best[o];
         }
     }
 }
 
-static void FN(max_tap_any_stride)(const real *PYCONV_RESTRICT src, int64_t sw, int32_t rel,
-                                   real *PYCONV_RESTRICT y, int32_t *PYCONV_RESTRICT best,
-                                   int64_t n)
+/* n interior columns, all taps of rows [0, rows) of the window: x points at the first
+ * candidate (tap (0, 0)) of the chunk's first column, which starts the running maximum. Forced
+ * inline so the constant strides of the callers below turn strided loads into shuffles. */
+PYCONV_ALWAYS_INLINE void FN(max_chunk)(const pyconv_pool_shape *s, const real *PYCONV_RESTRICT x,
+                                        int64_t sw, int64_t rows, real *PYCONV_RESTRICT y,
+                                        int32_t *PYCONV_RESTRICT best, int64_t n)
 {
-    switch (sw) {
-    case 1: FN(max_tap)(src, 1, rel, y, best, n); break;
-    case 2: FN(max_tap)(src, 2, rel, y, best, n); break;
-    default: FN(max_tap)(src, sw, rel, y, best, n); break;
+    for (int64_t o = 0; o < n; o++) y[o] = x[o * sw];
+    if (best != NULL)
+        for (int32_t o = 0; o < (int32_t)n; o++) best[o] = o * (int32_t)sw;
+    for (int64_t i = 0; i < rows; i++) {
+        for (int64_t j = i == 0; j < s->kw; j++) {
+            const int64_t rel = i * s->dil_h * s->w_in + j * s->dil_w;
+            FN(max_tap)(x + rel, sw, (int32_t)rel, y, best, n);
+        }
     }
+}
+
+/* The same for a whole kh x kw window of adjacent taps (dilation 1) with kh, kw and sw
+ * constants at the call: one pass over the columns, all taps unrolled, so the running maximum
+ * and its index stay in registers. */
+PYCONV_ALWAYS_INLINE void FN(max_chunk_fused)(const real *PYCONV_RESTRICT x, int64_t w_in,
+                                              int64_t kh, int64_t kw, int64_t sw,
+                                              real *PYCONV_RESTRICT y,
+                                              int32_t *PYCONV_RESTRICT best, int64_t n)
+{
+    if (best == NULL) {
+        for (int64_t o = 0; o < n; o++) {
+            real m = x[o * sw];
+            for (int64_t i = 0; i < kh; i++) {
+                for (int64_t j = 0; j < kw; j++) { /* tap (0, 0) again: harmless */
+                    real c = x[i * w_in + j + o * sw];
+                    m = FN(max_wins)(c, m) ? c : m;
+                }
+            }
+            y[o] = m;
+        }
+    } else {
+        for (int32_t o = 0; o < (int32_t)n; o++) {
+            real m = x[o * sw];
+            int32_t b = o * (int32_t)sw;
+            for (int64_t i = 0; i < kh; i++) {
+                for (int64_t j = 0; j < kw; j++) {
+                    real c = x[i * w_in + j + o * sw];
+                    int wins = FN(max_wins)(c, m);
+                    m = wins ? c : m;
+                    b = wins ? (int32_t)(i * w_in + j) + o * (int32_t)sw : b;
+                }
+            }
+            y[o] = m;
+            best[o] = b;
+        }
+    }
+}
+
+/* Fused loops for the common windows (2x2 stride 2, 3x3 stride 1 or 2, no dilation), with
+ * every window row in bounds; tap by tap otherwise. */
+static void FN(max_chunk_dispatch)(const pyconv_pool_shape *s, const real *PYCONV_RESTRICT x,
+                                   int64_t rows, real *PYCONV_RESTRICT y,
+                                   int32_t *PYCONV_RESTRICT best, int64_t n)
+{
+    const int64_t W = s->w_in;
+    if (rows == s->kh && s->dil_h == 1 && s->dil_w == 1) {
+        if (s->kh == 2 && s->kw == 2 && s->stride_w == 2) {
+            FN(max_chunk_fused)(x, W, 2, 2, 2, y, best, n);
+            return;
+        }
+        if (s->kh == 3 && s->kw == 3 && s->stride_w == 2) {
+            FN(max_chunk_fused)(x, W, 3, 3, 2, y, best, n);
+            return;
+        }
+        if (s->kh == 3 && s->kw == 3 && s->stride_w == 1) {
+            FN(max_chunk_fused)(x, W, 3, 3, 1, y, best, n);
+            return;
+        }
+    }
+    switch (s->stride_w) {
+    case 1: FN(max_chunk)(s, x, 1, rows, y, best, n); break;
+    case 2: FN(max_chunk)(s, x, 2, rows, y, best, n); break;
+    default: FN(max_chunk)(s, x, s->stride_w, rows, y, best, n); break;
+    }
+}
+
+/* n <= POOL_CHUNK interior columns: x at the first candidate of the first column, base its
+ * index in the plane; ind may be NULL. */
+PYCONV_SIMD_CLONES static void FN(max_chunk_any_stride)(
+    const pyconv_pool_shape *s, const real *PYCONV_RESTRICT x, int64_t rows,
+    real *PYCONV_RESTRICT y, int64_t *PYCONV_RESTRICT ind, int64_t base, int64_t n)
+{
+    int32_t best[POOL_CHUNK];
+    FN(max_chunk_dispatch)(s, x, rows, y, ind ? best : NULL, n);
+    if (ind != NULL)
+        for (int64_t o = 0; o < n; o++) ind[o] = base + best[o];
 }
 
 /* One output column whose window may reach into the padding: scalar, bounds-checked. */
@@ -60,7 +149,7 @@ static void FN(max_window)(const pyconv_pool_shape *s, const real *PYCONV_RESTRI
         for (int64_t j = j0; j < j1; j++) {
             const int64_t at = row + w_start + j * s->dil_w;
             real c = x[at];
-            if (c > m || (c != c && m == m)) {
+            if (FN(max_wins)(c, m)) {
                 m = c;
                 best = at;
             }
@@ -70,53 +159,42 @@ static void FN(max_window)(const pyconv_pool_shape *s, const real *PYCONV_RESTRI
     if (ind != NULL) ind[ow] = best;
 }
 
-/* Output row oh of one plane: x is the plane, y / ind (ind may be NULL) the output row. */
+/* Output row oh of one plane: x is the plane, y / ind (ind may be NULL) the output row, columns
+ * [lo, hi) the interior (see pool_interior). */
 static void FN(maxpool_row)(const pyconv_pool_shape *s, const real *PYCONV_RESTRICT x,
-                            real *PYCONV_RESTRICT y, int64_t *PYCONV_RESTRICT ind, int64_t oh)
+                            real *PYCONV_RESTRICT y, int64_t *PYCONV_RESTRICT ind, int64_t oh,
+                            int64_t lo, int64_t hi)
 {
-    const int64_t sw = s->stride_w, pw = s->pad_w;
     const int64_t h_start = oh * s->stride_h - s->pad_h;
-    int64_t i0, i1, lo, hi;
+    int64_t i0, i1;
     pool_taps_in_bounds(h_start, s->kh, s->dil_h, s->h_in, &i0, &i1);
-    pool_interior(s->w_out, s->kw, sw, pw, s->dil_w, s->w_in, &lo, &hi);
-    if (ind != NULL && (s->kh - 1) * s->dil_h * s->w_in + (s->kw - 1) * s->dil_w
-                           + POOL_CHUNK * sw > INT32_MAX)
-        lo = hi = s->w_out; /* relative indices would overflow int32: all columns scalar */
     for (int64_t ow = 0; ow < lo; ow++) FN(max_window)(s, x, i0, i1, h_start, ow, y, ind);
     for (int64_t ow = hi; ow < s->w_out; ow++) FN(max_window)(s, x, i0, i1, h_start, ow, y, ind);
-    if (lo == hi) return;
+    if (i0 == i1) return; /* no row in bounds (rejected in Python): nothing to read */
 
-    /* Interior columns in chunks, indices relative to the chunk's first candidate. */
-    const int64_t first_row = (h_start + i0 * s->dil_h) * s->w_in - pw;
-    int32_t best[POOL_CHUNK];
+    const int64_t first_row = (h_start + i0 * s->dil_h) * s->w_in - s->pad_w;
     for (int64_t c0 = lo; c0 < hi; c0 += POOL_CHUNK) {
-        const int64_t n = PYCONV_MIN(POOL_CHUNK, hi - c0), base = first_row + c0 * sw;
-        for (int64_t o = 0; o < n; o++) y[c0 + o] = -(real)INFINITY;
-        if (ind != NULL)
-            for (int64_t o = 0; o < n; o++) best[o] = (int32_t)(o * sw); /* tap (i0, 0) */
-        for (int64_t i = i0; i < i1; i++) {
-            for (int64_t j = 0; j < s->kw; j++) {
-                const int64_t rel = (i - i0) * s->dil_h * s->w_in + j * s->dil_w;
-                FN(max_tap_any_stride)(x + base + rel, sw, (int32_t)rel, y + c0,
-                                       ind ? best : NULL, n);
-            }
-        }
-        if (ind != NULL)
-            for (int64_t o = 0; o < n; o++) ind[c0 + o] = base + best[o];
+        const int64_t base = first_row + c0 * s->stride_w;
+        FN(max_chunk_any_stride)(s, x + base, i1 - i0, y + c0, ind ? ind + c0 : NULL, base,
+                                 PYCONV_MIN(POOL_CHUNK, hi - c0));
     }
 }
 
 pyconv_status FN(pyconv_maxpool2d)(const pyconv_pool_shape *s, const real *x, real *y,
                                    int64_t *indices, int n_threads)
 {
-    const int64_t rows = s->n_planes * s->h_out, plane = s->h_in * s->w_in;
-    if (s->w_out <= 0) return PYCONV_OK;
-    int64_t r;
-#pragma omp parallel for num_threads(n_threads) schedule(static)
-    for (r = 0; r < rows; r++) {
-        const int64_t p = r / s->h_out, oh = r - p * s->h_out;
-        FN(maxpool_row)(s, x + p * plane, y + r * s->w_out,
-                        indices ? indices + r * s->w_out : NULL, oh);
+    const int64_t plane = s->h_in * s->w_in, out_plane = s->h_out * s->w_out;
+    int64_t lo, hi, p, oh;
+    pool_interior(s->w_out, s->kw, s->stride_w, s->pad_w, s->dil_w, s->w_in, &lo, &hi);
+    if (indices != NULL && (s->kh - 1) * s->dil_h * s->w_in + (s->kw - 1) * s->dil_w
+                               + POOL_CHUNK * s->stride_w > INT32_MAX)
+        lo = hi = s->w_out; /* chunk-relative indices would overflow int32: all columns scalar */
+#pragma omp parallel for collapse(2) num_threads(n_threads) schedule(static)
+    for (p = 0; p < s->n_planes; p++) {
+        for (oh = 0; oh < s->h_out; oh++) {
+            const int64_t at = p * out_plane + oh * s->w_out;
+            FN(maxpool_row)(s, x + p * plane, y + at, indices ? indices + at : NULL, oh, lo, hi);
+        }
     }
     return PYCONV_OK;
 }

@@ -13,6 +13,14 @@
 #define PYCONV_ALWAYS_INLINE static inline
 #endif
 
+/* The functions holding the vectorised loops get an AVX2 clone, picked at load time where the
+ * CPU has AVX2 (GCC's ifunc-based function multi-versioning); elsewhere the baseline build. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define PYCONV_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define PYCONV_SIMD_CLONES
+#endif
+
 /* Interior output columns are processed in chunks of this many (a stack buffer's length). */
 #define POOL_CHUNK 256
 
@@ -21,8 +29,14 @@
 PYCONV_INLINE void pool_taps_in_bounds(int64_t start, int64_t taps, int64_t dil, int64_t size,
                                        int64_t *first, int64_t *last)
 {
-    int64_t lo = start < 0 ? (-start + dil - 1) / dil : 0;
-    int64_t hi = start >= size ? 0 : PYCONV_MIN(taps, (size - 1 - start) / dil + 1);
+    int64_t lo, hi;
+    if (dil == 1) { /* the common case, without divisions */
+        lo = start < 0 ? -start : 0;
+        hi = PYCONV_MIN(taps, size - start);
+    } else {
+        lo = start < 0 ? (-start + dil - 1) / dil : 0;
+        hi = start >= size ? 0 : PYCONV_MIN(taps, (size - 1 - start) / dil + 1);
+    }
     *first = PYCONV_MIN(lo, taps);
     *last = PYCONV_MAX(*first, hi);
 }

@@ -68,6 +68,9 @@ def lenet5(activation="relu", pool="max", rng=None):
 
 
 def _progress(prefix, done, total, loss, width=30):
+    """A one-line progress bar on a terminal's stderr (nothing when stderr is a file or pipe)."""
+    if not sys.stderr.isatty():
+        return
     filled = width * done // total
     sys.stderr.write(f"\r{prefix} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} loss {loss:.4f}")
     if done == total:
@@ -151,42 +154,45 @@ def plot(model, history, image, label, path):
     ax_acc.plot(epochs, 100 * np.array(history["test_acc"]), "s-", label="test")
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title=f"Accuracy (test: {history['test_acc'][-1]:.2%})")
     for ax in (ax_loss, ax_acc):
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)
         ax.legend()
 
-    def show_row(subfig, arrays, titles, suptitle, cmap):
-        axes = np.atleast_1d(subfig.subplots(1, len(arrays)))
+    def show_grid(subfig, arrays, titles, suptitle, cmap, rows=1, symmetric=False):
+        axes = np.atleast_1d(subfig.subplots(rows, -(-len(arrays) // rows))).ravel()
         for ax, arr, title in zip(axes, arrays, titles):
-            ax.imshow(arr, cmap=cmap)
+            limit = np.abs(arr).max() if symmetric else None
+            ax.imshow(arr, cmap=cmap, vmin=-limit if symmetric else None, vmax=limit)
             ax.set_title(title, fontsize=8)
             ax.set_xticks([])
             ax.set_yticks([])
         subfig.suptitle(suptitle, fontsize=10)
 
     weights = model[0].weight.data[:, 0]
-    show_row(filters, list(weights), [f"filter {k}" for k in range(len(weights))],
-             "Learned first-layer filters (conv 6@5x5)", "RdBu_r")
-    show_row(maps1, [image[0]] + list(first), [f"input: {label} (predicted {predicted})"]
-             + [f"map {k}" for k in range(len(first))], "Test digit and its conv-1 feature maps (28x28)", "gray")
-    rows = maps2.subfigures(2, 1)
-    half = len(second) // 2
-    show_row(rows[0], list(second[:half]), [f"map {k}" for k in range(half)],
-             "Conv-2 feature maps (10x10)", "gray")
-    show_row(rows[1], list(second[half:]), [f"map {k}" for k in range(half, len(second))], "", "gray")
+    show_grid(filters, list(weights), [f"filter {k}" for k in range(len(weights))],
+              "Learned first-layer filters (conv 6@5x5; red > 0 > blue)", "RdBu_r", symmetric=True)
+    show_grid(maps1, [image[0]] + list(first),
+              [f"input: {label} (predicted {predicted})"] + [f"map {k}" for k in range(len(first))],
+              "Test digit and its conv-1 feature maps (28x28)", "gray")
+    show_grid(maps2, list(second), [f"map {k}" for k in range(len(second))],
+              "Conv-2 feature maps (10x10)", "gray", rows=2)
     fig.savefig(path, dpi=90)
     plt.close(fig)
     model.train()
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m pyconv.examples.lenet5", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m pyconv.examples.lenet5",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate")
-    parser.add_argument("--seed", type=int, default=0, help="seeds the split, the initialisation and the shuffling")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seeds the split, the initialisation and the shuffling")
     parser.add_argument("--activation", choices=["relu", "tanh"], default="relu")
     parser.add_argument("--pool", choices=["max", "avg"], default="max")
-    parser.add_argument("--subset", type=int, default=None, help="use only this many images (quick checks)")
+    parser.add_argument("--subset", type=int, default=None,
+                        help="use only this many images (quick checks)")
     parser.add_argument("--threads", type=int, default=None,
                         help="threads for pyconv's kernels (default: pyconv.get_num_threads())")
     parser.add_argument("--out", default="lenet5_digits.png", help="PNG to write; '' for none")

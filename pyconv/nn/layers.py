@@ -179,7 +179,7 @@ class AvgPool2d(_Pool):
         super().__init__(kernel_size, stride, padding, 1, ceil_mode)
         self.count_include_pad = bool(count_include_pad)
         self.divisor_override = (None if divisor_override is None
-                                 else as_int(divisor_override, "divisor_override", minimum=1))
+                                 else as_int(divisor_override, "divisor_override"))
 
     def _args(self):
         return (self.kernel_size, self.stride, self._padding_pair(), self.ceil_mode,
@@ -329,7 +329,8 @@ class Flatten(Module):
 
 class Dropout(Module):
     """In training mode zeroes each element with probability p and scales the rest by
-    1 / (1 - p); in eval mode the identity."""
+    1 / (1 - p); in eval mode the identity. With rng=None each call draws from the package
+    default generator as it is then (so manual_seed applies, as torch.manual_seed does)."""
 
     def __init__(self, p=0.5, *, rng=None):
         super().__init__()
@@ -337,7 +338,7 @@ class Dropout(Module):
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"p: expected a probability in [0, 1], got {p}")
         self.p = p
-        self.rng = as_generator(rng)
+        self.rng = None if rng is None else as_generator(rng)
         self._cache = None
 
     def forward(self, x):
@@ -346,7 +347,7 @@ class Dropout(Module):
             self._cache = (None, x.shape, x.dtype)
             return x
         scale = 0.0 if self.p == 1.0 else 1.0 / (1.0 - self.p)
-        mask = (self.rng.random(x.shape) >= self.p) * np.asarray(scale, dtype=x.dtype)
+        mask = (as_generator(self.rng).random(x.shape) >= self.p) * np.asarray(scale, dtype=x.dtype)
         self._cache = (mask, x.shape, x.dtype)
         return x * mask
 

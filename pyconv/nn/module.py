@@ -7,12 +7,15 @@ followed by at most one backward (as in a training step); a Module is not safe t
 between threads."""
 import numpy as np
 
+from pyconv._args import as_float_array
+
 
 class Parameter:
-    """A trainable array (.data) and the gradient accumulated into it (.grad, same shape/dtype)."""
+    """A trainable float32/float64 array (.data) and the gradient accumulated into it (.grad,
+    same shape and dtype; zeros until a backward pass adds to it)."""
 
     def __init__(self, data):
-        self.data = np.ascontiguousarray(data)
+        self.data = as_float_array(data, "data")
         self.grad = np.zeros_like(self.data)
 
     @property
