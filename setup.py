@@ -139,8 +139,6 @@ def extension(name):
         include_dirs=[KERNELS, numpy.get_include()],
         define_macros=MACROS,
         extra_compile_args=[f for f in C_FLAGS if f != "-std=gnu11"],
-        # relink when a kernel changes: the static library is not among the sources
-        depends=kernel_sources + kernel_headers,
     )
 
 
