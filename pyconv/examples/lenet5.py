@@ -1,6 +1,6 @@
 """Train LeNet-5 with pyconv.nn on scikit-learn's handwritten digits.
 
-    python -m pyconv.examples.lenet5 [--epochs 10] [--batch-size 32] [--lr 0.002] [--seed 0]
+    python -m pyconv.examples.lenet5 [--epochs 20] [--batch-size 32] [--lr 0.002] [--seed 0]
                                      [--activation relu|tanh] [--pool max|avg] [--threads N]
                                      [--subset N] [--out lenet5_digits.png]
 
@@ -184,7 +184,7 @@ def plot(model, history, image, label, path):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m pyconv.examples.lenet5",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate")
     parser.add_argument("--seed", type=int, default=0,
