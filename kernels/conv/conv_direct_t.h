@@ -3,12 +3,13 @@
  * Every loop nest walks output rows; the kernel rows valid for an output row come from
  * pyconv_tap_range and the output columns valid for a kernel column from the precomputed
  * ranges cols[j] .. cols[kw + j], so the innermost loops (along the output width, contiguous
- * for stride 1 and vectorized) carry no bounds checks. Each parallel task owns what it
+ * for stride 1 and vectorized) carry no bounds checks; only the forward pass's few border
+ * columns test each tap. Each parallel task owns what it
  * writes (an output plane, an input-gradient plane, one filter's kernel), so no reduction
  * across threads is needed and results do not depend on the thread count. Denormals are
  * flushed to zero inside (common/ftz.h), as in the GEMM. */
 
-/* x_row[ow*sw + off] += wv * gy_row[ow] for ow in [lo, hi): the transpose of axpy_row. */
+/* x_row[ow*sw + off] += wv * gy_row[ow] for ow in [lo, hi). */
 PYCONV_INLINE void FN(scatter_row)(real *PYCONV_RESTRICT x_row, const real *PYCONV_RESTRICT gy_row,
                                    real wv, int64_t off, int64_t sw, int64_t lo, int64_t hi)
 {
