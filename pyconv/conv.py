@@ -7,8 +7,10 @@ conv2d_weight, and torch.nn.functional.unfold / fold. Arrays are NCHW; weights a
 
 algorithm="auto" picks "direct" for grouped convolutions with tiny groups
 (groups > 1 and (C_in / groups) * (C_out / groups) <= AUTO_DIRECT_MAX_GROUP_SIZE = 16, e.g.
-depthwise), where each group's GEMM would be a sliver; otherwise "im2col" (the packed GEMM),
-which measured faster on every ungrouped layer tried, LeNet-5's 1-channel C1 included."""
+depthwise), where each group's GEMM would be a sliver, and for the forward pass of stride-1,
+non-1x1 convolutions with few filters per group (C_out / groups <= AUTO_DIRECT_MAX_FILTERS = 6,
+e.g. LeNet-5's C1), where packing patches for the GEMM costs as much as the arithmetic;
+otherwise "im2col" (the packed GEMM)."""
 import numpy as np
 
 from pyconv import _conv
@@ -19,6 +21,9 @@ from pyconv._threads import effective_n_threads
 
 ALGORITHMS = ("auto", "direct", "im2col")
 AUTO_DIRECT_MAX_GROUP_SIZE = 16
+# measured at 1 thread (float32): direct 2.2x im2col on LeNet C1 (6 filters), 1.3-1.4x with 4-6
+# filters on 3x3 / 5x5 layers, mixed at 8 filters, 0.5x at 16
+AUTO_DIRECT_MAX_FILTERS = 6
 
 
 class _Geometry:
@@ -27,7 +32,7 @@ class _Geometry:
 
     def __init__(self, fields, n_threads):
         (self.n, self.c_in, self.h_in, self.w_in, self.c_out, self.kh, self.kw, self.h_out,
-         self.w_out, *_, self.groups) = fields
+         self.w_out, _, self.stride_w, *_, self.groups) = fields
         self.fields = fields
         self.n_threads = n_threads
 
@@ -48,13 +53,17 @@ class _Geometry:
         """Products per output value: the GEMM's reduction length."""
         return self.c_in // self.groups * self.kh * self.kw
 
-    def use_direct(self, algorithm):
-        """True for the direct algorithm, False for im2col; validates `algorithm`."""
+    def use_direct(self, algorithm, forward=False):
+        """True for the direct algorithm, False for im2col; validates `algorithm`. The forward
+        pass has its own rule for few filters (its direct kernel blocks outputs in registers)."""
         if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm: expected one of {ALGORITHMS}, got {algorithm!r}")
         if algorithm == "auto":
-            direct = self.groups > 1 and (
-                (self.c_in // self.groups) * (self.c_out // self.groups) <= AUTO_DIRECT_MAX_GROUP_SIZE)
+            cout_g = self.c_out // self.groups
+            direct = (self.groups > 1 and (self.c_in // self.groups) * cout_g
+                      <= AUTO_DIRECT_MAX_GROUP_SIZE) or (
+                forward and cout_g <= AUTO_DIRECT_MAX_FILTERS and self.stride_w == 1
+                and self.kh * self.kw > 1)
         else:
             direct = algorithm == "direct"
         if not direct:
@@ -134,7 +143,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     if bias is not None:
         bias = as_float_array(bias, "bias", x.dtype, ndim=1)
         check_shape(bias, (geo.c_out,), "bias")
-    direct = geo.use_direct(algorithm)
+    direct = geo.use_direct(algorithm, forward=True)
     y = output_array(out, geo.output_shape, x.dtype)
     for arr, name in [(x, "input"), (w, "weight"), (bias, "bias")]:
         if arr is not None and np.may_share_memory(y, arr):

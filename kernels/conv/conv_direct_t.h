@@ -3,68 +3,13 @@
  * Every loop nest walks output rows; the kernel rows valid for an output row come from
  * pyconv_tap_range and the output columns valid for a kernel column from the precomputed
  * ranges cols[j] .. cols[kw + j], so the innermost loops (along the output width, contiguous
- * for stride 1 and vectorized) carry no bounds checks. Each parallel task owns what it
+ * for stride 1 and vectorized) carry no bounds checks; only the forward pass's few border
+ * columns test each tap. Each parallel task owns what it
  * writes (an output plane, an input-gradient plane, one filter's kernel), so no reduction
  * across threads is needed and results do not depend on the thread count. Denormals are
  * flushed to zero inside (common/ftz.h), as in the GEMM. */
 
-/* y_row[ow] += wv * x_row[ow*sw + off] for ow in [lo, hi). */
-PYCONV_INLINE void FN(axpy_row)(real *PYCONV_RESTRICT y_row, const real *PYCONV_RESTRICT x_row,
-                                real wv, int64_t off, int64_t sw, int64_t lo, int64_t hi)
-{
-    if (sw == 1) {
-        #pragma omp simd
-        for (int64_t ow = lo; ow < hi; ow++) y_row[ow] += wv * x_row[ow + off];
-    } else {
-        for (int64_t ow = lo; ow < hi; ow++) y_row[ow] += wv * x_row[ow * sw + off];
-    }
-}
-
-/* y[t] += sum over taps j of w_row[j] * x[t*sw + j*dw - pl] for t < block, with the block
- * in registers; block and sw are constants at the wide calls, so those compile to vector code. */
-PYCONV_INLINE void FN(kernel_row_block)(real *PYCONV_RESTRICT y, const real *PYCONV_RESTRICT x,
-                                        const real *w_row, const pyconv_conv_shape *s, int block,
-                                        int64_t sw)
-{
-    real acc[16];
-    for (int t = 0; t < block; t++) acc[t] = y[t];
-    for (int64_t j = 0; j < s->kw; j++) {
-        const real wv = w_row[j];
-        const real *xs = x + j * s->dil_w - s->pad_left;
-        for (int t = 0; t < block; t++) acc[t] += wv * xs[t * sw];
-    }
-    for (int t = 0; t < block; t++) y[t] = acc[t];
-}
-
-/* y_row += one kernel row (w_row, kw taps) over x_row. Inside [inner_lo, inner_hi), where
- * every tap is valid, all taps go in one pass, so y_row is loaded and stored once instead of
- * kw times; the borders go tap by tap over their valid ranges. Same summation order both ways. */
-PYCONV_INLINE void FN(kernel_row)(real *PYCONV_RESTRICT y_row, const real *PYCONV_RESTRICT x_row,
-                                  const real *w_row, const pyconv_conv_shape *s,
-                                  const int64_t *cols, int64_t inner_lo, int64_t inner_hi)
-{
-    const int64_t kw = s->kw, sw = s->stride_w, dw = s->dil_w, pl = s->pad_left;
-    if (inner_lo >= inner_hi) {
-        for (int64_t j = 0; j < kw; j++)
-            FN(axpy_row)(y_row, x_row, w_row[j], j * dw - pl, sw, cols[j], cols[kw + j]);
-        return;
-    }
-    for (int64_t j = 0; j < kw; j++) {
-        FN(axpy_row)(y_row, x_row, w_row[j], j * dw - pl, sw, cols[j], inner_lo);
-        FN(axpy_row)(y_row, x_row, w_row[j], j * dw - pl, sw, inner_hi, cols[kw + j]);
-    }
-    /* register blocks of 16, then 8, then single outputs (sw == 1 only for the wide ones) */
-    int64_t ow = inner_lo;
-    if (sw == 1) {
-        for (; ow + 16 <= inner_hi; ow += 16)
-            FN(kernel_row_block)(y_row + ow, x_row + ow, w_row, s, 16, 1);
-        for (; ow + 8 <= inner_hi; ow += 8)
-            FN(kernel_row_block)(y_row + ow, x_row + ow, w_row, s, 8, 1);
-    }
-    for (; ow < inner_hi; ow++) FN(kernel_row_block)(y_row + ow, x_row + ow * sw, w_row, s, 1, sw);
-}
-
-/* x_row[ow*sw + off] += wv * gy_row[ow] for ow in [lo, hi): the transpose of axpy_row. */
+/* x_row[ow*sw + off] += wv * gy_row[ow] for ow in [lo, hi). */
 PYCONV_INLINE void FN(scatter_row)(real *PYCONV_RESTRICT x_row, const real *PYCONV_RESTRICT gy_row,
                                    real wv, int64_t off, int64_t sw, int64_t lo, int64_t hi)
 {
@@ -90,30 +35,98 @@ PYCONV_INLINE real FN(dot_row)(const real *PYCONV_RESTRICT gy_row, const real *P
     return acc;
 }
 
-/* Output plane (img, oc): y = bias + sum over the group's channels and taps. */
+/* y[t] = b + sum over the group's channels c, kernel rows i in [i_lo, i_hi) and taps j of
+ * w[c, i, j] * x[c, i*dh + j*dw - pl + t*sw] for t < block, x pointing at the row `base` of
+ * the first channel: every product of a block goes into registers, so y is stored once.
+ * block and sw are constants at the wide calls, so those compile to vector code. */
+PYCONV_INLINE void FN(plane_block)(real *PYCONV_RESTRICT y, const real *PYCONV_RESTRICT x,
+                                   const real *wo, real b, const pyconv_conv_shape *s,
+                                   int64_t i_lo, int64_t i_hi, int block, int64_t sw)
+{
+    real acc[32];
+    const int64_t kh = s->kh, kw = s->kw, plane = s->h_in * s->w_in;
+    for (int t = 0; t < block; t++) acc[t] = b;
+    for (int64_t c = 0; c < s->c_in / s->groups; c++) {
+        for (int64_t i = i_lo; i < i_hi; i++) {
+            const real *w_row = wo + (c * kh + i) * kw;
+            const real *x_row = x + c * plane + i * s->dil_h * s->w_in - s->pad_left;
+            for (int64_t j = 0; j < kw; j++) {
+                const real wv = w_row[j];
+                const real *xs = x_row + j * s->dil_w;
+                for (int t = 0; t < block; t++) acc[t] += wv * xs[t * sw];
+            }
+        }
+    }
+    for (int t = 0; t < block; t++) y[t] = acc[t];
+}
+
+/* One border output column ow (some kernel columns fall outside the input): the same sum
+ * as plane_block over the taps whose column ranges cols[j] .. cols[kw + j] hold ow. */
+PYCONV_INLINE real FN(border_output)(const real *x, const real *wo, real b,
+                                     const pyconv_conv_shape *s, const int64_t *cols,
+                                     int64_t i_lo, int64_t i_hi, int64_t ow)
+{
+    const int64_t kh = s->kh, kw = s->kw, plane = s->h_in * s->w_in;
+    real acc = b;
+    for (int64_t c = 0; c < s->c_in / s->groups; c++) {
+        for (int64_t i = i_lo; i < i_hi; i++) {
+            const real *w_row = wo + (c * kh + i) * kw;
+            const real *x_row = x + c * plane + i * s->dil_h * s->w_in + ow * s->stride_w -
+                                s->pad_left;
+            for (int64_t j = 0; j < kw; j++)
+                if (cols[j] <= ow && ow < cols[kw + j]) acc += w_row[j] * x_row[j * s->dil_w];
+        }
+    }
+    return acc;
+}
+
+/* Output plane (img, oc): y = bias + sum over the group's channels and taps. Inside
+ * [inner_lo, inner_hi), where every kernel column is valid, blocks of outputs take all their
+ * products in registers; a last block that does not fit ends at inner_hi, overlapping the one
+ * before (recomputing the same values). The border columns go one by one. */
 PYCONV_SIMD_CLONES
 static void FN(forward_plane)(const pyconv_conv_shape *s, const int64_t *cols, const real *xg,
                               const real *wo, real b, real *y_plane)
 {
-    const int64_t kh = s->kh, w_in = s->w_in, w_out = s->w_out;
+    const int64_t kw = s->kw, w_in = s->w_in, w_out = s->w_out, sw = s->stride_w;
     int64_t inner_lo = 0, inner_hi = w_out;  /* the columns every kernel column reaches */
-    for (int64_t j = 0; j < s->kw; j++) {
+    for (int64_t j = 0; j < kw; j++) {
         inner_lo = PYCONV_MAX(inner_lo, cols[j]);
-        inner_hi = PYCONV_MIN(inner_hi, cols[s->kw + j]);
+        inner_hi = PYCONV_MIN(inner_hi, cols[kw + j]);
     }
+    if (inner_hi <= inner_lo) inner_lo = inner_hi = 0;  /* no interior: all columns are border */
+    const int64_t width = inner_hi - inner_lo;
     for (int64_t oh = 0; oh < s->h_out; oh++) {
         real *y_row = y_plane + oh * w_out;
         const int64_t base = oh * s->stride_h - s->pad_top;
+        const real *x_base = xg + base * w_in;
         int64_t i_lo, i_hi;
-        pyconv_tap_range(base, s->h_in, kh, s->dil_h, &i_lo, &i_hi);
-        for (int64_t ow = 0; ow < w_out; ow++) y_row[ow] = b;
-        for (int64_t ic = 0; ic < s->c_in / s->groups; ic++) {
-            for (int64_t i = i_lo; i < i_hi; i++) {
-                const real *x_row = xg + (ic * s->h_in + base + i * s->dil_h) * w_in;
-                const real *w_row = wo + (ic * kh + i) * s->kw;
-                FN(kernel_row)(y_row, x_row, w_row, s, cols, inner_lo, inner_hi);
+        pyconv_tap_range(base, s->h_in, s->kh, s->dil_h, &i_lo, &i_hi);
+        for (int64_t ow = 0; ow < inner_lo; ow++)
+            y_row[ow] = FN(border_output)(x_base, wo, b, s, cols, i_lo, i_hi, ow);
+        for (int64_t ow = inner_hi; ow < w_out; ow++)
+            y_row[ow] = FN(border_output)(x_base, wo, b, s, cols, i_lo, i_hi, ow);
+        int64_t ow = inner_lo;
+        if (sw == 1) {  /* register blocks of 32, 16, 8, 4 outputs */
+            while (inner_hi - ow >= 4 || (ow < inner_hi && width >= 4)) {
+                const int64_t rem = inner_hi - ow;
+                const int block = rem >= 32 || (rem > 16 && width >= 32) ? 32
+                                : rem >= 16 || (rem > 8 && width >= 16) ? 16
+                                : rem >= 8 || (rem > 4 && width >= 8) ? 8 : 4;
+                ow = PYCONV_MIN(ow, inner_hi - block);
+                if (block == 32)
+                    FN(plane_block)(y_row + ow, x_base + ow, wo, b, s, i_lo, i_hi, 32, 1);
+                else if (block == 16)
+                    FN(plane_block)(y_row + ow, x_base + ow, wo, b, s, i_lo, i_hi, 16, 1);
+                else if (block == 8)
+                    FN(plane_block)(y_row + ow, x_base + ow, wo, b, s, i_lo, i_hi, 8, 1);
+                else
+                    FN(plane_block)(y_row + ow, x_base + ow, wo, b, s, i_lo, i_hi, 4, 1);
+                ow += block;
             }
         }
+        for (; ow < inner_hi; ow++)
+            FN(plane_block)(y_row + ow, x_base + ow * sw, wo, b, s, i_lo, i_hi, 1, sw);
     }
 }
 
