@@ -33,9 +33,28 @@ typedef struct {
     const int64_t *cols;    /* pyconv_column_ranges(s) */
 } FN(patch_source);
 
+/* One run of a micro-panel's pixels along an output row: panel slots [r, r + n) are output
+ * columns [ow, ow + n) of an output row whose top tap row is ih0, in the image at x. */
+typedef struct {
+    int64_t r, ow, n, ih0;
+    const real *x;
+} FN(pixel_run);
+
+/* Copies n <= PYCONV_GEMM_MAX_TILE values of a unit-stride row in 8-wide blocks: runs are at
+ * most a micro-panel wide, too short for a library memcpy call to pay off. */
+PYCONV_INLINE void FN(copy_short)(real *PYCONV_RESTRICT dst, const real *PYCONV_RESTRICT src,
+                                  int64_t n)
+{
+    int64_t t = 0;
+    for (; t + 8 <= n; t += 8)
+        for (int u = 0; u < 8; u++) dst[t + u] = src[t + u];
+    for (; t < n; t++) dst[t] = src[t];
+}
+
 /* Pack callback (gemm_internal.h's panel format) for B(p, j) = the input value under kernel
  * tap p = (c, i, j) at output pixel j = (image, oh, ow), 0 in the padding. A micro-panel's w
- * pixels are consecutive, so they are walked as runs along output rows. */
+ * pixels are consecutive: they are cut into runs along output rows once per panel, so the
+ * per-tap work is only the padding clamps and the copies. */
 PYCONV_SIMD_CLONES
 static void FN(pack_patches)(const void *ctx, int64_t x0, int64_t nx, int64_t p0, int64_t kc,
                              int64_t w, real *dst)
@@ -44,34 +63,44 @@ static void FN(pack_patches)(const void *ctx, int64_t x0, int64_t nx, int64_t p0
     const pyconv_conv_shape *s = src->s;
     const int64_t w_out = s->w_out, kh = s->kh, kw = s->kw, sw = s->stride_w;
     const int64_t plane = s->h_in * s->w_in, image = s->c_in * plane;
+    FN(pixel_run) runs[PYCONV_GEMM_MAX_TILE];  /* w <= NR <= PYCONV_GEMM_MAX_TILE */
     for (int64_t q = 0; q < nx; q += w, dst += kc * w) {
         const int64_t width = PYCONV_MIN(w, nx - q);
-        const int64_t row0 = (x0 + q) / w_out, ow0 = (x0 + q) % w_out;  /* row over images */
+        int64_t n_runs = 0, row = (x0 + q) / w_out, ow = (x0 + q) % w_out;
+        for (int64_t r = 0; r < width; row++, ow = 0) {
+            FN(pixel_run) *run = &runs[n_runs++];
+            run->r = r;
+            run->ow = ow;
+            run->n = PYCONV_MIN(w_out - ow, width - r);
+            run->ih0 = row % s->h_out * s->stride_h - s->pad_top;
+            run->x = src->x + row / s->h_out * image;
+            r += run->n;
+        }
         int64_t c = p0 / (kh * kw), i = p0 / kw % kh, j = p0 % kw;
         for (int64_t p = 0; p < kc; p++) {
             real *d = dst + p * w;
             const int64_t lo = src->cols[j], hi = src->cols[kw + j];
-            const int64_t off = j * s->dil_w - s->pad_left;
-            int64_t r = 0, row = row0, ow = ow0;
-            while (r < width) {
-                const int64_t end = PYCONV_MIN(w_out, ow + width - r);
-                const int64_t oh = row % s->h_out;
-                const int64_t ih = oh * s->stride_h - s->pad_top + i * s->dil_h;
-                const real *xrow = src->x + row / s->h_out * image + c * plane + ih * s->w_in;
-                real *dr = d + r - ow;  /* dr[ow] is this pixel's slot */
+            const int64_t off = j * s->dil_w - s->pad_left, dih = i * s->dil_h;
+            for (int64_t k = 0; k < n_runs; k++) {
+                const FN(pixel_run) *run = &runs[k];
+                const int64_t ih = run->ih0 + dih, end = run->ow + run->n;
+                real *dr = d + run->r - run->ow;  /* dr[ow] is this pixel's slot */
                 int64_t a = end, b = end;
                 if (ih >= 0 && ih < s->h_in) {
-                    a = PYCONV_MIN(PYCONV_MAX(lo, ow), end);
+                    a = PYCONV_MIN(PYCONV_MAX(lo, run->ow), end);
                     b = PYCONV_MIN(PYCONV_MAX(hi, a), end);
                 }
-                for (int64_t o = ow; o < a; o++) dr[o] = 0;
-                if (b > a) FN(gather_row)(dr + a, xrow + a * sw + off, b - a, sw);
+                for (int64_t o = run->ow; o < a; o++) dr[o] = 0;
+                if (b > a) {
+                    const real *xs = run->x + c * plane + ih * s->w_in + a * sw + off;
+                    if (sw == 1)
+                        FN(copy_short)(dr + a, xs, b - a);
+                    else
+                        FN(gather_row)(dr + a, xs, b - a, sw);
+                }
                 for (int64_t o = b; o < end; o++) dr[o] = 0;
-                r += end - ow;
-                row++;
-                ow = 0;
             }
-            for (; r < w; r++) d[r] = 0;
+            for (int64_t r = width; r < w; r++) d[r] = 0;
             if (++j == kw) {
                 j = 0;
                 if (++i == kh) {
