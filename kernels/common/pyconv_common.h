@@ -21,6 +21,14 @@
 #define PYCONV_INLINE static inline
 #endif
 
+/* In a loop body: keeps GCC/clang from turning the loop into a memcpy/memset call (an empty
+ * asm statement, no code), for loops known to be too short for the call to pay off. */
+#if defined(__GNUC__)
+#define PYCONV_NO_LIBCALL_LOOP() __asm__("")
+#else
+#define PYCONV_NO_LIBCALL_LOOP() ((void)0)
+#endif
+
 #define PYCONV_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define PYCONV_MAX(a, b) ((a) > (b) ? (a) : (b))
 

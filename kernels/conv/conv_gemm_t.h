@@ -11,6 +11,7 @@
  * in the thread's arena. A 1x1, stride-1, unpadded convolution uses the image itself as its
  * patch matrix. */
 
+#include "common/copy_short_t.h"
 #include "conv/gather_t.h"
 
 static int FN(is_pointwise)(const pyconv_conv_shape *s)
@@ -39,17 +40,6 @@ typedef struct {
     int64_t r, ow, n, ih0;
     const real *x;
 } FN(pixel_run);
-
-/* Copies n <= PYCONV_GEMM_MAX_TILE values of a unit-stride row in 8-wide blocks: runs are at
- * most a micro-panel wide, too short for a library memcpy call to pay off. */
-PYCONV_INLINE void FN(copy_short)(real *PYCONV_RESTRICT dst, const real *PYCONV_RESTRICT src,
-                                  int64_t n)
-{
-    int64_t t = 0;
-    for (; t + 8 <= n; t += 8)
-        for (int u = 0; u < 8; u++) dst[t + u] = src[t + u];
-    for (; t < n; t++) dst[t] = src[t];
-}
 
 /* Pack callback (gemm_internal.h's panel format) for B(p, j) = the input value under kernel
  * tap p = (c, i, j) at output pixel j = (image, oh, ow), 0 in the padding. A micro-panel's w
@@ -90,7 +80,10 @@ static void FN(pack_patches)(const void *ctx, int64_t x0, int64_t nx, int64_t p0
                     a = PYCONV_MIN(PYCONV_MAX(lo, run->ow), end);
                     b = PYCONV_MIN(PYCONV_MAX(hi, a), end);
                 }
-                for (int64_t o = run->ow; o < a; o++) dr[o] = 0;
+                for (int64_t o = run->ow; o < a; o++) {
+                    dr[o] = 0;
+                    PYCONV_NO_LIBCALL_LOOP();  /* at most a micro-panel wide */
+                }
                 if (b > a) {
                     const real *xs = run->x + c * plane + ih * s->w_in + a * sw + off;
                     if (sw == 1)
@@ -98,7 +91,10 @@ static void FN(pack_patches)(const void *ctx, int64_t x0, int64_t nx, int64_t p0
                     else
                         FN(gather_row)(dr + a, xs, b - a, sw);
                 }
-                for (int64_t o = b; o < end; o++) dr[o] = 0;
+                for (int64_t o = b; o < end; o++) {
+                    dr[o] = 0;
+                    PYCONV_NO_LIBCALL_LOOP();  /* at most a micro-panel wide */
+                }
             }
             for (int64_t r = width; r < w; r++) d[r] = 0;
             if (++j == kw) {

@@ -1,5 +1,7 @@
 /* Template: the GEMM driver (loops around the micro-kernel) and the strided-matrix GEMM. */
 
+#include "common/copy_short_t.h"
+
 /* C = beta * C: the whole product when k == 0 or alpha == 0 (beta == 0 does not read C). */
 static void FN(scale_c)(int64_t m, int64_t n, real beta, real *c, int64_t ldc)
 {
@@ -24,7 +26,7 @@ static void FN(edge_tile)(FN(pyconv_ukernel) ukernel, int64_t kc, real alpha, co
         const real *t = tile + i * nr;
         real *row = c + i * ldc;
         if (beta == 0)
-            for (int64_t j = 0; j < cols; j++) row[j] = t[j];
+            FN(copy_short)(row, t, cols);
         else
             for (int64_t j = 0; j < cols; j++) row[j] = t[j] + beta * row[j];
     }
