@@ -35,24 +35,35 @@ typedef struct {
 } FN(patch_source);
 
 /* One run of a micro-panel's pixels along an output row: panel slots [r, r + n) are output
- * columns [ow, ow + n) of an output row whose top tap row is ih0, in the image at x. */
+ * columns [ow, ow + n) of an output row whose top tap row is ih0; the input under its first
+ * pixel is at offset at + (tap's offset) of the patch source's x. */
 typedef struct {
-    int64_t r, ow, n, ih0;
-    const real *x;
+    int64_t r, ow, n, ih0, at;
 } FN(pixel_run);
+
+/* gather_row for runs at most a micro-panel wide: unit-stride ones through copy_short. */
+PYCONV_INLINE void FN(gather_short)(real *PYCONV_RESTRICT dst, const real *PYCONV_RESTRICT src,
+                                    int64_t n, int64_t stride)
+{
+    if (stride == 1)
+        FN(copy_short)(dst, src, n);
+    else
+        FN(gather_row)(dst, src, n, stride);
+}
 
 /* Pack callback (gemm_internal.h's panel format) for B(p, j) = the input value under kernel
  * tap p = (c, i, j) at output pixel j = (image, oh, ow), 0 in the padding. A micro-panel's w
  * pixels are consecutive: they are cut into runs along output rows once per panel, so the
- * per-tap work is only the padding clamps and the copies. */
+ * per-tap work is a bounds test per run and its copy (clamped to the columns in the image
+ * only where the run touches the padding). */
 PYCONV_SIMD_CLONES
 static void FN(pack_patches)(const void *ctx, int64_t x0, int64_t nx, int64_t p0, int64_t kc,
                              int64_t w, real *dst)
 {
     const FN(patch_source) *src = (const FN(patch_source) *)ctx;
     const pyconv_conv_shape *s = src->s;
-    const int64_t w_out = s->w_out, kh = s->kh, kw = s->kw, sw = s->stride_w;
-    const int64_t plane = s->h_in * s->w_in, image = s->c_in * plane;
+    const int64_t w_out = s->w_out, w_in = s->w_in, kh = s->kh, kw = s->kw, sw = s->stride_w;
+    const int64_t plane = s->h_in * w_in, image = s->c_in * plane;
     FN(pixel_run) runs[PYCONV_GEMM_MAX_TILE];  /* w <= NR <= PYCONV_GEMM_MAX_TILE */
     for (int64_t q = 0; q < nx; q += w, dst += kc * w) {
         const int64_t width = PYCONV_MIN(w, nx - q);
@@ -63,20 +74,25 @@ static void FN(pack_patches)(const void *ctx, int64_t x0, int64_t nx, int64_t p0
             run->ow = ow;
             run->n = PYCONV_MIN(w_out - ow, width - r);
             run->ih0 = row % s->h_out * s->stride_h - s->pad_top;
-            run->x = src->x + row / s->h_out * image;
+            run->at = row / s->h_out * image + run->ih0 * w_in + ow * sw;
             r += run->n;
         }
         int64_t c = p0 / (kh * kw), i = p0 / kw % kh, j = p0 % kw;
         for (int64_t p = 0; p < kc; p++) {
             real *d = dst + p * w;
-            const int64_t lo = src->cols[j], hi = src->cols[kw + j];
-            const int64_t off = j * s->dil_w - s->pad_left, dih = i * s->dil_h;
+            const int64_t lo = src->cols[j], hi = src->cols[kw + j], dih = i * s->dil_h;
+            const int64_t tap = c * plane + dih * w_in + j * s->dil_w - s->pad_left;
             for (int64_t k = 0; k < n_runs; k++) {
                 const FN(pixel_run) *run = &runs[k];
                 const int64_t ih = run->ih0 + dih, end = run->ow + run->n;
                 real *dr = d + run->r - run->ow;  /* dr[ow] is this pixel's slot */
+                const int inside = ih >= 0 && ih < s->h_in;
+                if (inside && lo <= run->ow && end <= hi) {
+                    FN(gather_short)(dr + run->ow, src->x + run->at + tap, run->n, sw);
+                    continue;
+                }
                 int64_t a = end, b = end;
-                if (ih >= 0 && ih < s->h_in) {
+                if (inside) {
                     a = PYCONV_MIN(PYCONV_MAX(lo, run->ow), end);
                     b = PYCONV_MIN(PYCONV_MAX(hi, a), end);
                 }
@@ -84,16 +100,11 @@ static void FN(pack_patches)(const void *ctx, int64_t x0, int64_t nx, int64_t p0
                     dr[o] = 0;
                     PYCONV_NO_LIBCALL_LOOP();  /* at most a micro-panel wide */
                 }
-                if (b > a) {
-                    const real *xs = run->x + c * plane + ih * s->w_in + a * sw + off;
-                    if (sw == 1)
-                        FN(copy_short)(dr + a, xs, b - a);
-                    else
-                        FN(gather_row)(dr + a, xs, b - a, sw);
-                }
+                if (b > a)
+                    FN(gather_short)(dr + a, src->x + run->at + tap + (a - run->ow) * sw, b - a, sw);
                 for (int64_t o = b; o < end; o++) {
                     dr[o] = 0;
-                    PYCONV_NO_LIBCALL_LOOP();  /* at most a micro-panel wide */
+                    PYCONV_NO_LIBCALL_LOOP();
                 }
             }
             for (int64_t r = width; r < w; r++) d[r] = 0;
