@@ -8,9 +8,9 @@ conv2d_weight, and torch.nn.functional.unfold / fold. Arrays are NCHW; weights a
 algorithm="auto" picks "direct" for grouped convolutions with tiny groups
 (groups > 1 and (C_in / groups) * (C_out / groups) <= AUTO_DIRECT_MAX_GROUP_SIZE = 16, e.g.
 depthwise), where each group's GEMM would be a sliver, and for the forward pass of stride-1,
-non-1x1 convolutions with few filters per group (C_out / groups <= AUTO_DIRECT_MAX_FILTERS = 6,
-e.g. LeNet-5's C1), where packing patches for the GEMM costs as much as the arithmetic;
-otherwise "im2col" (the packed GEMM)."""
+non-1x1 convolutions with very few filters per group (C_out / groups <= AUTO_DIRECT_MAX_FILTERS
+= 2), which would fill few columns of the GEMM's micro-tiles (16 filters wide in float32);
+otherwise "im2col" (the implicit GEMM)."""
 import numpy as np
 
 from pyconv import _conv
@@ -21,9 +21,10 @@ from pyconv._threads import effective_n_threads
 
 ALGORITHMS = ("auto", "direct", "im2col")
 AUTO_DIRECT_MAX_GROUP_SIZE = 16
-# measured at 1 thread (float32): direct 2.2x im2col on LeNet C1 (6 filters), 1.3-1.4x with 4-6
-# filters on 3x3 / 5x5 layers, mixed at 8 filters, 0.5x at 16
-AUTO_DIRECT_MAX_FILTERS = 6
+# `python -m bench.auto_rule` (1 thread, float32, stride-1 3x3 / 5x5 layers with 1-64 input
+# channels): time im2col / direct is 1.4-3.8 at 1 filter, 0.7-2.2 at 2, 0.5-1.5 at 3, 0.4-1.2
+# at 4, 0.1-0.6 from 16 on; at stride 2, im2col wins from 2 filters on
+AUTO_DIRECT_MAX_FILTERS = 2
 
 
 class _Geometry:

@@ -182,6 +182,10 @@ CORNERS = {
     # >= 512 output pixels: one image per GEMM (smaller images are batched into one product)
     "large image": ((3, 3, 24, 25), (4, 3, 3, 3), dict(padding=1)),
     "large image, pointwise": ((2, 4, 24, 24), (3, 4, 1, 1), {}),
+    # filters over several micro-tile columns, in each of two groups, strided
+    "many filters per group": ((2, 8, 9, 10), (36, 4, 2, 3), dict(groups=2, stride=2, padding=1)),
+    # padding far wider than the image: the im2col forward hands it to the direct kernel
+    "huge padding": ((2, 2, 2, 3), (3, 2, 3, 3), dict(padding=(200, 150), stride=(40, 60))),
 }
 
 

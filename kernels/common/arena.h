@@ -17,7 +17,8 @@
 
 typedef enum {
     PYCONV_ARENA_GEMM_A = 0,    /* the GEMM's packed A blocks (one per worker thread) */
-    PYCONV_ARENA_GEMM_B,        /* the GEMM's shared packed B block */
+    PYCONV_ARENA_GEMM_B,        /* the GEMM's shared packed B block (the convolution forward's
+                                   packed weights: it does not call the GEMM driver) */
     PYCONV_ARENA_CONV_0,        /* free for the convolution kernels */
     PYCONV_ARENA_CONV_1,
     PYCONV_ARENA_POOL,          /* free for the pooling kernels */

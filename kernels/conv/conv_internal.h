@@ -38,6 +38,14 @@ PYCONV_INLINE void pyconv_out_range(int64_t offset, int64_t size, int64_t stride
     *hi = h;
 }
 
+/* Extent of the padded input along one axis: pad zeros, then the input, then zeros up to the
+ * last value the last output's last tap reads (none when that lies inside the input). */
+PYCONV_INLINE int64_t pyconv_padded_extent(int64_t size, int64_t pad, int64_t n_out,
+                                           int64_t stride, int64_t k, int64_t dil)
+{
+    return pad + PYCONV_MAX(size, (n_out - 1) * stride + (k - 1) * dil - pad + 1);
+}
+
 /* Per-kernel-column output ranges [lo[j], hi[j]) of one geometry; NULL when out of memory. */
 PYCONV_INLINE int64_t *pyconv_column_ranges(const pyconv_conv_shape *s)
 {

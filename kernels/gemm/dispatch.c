@@ -7,15 +7,15 @@
 
 static const pyconv_gemm_arch reference_arch = {
     "reference",
-    pyconv_ukernel_ref_f32, PYCONV_BLOCKING(REF, f32),
-    pyconv_ukernel_ref_f64, PYCONV_BLOCKING(REF, f64),
+    pyconv_ukernel_ref_f32, pyconv_ukernel_gather_ref_f32, PYCONV_BLOCKING(REF, f32),
+    pyconv_ukernel_ref_f64, pyconv_ukernel_gather_ref_f64, PYCONV_BLOCKING(REF, f64),
 };
 
 #if PYCONV_HAVE_AVX2
 static const pyconv_gemm_arch avx2_arch = {
     "avx2+fma",
-    pyconv_ukernel_avx2_f32, PYCONV_BLOCKING(AVX2, f32),
-    pyconv_ukernel_avx2_f64, PYCONV_BLOCKING(AVX2, f64),
+    pyconv_ukernel_avx2_f32, pyconv_ukernel_gather_avx2_f32, PYCONV_BLOCKING(AVX2, f32),
+    pyconv_ukernel_avx2_f64, pyconv_ukernel_gather_avx2_f64, PYCONV_BLOCKING(AVX2, f64),
 };
 #endif
 

@@ -43,6 +43,12 @@ typedef struct {
  * alpha * sum_p a[p*MR + i] * b[p*NR + j] + beta * c; with beta == 0, c is not read. */        \
 typedef void (*pyconv_ukernel_##sfx)(int64_t kc, real alpha, const real *a, const real *b,      \
                                      real beta, real *c, int64_t ldc);                          \
+/* The same with A gathered instead of packed: A(i, p) = rows[i][off[p]] for the MR row        \
+ * pointers rows[0 .. MR-1] (alpha is 1). The convolution points each row at an output pixel's \
+ * first input value and off[p] is kernel tap p's offset from it, so no patch is packed. */     \
+typedef void (*pyconv_ukernel_gather_##sfx)(int64_t kc, const int64_t *off,                     \
+                                            const real *const *rows, const real *b, real beta,  \
+                                            real *c, int64_t ldc);                              \
 /* Pack callback: see "Panel format" above. */                                                  \
 typedef void (*pyconv_pack_fn_##sfx)(const void *ctx, int64_t x0, int64_t nx, int64_t p0,       \
                                      int64_t kc, int64_t w, real *dst);                         \
@@ -61,7 +67,11 @@ pyconv_status pyconv_gemm_driver_##sfx(int64_t m, int64_t n, int64_t k, real alp
 void pyconv_ukernel_ref_##sfx(int64_t kc, real alpha, const real *a, const real *b, real beta, \
                               real *c, int64_t ldc);                                           \
 void pyconv_ukernel_avx2_##sfx(int64_t kc, real alpha, const real *a, const real *b,           \
-                               real beta, real *c, int64_t ldc);
+                               real beta, real *c, int64_t ldc);                                \
+void pyconv_ukernel_gather_ref_##sfx(int64_t kc, const int64_t *off, const real *const *rows,  \
+                                     const real *b, real beta, real *c, int64_t ldc);           \
+void pyconv_ukernel_gather_avx2_##sfx(int64_t kc, const int64_t *off, const real *const *rows, \
+                                      const real *b, real beta, real *c, int64_t ldc);
 
 PYCONV_GEMM_INTERNAL_FOR(float, f32)
 PYCONV_GEMM_INTERNAL_FOR(double, f64)
@@ -71,12 +81,18 @@ PYCONV_GEMM_INTERNAL_FOR(double, f64)
 typedef struct {
     const char *name;
     pyconv_ukernel_f32 ukernel_f32;
+    pyconv_ukernel_gather_f32 ukernel_gather_f32;
     pyconv_gemm_blocking blocking_f32;
     pyconv_ukernel_f64 ukernel_f64;
+    pyconv_ukernel_gather_f64 ukernel_gather_f64;
     pyconv_gemm_blocking blocking_f64;
 } pyconv_gemm_arch;
 
 /* The table pyconv_gemm_init() chose (read-only afterwards). */
 const pyconv_gemm_arch *pyconv_gemm_active_arch(void);
+
+/* Threads worth using for an m x n x k product: at most n_threads, fewer when the work is too
+ * small to pay for them (PYCONV_GEMM_MIN_WORK_PER_THREAD), never more than n_tiles. */
+int pyconv_gemm_thread_count(int64_t m, int64_t n, int64_t k, int64_t n_tiles, int n_threads);
 
 #endif /* PYCONV_GEMM_INTERNAL_H */

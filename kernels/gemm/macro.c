@@ -4,9 +4,7 @@
 #include "common/ftz.h"
 #include "gemm/gemm_internal.h"
 
-/* Threads for an m x n x k product: at most n_threads, fewer when the work is too small to
- * pay for them, and never more than there are micro-tiles. */
-static int gemm_thread_count(int64_t m, int64_t n, int64_t k, int64_t n_tiles, int n_threads)
+int pyconv_gemm_thread_count(int64_t m, int64_t n, int64_t k, int64_t n_tiles, int n_threads)
 {
     double by_work = (double)m * (double)n * (double)k / PYCONV_GEMM_MIN_WORK_PER_THREAD;
     int nt = n_threads;

@@ -76,7 +76,7 @@ pyconv_status FN(pyconv_gemm_driver)(int64_t m, int64_t n, int64_t k, real alpha
     const int64_t mp = (m + mr - 1) / mr;                          /* micro-panels of A */
     const int64_t np_max = (PYCONV_MIN(n, blk.nc) + nr - 1) / nr;  /* ... of a B block */
     const int64_t kc_max = PYCONV_MIN(k, blk.kc);
-    const int nt = gemm_thread_count(m, n, k, mp * np_max, n_threads);
+    const int nt = pyconv_gemm_thread_count(m, n, k, mp * np_max, n_threads);
     int t_ic = 1, t_jr = 1;
     choose_thread_grid(mp, np_max, nt, &t_ic, &t_jr);
 

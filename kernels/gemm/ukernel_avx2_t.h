@@ -1,15 +1,19 @@
 /* Template: the 6 x (2 vectors) AVX2 + FMA micro-kernel: 6x16 for float, 6x8 for double.
  * Written with GCC vector extensions (one source for both dtypes); in a function compiled
  * for avx2,fma, `acc += scalar * vec` becomes a broadcast and a vfmadd. 12 accumulators,
- * 2 B vectors and a broadcast fill 15 of the 16 ymm registers. */
+ * 2 B vectors and a broadcast fill 15 of the 16 ymm registers.
+ * One body, two entry points: A from a packed micro-panel (the GEMM), or gathered through
+ * row pointers and an offset table (the convolution's implicit GEMM, gemm_internal.h). */
 typedef real FN(vec) __attribute__((vector_size(32)));
 /* The same vector with the element's alignment, for loads and stores of C. */
 typedef real FN(vec_u) __attribute__((vector_size(32), aligned(sizeof(real))));
 
-__attribute__((target("avx2,fma")))
-void FN(pyconv_ukernel_avx2)(int64_t kc, real alpha, const real *PYCONV_RESTRICT a,
-                             const real *PYCONV_RESTRICT b, real beta, real *PYCONV_RESTRICT c,
-                             int64_t ldc)
+/* A(i, p) = a[p*6 + i] when off is NULL, else rows[i][off[p]]. */
+__attribute__((target("avx2,fma"), always_inline))
+static inline void FN(avx2_tile)(int64_t kc, real alpha, const real *PYCONV_RESTRICT a,
+                                 const int64_t *PYCONV_RESTRICT off, const real *const *rows,
+                                 const real *PYCONV_RESTRICT b, real beta,
+                                 real *PYCONV_RESTRICT c, int64_t ldc)
 {
     typedef FN(vec) vec;
     typedef FN(vec_u) vec_u;
@@ -19,17 +23,32 @@ void FN(pyconv_ukernel_avx2)(int64_t kc, real alpha, const real *PYCONV_RESTRICT
     vec c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0};
     vec c30 = {0}, c31 = {0}, c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0};
     for (int64_t r = 0; r < 6; r++) __builtin_prefetch(c + r * ldc, 1);
+#define PYCONV_AVX2_STEP(a0, a1, a2, a3, a4, a5)                                              \
+    do {                                                                                        \
+        vec b0 = *(const vec *)b, b1 = *(const vec *)(b + L);                                  \
+        c00 += (a0) * b0; c01 += (a0) * b1;                                                     \
+        c10 += (a1) * b0; c11 += (a1) * b1;                                                     \
+        c20 += (a2) * b0; c21 += (a2) * b1;                                                     \
+        c30 += (a3) * b0; c31 += (a3) * b1;                                                     \
+        c40 += (a4) * b0; c41 += (a4) * b1;                                                     \
+        c50 += (a5) * b0; c51 += (a5) * b1;                                                     \
+    } while (0)
+    if (off == NULL) {
 #pragma GCC unroll 4
-    for (int64_t p = 0; p < kc; p++, a += 6, b += 2 * L) {
-        vec b0 = *(const vec *)b, b1 = *(const vec *)(b + L);
-        __builtin_prefetch(a + 64);
-        c00 += a[0] * b0; c01 += a[0] * b1;
-        c10 += a[1] * b0; c11 += a[1] * b1;
-        c20 += a[2] * b0; c21 += a[2] * b1;
-        c30 += a[3] * b0; c31 += a[3] * b1;
-        c40 += a[4] * b0; c41 += a[4] * b1;
-        c50 += a[5] * b0; c51 += a[5] * b1;
+        for (int64_t p = 0; p < kc; p++, a += 6, b += 2 * L) {
+            __builtin_prefetch(a + 64);
+            PYCONV_AVX2_STEP(a[0], a[1], a[2], a[3], a[4], a[5]);
+        }
+    } else {
+        const real *r0 = rows[0], *r1 = rows[1], *r2 = rows[2];
+        const real *r3 = rows[3], *r4 = rows[4], *r5 = rows[5];
+#pragma GCC unroll 4
+        for (int64_t p = 0; p < kc; p++, b += 2 * L) {
+            const int64_t o = off[p];
+            PYCONV_AVX2_STEP(r0[o], r1[o], r2[o], r3[o], r4[o], r5[o]);
+        }
     }
+#undef PYCONV_AVX2_STEP
 #define PYCONV_AVX2_STORE_ROW(r, v0, v1)                                                      \
     do {                                                                                        \
         vec_u *row = (vec_u *)(c + (r) * ldc);                                                 \
@@ -48,4 +67,18 @@ void FN(pyconv_ukernel_avx2)(int64_t kc, real alpha, const real *PYCONV_RESTRICT
     PYCONV_AVX2_STORE_ROW(4, c40, c41);
     PYCONV_AVX2_STORE_ROW(5, c50, c51);
 #undef PYCONV_AVX2_STORE_ROW
+}
+
+__attribute__((target("avx2,fma")))
+void FN(pyconv_ukernel_avx2)(int64_t kc, real alpha, const real *a, const real *b, real beta,
+                             real *c, int64_t ldc)
+{
+    FN(avx2_tile)(kc, alpha, a, NULL, NULL, b, beta, c, ldc);
+}
+
+__attribute__((target("avx2,fma")))
+void FN(pyconv_ukernel_gather_avx2)(int64_t kc, const int64_t *off, const real *const *rows,
+                                    const real *b, real beta, real *c, int64_t ldc)
+{
+    FN(avx2_tile)(kc, 1, NULL, off, rows, b, beta, c, ldc);
 }

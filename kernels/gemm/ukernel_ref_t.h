@@ -1,17 +1,34 @@
-/* Template: the portable MR x NR micro-kernel (plain loops the compiler vectorizes). */
-void FN(pyconv_ukernel_ref)(int64_t kc, real alpha, const real *PYCONV_RESTRICT a,
-                            const real *PYCONV_RESTRICT b, real beta, real *PYCONV_RESTRICT c,
-                            int64_t ldc)
+/* Template: the portable MR x NR micro-kernel (plain loops the compiler vectorizes), with A
+ * packed or gathered as in ukernel_avx2_t.h. */
+PYCONV_INLINE void FN(ref_tile)(int64_t kc, real alpha, const real *PYCONV_RESTRICT a,
+                                const int64_t *PYCONV_RESTRICT off, const real *const *rows,
+                                const real *PYCONV_RESTRICT b, real beta,
+                                real *PYCONV_RESTRICT c, int64_t ldc)
 {
     enum { MR = FN(PYCONV_REF_MR), NR = FN(PYCONV_REF_NR) };
     real acc[MR][NR] = {{0}};
-    for (int64_t p = 0; p < kc; p++, a += MR, b += NR)
-        for (int i = 0; i < MR; i++)
-            for (int j = 0; j < NR; j++) acc[i][j] += a[i] * b[j];
+    for (int64_t p = 0; p < kc; p++, b += NR) {
+        for (int i = 0; i < MR; i++) {
+            const real ai = off == NULL ? a[p * MR + i] : rows[i][off[p]];
+            for (int j = 0; j < NR; j++) acc[i][j] += ai * b[j];
+        }
+    }
     for (int i = 0; i < MR; i++, c += ldc) {
         if (beta == 0)
             for (int j = 0; j < NR; j++) c[j] = alpha * acc[i][j];
         else
             for (int j = 0; j < NR; j++) c[j] = alpha * acc[i][j] + beta * c[j];
     }
+}
+
+void FN(pyconv_ukernel_ref)(int64_t kc, real alpha, const real *a, const real *b, real beta,
+                            real *c, int64_t ldc)
+{
+    FN(ref_tile)(kc, alpha, a, NULL, NULL, b, beta, c, ldc);
+}
+
+void FN(pyconv_ukernel_gather_ref)(int64_t kc, const int64_t *off, const real *const *rows,
+                                   const real *b, real beta, real *c, int64_t ldc)
+{
+    FN(ref_tile)(kc, 1, NULL, off, rows, b, beta, c, ldc);
 }
