@@ -196,6 +196,18 @@ def test_rows_wider_than_one_chunk(dtype, kernel, stride, padding):
                      R.avg_pool2d(np.abs(finite).astype(np.float64), kernel, stride, padding), taps, dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("width", range(15, 36))
+def test_2x2_rows_of_8_to_17_outputs(dtype, width):
+    """The 2x2 stride-2 path's constant-width blocks, the last overlapping its predecessor."""
+    x = max_input(np.random.default_rng(width), (2, 3, 6, width), dtype)
+    values, indices = pyconv.max_pool2d(x, 2, return_indices=True)
+    expected = R.max_pool2d(x, 2, return_indices=True)
+    np.testing.assert_array_equal(values, expected[0])
+    np.testing.assert_array_equal(indices, expected[1])
+    np.testing.assert_array_equal(pyconv.max_pool2d(x, 2), expected[0])
+
+
 def test_int32_relative_index_overflow_takes_the_scalar_path():
     """A stride so large that a chunk's relative indices would overflow int32."""
     w = 2 ** 23 + 1

@@ -124,14 +124,29 @@ PYCONV_ALWAYS_INLINE void FN(max_chunk_dispatch)(const pyconv_pool_shape *s,
     }
 }
 
+/* Columns per block in max_interior_chunk's 2x2 path: one constant width, so each block is
+ * straight vector code with no scalar remainder loop (LeNet-5's rows are 14 outputs long). */
+#define POOL_BLOCK 8
+
 /* n <= POOL_CHUNK interior columns: x at the first candidate of the first column, base its
- * index in the plane; ind may be NULL. The one function with an AVX2 clone: everything above
- * is inlined into it. */
+ * index in the plane; ind may be NULL. The 2x2 stride-2 window goes in blocks of POOL_BLOCK
+ * columns, the last block overlapping its predecessor (recomputing a column gives the same
+ * value and index). The one function with an AVX2 clone: everything above is inlined into it. */
 PYCONV_SIMD_CLONES static void FN(max_interior_chunk)(
     const pyconv_pool_shape *s, const real *PYCONV_RESTRICT x, int64_t rows,
     real *PYCONV_RESTRICT y, int64_t *PYCONV_RESTRICT ind, int64_t base, int64_t n)
 {
     int32_t best[POOL_CHUNK];
+    if (n >= POOL_BLOCK && rows == 2 && s->kh == 2 && s->kw == 2 && s->stride_w == 2 &&
+        s->dil_h == 1 && s->dil_w == 1) {
+        for (int64_t o = 0;; o += POOL_BLOCK) {
+            o = PYCONV_MIN(o, n - POOL_BLOCK);
+            FN(max_chunk_fused)(x + 2 * o, s->w_in, 2, 2, 2, y + o, ind ? best : NULL, POOL_BLOCK);
+            if (ind != NULL)
+                for (int64_t t = 0; t < POOL_BLOCK; t++) ind[o + t] = base + 2 * o + best[t];
+            if (o == n - POOL_BLOCK) return;
+        }
+    }
     FN(max_chunk_dispatch)(s, x, rows, y, ind ? best : NULL, n);
     if (ind != NULL)
         for (int64_t o = 0; o < n; o++) ind[o] = base + best[o];
