@@ -1,3 +1,4 @@
+#include "common/arena.h"
 #include "common/ftz.h"
 #include "conv/conv_internal.h"
 

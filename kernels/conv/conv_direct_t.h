@@ -21,20 +21,6 @@ PYCONV_INLINE void FN(scatter_row)(real *PYCONV_RESTRICT x_row, const real *PYCO
     }
 }
 
-/* sum over ow in [lo, hi) of gy_row[ow] * x_row[ow*sw + off]. */
-PYCONV_INLINE real FN(dot_row)(const real *PYCONV_RESTRICT gy_row, const real *PYCONV_RESTRICT x_row,
-                               int64_t off, int64_t sw, int64_t lo, int64_t hi)
-{
-    real acc = 0;
-    if (sw == 1) {
-        #pragma omp simd reduction(+:acc)
-        for (int64_t ow = lo; ow < hi; ow++) acc += gy_row[ow] * x_row[ow + off];
-    } else {
-        for (int64_t ow = lo; ow < hi; ow++) acc += gy_row[ow] * x_row[ow * sw + off];
-    }
-    return acc;
-}
-
 /* y[t] = b + sum over the group's channels c, kernel rows i in [i_lo, i_hi) and taps j of
  * w[c, i, j] * x[c, i*dh + j*dw - pl + t*sw] for t < block, x pointing at the row `base` of
  * the first channel: every product of a block goes into registers, so y is stored once.
@@ -150,22 +136,33 @@ static void FN(input_plane)(const pyconv_conv_shape *s, const int64_t *cols, con
     }
 }
 
-/* Kernel gradient gk (kh x kw) += correlation of one input plane with one output plane. */
+/* Kernel gradient of one input plane and one output plane, as elementwise products:
+ * acc[(i*kw + j)*w_out + ow] += gy[oh, ow] * x[oh*sh - pt + i*dh, ow*sw - pl + j*dw], summed
+ * over the output rows oh. Summing acc over ow afterwards gives the gradient: one horizontal
+ * sum per tap and kernel, not one per tap and output row. */
 PYCONV_SIMD_CLONES
 static void FN(weight_plane)(const pyconv_conv_shape *s, const int64_t *cols, const real *x_plane,
-                             const real *gy_plane, real *gk)
+                             const real *gy_plane, real *PYCONV_RESTRICT acc)
 {
-    const int64_t kh = s->kh, kw = s->kw, w_in = s->w_in, w_out = s->w_out;
+    const int64_t kh = s->kh, kw = s->kw, w_in = s->w_in, w_out = s->w_out, sw = s->stride_w;
     for (int64_t oh = 0; oh < s->h_out; oh++) {
         const int64_t base = oh * s->stride_h - s->pad_top;
+        const real *PYCONV_RESTRICT g = gy_plane + oh * w_out;
         int64_t i_lo, i_hi;
         pyconv_tap_range(base, s->h_in, kh, s->dil_h, &i_lo, &i_hi);
         for (int64_t i = i_lo; i < i_hi; i++) {
-            const real *x_row = x_plane + (base + i * s->dil_h) * w_in;
-            for (int64_t j = 0; j < kw; j++)
-                gk[i * kw + j] += FN(dot_row)(gy_plane + oh * w_out, x_row,
-                                              j * s->dil_w - s->pad_left, s->stride_w,
-                                              cols[j], cols[kw + j]);
+            for (int64_t j = 0; j < kw; j++) {
+                const real *PYCONV_RESTRICT x_row =
+                    x_plane + (base + i * s->dil_h) * w_in + j * s->dil_w - s->pad_left;
+                real *PYCONV_RESTRICT a = acc + (i * kw + j) * w_out;
+                if (sw == 1) {
+                    #pragma omp simd
+                    for (int64_t ow = cols[j]; ow < cols[kw + j]; ow++) a[ow] += g[ow] * x_row[ow];
+                } else {
+                    for (int64_t ow = cols[j]; ow < cols[kw + j]; ow++)
+                        a[ow] += g[ow] * x_row[ow * sw];
+                }
+            }
         }
     }
 }
@@ -227,23 +224,36 @@ pyconv_status FN(pyconv_conv2d_weight_direct)(const pyconv_conv_shape *s, const 
     int64_t *cols = pyconv_column_ranges(s);
     if (cols == NULL) return PYCONV_ERR_NOMEM;
     /* task t = one (oc, ic-in-group) kernel, summed over the batch in a fixed order */
+    const int64_t taps = s->kh * s->kw;
+    int failed = 0;
     #pragma omp parallel num_threads(n_threads) if(n_threads > 1)
     {
         pyconv_fpmode fpmode = pyconv_ftz_enter();
+        real *acc = (real *)pyconv_arena_get(PYCONV_ARENA_CONV_0,
+                                             (size_t)(taps * s->w_out) * sizeof(real));
+        if (acc == NULL) {
+            #pragma omp atomic write
+            failed = 1;
+        }
         int64_t t;
         #pragma omp for schedule(static)
         for (t = 0; t < s->c_out * cin_g; t++) {
+            if (acc == NULL) continue;
             const int64_t oc = t / cin_g, ic = oc / cout_g * cin_g + t % cin_g;
-            real *gk = gw + t * s->kh * s->kw;
-            memset(gk, 0, (size_t)(s->kh * s->kw) * sizeof(real));
+            memset(acc, 0, (size_t)(taps * s->w_out) * sizeof(real));
             for (int64_t img = 0; img < s->n; img++)
                 FN(weight_plane)(s, cols, x + (img * s->c_in + ic) * plane_in,
-                                 gy + (img * s->c_out + oc) * plane_out, gk);
+                                 gy + (img * s->c_out + oc) * plane_out, acc);
+            for (int64_t tap = 0; tap < taps; tap++) {
+                real sum = 0;
+                for (int64_t ow = 0; ow < s->w_out; ow++) sum += acc[tap * s->w_out + ow];
+                gw[t * taps + tap] = sum;
+            }
         }
         pyconv_ftz_exit(fpmode);
     }
     pyconv_aligned_free(cols);
-    return PYCONV_OK;
+    return failed ? PYCONV_ERR_NOMEM : PYCONV_OK;
 }
 
 pyconv_status FN(pyconv_conv2d_bias)(const pyconv_conv_shape *s, const real *gy, real *gb,
