@@ -6,17 +6,20 @@
 
 numpy's BLAS reads its thread count at import, so each thread count runs in a fresh process
 with OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS set before numpy is imported.
-Calls alternate between the two libraries so drift on a shared machine hits both; medians."""
+Blocks of calls alternate between the two libraries so drift on a shared machine hits both;
+each block starts after a pause of SETTLE_S and one untimed call, so the other library's idle
+worker threads, which busy-wait for a while after each call, have gone to sleep; medians."""
 import argparse
 import json
 import os
 import subprocess
 import sys
+import time
+
+SETTLE_S = 0.2
 
 
 def worker(sizes, dtype, repeats, n_threads):
-    import time
-
     import numpy as np
 
     import pyconv
@@ -32,18 +35,20 @@ def worker(sizes, dtype, repeats, n_threads):
         pyconv.gemm(a, b, out=out_p, n_threads=n_threads)
         error = float(np.abs(out_p - expected).max() / np.abs(expected).max())
         np.matmul(a, b, out=out_n)
-        calls = max(1, int(2e9 / (2.0 * size ** 3)))  # about 2 GFLOP per timing
-        times = {"pyconv": [], "numpy": []}
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            for _ in range(calls):
-                pyconv.gemm(a, b, out=out_p, n_threads=n_threads)
-            t1 = time.perf_counter()
-            for _ in range(calls):
-                np.matmul(a, b, out=out_n)
-            t2 = time.perf_counter()
-            times["pyconv"].append((t1 - t0) / calls)
-            times["numpy"].append((t2 - t1) / calls)
+        calls = max(3, int(2e9 / (2.0 * size ** 3)))  # at least 2 GFLOP and 3 calls per block
+        run = {"pyconv": lambda: pyconv.gemm(a, b, out=out_p, n_threads=n_threads),
+               "numpy": lambda: np.matmul(a, b, out=out_n)}
+        times = {name: [] for name in run}
+        for r in range(repeats):
+            for name in (list(run) if r % 2 == 0 else list(run)[::-1]):
+                # Idle worker threads busy-wait after a call (OpenBLAS's for ~0.1 s): a block
+                # right after the other library's would share the cores with them.
+                time.sleep(SETTLE_S)
+                run[name]()
+                t0 = time.perf_counter()
+                for _ in range(calls):
+                    run[name]()
+                times[name].append((time.perf_counter() - t0) / calls)
         flop = 2.0 * size ** 3
         gflops = {name: flop / sorted(ts)[len(ts) // 2] / 1e9 for name, ts in times.items()}
         rows.append({"size": size, "threads": n_threads, "pyconv": gflops["pyconv"],
