@@ -184,6 +184,10 @@ CORNERS = {
     "large image, pointwise": ((2, 4, 24, 24), (3, 4, 1, 1), {}),
     # filters over several micro-tile columns, in each of two groups, strided
     "many filters per group": ((2, 8, 9, 10), (36, 4, 2, 3), dict(groups=2, stride=2, padding=1)),
+    # stride 1 with >= 8 channels per group: the input gradient runs as a forward convolution
+    "input gradient as a forward": ((2, 16, 9, 11), (6, 8, 3, 2),
+                                    dict(groups=2, dilation=(2, 3), padding=((1, 3), (0, 2)))),
+    "padding beyond the kernel": ((2, 16, 5, 6), (4, 16, 2, 2), dict(padding=3)),
     # padding far wider than the image: the im2col forward hands it to the direct kernel
     "huge padding": ((2, 2, 2, 3), (3, 2, 3, 3), dict(padding=(200, 150), stride=(40, 60))),
 }

@@ -21,6 +21,7 @@ typedef enum {
                                    packed weights: it does not call the GEMM driver) */
     PYCONV_ARENA_CONV_0,        /* free for the convolution kernels */
     PYCONV_ARENA_CONV_1,
+    PYCONV_ARENA_CONV_2,
     PYCONV_ARENA_POOL,          /* free for the pooling kernels */
     PYCONV_ARENA_N_SLOTS
 } pyconv_arena_slot;
