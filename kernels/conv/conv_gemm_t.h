@@ -1,18 +1,18 @@
 /* im2col + GEMM convolution template. Per image and group (K = c_in/groups*kh*kw patch rows,
  * L = h_out*w_out output pixels, M = c_out/groups filters):
- *   forward          y_g^T (L x M) = P_g^T (L x K) @ W_g^T (K x M)      (+ bias)
- *   input gradient   col_g (K x L) = W_g^T @ gy_g, then col2im into gx
- *   weight gradient  gW_g (M x K) += gy_g (M x L) @ col_g^T, several images per product
- * The forward pass never builds P (implicit GEMM): the micro-kernel's MR rows are output
- * pixels, whose patch values it reads straight from the image through one table of tap
- * offsets (the image zero-padded first when the convolution pads), and its NR columns are
- * filters, from weights packed once per call; a block of pixels is computed in a buffer of
- * the thread's and transposed into y. So nothing is packed per pixel, filter counts that are
- * multiples of NR fill every micro-tile, and the workspace is the packed weights, one chunk
- * of padded images and a pixel block per thread, whatever the batch size. The gradients run
- * on the GEMM driver of gemm/gemm_internal.h: the input gradient builds one image's patch
- * matrix at a time, the weight gradient a few small images' worth, in the thread's arena; a
- * 1x1, stride-1, unpadded convolution uses the image itself as its patch matrix there. */
+ *   forward          y_g^T (L x M)  = P_g^T (L x K) @ W_g^T (K x M)     (+ bias)
+ *   weight gradient  gW_g^T (K x M) = P_g (K x L) @ gy_g^T (L x M), summed over the batch
+ *   input gradient   stride 1: the forward of gy with flipped, transposed weights; else
+ *                    col_g (K x L) = W_g^T @ gy_g, then col2im into gx
+ * The forward and weight gradient never build P (implicit GEMM): the gather micro-kernel
+ * (gemm_internal.h) reads patch values straight from the image, zero-padded first when the
+ * convolution pads, through row pointers and one offset per tap or pixel; the other operand
+ * (weights, or gy) is packed into B micro-panels. Filters are the micro-tile's columns, so
+ * filter counts that are multiples of NR fill every micro-tile; each block of results is
+ * transposed into place at the end. Workspace: packed operands, one chunk of padded images,
+ * a block of results per thread, whatever the batch size. The strided input gradient builds
+ * one image's patch matrix at a time on the GEMM driver; a 1x1, stride-1, unpadded
+ * convolution uses gy's GEMM straight into gx there. */
 
 #include "common/ftz.h"
 
@@ -58,21 +58,19 @@ static pyconv_status FN(over_images)(int64_t n, FN(image_step) step, const void 
     return (pyconv_status)status;
 }
 
-/* The forward pass's arguments, and what it prepares once per call. */
-typedef struct {
-    const pyconv_conv_shape *s;
-    const real *x, *bias;
-    real *y;
-    const real *w_packed;  /* group g's W_g^T: ceil(M / NR) B micro-panels of K x NR */
-    const int64_t *off;    /* tap (c, i, j) of the whole input: its offset from a pixel's
-                              first value, in the images the pixels read */
-    int64_t hp, wp;        /* plane size of those images: padded, or the input's own */
-    int padded;
-} FN(forward_args);
-
-/* Largest padded plane the forward copies, as a multiple of the input plane (plus 64 Ki
+/* Largest padded plane the implicit GEMM copies, as a multiple of the input plane (plus 64 Ki
  * values, so small images always qualify). */
 #define PYCONV_MAX_PADDED_PLANE_RATIO 4.0
+
+/* What the implicit GEMM reads: the input images, zero-padded when the convolution pads, and
+ * one offset per kernel tap, so that tap p of output pixel q is at image[pixel(q) + off[p]]. */
+typedef struct {
+    const pyconv_conv_shape *s;
+    const real *x;
+    int64_t hp, wp;       /* plane size of the images read: padded, or the input's own */
+    int padded;
+    const int64_t *off;   /* tap (c, i, j) of the whole input, c_in * kh * kw of them */
+} FN(gather_source);
 
 /* Copies n_planes (h_in, w_in) planes into (hp, wp) planes with pad_top zero rows above and
  * pad_left zero columns on the left, the rest zero. */
@@ -96,16 +94,54 @@ static void FN(pad_planes)(const pyconv_conv_shape *s, const real *x, int64_t n_
     }
 }
 
-/* px[t] = the first value (top-left tap, group 0) read by pixel q0 + t of the step's images
- * at src, for t < n_px; the rest up to `rows` repeat px[0] (their results are not used). */
-static void FN(pixel_rows)(const FN(forward_args) *f, const real *src, int64_t q0, int64_t n_px,
-                           int64_t rows, const real **px)
+/* Plans the gather for s over x; 0 when padding far wider than the image (legal, if odd)
+ * would make the padded copy huge: the caller then uses the direct kernel, which reads the
+ * padding as zeros without storing it. The offsets are filled by gather_offsets. */
+static int FN(gather_plan)(const pyconv_conv_shape *s, const real *x, FN(gather_source) *g)
 {
-    const pyconv_conv_shape *s = f->s;
-    const int64_t l = s->h_out * s->w_out, image = s->c_in * f->hp * f->wp;
+    g->s = s;
+    g->x = x;
+    g->hp = pyconv_padded_extent(s->h_in, s->pad_top, s->h_out, s->stride_h, s->kh, s->dil_h);
+    g->wp = pyconv_padded_extent(s->w_in, s->pad_left, s->w_out, s->stride_w, s->kw, s->dil_w);
+    g->padded = g->hp != s->h_in || g->wp != s->w_in;
+    g->off = NULL;
+    const double plane_in = (double)s->h_in * (double)s->w_in;
+    return (double)g->hp * (double)g->wp <= PYCONV_MAX_PADDED_PLANE_RATIO * plane_in + 65536.0;
+}
+
+static void FN(gather_offsets)(FN(gather_source) *g, int64_t *off)
+{
+    const pyconv_conv_shape *s = g->s;
+    for (int64_t c = 0, p = 0; c < s->c_in; c++)
+        for (int64_t i = 0; i < s->kh; i++)
+            for (int64_t j = 0; j < s->kw; j++)
+                off[p++] = (c * g->hp + i * s->dil_h) * g->wp + j * s->dil_w;
+    g->off = off;
+}
+
+/* Images [img, img + imgs) as the gather reads them: x itself, or a padded copy in the calling
+ * thread's arena (slot CONV_0); NULL when out of memory. */
+static const real *FN(gather_images)(const FN(gather_source) *g, int64_t img, int64_t imgs,
+                                     int n_threads)
+{
+    const pyconv_conv_shape *s = g->s;
+    const real *x = g->x + img * s->c_in * s->h_in * s->w_in;
+    if (!g->padded) return x;
+    real *buf = (real *)pyconv_arena_get(PYCONV_ARENA_CONV_0,
+                                         (size_t)(imgs * s->c_in * g->hp * g->wp) * sizeof(real));
+    if (buf != NULL) FN(pad_planes)(s, x, imgs * s->c_in, g->hp, g->wp, buf, n_threads);
+    return buf;
+}
+
+/* pix[t] = the offset of the first value (top-left tap, channel 0) that output pixel q0 + t of
+ * the gathered images reads, for t < n. */
+static void FN(pixel_offsets)(const FN(gather_source) *g, int64_t q0, int64_t n, int64_t *pix)
+{
+    const pyconv_conv_shape *s = g->s;
+    const int64_t l = s->h_out * s->w_out, image = s->c_in * g->hp * g->wp;
     int64_t m = q0 / l, oh = q0 % l / s->w_out, ow = q0 % s->w_out;
-    for (int64_t t = 0; t < n_px; t++) {
-        px[t] = src + m * image + oh * s->stride_h * f->wp + ow * s->stride_w;
+    for (int64_t t = 0; t < n; t++) {
+        pix[t] = m * image + oh * s->stride_h * g->wp + ow * s->stride_w;
         if (++ow == s->w_out) {
             ow = 0;
             if (++oh == s->h_out) {
@@ -114,8 +150,15 @@ static void FN(pixel_rows)(const FN(forward_args) *f, const real *src, int64_t q
             }
         }
     }
-    for (int64_t t = n_px; t < rows; t++) px[t] = px[0];
 }
+
+/* The forward pass's arguments, and the weights it packs once per call. */
+typedef struct {
+    FN(gather_source) in;
+    const real *bias;
+    real *y;
+    const real *w_packed;  /* group g's W_g^T: ceil(M / NR) B micro-panels of K x NR */
+} FN(forward_args);
 
 /* y for pixels [q0, q0 + n_px) of images from img on, filters of group g: the block's
  * transposed result ct (row t = pixel q0 + t, ldc apart) plus the bias. */
@@ -123,7 +166,7 @@ PYCONV_SIMD_CLONES
 static void FN(store_block)(const FN(forward_args) *f, int64_t img, int64_t g, int64_t q0,
                             int64_t n_px, const real *ct, int64_t ldc)
 {
-    const pyconv_conv_shape *s = f->s;
+    const pyconv_conv_shape *s = f->in.s;
     const int64_t l = s->h_out * s->w_out, cout_g = s->c_out / s->groups;
     for (int64_t q = q0; q < q0 + n_px;) {
         const int64_t m = q / l, p0 = q % l, run = PYCONV_MIN(l - p0, q0 + n_px - q);
@@ -143,7 +186,7 @@ static pyconv_status FN(forward_images)(const void *ctx, int64_t img, int64_t im
                                         int n_threads)
 {
     const FN(forward_args) *f = (const FN(forward_args) *)ctx;
-    const pyconv_conv_shape *s = f->s;
+    const pyconv_conv_shape *s = f->in.s;
     const pyconv_gemm_arch *arch = pyconv_gemm_active_arch();
     const FN(pyconv_ukernel_gather) ukernel = arch->FN(ukernel_gather);
     const pyconv_gemm_blocking blk = arch->FN(blocking);
@@ -151,14 +194,8 @@ static pyconv_status FN(forward_images)(const void *ctx, int64_t img, int64_t im
     const int64_t cout_g = s->c_out / s->groups, k = s->c_in / s->groups * s->kh * s->kw;
     const int64_t panels = (cout_g + nr - 1) / nr, ldc = panels * nr;
     const int64_t pixels = imgs * s->h_out * s->w_out;
-    const real *src = f->x + img * s->c_in * s->h_in * s->w_in;
-    if (f->padded) {
-        real *buf = (real *)pyconv_arena_get(
-            PYCONV_ARENA_CONV_0, (size_t)(imgs * s->c_in * f->hp * f->wp) * sizeof(real));
-        if (buf == NULL) return PYCONV_ERR_NOMEM;
-        FN(pad_planes)(s, src, imgs * s->c_in, f->hp, f->wp, buf, n_threads);
-        src = buf;
-    }
+    const real *src = FN(gather_images)(&f->in, img, imgs, n_threads);
+    if (src == NULL) return PYCONV_ERR_NOMEM;
     const int nt = pyconv_gemm_thread_count(pixels, s->c_out, k, (pixels + mr - 1) / mr,
                                             n_threads);
     /* Blocks of at most MC pixels, whole micro-tiles, as many on every thread */
@@ -171,9 +208,12 @@ static pyconv_status FN(forward_images)(const void *ctx, int64_t img, int64_t im
     #pragma omp parallel num_threads(nt) if(nt > 1)
     {
         pyconv_fpmode fpmode = pyconv_ftz_enter();
-        real *ct = (real *)pyconv_arena_get(PYCONV_ARENA_CONV_1, (size_t)(mc * ldc) * sizeof(real) +
-                                                                 (size_t)mc * sizeof(real *));
-        const real **px = ct ? (const real **)(ct + mc * ldc) : NULL;
+        /* the block's y^T, its pixels' offsets and pointers */
+        real *ct = (real *)pyconv_arena_get(
+            PYCONV_ARENA_CONV_1, (size_t)(mc * ldc) * sizeof(real) + (size_t)mc * sizeof(int64_t) +
+                                     (size_t)mc * sizeof(real *));
+        int64_t *pix = ct ? (int64_t *)(ct + mc * ldc) : NULL;
+        const real **px = ct ? (const real **)(pix + mc) : NULL;
         if (ct == NULL) {
             #pragma omp atomic write
             failed = 1;
@@ -183,10 +223,12 @@ static pyconv_status FN(forward_images)(const void *ctx, int64_t img, int64_t im
         for (b = 0; b < n_blocks; b++) {
             if (ct == NULL) continue;
             const int64_t q0 = b * mc, n_px = PYCONV_MIN(mc, pixels - q0);
-            FN(pixel_rows)(f, src, q0, n_px, mc, px);
+            FN(pixel_offsets)(&f->in, q0, n_px, pix);
+            /* rows past the last pixel repeat the first one; their results are not stored */
+            for (int64_t t = 0; t < mc; t++) px[t] = src + pix[t < n_px ? t : 0];
             for (int64_t g = 0; g < s->groups; g++) {
                 const real *w_g = f->w_packed + g * ldc * k;
-                const int64_t *off_g = f->off + g * k;
+                const int64_t *off_g = f->in.off + g * k;
                 /* loop 4 around the micro-kernel: KC-deep slices of the taps */
                 for (int64_t step = 0; step < kc_steps; step++) {
                     const int64_t pc = step * blk.kc, kc = PYCONV_MIN(blk.kc, k - pc);
@@ -217,21 +259,12 @@ pyconv_status FN(pyconv_conv2d_im2col)(const pyconv_conv_shape *s, const real *x
     const int64_t nr = pyconv_gemm_active_arch()->FN(blocking).nr;
     const int64_t cout_g = s->c_out / s->groups, k = s->c_in / s->groups * s->kh * s->kw;
     const int64_t panels = (cout_g + nr - 1) / nr;
-    FN(forward_args) f = {s, x, bias, y, NULL, NULL,
-                          pyconv_padded_extent(s->h_in, s->pad_top, s->h_out, s->stride_h, s->kh, s->dil_h),
-                          pyconv_padded_extent(s->w_in, s->pad_left, s->w_out, s->stride_w, s->kw, s->dil_w),
-                          0};
-    f.padded = f.hp != s->h_in || f.wp != s->w_in;
-    /* Padding far wider than the image (legal, if odd) would make the padded copy huge: such
-     * shapes go to the direct kernel, which reads the padding as zeros without storing it. */
-    const double plane_in = (double)s->h_in * (double)s->w_in;
-    if ((double)f.hp * (double)f.wp > PYCONV_MAX_PADDED_PLANE_RATIO * plane_in + 65536.0)
-        return FN(pyconv_conv2d_direct)(s, x, w, bias, y, n_threads);
+    FN(forward_args) f;
+    if (!FN(gather_plan)(s, x, &f.in)) return FN(pyconv_conv2d_direct)(s, x, w, bias, y, n_threads);
     const size_t w_bytes = (size_t)(s->groups * panels * nr * k) * sizeof(real);
     real *w_packed = (real *)pyconv_arena_get(PYCONV_ARENA_GEMM_B,
                                               w_bytes + (size_t)(s->groups * k) * sizeof(int64_t));
     if (w_packed == NULL) return PYCONV_ERR_NOMEM;
-    int64_t *off = (int64_t *)((char *)w_packed + w_bytes);
     int64_t e;
     #pragma omp parallel for num_threads(n_threads) schedule(static) if(n_threads > 1)
     for (e = 0; e < s->groups * panels; e++) {
@@ -240,12 +273,10 @@ pyconv_status FN(pyconv_conv2d_im2col)(const pyconv_conv_shape *s, const real *x
         FN(pyconv_pack_strided)(&w_t, jp * nr, PYCONV_MIN(nr, cout_g - jp * nr), 0, k, nr,
                                 w_packed + e * k * nr);
     }
-    for (int64_t c = 0, p = 0; c < s->c_in; c++)
-        for (int64_t i = 0; i < s->kh; i++)
-            for (int64_t j = 0; j < s->kw; j++)
-                off[p++] = (c * f.hp + i * s->dil_h) * f.wp + j * s->dil_w;
+    FN(gather_offsets)(&f.in, (int64_t *)((char *)w_packed + w_bytes));
+    f.bias = bias;
+    f.y = y;
     f.w_packed = w_packed;
-    f.off = off;
     return FN(over_images)(s->n, FN(forward_images), &f, (PYCONV_MIN_GEMM_PIXELS + l - 1) / l,
                            n_threads);
 }
@@ -342,69 +373,142 @@ static void FN(pack_image_rows)(const void *ctx, int64_t x0, int64_t nx, int64_t
     }
 }
 
-/* Batch slices of the weight gradient: a function of the shape only, never of the thread
- * count, so the summation order -- and the result -- is the same at any thread count. Up to
- * PYCONV_WGRAD_SLICES, while the partial sums fit in PYCONV_WGRAD_PARTIALS_BYTES. Within a
- * slice, images go through the GEMM in chunks of at least PYCONV_MIN_GEMM_PIXELS pixels, so
- * small images still make deep products. */
-#define PYCONV_WGRAD_SLICES 16
-#define PYCONV_WGRAD_PARTIALS_BYTES ((int64_t)64 << 20)
+/* The weight gradient, per group: gW_g^T (K x M) = P_g (K x pixels) @ gy_g^T (pixels x M), an
+ * implicit GEMM whose micro-kernel rows are kernel taps gathered from the images (the tap's
+ * first value, then one offset per pixel) and whose columns are filters, from gy packed per
+ * KC pixels. The batch goes through in order, in chunks of images, into one transposed
+ * accumulator; the threads split the tap micro-tiles, so every
+ * value is summed in the same order by one thread: the result does not depend on the thread
+ * count. */
+#define PYCONV_WGRAD_CHUNK_BYTES ((int64_t)4 << 20)
 
-/* The batch is cut into slices; each slice sums its images in order into its own partial
- * (slice 0 straight into gw), one thread per slice with single-threaded GEMMs; then the
- * partials are added into gw in slice order. */
+typedef struct {
+    FN(gather_source) in;
+    const real *gy;
+    real *acc;          /* groups x kpad x ldc: gW_g^T, rows padded to whole micro-tiles */
+    real *b_block;      /* KC pixels x ldc of gy_g^T as B micro-panels, shared */
+    int64_t *pix;       /* those pixels' offsets, shared */
+    int64_t kpad, ldc;  /* taps rounded up to whole micro-tiles; filters to whole panels */
+} FN(weight_args);
+
+/* acc (+)= the products of images [img, img + imgs), gathered at src (overwritten by the
+ * first chunk, first != 0). */
+static pyconv_status FN(weight_chunk)(const FN(weight_args) *a, const real *src, int64_t img,
+                                      int64_t imgs, int first, int n_threads)
+{
+    const pyconv_conv_shape *s = a->in.s;
+    const pyconv_gemm_arch *arch = pyconv_gemm_active_arch();
+    const FN(pyconv_ukernel_gather) ukernel = arch->FN(ukernel_gather);
+    const pyconv_gemm_blocking blk = arch->FN(blocking);
+    const int64_t mr = blk.mr, nr = blk.nr, kpad = a->kpad, ldc = a->ldc;
+    const int64_t cout_g = s->c_out / s->groups, k = s->c_in / s->groups * s->kh * s->kw;
+    const int64_t l = s->h_out * s->w_out, pixels = imgs * l, tiles = kpad / mr;
+    const int64_t panels = ldc / nr;
+    const int nt = pyconv_gemm_thread_count(k, s->c_out, pixels, tiles, n_threads);
+    int failed = 0;
+    #pragma omp parallel num_threads(nt) if(nt > 1)
+    {
+        pyconv_fpmode fpmode = pyconv_ftz_enter();
+        const real **rows = (const real **)pyconv_arena_get(PYCONV_ARENA_CONV_2,
+                                                            (size_t)kpad * sizeof(real *));
+        if (rows == NULL) {
+            #pragma omp atomic write
+            failed = 1;
+        }
+        for (int64_t g = 0; g < s->groups; g++) {
+            const FN(image_rows) grads = {a->gy + (img * s->c_out + g * cout_g) * l, l,
+                                          s->c_out * l};
+            real *acc_g = a->acc + g * kpad * ldc;
+            /* loop 4 around the micro-kernel: KC pixels at a time */
+            for (int64_t pc = 0; pc < pixels; pc += blk.kc) {
+                const int64_t kc = PYCONV_MIN(blk.kc, pixels - pc);
+                const real beta = first && pc == 0 ? 0 : 1;
+                /* everyone is done with the previous B block before it is overwritten */
+                if (g > 0 || pc > 0) {
+                    #pragma omp barrier
+                }
+                /* each thread packs (and finds the offsets of) a share of the pixels */
+                int part;
+                #pragma omp for schedule(static)
+                for (part = 0; part < nt; part++) {
+                    const int64_t lo = kc * part / nt, hi = kc * (part + 1) / nt;
+                    if (hi == lo) continue;
+                    FN(pixel_offsets)(&a->in, pc + lo, hi - lo, a->pix + lo);
+                    for (int64_t jp = 0; jp < panels; jp++)
+                        FN(pack_image_rows)(&grads, jp * nr, PYCONV_MIN(nr, cout_g - jp * nr),
+                                            pc + lo, hi - lo, nr, a->b_block + (jp * kc + lo) * nr);
+                }
+                #pragma omp for schedule(static) nowait
+                for (part = 0; part < nt; part++) {
+                    if (rows == NULL) continue;
+                    const int64_t t_lo = tiles * part / nt, t_hi = tiles * (part + 1) / nt;
+                    /* taps past the last repeat the first; their sums are never read */
+                    for (int64_t t = t_lo * mr; t < t_hi * mr; t++)
+                        rows[t] = src + a->in.off[g * k + (t < k ? t : 0)];
+                    /* loop 2: NR filters at a time (their packed gradients stay in L1) */
+                    for (int64_t jp = 0; jp < panels; jp++)
+                        /* loop 1: MR taps at a time, gathered from the images */
+                        for (int64_t t = t_lo; t < t_hi; t++)
+                            ukernel(kc, a->pix, rows + t * mr, a->b_block + jp * kc * nr, beta,
+                                    acc_g + t * mr * ldc + jp * nr, ldc);
+                }
+            }
+        }
+        pyconv_ftz_exit(fpmode);
+    }
+    return failed ? PYCONV_ERR_NOMEM : PYCONV_OK;
+}
+
 pyconv_status FN(pyconv_conv2d_weight_im2col)(const pyconv_conv_shape *s, const real *x,
                                               const real *gy, real *gw, int n_threads)
 {
-    const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
-    const int64_t k = cin_g * s->kh * s->kw, l = s->h_out * s->w_out, gw_size = s->c_out * k;
-    const int64_t gw_bytes = gw_size * (int64_t)sizeof(real);
-    const int64_t slices = PYCONV_MAX(1, PYCONV_MIN(PYCONV_MIN(s->n, PYCONV_WGRAD_SLICES),
-                                                    1 + PYCONV_WGRAD_PARTIALS_BYTES / gw_bytes));
-    const int64_t chunk = (PYCONV_MIN_GEMM_PIXELS + l - 1) / l;
-    const int pointwise = FN(is_pointwise)(s);
-    /* patch rows of one image; a pointwise convolution's patches are the image itself */
-    const int64_t col_stride = pointwise ? s->c_in * l : s->c_in * s->kh * s->kw * l;
-    const int workers = (int)PYCONV_MIN(n_threads, slices);
-    const int inner = workers == 1 ? n_threads : 1;
-    real *partials = NULL;
-    if (slices > 1) {
-        partials = (real *)pyconv_arena_get(PYCONV_ARENA_CONV_1, (size_t)((slices - 1) * gw_bytes));
-        if (partials == NULL) return PYCONV_ERR_NOMEM;
+    const pyconv_gemm_blocking blk = pyconv_gemm_active_arch()->FN(blocking);
+    const int64_t cout_g = s->c_out / s->groups, k = s->c_in / s->groups * s->kh * s->kw;
+    const int64_t l = s->h_out * s->w_out;
+    if (s->n == 0 || l == 0 || k == 0 || s->c_out == 0) {
+        memset(gw, 0, (size_t)(s->c_out * k) * sizeof(real));
+        return PYCONV_OK;
     }
-    int status = PYCONV_OK;
-    int64_t slice;
-    #pragma omp parallel for num_threads(workers) schedule(static) if(workers > 1)
-    for (slice = 0; slice < slices; slice++) {
-        real *acc = slice == 0 ? gw : partials + (slice - 1) * gw_size;
-        const int64_t first = s->n * slice / slices, end = s->n * (slice + 1) / slices;
-        real *col = pointwise ? NULL : (real *)pyconv_arena_get(
-            PYCONV_ARENA_CONV_0, (size_t)(PYCONV_MIN(chunk, end - first) * col_stride) * sizeof(real));
-        pyconv_status st = pointwise || col ? PYCONV_OK : PYCONV_ERR_NOMEM;
-        for (int64_t img = first; img < end && st == PYCONV_OK; img += chunk) {
-            const int64_t imgs = PYCONV_MIN(chunk, end - img);
-            const real *xi = x + img * s->c_in * s->h_in * s->w_in;
-            if (!pointwise) st = FN(pyconv_im2col_planes)(s, xi, col, imgs * s->c_in, inner);
-            for (int64_t g = 0; g < s->groups && st == PYCONV_OK; g++) {
-                const FN(image_rows) grads = {gy + (img * s->c_out + g * cout_g) * l, l, s->c_out * l};
-                const FN(image_rows) patches = {(pointwise ? xi : col) + g * k * l, l, col_stride};
-                st = FN(pyconv_gemm_driver)(cout_g, k, imgs * l, 1, FN(pack_image_rows), &grads,
-                                            FN(pack_image_rows), &patches, img == first ? 0 : 1,
-                                            acc + g * cout_g * k, k, inner);
-            }
-        }
-        if (st != PYCONV_OK) {
-            #pragma omp atomic write
-            status = st;
-        }
+    FN(weight_args) a;
+    if (!FN(gather_plan)(s, x, &a.in)) return FN(pyconv_conv2d_weight_direct)(s, x, gy, gw, n_threads);
+    a.gy = gy;
+    a.kpad = (k + blk.mr - 1) / blk.mr * blk.mr;
+    a.ldc = (cout_g + blk.nr - 1) / blk.nr * blk.nr;
+    /* Chunks of at least PYCONV_MIN_GEMM_PIXELS pixels, and as many images as fit in
+     * PYCONV_WGRAD_CHUNK_BYTES (the whole batch when nothing is padded, as nothing is copied):
+     * fewer parallel regions and barriers for small images. */
+    const int64_t image_bytes = s->c_in * a.in.hp * a.in.wp * (int64_t)sizeof(real);
+    const int64_t chunk = a.in.padded ? PYCONV_MAX((PYCONV_MIN_GEMM_PIXELS + l - 1) / l,
+                                                   PYCONV_WGRAD_CHUNK_BYTES / PYCONV_MAX(image_bytes, 1))
+                                      : s->n;
+    const int64_t kc_max = PYCONV_MIN(blk.kc, PYCONV_MIN(chunk, s->n) * l);
+    /* the accumulator, the shared B block and pixel offsets, the tap offsets */
+    const size_t acc_bytes = (size_t)(s->groups * a.kpad * a.ldc) * sizeof(real);
+    const size_t b_bytes = (size_t)(kc_max * a.ldc) * sizeof(real);
+    a.acc = (real *)pyconv_arena_get(PYCONV_ARENA_CONV_1,
+                                     acc_bytes + b_bytes + (size_t)kc_max * sizeof(int64_t) +
+                                         (size_t)(s->c_in * s->kh * s->kw) * sizeof(int64_t));
+    if (a.acc == NULL) return PYCONV_ERR_NOMEM;
+    a.b_block = (real *)((char *)a.acc + acc_bytes);
+    a.pix = (int64_t *)((char *)a.b_block + b_bytes);
+    FN(gather_offsets)(&a.in, a.pix + kc_max);
+    pyconv_status st = PYCONV_OK;
+    for (int64_t img = 0; img < s->n && st == PYCONV_OK; img += chunk) {
+        const int64_t imgs = PYCONV_MIN(chunk, s->n - img);
+        const real *src = FN(gather_images)(&a.in, img, imgs, n_threads);
+        st = src == NULL ? PYCONV_ERR_NOMEM
+                         : FN(weight_chunk)(&a, src, img, imgs, img == 0, n_threads);
     }
-    if (status != PYCONV_OK || slices == 1) return (pyconv_status)status;
-    int64_t e;
+    if (st != PYCONV_OK) return st;
+    /* Transpose acc into gw, row by row of acc, taps in order, so the strided writes fill
+     * gw's lines while they are cached. */
+    int64_t row;
     #pragma omp parallel for num_threads(n_threads) schedule(static) if(n_threads > 1)
-    for (e = 0; e < gw_size; e++) {
-        real v = gw[e];
-        for (int64_t p = 0; p < slices - 1; p++) v += partials[p * gw_size + e];
-        gw[e] = v;
+    for (row = 0; row < s->groups * k; row++) {
+        const int64_t g = row / k, tap = row % k;
+        const real *src = a.acc + (g * a.kpad + tap) * a.ldc;
+        real *dst = gw + g * cout_g * k + tap;
+        for (int64_t oc = 0; oc < cout_g; oc++) dst[oc * k] = src[oc];
     }
     return PYCONV_OK;
 }

@@ -57,11 +57,9 @@ PYCONV_INLINE int64_t *pyconv_column_ranges(const pyconv_conv_shape *s)
     return r;
 }
 
-/* im2col / col2im of n_planes consecutive (h_in, w_in) planes: plane p owns the
- * kh*kw rows starting at row p*kh*kw of col (each row h_out*w_out long). */
+/* col2im of n_planes consecutive (h_in, w_in) planes: plane p owns the kh*kw rows starting
+ * at row p*kh*kw of col (each row h_out*w_out long). */
 #define PYCONV_DECLARE_CONV_INTERNAL(real, sfx)                                               \
-pyconv_status pyconv_im2col_planes_##sfx(const pyconv_conv_shape *s, const real *x,          \
-                                         real *col, int64_t n_planes, int n_threads);       \
 pyconv_status pyconv_col2im_planes_##sfx(const pyconv_conv_shape *s, const real *col,        \
                                          real *x, int64_t n_planes, int n_threads);
 

@@ -29,19 +29,13 @@ static void FN(im2col_plane)(const pyconv_conv_shape *s, const real *PYCONV_REST
     }
 }
 
-pyconv_status FN(pyconv_im2col_planes)(const pyconv_conv_shape *s, const real *x, real *col,
-                                       int64_t n_planes, int n_threads)
+pyconv_status FN(pyconv_im2col)(const pyconv_conv_shape *s, const real *x, real *col,
+                                int n_threads)
 {
     const int64_t plane_in = s->h_in * s->w_in, plane_col = s->kh * s->kw * s->h_out * s->w_out;
     int64_t p;
     #pragma omp parallel for num_threads(n_threads) schedule(static) if(n_threads > 1)
-    for (p = 0; p < n_planes; p++)
+    for (p = 0; p < s->n * s->c_in; p++)
         FN(im2col_plane)(s, x + p * plane_in, col + p * plane_col);
     return PYCONV_OK;
-}
-
-pyconv_status FN(pyconv_im2col)(const pyconv_conv_shape *s, const real *x, real *col,
-                                int n_threads)
-{
-    return FN(pyconv_im2col_planes)(s, x, col, s->n * s->c_in, n_threads);
 }
