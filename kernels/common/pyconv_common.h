@@ -35,6 +35,18 @@
 /* Cache-line (and AVX-512) aligned buffers for packed panels and workspaces. */
 #define PYCONV_ALIGN 64
 
+/* Fewest work units (multiply-adds, or values a pooling touches) worth one more thread:
+ * starting a parallel region costs a few microseconds, about what one thread does in this
+ * many. */
+#define PYCONV_MIN_WORK_PER_THREAD (128.0 * 1024.0)
+
+/* Threads worth using for `work` units: at most n_threads, at least 1. */
+PYCONV_INLINE int pyconv_threads_for(double work, int n_threads)
+{
+    const double by_work = work / PYCONV_MIN_WORK_PER_THREAD;
+    return by_work >= n_threads ? n_threads : by_work < 1 ? 1 : (int)by_work;
+}
+
 void *pyconv_aligned_alloc(size_t nbytes);
 void pyconv_aligned_free(void *p);
 

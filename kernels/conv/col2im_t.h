@@ -27,6 +27,7 @@ pyconv_status FN(pyconv_col2im_planes)(const pyconv_conv_shape *s, const real *c
 {
     const int64_t plane_in = s->h_in * s->w_in, plane_col = s->kh * s->kw * s->h_out * s->w_out;
     int64_t p;
+    n_threads = pyconv_threads_for((double)n_planes * (double)plane_col, n_threads);
     #pragma omp parallel for num_threads(n_threads) schedule(static) if(n_threads > 1)
     for (p = 0; p < n_planes; p++)
         FN(col2im_plane)(s, col + p * plane_col, x + p * plane_in);

@@ -167,13 +167,29 @@ static void FN(weight_plane)(const pyconv_conv_shape *s, const int64_t *cols, co
     }
 }
 
+/* Threads worth using for a direct kernel: its multiply-adds, the same in all three. */
+static int FN(direct_threads)(const pyconv_conv_shape *s, int n_threads)
+{
+    return pyconv_threads_for((double)(s->n * s->c_out) * (double)(s->h_out * s->w_out) *
+                                  (double)(s->c_in / s->groups * s->kh * s->kw),
+                              n_threads);
+}
+
 pyconv_status FN(pyconv_conv2d_direct)(const pyconv_conv_shape *s, const real *x,
                                        const real *w, const real *bias, real *y,
                                        int n_threads)
 {
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
+    const int64_t plane_out = s->h_out * s->w_out;
+    if (cin_g == 0) {  /* no input channels (x may be NULL): the output is the bias */
+        for (int64_t t = 0; t < s->n * s->c_out; t++)
+            for (int64_t p = 0; p < plane_out; p++)
+                y[t * plane_out + p] = bias ? bias[t % s->c_out] : (real)0;
+        return PYCONV_OK;
+    }
     int64_t *cols = pyconv_column_ranges(s);
     if (cols == NULL) return PYCONV_ERR_NOMEM;
+    n_threads = FN(direct_threads)(s, n_threads);
     #pragma omp parallel num_threads(n_threads) if(n_threads > 1)
     {
         pyconv_fpmode fpmode = pyconv_ftz_enter();
@@ -183,7 +199,7 @@ pyconv_status FN(pyconv_conv2d_direct)(const pyconv_conv_shape *s, const real *x
             const int64_t img = t / s->c_out, oc = t % s->c_out;
             FN(forward_plane)(s, cols, x + (img * s->c_in + oc / cout_g * cin_g) * s->h_in * s->w_in,
                               w + oc * cin_g * s->kh * s->kw, bias ? bias[oc] : (real)0,
-                              y + t * s->h_out * s->w_out);
+                              y + t * plane_out);
         }
         pyconv_ftz_exit(fpmode);
     }
@@ -198,6 +214,7 @@ pyconv_status FN(pyconv_conv2d_input_direct)(const pyconv_conv_shape *s, const r
     const int64_t plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
     int64_t *cols = pyconv_column_ranges(s);
     if (cols == NULL) return PYCONV_ERR_NOMEM;
+    n_threads = FN(direct_threads)(s, n_threads);
     #pragma omp parallel num_threads(n_threads) if(n_threads > 1)
     {
         pyconv_fpmode fpmode = pyconv_ftz_enter();
@@ -223,6 +240,7 @@ pyconv_status FN(pyconv_conv2d_weight_direct)(const pyconv_conv_shape *s, const 
     const int64_t plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
     int64_t *cols = pyconv_column_ranges(s);
     if (cols == NULL) return PYCONV_ERR_NOMEM;
+    n_threads = FN(direct_threads)(s, n_threads);
     /* task t = one (oc, ic-in-group) kernel, summed over the batch in a fixed order */
     const int64_t taps = s->kh * s->kw;
     int failed = 0;
@@ -260,6 +278,7 @@ pyconv_status FN(pyconv_conv2d_bias)(const pyconv_conv_shape *s, const real *gy,
                                      int n_threads)
 {
     const int64_t plane = s->h_out * s->w_out;
+    n_threads = pyconv_threads_for((double)(s->n * s->c_out) * (double)plane, n_threads);
     #pragma omp parallel num_threads(n_threads) if(n_threads > 1)
     {
         pyconv_fpmode fpmode = pyconv_ftz_enter();

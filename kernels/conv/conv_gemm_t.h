@@ -79,6 +79,7 @@ static void FN(pad_planes)(const pyconv_conv_shape *s, const real *x, int64_t n_
 {
     const int64_t h = s->h_in, w = s->w_in, top = s->pad_top, left = s->pad_left;
     int64_t p;
+    n_threads = pyconv_threads_for((double)n_planes * (double)(hp * wp), n_threads);
     #pragma omp parallel for num_threads(n_threads) schedule(static) if(n_threads > 1)
     for (p = 0; p < n_planes; p++) {
         const real *src = x + p * h * w;
@@ -203,7 +204,7 @@ static pyconv_status FN(forward_images)(const void *ctx, int64_t img, int64_t im
     const int64_t balanced = (by_mc + nt - 1) / nt * nt;
     const int64_t mc = ((pixels + balanced - 1) / balanced + mr - 1) / mr * mr;
     const int64_t n_blocks = (pixels + mc - 1) / mc;
-    const int64_t kc_steps = PYCONV_MAX(1, (k + blk.kc - 1) / blk.kc);  /* K = 0 still stores */
+    const int64_t kc_steps = (k + blk.kc - 1) / blk.kc;
     int failed = 0;
     #pragma omp parallel num_threads(nt) if(nt > 1)
     {
@@ -260,13 +261,16 @@ pyconv_status FN(pyconv_conv2d_im2col)(const pyconv_conv_shape *s, const real *x
     const int64_t cout_g = s->c_out / s->groups, k = s->c_in / s->groups * s->kh * s->kw;
     const int64_t panels = (cout_g + nr - 1) / nr;
     FN(forward_args) f;
-    if (!FN(gather_plan)(s, x, &f.in)) return FN(pyconv_conv2d_direct)(s, x, w, bias, y, n_threads);
+    /* no taps: the output is the bias (the direct kernel's job); huge padding: see gather_plan */
+    if (k == 0 || !FN(gather_plan)(s, x, &f.in))
+        return FN(pyconv_conv2d_direct)(s, x, w, bias, y, n_threads);
     const size_t w_bytes = (size_t)(s->groups * panels * nr * k) * sizeof(real);
     real *w_packed = (real *)pyconv_arena_get(PYCONV_ARENA_GEMM_B,
                                               w_bytes + (size_t)(s->groups * k) * sizeof(int64_t));
     if (w_packed == NULL) return PYCONV_ERR_NOMEM;
     int64_t e;
-    #pragma omp parallel for num_threads(n_threads) schedule(static) if(n_threads > 1)
+    const int pack_threads = pyconv_threads_for((double)(s->groups * panels * nr * k), n_threads);
+    #pragma omp parallel for num_threads(pack_threads) schedule(static) if(pack_threads > 1)
     for (e = 0; e < s->groups * panels; e++) {
         const int64_t g = e / panels, jp = e % panels;
         const FN(pyconv_strided) w_t = {w + g * cout_g * k, k, 1};
@@ -503,6 +507,7 @@ pyconv_status FN(pyconv_conv2d_weight_im2col)(const pyconv_conv_shape *s, const 
     /* Transpose acc into gw, row by row of acc, taps in order, so the strided writes fill
      * gw's lines while they are cached. */
     int64_t row;
+    n_threads = pyconv_threads_for((double)(s->c_out * k), n_threads);
     #pragma omp parallel for num_threads(n_threads) schedule(static) if(n_threads > 1)
     for (row = 0; row < s->groups * k; row++) {
         const int64_t g = row / k, tap = row % k;

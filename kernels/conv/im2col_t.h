@@ -34,6 +34,7 @@ pyconv_status FN(pyconv_im2col)(const pyconv_conv_shape *s, const real *x, real 
 {
     const int64_t plane_in = s->h_in * s->w_in, plane_col = s->kh * s->kw * s->h_out * s->w_out;
     int64_t p;
+    n_threads = pyconv_threads_for((double)(s->n * s->c_in) * (double)plane_col, n_threads);
     #pragma omp parallel for num_threads(n_threads) schedule(static) if(n_threads > 1)
     for (p = 0; p < s->n * s->c_in; p++)
         FN(im2col_plane)(s, x + p * plane_in, col + p * plane_col);

@@ -45,10 +45,6 @@
 #define PYCONV_AVX2_MC_f64 72
 #define PYCONV_AVX2_NC_f64 4080
 
-/* Fewest multiply-adds (m*n*k) worth one more thread: starting a parallel region costs a
- * few microseconds, about what one thread computes in this many. */
-#define PYCONV_GEMM_MIN_WORK_PER_THREAD (128.0 * 1024.0)
-
 /* Largest MR * NR of any micro-kernel: the size of the temporary tile for edge tiles. */
 #define PYCONV_GEMM_MAX_TILE 96
 

@@ -92,7 +92,7 @@ typedef struct {
 const pyconv_gemm_arch *pyconv_gemm_active_arch(void);
 
 /* Threads worth using for an m x n x k product: at most n_threads, fewer when the work is too
- * small to pay for them (PYCONV_GEMM_MIN_WORK_PER_THREAD), never more than n_tiles. */
+ * small to pay for them (pyconv_threads_for), never more than n_tiles. */
 int pyconv_gemm_thread_count(int64_t m, int64_t n, int64_t k, int64_t n_tiles, int n_threads);
 
 #endif /* PYCONV_GEMM_INTERNAL_H */

@@ -6,9 +6,7 @@
 
 int pyconv_gemm_thread_count(int64_t m, int64_t n, int64_t k, int64_t n_tiles, int n_threads)
 {
-    double by_work = (double)m * (double)n * (double)k / PYCONV_GEMM_MIN_WORK_PER_THREAD;
-    int nt = n_threads;
-    if (by_work < nt) nt = by_work < 1 ? 1 : (int)by_work;
+    int nt = pyconv_threads_for((double)m * (double)n * (double)k, n_threads);
     if (n_tiles < nt) nt = (int)n_tiles;
     return nt;
 }

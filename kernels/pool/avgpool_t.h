@@ -92,6 +92,8 @@ pyconv_status FN(pyconv_avgpool2d)(const pyconv_pool_shape *s, const real *x, re
     const int64_t plane = s->h_in * s->w_in, out_plane = s->h_out * s->w_out;
     int64_t lo, hi, p, oh;
     pool_interior(s->w_out, s->kw, s->stride_w, s->pad_w, 1, s->w_in, &lo, &hi);
+    n_threads = pyconv_threads_for((double)s->n_planes * (double)(s->h_out * s->w_out) *
+                                       (double)(s->kh * s->kw), n_threads);
 #pragma omp parallel for collapse(2) num_threads(n_threads) schedule(static)
     for (p = 0; p < s->n_planes; p++) {
         for (oh = 0; oh < s->h_out; oh++) {
@@ -177,6 +179,8 @@ pyconv_status FN(pyconv_avgpool2d_backward)(const pyconv_pool_shape *s, const re
     const int64_t plane = s->h_in * s->w_in, out_plane = s->h_out * s->w_out;
     int64_t lo, hi, p, h;
     pool_interior(s->w_out, s->kw, s->stride_w, s->pad_w, 1, s->w_in, &lo, &hi);
+    n_threads = pyconv_threads_for((double)s->n_planes * (double)(s->h_out * s->w_out) *
+                                       (double)(s->kh * s->kw), n_threads);
 #pragma omp parallel for collapse(2) num_threads(n_threads) schedule(static)
     for (p = 0; p < s->n_planes; p++) {
         for (h = 0; h < s->h_in; h++) {

@@ -202,6 +202,8 @@ pyconv_status FN(pyconv_maxpool2d)(const pyconv_pool_shape *s, const real *x, re
                                    int64_t *indices, int n_threads)
 {
     const int64_t plane = s->h_in * s->w_in, out_plane = s->h_out * s->w_out;
+    n_threads = pyconv_threads_for((double)s->n_planes * (double)(s->h_out * s->w_out) *
+                                       (double)(s->kh * s->kw), n_threads);
     int64_t lo, hi, p, oh;
     pool_interior(s->w_out, s->kw, s->stride_w, s->pad_w, s->dil_w, s->w_in, &lo, &hi);
     if (indices != NULL && (s->kh - 1) * s->dil_h * s->w_in + (s->kw - 1) * s->dil_w
@@ -226,6 +228,7 @@ pyconv_status FN(pyconv_maxpool2d_backward)(const pyconv_pool_shape *s, const re
     const int64_t plane = s->h_in * s->w_in, out_plane = s->h_out * s->w_out;
     int bad = 0;
     int64_t p;
+    n_threads = pyconv_threads_for((double)s->n_planes * (double)(plane + out_plane), n_threads);
 #pragma omp parallel for num_threads(n_threads) schedule(static) reduction(| : bad)
     for (p = 0; p < s->n_planes; p++) {
         real *PYCONV_RESTRICT g = gx + p * plane;
