@@ -7,7 +7,10 @@
  * columns test each tap. Each parallel task owns what it
  * writes (an output plane, an input-gradient plane, one filter's kernel), so no reduction
  * across threads is needed and results do not depend on the thread count. Denormals are
- * flushed to zero inside (common/ftz.h), as in the GEMM. */
+ * flushed to zero inside (common/ftz.h), as in the GEMM. A stride-1 input gradient runs as a
+ * forward pass (transposed_t.h); strided ones scatter. */
+
+#include "conv/transposed_t.h"
 
 /* x_row[ow*sw + off] += wv * gy_row[ow] for ow in [lo, hi). */
 PYCONV_INLINE void FN(scatter_row)(real *PYCONV_RESTRICT x_row, const real *PYCONV_RESTRICT gy_row,
@@ -210,6 +213,11 @@ pyconv_status FN(pyconv_conv2d_direct)(const pyconv_conv_shape *s, const real *x
 pyconv_status FN(pyconv_conv2d_input_direct)(const pyconv_conv_shape *s, const real *w,
                                              const real *gy, real *gx, int n_threads)
 {
+    pyconv_conv_shape t;
+    if (FN(input_as_forward)(s, &t)) {  /* stride 1: a gather, not a scatter */
+        real *w_t = FN(flipped_weights)(s, w);
+        return w_t == NULL ? PYCONV_ERR_NOMEM : FN(pyconv_conv2d_direct)(&t, gy, w_t, NULL, gx, n_threads);
+    }
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
     const int64_t plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
     int64_t *cols = pyconv_column_ranges(s);

@@ -15,6 +15,7 @@
  * convolution uses gy's GEMM straight into gx there. */
 
 #include "common/ftz.h"
+#include "conv/transposed_t.h"
 
 static int FN(is_pointwise)(const pyconv_conv_shape *s)
 {
@@ -314,43 +315,21 @@ static pyconv_status FN(input_image)(const void *ctx, int64_t img, int64_t imgs,
     return col == gxi ? PYCONV_OK : FN(pyconv_col2im_planes)(s, col, gxi, s->c_in, n_threads);
 }
 
-/* The input gradient of a stride-1 convolution is a forward convolution of gy with the
- * weights flipped in space and transposed per group (c_in x c_out/groups x kh x kw), padded by
- * the dilated kernel's extent minus the original padding: it goes through the forward's
- * implicit GEMM when that padding is not negative and the transposed weights fill at least
- * half a micro-tile's filters; otherwise one GEMM per image, then col2im (none for a
- * pointwise convolution, whose GEMM writes gx directly). */
+/* The stride-1 input gradient goes through the forward's implicit GEMM (transposed_t.h) when
+ * the transposed weights fill at least half a micro-tile's filters; otherwise one GEMM per
+ * image, then col2im (none for a pointwise convolution, whose GEMM writes gx directly). */
 pyconv_status FN(pyconv_conv2d_input_im2col)(const pyconv_conv_shape *s, const real *w,
                                              const real *gy, real *gx, int n_threads)
 {
-    const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
-    const int64_t taps = s->kh * s->kw;
-    pyconv_conv_shape t = *s;
-    t.c_in = s->c_out;
-    t.h_in = s->h_out;
-    t.w_in = s->w_out;
-    t.c_out = s->c_in;
-    t.h_out = s->h_in;
-    t.w_out = s->w_in;
-    t.pad_top = (s->kh - 1) * s->dil_h - s->pad_top;
-    t.pad_left = (s->kw - 1) * s->dil_w - s->pad_left;
-    if (s->stride_h != 1 || s->stride_w != 1 || FN(is_pointwise)(s) || t.pad_top < 0 || t.pad_left < 0 ||
-        2 * cin_g < pyconv_gemm_active_arch()->FN(blocking).nr || s->n == 0 || cout_g == 0) {
+    const int64_t cin_g = s->c_in / s->groups;
+    pyconv_conv_shape t;
+    if (!FN(input_as_forward)(s, &t) || FN(is_pointwise)(s) ||
+        2 * cin_g < pyconv_gemm_active_arch()->FN(blocking).nr) {
         const FN(input_args) a = {s, w, gy, gx};
         return FN(over_images)(s->n, FN(input_image), &a, 1, n_threads);
     }
-    real *w_t = (real *)pyconv_arena_get(PYCONV_ARENA_CONV_2,
-                                         (size_t)(s->c_in * cout_g * taps) * sizeof(real));
-    if (w_t == NULL) return PYCONV_ERR_NOMEM;
-    for (int64_t ic = 0; ic < s->c_in; ic++) {
-        const int64_t g = ic / cin_g;
-        for (int64_t oc = 0; oc < cout_g; oc++) {
-            const real *src = w + ((g * cout_g + oc) * cin_g + ic % cin_g) * taps;
-            real *dst = w_t + (ic * cout_g + oc) * taps;
-            for (int64_t k = 0; k < taps; k++) dst[k] = src[taps - 1 - k];
-        }
-    }
-    return FN(pyconv_conv2d_im2col)(&t, gy, w_t, NULL, gx, n_threads);
+    real *w_t = FN(flipped_weights)(s, w);
+    return w_t == NULL ? PYCONV_ERR_NOMEM : FN(pyconv_conv2d_im2col)(&t, gy, w_t, NULL, gx, n_threads);
 }
 
 /* Several images' (rows x len) blocks side by side along k, as one matrix:
