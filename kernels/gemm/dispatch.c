@@ -17,18 +17,30 @@ static const pyconv_gemm_arch avx2_arch = {
     pyconv_ukernel_avx2_f32, pyconv_ukernel_gather_avx2_f32, PYCONV_BLOCKING(AVX2, f32),
     pyconv_ukernel_avx2_f64, pyconv_ukernel_gather_avx2_f64, PYCONV_BLOCKING(AVX2, f64),
 };
+
+static const pyconv_gemm_arch avx512_arch = {
+    "avx512f",
+    pyconv_ukernel_avx512_f32, pyconv_ukernel_gather_avx512_f32, PYCONV_BLOCKING(AVX512, f32),
+    pyconv_ukernel_avx512_f64, pyconv_ukernel_gather_avx512_f64, PYCONV_BLOCKING(AVX512, f64),
+};
 #endif
 
 /* Written only by pyconv_gemm_init, which runs at module import under the GIL, before any
  * kernel can run; until then the portable kernel is used. */
 static const pyconv_gemm_arch *active_arch = &reference_arch;
 
-static const pyconv_gemm_arch *detect_arch(void)
+/* The widest kernel the CPU runs; `forced` (PYCONV_ARCH) may ask for "reference", or for
+ * "avx2" on an AVX-512 CPU (to compare the two). */
+static const pyconv_gemm_arch *detect_arch(const char *forced)
 {
+    if (forced != NULL && strcmp(forced, "reference") == 0) return &reference_arch;
 #if PYCONV_HAVE_AVX2
     __builtin_cpu_init();
-    /* libgcc / compiler-rt also check that the OS saves the ymm registers. */
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &avx2_arch;
+    /* libgcc / compiler-rt also check that the OS saves the ymm / zmm registers. */
+    const int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    const int avx2_forced = forced != NULL && strcmp(forced, "avx2") == 0;
+    if (avx2 && __builtin_cpu_supports("avx512f") && !avx2_forced) return &avx512_arch;
+    if (avx2) return &avx2_arch;
 #endif
     return &reference_arch;
 }
@@ -41,11 +53,7 @@ __attribute__((constructor))
 void pyconv_gemm_init(void)
 {
     /* PYCONV_ARCH=reference forces the portable micro-kernel (tests run both paths). */
-    const char *forced = getenv("PYCONV_ARCH");
-    if (forced != NULL && strcmp(forced, "reference") == 0)
-        active_arch = &reference_arch;
-    else
-        active_arch = detect_arch();
+    active_arch = detect_arch(getenv("PYCONV_ARCH"));
 }
 
 const pyconv_gemm_arch *pyconv_gemm_active_arch(void) { return active_arch; }

@@ -24,8 +24,8 @@
 #define PYCONV_REF_MC_f64 64
 #define PYCONV_REF_NC_f64 4096
 
-/* The AVX2 + FMA micro-kernels need x86-64 and GCC/clang's per-function target attribute
- * (the library itself is compiled for baseline x86-64). */
+/* The AVX2 + FMA (and AVX-512) micro-kernels need x86-64 and GCC/clang's per-function target
+ * attribute (the library itself is compiled for baseline x86-64). */
 #if (defined(__x86_64__) || defined(_M_X64)) && defined(__GNUC__)
 #define PYCONV_HAVE_AVX2 1
 #else
@@ -45,7 +45,22 @@
 #define PYCONV_AVX2_MC_f64 72
 #define PYCONV_AVX2_NC_f64 4080
 
+/* AVX-512F: the same 6 x (2 vectors) kernel on 64-byte vectors (12 of 32 zmm registers as
+ * accumulators). Sized for a Skylake-SP-like core (32 KiB L1, 1 MiB L2): a 6 x KC A micro-panel
+ * plus a KC x 32 B micro-panel in L1 at KC = 128. Not tuned: no AVX-512 machine was at hand. */
+#define PYCONV_AVX512_MR_f32 6
+#define PYCONV_AVX512_NR_f32 32
+#define PYCONV_AVX512_KC_f32 128
+#define PYCONV_AVX512_MC_f32 288
+#define PYCONV_AVX512_NC_f32 4096
+
+#define PYCONV_AVX512_MR_f64 6
+#define PYCONV_AVX512_NR_f64 16
+#define PYCONV_AVX512_KC_f64 128
+#define PYCONV_AVX512_MC_f64 144
+#define PYCONV_AVX512_NC_f64 4096
+
 /* Largest MR * NR of any micro-kernel: the size of the temporary tile for edge tiles. */
-#define PYCONV_GEMM_MAX_TILE 96
+#define PYCONV_GEMM_MAX_TILE 192
 
 #endif /* PYCONV_GEMM_CONFIG_H */

@@ -45,6 +45,7 @@ void FN(pyconv_pack_strided)(const void *ctx, int64_t x0, int64_t nx, int64_t p0
             PYCONV_PACK_WIDTH(6)
             PYCONV_PACK_WIDTH(8)
             PYCONV_PACK_WIDTH(16)
+            PYCONV_PACK_WIDTH(32)
             default: FN(pack_panel)(src, sx, sp, width, kc, w, dst);
         }
     }

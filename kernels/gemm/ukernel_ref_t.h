@@ -1,5 +1,5 @@
 /* Template: the portable MR x NR micro-kernel (plain loops the compiler vectorizes), with A
- * packed or gathered as in ukernel_avx2_t.h. */
+ * packed or gathered as in ukernel_simd_t.h. */
 PYCONV_INLINE void FN(ref_tile)(int64_t kc, real alpha, const real *PYCONV_RESTRICT a,
                                 const int64_t *PYCONV_RESTRICT off, const real *const *rows,
                                 const real *PYCONV_RESTRICT b, real beta,
