@@ -8,7 +8,7 @@ import concurrent.futures
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pyconv
@@ -20,14 +20,14 @@ TOL_FACTOR = 4
 
 
 @st.composite
-def conv_cases(draw, max_batch=3):
+def conv_cases(draw, max_batch=3, max_cin_g=3, max_cout_g=3):
     """(input_shape, weight_shape, kwargs) of a valid grouped convolution, small but covering
     1x1 images, kernel = padded input, stride > kernel, big dilation, depthwise, non-square
     kernels, asymmetric and string paddings (N = 0: test_empty_sizes)."""
     groups = draw(st.integers(1, 3))
     depthwise = draw(st.booleans())
-    cin_g = 1 if depthwise else draw(st.integers(1, 3))
-    cout_g = draw(st.integers(1, 3))
+    cin_g = 1 if depthwise else draw(st.integers(1, max_cin_g))
+    cout_g = draw(st.integers(1, max_cout_g))
     kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     dh, dw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     sh, sw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
@@ -100,6 +100,23 @@ def run_weight_grad(x, w_shape, gy, kwargs, dtype, algorithm):
 
 
 # ---- every op x algorithm x dtype on generated geometries ------------------------------------
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@settings(max_examples=50)
+@given(case=conv_cases(max_batch=2, max_cin_g=20, max_cout_g=40), seed=st.integers(0, 2**32 - 1))
+def test_many_channels_match_reference(dtype, algorithm, case, seed):
+    """Channel counts that fill several micro-tile columns (16 float32 filters), reductions
+    longer than one KC block (256), and >= 8 channels per group (the stride-1 input gradient
+    then runs as a forward pass): all three ops."""
+    x_shape, w_shape, kwargs = case
+    rng = np.random.default_rng(seed)
+    x, w = random_array(rng, x_shape, dtype), random_array(rng, w_shape, dtype)
+    y = run_forward(x, w, random_array(rng, w_shape[0], dtype), kwargs, dtype, algorithm)
+    gy = random_array(rng, y.shape, dtype)
+    run_input_grad(x_shape, w, gy, kwargs, dtype, algorithm)
+    run_weight_grad(x, w_shape, gy, kwargs, dtype, algorithm)
+
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("dtype", DTYPES)
