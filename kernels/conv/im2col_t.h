@@ -1,7 +1,19 @@
 /* im2col template: unfold (h_in, w_in) planes into kh*kw rows of h_out*w_out patch values,
  * zeros where a patch reaches into the padding (torch.nn.functional.unfold's layout). */
 
-#include "conv/gather_t.h"
+/* Copy one run of a strided input row. Strides 1 and 2 (most layers) get loops with a
+ * constant stride, which the compiler vectorizes. */
+PYCONV_INLINE void FN(gather_row)(real *PYCONV_RESTRICT dst, const real *PYCONV_RESTRICT src,
+                                  int64_t n, int64_t stride)
+{
+    if (stride == 1) {
+        for (int64_t t = 0; t < n; t++) dst[t] = src[t];
+    } else if (stride == 2) {
+        for (int64_t t = 0; t < n; t++) dst[t] = src[2 * t];
+    } else {
+        for (int64_t t = 0; t < n; t++) dst[t] = src[t * stride];
+    }
+}
 
 /* Rows (i, j) of one plane: row i*kw + j holds x[oh*sh - pt + i*dh, ow*sw - pl + j*dw]. */
 PYCONV_SIMD_CLONES

@@ -1,6 +1,24 @@
 /* Template: the GEMM driver (loops around the micro-kernel) and the strided-matrix GEMM. */
 
-#include "common/copy_short_t.h"
+/* Copy n values of a row of a micro-tile. Such rows are a few to a few dozen values long; a
+ * plain copy loop becomes a memmove call whose overhead dominates copies this short, so the
+ * copy is made of constant-size 4-value blocks (vector moves), the last one overlapping its
+ * predecessor. */
+PYCONV_INLINE void FN(copy_short)(real *PYCONV_RESTRICT dst, const real *PYCONV_RESTRICT src,
+                                  int64_t n)
+{
+    if (n >= 4) {
+        for (int64_t t = 0; t < n - 4; t += 4) {
+            memcpy(dst + t, src + t, 4 * sizeof(real));
+            PYCONV_NO_LIBCALL_LOOP();
+        }
+        memcpy(dst + n - 4, src + n - 4, 4 * sizeof(real));
+        return;
+    }
+    if (n > 0) dst[0] = src[0];
+    if (n > 1) dst[1] = src[1];
+    if (n > 2) dst[2] = src[2];
+}
 
 /* C = beta * C: the whole product when k == 0 or alpha == 0 (beta == 0 does not read C). */
 static void FN(scale_c)(int64_t m, int64_t n, real beta, real *c, int64_t ldc)
