@@ -205,7 +205,6 @@ static pyconv_status FN(forward_images)(const void *ctx, int64_t img, int64_t im
     const int64_t balanced = (by_mc + nt - 1) / nt * nt;
     const int64_t mc = ((pixels + balanced - 1) / balanced + mr - 1) / mr * mr;
     const int64_t n_blocks = (pixels + mc - 1) / mc;
-    const int64_t kc_steps = (k + blk.kc - 1) / blk.kc;
     int failed = 0;
     #pragma omp parallel num_threads(nt) if(nt > 1)
     {
@@ -232,14 +231,14 @@ static pyconv_status FN(forward_images)(const void *ctx, int64_t img, int64_t im
                 const real *w_g = f->w_packed + g * ldc * k;
                 const int64_t *off_g = f->in.off + g * k;
                 /* loop 4 around the micro-kernel: KC-deep slices of the taps */
-                for (int64_t step = 0; step < kc_steps; step++) {
-                    const int64_t pc = step * blk.kc, kc = PYCONV_MIN(blk.kc, k - pc);
+                for (int64_t pc = 0; pc < k; pc += blk.kc) {
+                    const int64_t kc = PYCONV_MIN(blk.kc, k - pc);
                     /* loop 2: NR filters at a time (their packed weights stay in L1) */
                     for (int64_t jp = 0; jp < panels; jp++) {
                         const real *b_panel = w_g + jp * k * nr + pc * nr;
                         /* loop 1: MR pixels at a time, gathered from the image */
                         for (int64_t t = 0; t < n_px; t += mr)
-                            ukernel(kc, off_g + pc, px + t, b_panel, step == 0 ? 0 : 1,
+                            ukernel(kc, off_g + pc, px + t, b_panel, pc == 0 ? 0 : 1,
                                     ct + t * ldc + jp * nr, ldc);
                     }
                 }

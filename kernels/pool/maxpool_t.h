@@ -131,7 +131,8 @@ PYCONV_ALWAYS_INLINE void FN(max_chunk_dispatch)(const pyconv_pool_shape *s,
 /* n <= POOL_CHUNK interior columns: x at the first candidate of the first column, base its
  * index in the plane; ind may be NULL. The 2x2 stride-2 window goes in blocks of POOL_BLOCK
  * columns, the last block overlapping its predecessor (recomputing a column gives the same
- * value and index). The one function with an AVX2 clone: everything above is inlined into it. */
+ * value and index); the 3x3 windows ran slower in such blocks (ResNet pool 7 -> 13-20 ms), so
+ * they keep one pass over the chunk. The one function with an AVX2 clone: everything above is inlined into it. */
 PYCONV_SIMD_CLONES static void FN(max_interior_chunk)(
     const pyconv_pool_shape *s, const real *PYCONV_RESTRICT x, int64_t rows,
     real *PYCONV_RESTRICT y, int64_t *PYCONV_RESTRICT ind, int64_t base, int64_t n)
