@@ -80,6 +80,16 @@ pyconv_status pyconv_conv2d_weight_direct_##sfx(const pyconv_conv_shape *s, cons
                                                 const real *gy, real *gw, int n_threads);    \
 pyconv_status pyconv_conv2d_weight_im2col_##sfx(const pyconv_conv_shape *s, const real *x,   \
                                                 const real *gy, real *gw, int n_threads);    \
+/* ---- depthwise convolution (groups == c_in == c_out): forward (bias may be NULL) and ----- */ \
+/* ---- both gradients, overwriting y / gx / gw; the "direct" algorithm on such shapes ------ */ \
+pyconv_status pyconv_conv2d_depthwise_##sfx(const pyconv_conv_shape *s, const real *x,       \
+                                            const real *w, const real *bias, real *y,        \
+                                            int n_threads);                                  \
+pyconv_status pyconv_conv2d_input_depthwise_##sfx(const pyconv_conv_shape *s, const real *w, \
+                                                  const real *gy, real *gx, int n_threads);  \
+pyconv_status pyconv_conv2d_weight_depthwise_##sfx(const pyconv_conv_shape *s,               \
+                                                   const real *x, const real *gy, real *gw,  \
+                                                   int n_threads);                           \
 /* ---- gradient w.r.t. the bias: gb (c_out,) is overwritten ------------------------------- */ \
 pyconv_status pyconv_conv2d_bias_##sfx(const pyconv_conv_shape *s, const real *gy,           \
                                        real *gb, int n_threads);                             \

@@ -4,10 +4,13 @@ order); conv.py validates everything, and the glue re-checks each buffer's lengt
 geometry so that no call can make a kernel read or write out of bounds."""
 from pyconv._kernels cimport (
     check_status, pyconv_col2im_f32, pyconv_col2im_f64, pyconv_conv_shape,
-    pyconv_conv2d_bias_f32, pyconv_conv2d_bias_f64, pyconv_conv2d_direct_f32,
+    pyconv_conv2d_bias_f32, pyconv_conv2d_bias_f64, pyconv_conv2d_depthwise_f32,
+    pyconv_conv2d_depthwise_f64, pyconv_conv2d_direct_f32,
     pyconv_conv2d_direct_f64, pyconv_conv2d_im2col_f32, pyconv_conv2d_im2col_f64,
+    pyconv_conv2d_input_depthwise_f32, pyconv_conv2d_input_depthwise_f64,
     pyconv_conv2d_input_direct_f32, pyconv_conv2d_input_direct_f64,
     pyconv_conv2d_input_im2col_f32, pyconv_conv2d_input_im2col_f64,
+    pyconv_conv2d_weight_depthwise_f32, pyconv_conv2d_weight_depthwise_f64,
     pyconv_conv2d_weight_direct_f32, pyconv_conv2d_weight_direct_f64,
     pyconv_conv2d_weight_im2col_f32, pyconv_conv2d_weight_im2col_f64, pyconv_im2col_f32,
     pyconv_gemm_init, pyconv_im2col_f64, pyconv_status)
@@ -41,6 +44,11 @@ cdef inline floating *ptr(floating[::1] a) noexcept nogil:
     return &a[0] if a.shape[0] else NULL
 
 
+cdef inline bint depthwise(pyconv_conv_shape *s) noexcept nogil:
+    """One input and one output channel per group: the direct algorithm runs the depthwise kernels."""
+    return s.groups == s.c_in and s.groups == s.c_out
+
+
 cdef inline Py_ssize_t input_len(pyconv_conv_shape *s):
     return s.n * s.c_in * s.h_in * s.w_in
 
@@ -71,12 +79,16 @@ def conv2d(bint direct, tuple geometry, const floating[::1] x, const floating[::
     cdef pyconv_status status
     with nogil:
         if floating is float:
-            if direct:
+            if direct and depthwise(&s):
+                status = pyconv_conv2d_depthwise_f32(&s, cptr(x), cptr(w), b, ptr(y), n_threads)
+            elif direct:
                 status = pyconv_conv2d_direct_f32(&s, cptr(x), cptr(w), b, ptr(y), n_threads)
             else:
                 status = pyconv_conv2d_im2col_f32(&s, cptr(x), cptr(w), b, ptr(y), n_threads)
         else:
-            if direct:
+            if direct and depthwise(&s):
+                status = pyconv_conv2d_depthwise_f64(&s, cptr(x), cptr(w), b, ptr(y), n_threads)
+            elif direct:
                 status = pyconv_conv2d_direct_f64(&s, cptr(x), cptr(w), b, ptr(y), n_threads)
             else:
                 status = pyconv_conv2d_im2col_f64(&s, cptr(x), cptr(w), b, ptr(y), n_threads)
@@ -93,12 +105,16 @@ def conv2d_input(bint direct, tuple geometry, const floating[::1] w, const float
     cdef pyconv_status status
     with nogil:
         if floating is float:
-            if direct:
+            if direct and depthwise(&s):
+                status = pyconv_conv2d_input_depthwise_f32(&s, cptr(w), cptr(gy), ptr(gx), n_threads)
+            elif direct:
                 status = pyconv_conv2d_input_direct_f32(&s, cptr(w), cptr(gy), ptr(gx), n_threads)
             else:
                 status = pyconv_conv2d_input_im2col_f32(&s, cptr(w), cptr(gy), ptr(gx), n_threads)
         else:
-            if direct:
+            if direct and depthwise(&s):
+                status = pyconv_conv2d_input_depthwise_f64(&s, cptr(w), cptr(gy), ptr(gx), n_threads)
+            elif direct:
                 status = pyconv_conv2d_input_direct_f64(&s, cptr(w), cptr(gy), ptr(gx), n_threads)
             else:
                 status = pyconv_conv2d_input_im2col_f64(&s, cptr(w), cptr(gy), ptr(gx), n_threads)
@@ -115,12 +131,16 @@ def conv2d_weight(bint direct, tuple geometry, const floating[::1] x, const floa
     cdef pyconv_status status
     with nogil:
         if floating is float:
-            if direct:
+            if direct and depthwise(&s):
+                status = pyconv_conv2d_weight_depthwise_f32(&s, cptr(x), cptr(gy), ptr(gw), n_threads)
+            elif direct:
                 status = pyconv_conv2d_weight_direct_f32(&s, cptr(x), cptr(gy), ptr(gw), n_threads)
             else:
                 status = pyconv_conv2d_weight_im2col_f32(&s, cptr(x), cptr(gy), ptr(gw), n_threads)
         else:
-            if direct:
+            if direct and depthwise(&s):
+                status = pyconv_conv2d_weight_depthwise_f64(&s, cptr(x), cptr(gy), ptr(gw), n_threads)
+            elif direct:
                 status = pyconv_conv2d_weight_direct_f64(&s, cptr(x), cptr(gy), ptr(gw), n_threads)
             else:
                 status = pyconv_conv2d_weight_im2col_f64(&s, cptr(x), cptr(gy), ptr(gw), n_threads)

@@ -21,6 +21,16 @@
 #define PYCONV_INLINE static inline
 #endif
 
+/* For inner loops whose arguments must become compile-time constants at the call (a stride,
+ * a tile shape), and that must be compiled for the instruction set of the function calling them. */
+#if defined(__GNUC__)
+#define PYCONV_ALWAYS_INLINE static inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#define PYCONV_ALWAYS_INLINE static __forceinline
+#else
+#define PYCONV_ALWAYS_INLINE static inline
+#endif
+
 /* In a loop body: keeps GCC/clang from turning the loop into a memcpy/memset call (an empty
  * asm statement, no code), for loops known to be too short for the call to pay off. */
 #if defined(__GNUC__)
