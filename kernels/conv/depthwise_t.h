@@ -123,20 +123,18 @@ static void FN(dw_fill)(const pyconv_dw_layout *l, const real *PYCONV_RESTRICT s
     const int64_t phases = l->phases, span = phases * l->width;
     const int64_t r_lo = PYCONV_MAX(0, -l->top), r_hi = PYCONV_MIN(h, l->rows - l->top);
     const int64_t c_lo = PYCONV_MAX(0, -l->left), c_hi = PYCONV_MIN(w, span - l->left);
-    for (int64_t r = r_lo; r < r_hi; r++) {
-        real *row = buf + (r + l->top) * span;
-        const real *s = src + r * w;
-        for (int64_t p = 0; p < phases; p++) {
-            /* the first column c >= c_lo with (c + left) % phases == p, and the count */
-            const int64_t c0 = c_lo + (p - (c_lo + l->left) % phases + phases) % phases;
-            const int64_t n = c0 < c_hi ? (c_hi - c0 + phases - 1) / phases : 0;
-            real *d = row + p * l->width + (c0 + l->left) / phases;
+    for (int64_t p = 0; p < phases; p++) {
+        /* the first column c >= c_lo with (c + left) % phases == p, and the count */
+        const int64_t c0 = c_lo + (p - (c_lo + l->left) % phases + phases) % phases;
+        const int64_t n = c0 < c_hi ? (c_hi - c0 + phases - 1) / phases : 0;
+        real *d = buf + p * l->width + (c0 + l->left) / phases + l->top * span;
+        for (int64_t r = r_lo; r < r_hi; r++) {
             if (phases == 1)
-                FN(dw_copy_phase)(d, s + c0, n, 1);
+                FN(dw_copy_phase)(d + r * span, src + r * w + c0, n, 1);
             else if (phases == 2)
-                FN(dw_copy_phase)(d, s + c0, n, 2);
+                FN(dw_copy_phase)(d + r * span, src + r * w + c0, n, 2);
             else
-                FN(dw_copy_phase)(d, s + c0, n, phases);
+                FN(dw_copy_phase)(d + r * span, src + r * w + c0, n, phases);
         }
     }
 }
