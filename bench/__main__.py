@@ -44,7 +44,8 @@ def parse_args(argv):
                              "networks: 1 and 32)")
     parser.add_argument("--dtype", default="float32", choices=("float32", "float64"))
     parser.add_argument("--budget", type=float, default=None, metavar="SECONDS",
-                        help="timing budget per case and thread count (default 1.0; 0.15 with --quick)")
+                        help="timing budget per case and thread count (default 1.0; 0.15 with --quick; "
+                             "networks: 0.5, 0.05 with --quick)")
     parser.add_argument("--no-reference", action="store_true",
                         help="do not time pyconv.reference (pyconv is still checked against it)")
     parser.add_argument("--no-check", action="store_true",
@@ -75,7 +76,7 @@ def parse_args(argv):
         parser.error(f"--impl: expected names from {', '.join(known)}, got {args.impl!r}")
     args.min_repeats = network_suite.QUICK_MIN_REPEATS if args.quick else timing.MIN_REPEATS
     if args.budget is None:
-        args.budget = 0.15 if args.quick else 1.0
+        args.budget = (0.05 if args.quick else 0.5) if args.suite == "networks" else 0.15 if args.quick else 1.0
     if args.budget < 0:
         parser.error(f"--budget: expected seconds >= 0, got {args.budget}")
     if args.plot and optional_module("matplotlib") is None:

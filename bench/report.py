@@ -158,8 +158,8 @@ def network_table(rows):
 
 
 def network_totals(sums):
-    """The totals of report's `totals`: per batch, thread count, network and mode, the summed
-    times and pyconv's speed relative to each peer (peer total / pyconv total)."""
+    """network_suite.totals as text: per batch, thread count, network and mode, the summed times
+    and pyconv's speed relative to each peer (peer total / pyconv total)."""
     peers = [p for p in NETWORK_PEERS if any(p in by_impl for by_impl in sums.values())]
     header = ["N", "thr", "network", "mode", "pyconv ms"]
     for peer in peers:
