@@ -24,6 +24,13 @@ typedef struct {
     int64_t rows, phases, width, top, left;
 } pyconv_dw_layout;
 
+/* The input-gradient positions by phase along each axis (see pyconv_dw_phase_taps): n_h row
+ * phases with their taps, shifts and starts; the same for n_w column phases. */
+typedef struct {
+    int64_t n_h, n_w;
+    int64_t *start_h, *tap_h, *shift_h, *start_w, *tap_w, *shift_w;
+} pyconv_dw_phases;
+
 PYCONV_INLINE int64_t pyconv_dw_layout_size(const pyconv_dw_layout *l)
 {
     return l->rows * l->phases * l->width;

@@ -61,11 +61,12 @@ PYCONV_ALWAYS_INLINE void FN(dw_tile)(const real *src, int64_t row_step, const i
  * does not fit ends at n_cols, overlapping the one before (recomputing the same values). Tiles
  * read up to round_up(n_rows, R) rows and max(n_cols, V vectors) columns of src. Rows narrower
  * than a tile and contiguous in dst (dst_row == n_cols) are stored as whole vectors where they
- * end inside the block, each spilling onto the next rows before those are stored. */
+ * end inside the block, each spilling onto the next rows before those are stored; `padded`
+ * dst rows have room for whole tiles past n_cols, and always take whole vectors. */
 PYCONV_ALWAYS_INLINE void FN(dw_tiles_of)(const real *src, int64_t row_step, const int64_t *off,
                                           const real *wt, int64_t n_taps, real init, real *dst,
                                           int64_t dst_row, int64_t dst_col, int64_t n_rows,
-                                          int64_t n_cols, int R, int V)
+                                          int64_t n_cols, int padded, int R, int V)
 {
     const int64_t B = (int64_t)V * PYCONV_DW_LANES;
     const int spill = n_cols < B && dst_col == 1 && dst_row == n_cols;
@@ -75,7 +76,8 @@ PYCONV_ALWAYS_INLINE void FN(dw_tiles_of)(const real *src, int64_t row_step, con
             const int64_t nr = PYCONV_MIN(R, n_rows - r0);
             FN(dw_tile)(src + r0 * row_step + c, row_step, off, wt, n_taps, init,
                         dst + r0 * dst_row + c * dst_col, dst_row, dst_col, nr,
-                        PYCONV_MIN(B, n_cols - c), spill ? (n_rows - r0) * n_cols : 0, R, V);
+                        PYCONV_MIN(B, n_cols - c),
+                        padded ? INT64_MAX : spill ? (n_rows - r0) * n_cols : 0, R, V);
         }
 }
 
@@ -84,21 +86,21 @@ PYCONV_ALWAYS_INLINE void FN(dw_tiles_of)(const real *src, int64_t row_step, con
     do {                                                                                      \
         if (n_cols <= PYCONV_DW_LANES)                                                        \
             FN(dw_tiles_of)(src, row_step, off, wt, taps, init, dst, dst_row, dst_col,        \
-                            n_rows, n_cols, 8, 1);                                            \
+                            n_rows, n_cols, padded, 8, 1);                                            \
         else if (n_cols <= 2 * PYCONV_DW_LANES)                                               \
             FN(dw_tiles_of)(src, row_step, off, wt, taps, init, dst, dst_row, dst_col,        \
-                            n_rows, n_cols, 4, 2);                                            \
+                            n_rows, n_cols, padded, 4, 2);                                            \
         else                                                                                  \
             FN(dw_tiles_of)(src, row_step, off, wt, taps, init, dst, dst_row, dst_col,        \
-                            n_rows, n_cols, 2, 4);                                            \
+                            n_rows, n_cols, padded, 2, 4);                                            \
     } while (0)
 
 /* dw_tiles_of for any tap list; 3x3 kernels (9 taps) get their own copy with the tap loop
  * unrolled. */
-PYCONV_SIMD_CLONES
-static void FN(dw_tiles)(const real *src, int64_t row_step, const int64_t *off, const real *wt,
-                         int64_t n_taps, real init, real *dst, int64_t dst_row, int64_t dst_col,
-                         int64_t n_rows, int64_t n_cols)
+PYCONV_ALWAYS_INLINE void FN(dw_tiles)(const real *src, int64_t row_step, const int64_t *off,
+                                       const real *wt, int64_t n_taps, real init, real *dst,
+                                       int64_t dst_row, int64_t dst_col, int64_t n_rows,
+                                       int64_t n_cols, int padded)
 {
     if (n_taps == 9)
         PYCONV_DW_TILES_BY_WIDTH(9);
@@ -107,18 +109,28 @@ static void FN(dw_tiles)(const real *src, int64_t row_step, const int64_t *off, 
 }
 #undef PYCONV_DW_TILES_BY_WIDTH
 
-/* d[k] = s[k * phases] for k < n; phases is a constant at the calls that matter (1, 2), so
- * those compile to vector copies and deinterleaves. */
-PYCONV_ALWAYS_INLINE void FN(dw_copy_phase)(real *PYCONV_RESTRICT d, const real *PYCONV_RESTRICT s,
-                                            int64_t n, int64_t phases)
+/* d[k * d_step] = s[k * s_step] for k < n. The steps are constants at the calls that matter
+ * (1 and 2), which compile to vector copies, deinterleaves and interleaves; the loop stays a
+ * loop (a library call costs more than the short rows of small planes). */
+PYCONV_ALWAYS_INLINE void FN(dw_copy)(real *PYCONV_RESTRICT d, int64_t d_step,
+                                      const real *PYCONV_RESTRICT s, int64_t s_step, int64_t n)
 {
-    for (int64_t k = 0; k < n; k++) d[k] = s[k * phases];
+    typedef FN(dw_vec) vec;
+    int64_t k = 0;
+    if (d_step == 1 && s_step == 1) {
+        for (; k + PYCONV_DW_LANES <= n; k += PYCONV_DW_LANES) *(vec *)(d + k) = *(const vec *)(s + k);
+        for (; k < n; k++) {
+            PYCONV_NO_LIBCALL_LOOP();
+            d[k] = s[k];
+        }
+    } else {
+        for (; k < n; k++) d[k * d_step] = s[k * s_step];
+    }
 }
 
 /* Copy the h x w plane src into buf at l's positions (those that fall inside the buffer). */
-PYCONV_SIMD_CLONES
-static void FN(dw_fill)(const pyconv_dw_layout *l, const real *PYCONV_RESTRICT src, int64_t h,
-                        int64_t w, real *PYCONV_RESTRICT buf)
+PYCONV_ALWAYS_INLINE void FN(dw_fill)(const pyconv_dw_layout *l, const real *PYCONV_RESTRICT src,
+                                      int64_t h, int64_t w, real *PYCONV_RESTRICT buf)
 {
     const int64_t phases = l->phases, span = phases * l->width;
     const int64_t r_lo = PYCONV_MAX(0, -l->top), r_hi = PYCONV_MIN(h, l->rows - l->top);
@@ -130,11 +142,11 @@ static void FN(dw_fill)(const pyconv_dw_layout *l, const real *PYCONV_RESTRICT s
         real *d = buf + p * l->width + (c0 + l->left) / phases + l->top * span;
         for (int64_t r = r_lo; r < r_hi; r++) {
             if (phases == 1)
-                FN(dw_copy_phase)(d + r * span, src + r * w + c0, n, 1);
+                FN(dw_copy)(d + r * span, 1, src + r * w + c0, 1, n);
             else if (phases == 2)
-                FN(dw_copy_phase)(d + r * span, src + r * w + c0, n, 2);
+                FN(dw_copy)(d + r * span, 1, src + r * w + c0, 2, n);
             else
-                FN(dw_copy_phase)(d + r * span, src + r * w + c0, n, phases);
+                FN(dw_copy)(d + r * span, 1, src + r * w + c0, phases, n);
         }
     }
 }
@@ -162,6 +174,17 @@ static int FN(dw_threads)(const pyconv_conv_shape *s, int n_threads)
                               n_threads);
 }
 
+/* One forward plane: the copy of x, then every output through the tiles. */
+PYCONV_SIMD_CLONES
+static void FN(dw_forward_plane)(const pyconv_conv_shape *s, const pyconv_dw_layout *l,
+                                 const int64_t *off, const real *x, const real *wc, real b,
+                                 real *buf, real *y)
+{
+    FN(dw_fill)(l, x, s->h_in, s->w_in, buf);
+    FN(dw_tiles)(buf, s->stride_h * l->phases * l->width, off, wc, s->kh * s->kw, b, y, s->w_out, 1,
+                 s->h_out, s->w_out, 0);
+}
+
 pyconv_status FN(pyconv_conv2d_depthwise)(const pyconv_conv_shape *s, const real *x,
                                           const real *w, const real *bias, real *y,
                                           int n_threads)
@@ -169,7 +192,6 @@ pyconv_status FN(pyconv_conv2d_depthwise)(const pyconv_conv_shape *s, const real
     const int64_t taps = s->kh * s->kw, planes = s->n * s->c_out;
     const int64_t plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
     const pyconv_dw_layout l = FN(dw_input_layout)(s);
-    const int64_t row_step = s->stride_h * l.phases * l.width;
     const size_t buf_bytes = (size_t)pyconv_dw_layout_size(&l) * sizeof(real);
     int64_t *off = (int64_t *)pyconv_aligned_alloc((size_t)taps * sizeof(int64_t));
     if (off == NULL) return PYCONV_ERR_NOMEM;
@@ -191,14 +213,53 @@ pyconv_status FN(pyconv_conv2d_depthwise)(const pyconv_conv_shape *s, const real
         for (p = 0; p < planes; p++) {
             if (buf == NULL) continue;
             const int64_t c = p % s->c_out;
-            FN(dw_fill)(&l, x + p * plane_in, s->h_in, s->w_in, buf);
-            FN(dw_tiles)(buf, row_step, off, w + c * taps, taps, bias ? bias[c] : (real)0,
-                         y + p * plane_out, s->w_out, 1, s->h_out, s->w_out);
+            FN(dw_forward_plane)(s, &l, off, x + p * plane_in, w + c * taps,
+                                 bias ? bias[c] : (real)0, buf, y + p * plane_out);
         }
         pyconv_ftz_exit(fpmode);
     }
     pyconv_aligned_free(off);
     return failed ? PYCONV_ERR_NOMEM : PYCONV_OK;
+}
+
+/* One input-gradient plane gx: the copy of gy, then for each phase (ih0, iw0) its list of taps
+ * (offsets into buf in off, weights in wt) through the tiles. With unit column stride the
+ * tiles write gx; otherwise the phase rows of tmp (row ih, phase iw0 at (ih*sw + iw0) *
+ * tmp_width), interleaved into gx at the end. */
+PYCONV_SIMD_CLONES
+static void FN(dw_input_plane)(const pyconv_conv_shape *s, const pyconv_dw_layout *l,
+                               const pyconv_dw_phases *ph, const real *gy, const real *wc,
+                               real *buf, int64_t *off, real *wt, real *tmp, int64_t tmp_width,
+                               real *gx)
+{
+    const int64_t sh = s->stride_h, sw = s->stride_w, w_in = s->w_in;
+    FN(dw_fill)(l, gy, s->h_out, s->w_out, buf);
+    for (int64_t ih0 = 0; ih0 < ph->n_h; ih0++)
+        for (int64_t iw0 = 0; iw0 < ph->n_w; iw0++) {
+            int64_t n = 0;
+            for (int64_t a = ph->start_h[ih0]; a < ph->start_h[ih0 + 1]; a++)
+                for (int64_t b = ph->start_w[iw0]; b < ph->start_w[iw0 + 1]; b++) {
+                    off[n] = (ph->shift_h[a] + l->top) * l->width + ph->shift_w[b] + l->left;
+                    wt[n++] = wc[ph->tap_h[a] * s->kw + ph->tap_w[b]];
+                }
+            const int64_t rows = (s->h_in - ih0 + sh - 1) / sh, cols = (w_in - iw0 + sw - 1) / sw;
+            if (sw == 1)
+                FN(dw_tiles)(buf, l->width, off, wt, n, (real)0, gx + ih0 * w_in, sh * w_in, 1, rows,
+                             cols, 0);
+            else
+                FN(dw_tiles)(buf, l->width, off, wt, n, (real)0, tmp + (ih0 * sw + iw0) * tmp_width,
+                             sh * sw * tmp_width, 1, rows, cols, 1);
+        }
+    if (sw == 1) return;
+    for (int64_t ih = 0; ih < s->h_in; ih++)
+        for (int64_t iw0 = 0; iw0 < ph->n_w; iw0++) {
+            real *d = gx + ih * w_in + iw0;
+            const real *t = tmp + (ih * sw + iw0) * tmp_width;
+            if (sw == 2)
+                FN(dw_copy)(d, 2, t, 1, (w_in - iw0 + 1) / 2);
+            else
+                FN(dw_copy)(d, sw, t, 1, (w_in - iw0 + sw - 1) / sw);
+        }
 }
 
 pyconv_status FN(pyconv_conv2d_input_depthwise)(const pyconv_conv_shape *s, const real *w,
@@ -207,25 +268,34 @@ pyconv_status FN(pyconv_conv2d_input_depthwise)(const pyconv_conv_shape *s, cons
     const int64_t kh = s->kh, kw = s->kw, sh = s->stride_h, sw = s->stride_w, taps = kh * kw;
     const int64_t planes = s->n * s->c_in;
     const int64_t plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
-    const int64_t phases_h = PYCONV_MIN(sh, s->h_in), phases_w = PYCONV_MIN(sw, s->w_in);
     const int64_t lanes = PYCONV_DW_LANES;
+    pyconv_dw_phases ph;
+    ph.n_h = PYCONV_MIN(sh, s->h_in);
+    ph.n_w = PYCONV_MIN(sw, s->w_in);
+    /* the widest phase row, in whole tiles */
+    const int64_t cols = PYCONV_MAX(pyconv_round_up((s->w_in + sw - 1) / sw, lanes), 4 * lanes);
     /* grad_output padded so that every shift of every phase's rows and columns is inside */
     pyconv_dw_layout l;
     l.phases = 1;
     l.top = (kh - 1) * s->dil_h / sh;
     l.left = (kw - 1) * s->dil_w / sw;
-    l.rows = l.top + pyconv_round_up((s->h_in + sh - 1) / sh, 8) + (phases_h - 1 + s->pad_top) / sh;
-    l.width = l.left + PYCONV_MAX(pyconv_round_up((s->w_in + sw - 1) / sw, lanes), 4 * lanes) +
-              (phases_w - 1 + s->pad_left) / sw;
+    l.rows = l.top + pyconv_round_up((s->h_in + sh - 1) / sh, 8) + (ph.n_h - 1 + s->pad_top) / sh;
+    l.width = l.left + cols + (ph.n_w - 1 + s->pad_left) / sw;
     const size_t buf_bytes = (size_t)pyconv_dw_layout_size(&l) * sizeof(real);
     const size_t list_bytes = (size_t)taps * (sizeof(int64_t) + sizeof(real));
+    /* strided columns: every gx row's phase rows, each `cols` wide */
+    const size_t tmp_bytes = sw == 1 ? 0 : (size_t)(pyconv_round_up(s->h_in, sh) * sw * cols) * sizeof(real);
     int64_t *axes = (int64_t *)pyconv_aligned_alloc(
-        (size_t)(phases_h + 1 + 2 * kh + phases_w + 1 + 2 * kw) * sizeof(int64_t));
+        (size_t)(ph.n_h + 1 + 2 * kh + ph.n_w + 1 + 2 * kw) * sizeof(int64_t));
     if (axes == NULL) return PYCONV_ERR_NOMEM;
-    int64_t *start_h = axes, *tap_h = start_h + phases_h + 1, *shift_h = tap_h + kh;
-    int64_t *start_w = shift_h + kh, *tap_w = start_w + phases_w + 1, *shift_w = tap_w + kw;
-    pyconv_dw_phase_taps(phases_h, s->pad_top, sh, kh, s->dil_h, start_h, tap_h, shift_h);
-    pyconv_dw_phase_taps(phases_w, s->pad_left, sw, kw, s->dil_w, start_w, tap_w, shift_w);
+    ph.start_h = axes;
+    ph.tap_h = ph.start_h + ph.n_h + 1;
+    ph.shift_h = ph.tap_h + kh;
+    ph.start_w = ph.shift_h + kh;
+    ph.tap_w = ph.start_w + ph.n_w + 1;
+    ph.shift_w = ph.tap_w + kw;
+    pyconv_dw_phase_taps(ph.n_h, s->pad_top, sh, kh, s->dil_h, ph.start_h, ph.tap_h, ph.shift_h);
+    pyconv_dw_phase_taps(ph.n_w, s->pad_left, sw, kw, s->dil_w, ph.start_w, ph.tap_w, ph.shift_w);
     n_threads = FN(dw_threads)(s, n_threads);
     int failed = 0;
     #pragma omp parallel num_threads(n_threads) if(n_threads > 1)
@@ -233,8 +303,9 @@ pyconv_status FN(pyconv_conv2d_input_depthwise)(const pyconv_conv_shape *s, cons
         pyconv_fpmode fpmode = pyconv_ftz_enter();
         real *buf = (real *)pyconv_arena_get(PYCONV_ARENA_CONV_0, buf_bytes);
         int64_t *off = (int64_t *)pyconv_arena_get(PYCONV_ARENA_CONV_1, list_bytes);
-        real *wt = off == NULL ? NULL : (real *)(off + taps);
-        if (buf == NULL || off == NULL) {
+        real *tmp = sw == 1 ? NULL : (real *)pyconv_arena_get(PYCONV_ARENA_CONV_2, tmp_bytes);
+        const int ok = buf != NULL && off != NULL && (sw == 1 || tmp != NULL);
+        if (!ok) {
             #pragma omp atomic write
             failed = 1;
         } else {
@@ -243,21 +314,9 @@ pyconv_status FN(pyconv_conv2d_input_depthwise)(const pyconv_conv_shape *s, cons
         int64_t p;
         #pragma omp for schedule(static)
         for (p = 0; p < planes; p++) {
-            if (buf == NULL || off == NULL) continue;
-            const real *wc = w + p % s->c_in * taps;
-            FN(dw_fill)(&l, gy + p * plane_out, s->h_out, s->w_out, buf);
-            for (int64_t ih0 = 0; ih0 < phases_h; ih0++)
-                for (int64_t iw0 = 0; iw0 < phases_w; iw0++) {
-                    int64_t n = 0;
-                    for (int64_t a = start_h[ih0]; a < start_h[ih0 + 1]; a++)
-                        for (int64_t b = start_w[iw0]; b < start_w[iw0 + 1]; b++) {
-                            off[n] = (shift_h[a] + l.top) * l.width + shift_w[b] + l.left;
-                            wt[n++] = wc[tap_h[a] * kw + tap_w[b]];
-                        }
-                    FN(dw_tiles)(buf, l.width, off, wt, n, (real)0,
-                                 gx + p * plane_in + ih0 * s->w_in + iw0, sh * s->w_in, sw,
-                                 (s->h_in - ih0 + sh - 1) / sh, (s->w_in - iw0 + sw - 1) / sw);
-                }
+            if (!ok) continue;
+            FN(dw_input_plane)(s, &l, &ph, gy + p * plane_out, w + p % s->c_in * taps, buf, off,
+                               (real *)(off + taps), tmp, cols, gx + p * plane_in);
         }
         pyconv_ftz_exit(fpmode);
     }
@@ -284,20 +343,41 @@ PYCONV_ALWAYS_INLINE void FN(dw_weight_taps)(const real *xb, int64_t row_step, c
     for (int64_t k = 0; k < n_taps; k++) acc[k] = a[k];
 }
 
-/* dw_weight_taps over all taps, PYCONV_DW_TAP_CHUNK at a time (a 3x3 kernel in one pass, with
- * the tap loop unrolled). */
+/* The weight gradient of one channel c (x and gy point at image 0's plane of c, images
+ * x_image / gy_image apart): per image the copies of x and gy, then every tap's sums,
+ * PYCONV_DW_TAP_CHUNK taps at a time (a 3x3 kernel in one pass, the tap loop unrolled); the
+ * sums' lanes are added last, in order. gy's copy pads its rows to whole vectors with zeros;
+ * rows already whole vectors long are read in place. */
 PYCONV_SIMD_CLONES
-static void FN(dw_weight_plane)(const real *xb, int64_t row_step, const int64_t *off,
-                                int64_t taps, const real *g, int64_t g_width, int64_t h_out,
-                                FN(dw_vec) *acc)
+static void FN(dw_weight_channel)(const pyconv_conv_shape *s, const pyconv_dw_layout *lx,
+                                  const pyconv_dw_layout *lg, const int64_t *off, const real *x,
+                                  int64_t x_image, const real *gy, int64_t gy_image, real *xb,
+                                  real *gb, FN(dw_vec) *acc, real *gw)
 {
-    for (int64_t k0 = 0; k0 < taps; k0 += PYCONV_DW_TAP_CHUNK) {
-        const int64_t n = PYCONV_MIN(PYCONV_DW_TAP_CHUNK, taps - k0);
-        if (n == PYCONV_DW_TAP_CHUNK)
-            FN(dw_weight_taps)(xb, row_step, off + k0, PYCONV_DW_TAP_CHUNK, g, g_width, h_out,
-                               acc + k0);
-        else
-            FN(dw_weight_taps)(xb, row_step, off + k0, n, g, g_width, h_out, acc + k0);
+    const int64_t taps = s->kh * s->kw, row_step = s->stride_h * lx->phases * lx->width;
+    const FN(dw_vec) zero = {0};
+    for (int64_t k = 0; k < taps; k++) acc[k] = zero;
+    for (int64_t img = 0; img < s->n; img++) {
+        const real *g = gy + img * gy_image;
+        FN(dw_fill)(lx, x + img * x_image, s->h_in, s->w_in, xb);
+        if (lg->width != s->w_out) {
+            FN(dw_fill)(lg, g, s->h_out, s->w_out, gb);
+            g = gb;
+        }
+        for (int64_t k0 = 0; k0 < taps; k0 += PYCONV_DW_TAP_CHUNK) {
+            const int64_t n = PYCONV_MIN(PYCONV_DW_TAP_CHUNK, taps - k0);
+            if (n == PYCONV_DW_TAP_CHUNK)
+                FN(dw_weight_taps)(xb, row_step, off + k0, PYCONV_DW_TAP_CHUNK, g, lg->width, s->h_out,
+                                   acc + k0);
+            else
+                FN(dw_weight_taps)(xb, row_step, off + k0, n, g, lg->width, s->h_out, acc + k0);
+        }
+    }
+    for (int64_t k = 0; k < taps; k++) {
+        real lane[PYCONV_DW_LANES], sum = 0;
+        memcpy(lane, &acc[k], sizeof lane);
+        for (int t = 0; t < PYCONV_DW_LANES; t++) sum += lane[t];
+        gw[k] = sum;
     }
 }
 
@@ -308,7 +388,6 @@ pyconv_status FN(pyconv_conv2d_weight_depthwise)(const pyconv_conv_shape *s, con
     const int64_t plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
     const pyconv_dw_layout lx = FN(dw_input_layout)(s);
     const pyconv_dw_layout lg = {s->h_out, 1, pyconv_round_up(s->w_out, lanes), 0, 0};
-    const int64_t row_step = s->stride_h * lx.phases * lx.width;
     const size_t x_bytes = (size_t)pyconv_dw_layout_size(&lx) * sizeof(real);
     const size_t g_bytes = (size_t)pyconv_dw_layout_size(&lg) * sizeof(real);
     const size_t acc_bytes = (size_t)taps * sizeof(FN(dw_vec));
@@ -335,19 +414,8 @@ pyconv_status FN(pyconv_conv2d_weight_depthwise)(const pyconv_conv_shape *s, con
         #pragma omp for schedule(static)
         for (c = 0; c < s->c_out; c++) {
             if (!ok) continue;
-            memset(acc, 0, acc_bytes);
-            for (int64_t img = 0; img < s->n; img++) {
-                const int64_t p = img * s->c_out + c;
-                FN(dw_fill)(&lx, x + p * plane_in, s->h_in, s->w_in, xb);
-                FN(dw_fill)(&lg, gy + p * plane_out, s->h_out, s->w_out, gb);
-                FN(dw_weight_plane)(xb, row_step, off, taps, gb, lg.width, s->h_out, acc);
-            }
-            for (int64_t k = 0; k < taps; k++) {
-                real lane[PYCONV_DW_LANES], sum = 0;
-                memcpy(lane, &acc[k], sizeof lane);
-                for (int t = 0; t < PYCONV_DW_LANES; t++) sum += lane[t];
-                gw[c * taps + k] = sum;
-            }
+            FN(dw_weight_channel)(s, &lx, &lg, off, x + c * plane_in, s->c_in * plane_in,
+                                  gy + c * plane_out, s->c_out * plane_out, xb, gb, acc, gw + c * taps);
         }
         pyconv_ftz_exit(fpmode);
     }
