@@ -15,6 +15,8 @@
 #define PYCONV_DW_TILE_VECTORS 8
 /* Taps whose weight-gradient sums one pass keeps in registers: a 3x3 kernel in one pass. */
 #define PYCONV_DW_TAP_CHUNK 9
+/* Most channels of one weight-gradient task (their sums stay in L1: 64 x 9 taps x 32 bytes). */
+#define PYCONV_DW_CHANNEL_RUN 64
 
 /* A zero-padded copy of one plane: padded row r and padded column c (source row r - top,
  * column c - left) sit at (r * phases + c % phases) * width + c / phases. Splitting the

@@ -343,65 +343,56 @@ PYCONV_ALWAYS_INLINE void FN(dw_weight_taps)(const real *xb, int64_t row_step, c
     for (int64_t k = 0; k < n_taps; k++) acc[k] = a[k];
 }
 
-/* The weight gradient of one channel c (x and gy point at image 0's plane of c, images
- * x_image / gy_image apart): per image the copies of x and gy, then every tap's sums,
- * PYCONV_DW_TAP_CHUNK taps at a time (a 3x3 kernel in one pass, the tap loop unrolled); the
- * sums' lanes are added last, in order. gy's copy pads its rows to whole vectors with zeros;
- * rows already whole vectors long are read in place. */
+/* One image's contribution to the weight gradient of one channel: the copies of the x and gy
+ * planes, then every tap's sums, PYCONV_DW_TAP_CHUNK taps at a time (a 3x3 kernel in one pass,
+ * the tap loop unrolled). gy's copy pads its rows to whole vectors with zeros; rows already
+ * whole vectors long are read in place. */
 PYCONV_SIMD_CLONES
-static void FN(dw_weight_channel)(const pyconv_conv_shape *s, const pyconv_dw_layout *lx,
-                                  const pyconv_dw_layout *lg, const int64_t *off, const real *x,
-                                  int64_t x_image, const real *gy, int64_t gy_image, real *xb,
-                                  real *gb, FN(dw_vec) *acc, real *gw)
+static void FN(dw_weight_plane)(const pyconv_conv_shape *s, const pyconv_dw_layout *lx,
+                                const pyconv_dw_layout *lg, const int64_t *off, const real *x,
+                                const real *g, real *xb, real *gb, FN(dw_vec) *acc)
 {
     const int64_t taps = s->kh * s->kw, row_step = s->stride_h * lx->phases * lx->width;
-    const FN(dw_vec) zero = {0};
-    for (int64_t k = 0; k < taps; k++) acc[k] = zero;
-    for (int64_t img = 0; img < s->n; img++) {
-        const real *g = gy + img * gy_image;
-        FN(dw_fill)(lx, x + img * x_image, s->h_in, s->w_in, xb);
-        if (lg->width != s->w_out) {
-            FN(dw_fill)(lg, g, s->h_out, s->w_out, gb);
-            g = gb;
-        }
-        for (int64_t k0 = 0; k0 < taps; k0 += PYCONV_DW_TAP_CHUNK) {
-            const int64_t n = PYCONV_MIN(PYCONV_DW_TAP_CHUNK, taps - k0);
-            if (n == PYCONV_DW_TAP_CHUNK)
-                FN(dw_weight_taps)(xb, row_step, off + k0, PYCONV_DW_TAP_CHUNK, g, lg->width, s->h_out,
-                                   acc + k0);
-            else
-                FN(dw_weight_taps)(xb, row_step, off + k0, n, g, lg->width, s->h_out, acc + k0);
-        }
+    FN(dw_fill)(lx, x, s->h_in, s->w_in, xb);
+    if (lg->width != s->w_out) {
+        FN(dw_fill)(lg, g, s->h_out, s->w_out, gb);
+        g = gb;
     }
-    for (int64_t k = 0; k < taps; k++) {
-        real lane[PYCONV_DW_LANES], sum = 0;
-        memcpy(lane, &acc[k], sizeof lane);
-        for (int t = 0; t < PYCONV_DW_LANES; t++) sum += lane[t];
-        gw[k] = sum;
+    for (int64_t k0 = 0; k0 < taps; k0 += PYCONV_DW_TAP_CHUNK) {
+        const int64_t n = PYCONV_MIN(PYCONV_DW_TAP_CHUNK, taps - k0);
+        if (n == PYCONV_DW_TAP_CHUNK)
+            FN(dw_weight_taps)(xb, row_step, off + k0, PYCONV_DW_TAP_CHUNK, g, lg->width, s->h_out,
+                               acc + k0);
+        else
+            FN(dw_weight_taps)(xb, row_step, off + k0, n, g, lg->width, s->h_out, acc + k0);
     }
 }
 
 pyconv_status FN(pyconv_conv2d_weight_depthwise)(const pyconv_conv_shape *s, const real *x,
                                                  const real *gy, real *gw, int n_threads)
 {
+    typedef FN(dw_vec) vec;
     const int64_t taps = s->kh * s->kw, lanes = PYCONV_DW_LANES;
     const int64_t plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
     const pyconv_dw_layout lx = FN(dw_input_layout)(s);
     const pyconv_dw_layout lg = {s->h_out, 1, pyconv_round_up(s->w_out, lanes), 0, 0};
     const size_t x_bytes = (size_t)pyconv_dw_layout_size(&lx) * sizeof(real);
     const size_t g_bytes = (size_t)pyconv_dw_layout_size(&lg) * sizeof(real);
-    const size_t acc_bytes = (size_t)taps * sizeof(FN(dw_vec));
     int64_t *off = (int64_t *)pyconv_aligned_alloc((size_t)taps * sizeof(int64_t));
     if (off == NULL) return PYCONV_ERR_NOMEM;
     pyconv_dw_input_offsets(s, &lx, off);
     n_threads = FN(dw_threads)(s, n_threads);
+    /* A task is a run of channels, walked image by image: the planes it reads lie side by side
+     * in memory. Each channel's sums run over the images in order, whatever the runs. */
+    const int64_t run = PYCONV_MAX(1, PYCONV_MIN(PYCONV_DW_CHANNEL_RUN, (s->c_out + n_threads - 1) / n_threads));
+    const size_t acc_bytes = (size_t)(run * taps) * sizeof(vec);
     int failed = 0;
     #pragma omp parallel num_threads(n_threads) if(n_threads > 1)
     {
         pyconv_fpmode fpmode = pyconv_ftz_enter();
         real *xb = (real *)pyconv_arena_get(PYCONV_ARENA_CONV_0, x_bytes);
         real *gb = (real *)pyconv_arena_get(PYCONV_ARENA_CONV_1, g_bytes);
-        FN(dw_vec) *acc = (FN(dw_vec) *)pyconv_arena_get(PYCONV_ARENA_CONV_2, acc_bytes);
+        vec *acc = (vec *)pyconv_arena_get(PYCONV_ARENA_CONV_2, acc_bytes);
         const int ok = xb != NULL && gb != NULL && acc != NULL;
         if (!ok) {
             #pragma omp atomic write
@@ -410,12 +401,23 @@ pyconv_status FN(pyconv_conv2d_weight_depthwise)(const pyconv_conv_shape *s, con
             memset(xb, 0, x_bytes);
             memset(gb, 0, g_bytes);
         }
-        int64_t c;
+        int64_t t;
         #pragma omp for schedule(static)
-        for (c = 0; c < s->c_out; c++) {
+        for (t = 0; t < (s->c_out + run - 1) / run; t++) {
             if (!ok) continue;
-            FN(dw_weight_channel)(s, &lx, &lg, off, x + c * plane_in, s->c_in * plane_in,
-                                  gy + c * plane_out, s->c_out * plane_out, xb, gb, acc, gw + c * taps);
+            const int64_t c0 = t * run, c1 = PYCONV_MIN(s->c_out, c0 + run);
+            memset(acc, 0, acc_bytes);
+            for (int64_t img = 0; img < s->n; img++)
+                for (int64_t c = c0; c < c1; c++)
+                    FN(dw_weight_plane)(s, &lx, &lg, off, x + (img * s->c_in + c) * plane_in,
+                                        gy + (img * s->c_out + c) * plane_out, xb, gb,
+                                        acc + (c - c0) * taps);
+            for (int64_t k = 0; k < (c1 - c0) * taps; k++) {
+                real lane[PYCONV_DW_LANES], sum = 0;
+                memcpy(lane, &acc[k], sizeof lane);
+                for (int l = 0; l < PYCONV_DW_LANES; l++) sum += lane[l];
+                gw[c0 * taps + k] = sum;
+            }
         }
         pyconv_ftz_exit(fpmode);
     }
