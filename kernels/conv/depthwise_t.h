@@ -118,7 +118,10 @@ PYCONV_ALWAYS_INLINE void FN(dw_copy)(real *PYCONV_RESTRICT d, int64_t d_step,
     typedef FN(dw_vec) vec;
     int64_t k = 0;
     if (d_step == 1 && s_step == 1) {
-        for (; k + PYCONV_DW_LANES <= n; k += PYCONV_DW_LANES) *(vec *)(d + k) = *(const vec *)(s + k);
+        for (; k + PYCONV_DW_LANES <= n; k += PYCONV_DW_LANES) {
+            PYCONV_NO_LIBCALL_LOOP();
+            *(vec *)(d + k) = *(const vec *)(s + k);
+        }
         for (; k < n; k++) {
             PYCONV_NO_LIBCALL_LOOP();
             d[k] = s[k];
