@@ -27,10 +27,10 @@ typedef struct {
 } pyconv_dw_layout;
 
 /* The input-gradient positions by phase along each axis (see pyconv_dw_phase_taps): n_h row
- * phases with their taps, shifts and starts; the same for n_w column phases. */
+ * phases with their taps, shifts, starts and position counts; the same for n_w column phases. */
 typedef struct {
     int64_t n_h, n_w;
-    int64_t *start_h, *tap_h, *shift_h, *start_w, *tap_w, *shift_w;
+    int64_t *start_h, *count_h, *tap_h, *shift_h, *start_w, *count_w, *tap_w, *shift_w;
 } pyconv_dw_phases;
 
 PYCONV_INLINE int64_t pyconv_dw_layout_size(const pyconv_dw_layout *l)
@@ -55,16 +55,19 @@ static void pyconv_dw_input_offsets(const pyconv_conv_shape *s, const pyconv_dw_
         }
 }
 
-/* The kernel taps of one axis by phase: the input-gradient positions ph + k*stride (ph <
- * n_phases) receive tap t from output k + shift[t], for t in [start[ph], start[ph + 1]), where
- * tap[t] is the kernel index: those taps whose output position (ph + pad - tap*dil) / stride
- * is whole. Each tap belongs to at most one phase, so tap and shift need k entries. */
-static void pyconv_dw_phase_taps(int64_t n_phases, int64_t pad, int64_t stride, int64_t k,
-                                 int64_t dil, int64_t *start, int64_t *tap, int64_t *shift)
+/* The kernel taps of one axis by phase: the count[ph] input-gradient positions ph + k*stride
+ * (ph < n_phases, within size) receive tap t from output k + shift[t], for t in [start[ph],
+ * start[ph + 1]), where tap[t] is the kernel index: those taps whose output position
+ * (ph + pad - tap*dil) / stride is whole. Each tap belongs to at most one phase, so tap and
+ * shift need k entries. */
+static void pyconv_dw_phase_taps(int64_t n_phases, int64_t size, int64_t pad, int64_t stride,
+                                 int64_t k, int64_t dil, int64_t *start, int64_t *count,
+                                 int64_t *tap, int64_t *shift)
 {
     int64_t n = 0;
     for (int64_t ph = 0; ph < n_phases; ph++) {
         start[ph] = n;
+        count[ph] = (size - ph + stride - 1) / stride;
         for (int64_t i = 0; i < k; i++) {
             const int64_t a = ph + pad - i * dil;
             if (a % stride == 0) {

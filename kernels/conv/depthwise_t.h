@@ -131,11 +131,13 @@ PYCONV_ALWAYS_INLINE void FN(dw_copy)(real *PYCONV_RESTRICT d, int64_t d_step,
     }
 }
 
-/* Copy the h x w plane src into buf at l's positions (those that fall inside the buffer). */
-PYCONV_ALWAYS_INLINE void FN(dw_fill)(const pyconv_dw_layout *l, const real *PYCONV_RESTRICT src,
-                                      int64_t h, int64_t w, real *PYCONV_RESTRICT buf)
+/* Copy the h x w plane src into buf at l's positions (those that fall inside the buffer).
+ * phases == l->phases, a constant at the calls for strides 1 and 2 (no divisions per plane). */
+PYCONV_ALWAYS_INLINE void FN(dw_fill_by)(const pyconv_dw_layout *l, int64_t phases,
+                                         const real *PYCONV_RESTRICT src, int64_t h, int64_t w,
+                                         real *PYCONV_RESTRICT buf)
 {
-    const int64_t phases = l->phases, span = phases * l->width;
+    const int64_t span = phases * l->width;
     const int64_t r_lo = PYCONV_MAX(0, -l->top), r_hi = PYCONV_MIN(h, l->rows - l->top);
     const int64_t c_lo = PYCONV_MAX(0, -l->left), c_hi = PYCONV_MIN(w, span - l->left);
     for (int64_t p = 0; p < phases; p++) {
@@ -143,15 +145,19 @@ PYCONV_ALWAYS_INLINE void FN(dw_fill)(const pyconv_dw_layout *l, const real *PYC
         const int64_t c0 = c_lo + (p - (c_lo + l->left) % phases + phases) % phases;
         const int64_t n = c0 < c_hi ? (c_hi - c0 + phases - 1) / phases : 0;
         real *d = buf + p * l->width + (c0 + l->left) / phases + l->top * span;
-        for (int64_t r = r_lo; r < r_hi; r++) {
-            if (phases == 1)
-                FN(dw_copy)(d + r * span, 1, src + r * w + c0, 1, n);
-            else if (phases == 2)
-                FN(dw_copy)(d + r * span, 1, src + r * w + c0, 2, n);
-            else
-                FN(dw_copy)(d + r * span, 1, src + r * w + c0, phases, n);
-        }
+        for (int64_t r = r_lo; r < r_hi; r++) FN(dw_copy)(d + r * span, 1, src + r * w + c0, phases, n);
     }
+}
+
+PYCONV_ALWAYS_INLINE void FN(dw_fill)(const pyconv_dw_layout *l, const real *PYCONV_RESTRICT src,
+                                      int64_t h, int64_t w, real *PYCONV_RESTRICT buf)
+{
+    if (l->phases == 1)
+        FN(dw_fill_by)(l, 1, src, h, w, buf);
+    else if (l->phases == 2)
+        FN(dw_fill_by)(l, 2, src, h, w, buf);
+    else
+        FN(dw_fill_by)(l, l->phases, src, h, w, buf);
 }
 
 /* The layout of an input plane for the forward pass and the weight gradient: the padded input,
@@ -245,13 +251,12 @@ static void FN(dw_input_plane)(const pyconv_conv_shape *s, const pyconv_dw_layou
                     off[n] = (ph->shift_h[a] + l->top) * l->width + ph->shift_w[b] + l->left;
                     wt[n++] = wc[ph->tap_h[a] * s->kw + ph->tap_w[b]];
                 }
-            const int64_t rows = (s->h_in - ih0 + sh - 1) / sh, cols = (w_in - iw0 + sw - 1) / sw;
             if (sw == 1)
-                FN(dw_tiles)(buf, l->width, off, wt, n, (real)0, gx + ih0 * w_in, sh * w_in, 1, rows,
-                             cols, 0);
+                FN(dw_tiles)(buf, l->width, off, wt, n, (real)0, gx + ih0 * w_in, sh * w_in, 1,
+                             ph->count_h[ih0], ph->count_w[iw0], 0);
             else
                 FN(dw_tiles)(buf, l->width, off, wt, n, (real)0, tmp + (ih0 * sw + iw0) * tmp_width,
-                             sh * sw * tmp_width, 1, rows, cols, 1);
+                             sh * sw * tmp_width, 1, ph->count_h[ih0], ph->count_w[iw0], 1);
         }
     if (sw == 1) return;
     for (int64_t ih = 0; ih < s->h_in; ih++)
@@ -259,9 +264,9 @@ static void FN(dw_input_plane)(const pyconv_conv_shape *s, const pyconv_dw_layou
             real *d = gx + ih * w_in + iw0;
             const real *t = tmp + (ih * sw + iw0) * tmp_width;
             if (sw == 2)
-                FN(dw_copy)(d, 2, t, 1, (w_in - iw0 + 1) / 2);
+                FN(dw_copy)(d, 2, t, 1, ph->count_w[iw0]);
             else
-                FN(dw_copy)(d, sw, t, 1, (w_in - iw0 + sw - 1) / sw);
+                FN(dw_copy)(d, sw, t, 1, ph->count_w[iw0]);
         }
 }
 
@@ -289,16 +294,20 @@ pyconv_status FN(pyconv_conv2d_input_depthwise)(const pyconv_conv_shape *s, cons
     /* strided columns: every gx row's phase rows, each `cols` wide */
     const size_t tmp_bytes = sw == 1 ? 0 : (size_t)(pyconv_round_up(s->h_in, sh) * sw * cols) * sizeof(real);
     int64_t *axes = (int64_t *)pyconv_aligned_alloc(
-        (size_t)(ph.n_h + 1 + 2 * kh + ph.n_w + 1 + 2 * kw) * sizeof(int64_t));
+        (size_t)(2 * ph.n_h + 1 + 2 * kh + 2 * ph.n_w + 1 + 2 * kw) * sizeof(int64_t));
     if (axes == NULL) return PYCONV_ERR_NOMEM;
     ph.start_h = axes;
-    ph.tap_h = ph.start_h + ph.n_h + 1;
+    ph.count_h = ph.start_h + ph.n_h + 1;
+    ph.tap_h = ph.count_h + ph.n_h;
     ph.shift_h = ph.tap_h + kh;
     ph.start_w = ph.shift_h + kh;
-    ph.tap_w = ph.start_w + ph.n_w + 1;
+    ph.count_w = ph.start_w + ph.n_w + 1;
+    ph.tap_w = ph.count_w + ph.n_w;
     ph.shift_w = ph.tap_w + kw;
-    pyconv_dw_phase_taps(ph.n_h, s->pad_top, sh, kh, s->dil_h, ph.start_h, ph.tap_h, ph.shift_h);
-    pyconv_dw_phase_taps(ph.n_w, s->pad_left, sw, kw, s->dil_w, ph.start_w, ph.tap_w, ph.shift_w);
+    pyconv_dw_phase_taps(ph.n_h, s->h_in, s->pad_top, sh, kh, s->dil_h, ph.start_h, ph.count_h, ph.tap_h,
+                         ph.shift_h);
+    pyconv_dw_phase_taps(ph.n_w, s->w_in, s->pad_left, sw, kw, s->dil_w, ph.start_w, ph.count_w, ph.tap_w,
+                         ph.shift_w);
     n_threads = FN(dw_threads)(s, n_threads);
     int failed = 0;
     #pragma omp parallel num_threads(n_threads) if(n_threads > 1)
