@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import pyconv
-from test_conv import DTYPES, random_array, run_forward, run_input_grad, run_weight_grad
+from test_conv import DTYPES, random_array, run_all_ops
 
 
 @st.composite
@@ -36,27 +36,14 @@ def depthwise_cases(draw):
 @pytest.mark.parametrize("dtype", DTYPES)
 @given(case=depthwise_cases(), seed=st.integers(0, 2**32 - 1))
 def test_depthwise_matches_reference(dtype, algorithm, case, seed):
-    x_shape, w_shape, kwargs = case
-    rng = np.random.default_rng(seed)
-    x, w = random_array(rng, x_shape, dtype), random_array(rng, w_shape, dtype)
-    y = run_forward(x, w, random_array(rng, w_shape[0], dtype), kwargs, dtype, algorithm)
-    gy = random_array(rng, y.shape, dtype)
-    run_input_grad(x_shape, w, gy, kwargs, dtype, algorithm)
-    run_weight_grad(x, w_shape, gy, kwargs, dtype, algorithm)
+    run_all_ops(case, seed, dtype, algorithm)
 
 
 @pytest.mark.parametrize("size, stride", [((1, 1), 1), ((1, 1), 3), ((7, 7), 2), ((14, 14), 2), ((56, 9), 1)])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_depthwise_mobilenet_like_shapes(dtype, size, stride):
     """3x3 padding 1 as in MobileNetV2 (the 3x3 fast path), with 1x1 images."""
-    rng = np.random.default_rng(3)
-    x_shape, w_shape = (2, 5) + size, (5, 1, 3, 3)
-    kwargs = dict(stride=stride, padding=1, groups=5)
-    x, w = random_array(rng, x_shape, dtype), random_array(rng, w_shape, dtype)
-    y = run_forward(x, w, None, kwargs, dtype, "direct")
-    gy = random_array(rng, y.shape, dtype)
-    run_input_grad(x_shape, w, gy, kwargs, dtype, "direct")
-    run_weight_grad(x, w_shape, gy, kwargs, dtype, "direct")
+    run_all_ops(((2, 5) + size, (5, 1, 3, 3), dict(stride=stride, padding=1, groups=5)), 3, dtype, "direct")
 
 
 def test_depthwise_empty_batch():
