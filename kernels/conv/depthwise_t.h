@@ -16,8 +16,9 @@
  * is again a list of offsets into a padded copy of grad_output, with no multiply by zero.
  *
  * The weight gradient keeps one vector of sums per tap across every row, column block and
- * image of its channel, reduced once at the end; one thread owns a channel, so the result does
- * not depend on the thread count. Denormals are flushed to zero inside (common/ftz.h). */
+ * image of its channel, reduced once at the end; one thread owns a channel and sums its images
+ * in order, so the result does not depend on the thread count. Denormals are flushed to zero
+ * inside (common/ftz.h). */
 
 #if defined(__GNUC__)
 typedef real FN(dw_vec) __attribute__((vector_size(PYCONV_DW_BYTES), aligned(sizeof(real))));
@@ -86,17 +87,17 @@ PYCONV_ALWAYS_INLINE void FN(dw_tiles_of)(const real *src, int64_t row_step, con
     do {                                                                                      \
         if (n_cols <= PYCONV_DW_LANES)                                                        \
             FN(dw_tiles_of)(src, row_step, off, wt, taps, init, dst, dst_row, dst_col,        \
-                            n_rows, n_cols, padded, 8, 1);                                            \
+                            n_rows, n_cols, padded, 8, 1);                                    \
         else if (n_cols <= 2 * PYCONV_DW_LANES)                                               \
             FN(dw_tiles_of)(src, row_step, off, wt, taps, init, dst, dst_row, dst_col,        \
-                            n_rows, n_cols, padded, 4, 2);                                            \
+                            n_rows, n_cols, padded, 4, 2);                                    \
         else                                                                                  \
             FN(dw_tiles_of)(src, row_step, off, wt, taps, init, dst, dst_row, dst_col,        \
-                            n_rows, n_cols, padded, 2, 4);                                            \
+                            n_rows, n_cols, padded, 2, 4);                                    \
     } while (0)
 
-/* dw_tiles_of for any tap list; 3x3 kernels (9 taps) get their own copy with the tap loop
- * unrolled. */
+/* dw_tiles_of for any tap list; 3x3 kernels (9 taps, the common case) get their own copy,
+ * with the tap count known to the compiler. */
 PYCONV_ALWAYS_INLINE void FN(dw_tiles)(const real *src, int64_t row_step, const int64_t *off,
                                        const real *wt, int64_t n_taps, real init, real *dst,
                                        int64_t dst_row, int64_t dst_col, int64_t n_rows,
@@ -396,7 +397,8 @@ pyconv_status FN(pyconv_conv2d_weight_depthwise)(const pyconv_conv_shape *s, con
     n_threads = FN(dw_threads)(s, n_threads);
     /* A task is a run of channels, walked image by image: the planes it reads lie side by side
      * in memory. Each channel's sums run over the images in order, whatever the runs. */
-    const int64_t run = PYCONV_MAX(1, PYCONV_MIN(PYCONV_DW_CHANNEL_RUN, (s->c_out + n_threads - 1) / n_threads));
+    const int64_t run =
+        PYCONV_MAX(1, PYCONV_MIN(PYCONV_DW_CHANNEL_RUN, (s->c_out + n_threads - 1) / n_threads));
     const size_t acc_bytes = (size_t)(run * taps) * sizeof(vec);
     int failed = 0;
     #pragma omp parallel num_threads(n_threads) if(n_threads > 1)
