@@ -79,5 +79,14 @@ static void pyconv_dw_phase_taps(int64_t n_phases, int64_t size, int64_t pad, in
     start[n_phases] = n;
 }
 
+/* This thread's arena buffer `slot` of `bytes`, zeroed (the padding that every plane's copy
+ * leaves as it is), or NULL when out of memory. */
+static void *pyconv_dw_zeroed(pyconv_arena_slot slot, size_t bytes)
+{
+    void *buf = pyconv_arena_get(slot, bytes);
+    if (buf != NULL) memset(buf, 0, bytes);
+    return buf;
+}
+
 #define PYCONV_TEMPLATE "conv/depthwise_t.h"
 #include "common/pyconv_instantiate.h"

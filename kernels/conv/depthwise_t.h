@@ -211,12 +211,10 @@ pyconv_status FN(pyconv_conv2d_depthwise)(const pyconv_conv_shape *s, const real
     #pragma omp parallel num_threads(n_threads) if(n_threads > 1)
     {
         pyconv_fpmode fpmode = pyconv_ftz_enter();
-        real *buf = (real *)pyconv_arena_get(PYCONV_ARENA_CONV_0, buf_bytes);
+        real *buf = (real *)pyconv_dw_zeroed(PYCONV_ARENA_CONV_0, buf_bytes);
         if (buf == NULL) {
             #pragma omp atomic write
             failed = 1;
-        } else {
-            memset(buf, 0, buf_bytes);
         }
         int64_t p;
         #pragma omp for schedule(static)
@@ -314,15 +312,13 @@ pyconv_status FN(pyconv_conv2d_input_depthwise)(const pyconv_conv_shape *s, cons
     #pragma omp parallel num_threads(n_threads) if(n_threads > 1)
     {
         pyconv_fpmode fpmode = pyconv_ftz_enter();
-        real *buf = (real *)pyconv_arena_get(PYCONV_ARENA_CONV_0, buf_bytes);
+        real *buf = (real *)pyconv_dw_zeroed(PYCONV_ARENA_CONV_0, buf_bytes);
         int64_t *off = (int64_t *)pyconv_arena_get(PYCONV_ARENA_CONV_1, list_bytes);
         real *tmp = sw == 1 ? NULL : (real *)pyconv_arena_get(PYCONV_ARENA_CONV_2, tmp_bytes);
         const int ok = buf != NULL && off != NULL && (sw == 1 || tmp != NULL);
         if (!ok) {
             #pragma omp atomic write
             failed = 1;
-        } else {
-            memset(buf, 0, buf_bytes);
         }
         int64_t p;
         #pragma omp for schedule(static)
@@ -404,16 +400,13 @@ pyconv_status FN(pyconv_conv2d_weight_depthwise)(const pyconv_conv_shape *s, con
     #pragma omp parallel num_threads(n_threads) if(n_threads > 1)
     {
         pyconv_fpmode fpmode = pyconv_ftz_enter();
-        real *xb = (real *)pyconv_arena_get(PYCONV_ARENA_CONV_0, x_bytes);
-        real *gb = (real *)pyconv_arena_get(PYCONV_ARENA_CONV_1, g_bytes);
+        real *xb = (real *)pyconv_dw_zeroed(PYCONV_ARENA_CONV_0, x_bytes);
+        real *gb = (real *)pyconv_dw_zeroed(PYCONV_ARENA_CONV_1, g_bytes);
         vec *acc = (vec *)pyconv_arena_get(PYCONV_ARENA_CONV_2, acc_bytes);
         const int ok = xb != NULL && gb != NULL && acc != NULL;
         if (!ok) {
             #pragma omp atomic write
             failed = 1;
-        } else {
-            memset(xb, 0, x_bytes);
-            memset(gb, 0, g_bytes);
         }
         int64_t t;
         #pragma omp for schedule(static)
