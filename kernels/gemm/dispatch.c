@@ -5,6 +5,12 @@
     { PYCONV_##isa##_MR_##sfx, PYCONV_##isa##_NR_##sfx, PYCONV_##isa##_KC_##sfx,                \
       PYCONV_##isa##_MC_##sfx, PYCONV_##isa##_NC_##sfx }
 
+/* Pack callbacks keep per-k-index data of one KC block on the stack (gemm_config.h). */
+_Static_assert(PYCONV_REF_KC_f32 <= PYCONV_GEMM_MAX_KC && PYCONV_REF_KC_f64 <= PYCONV_GEMM_MAX_KC &&
+                   PYCONV_AVX2_KC_f32 <= PYCONV_GEMM_MAX_KC && PYCONV_AVX2_KC_f64 <= PYCONV_GEMM_MAX_KC &&
+                   PYCONV_AVX512_KC_f32 <= PYCONV_GEMM_MAX_KC && PYCONV_AVX512_KC_f64 <= PYCONV_GEMM_MAX_KC,
+               "KC beyond PYCONV_GEMM_MAX_KC");
+
 static const pyconv_gemm_arch reference_arch = {
     "reference",
     pyconv_ukernel_ref_f32, pyconv_ukernel_gather_ref_f32, PYCONV_BLOCKING(REF, f32),

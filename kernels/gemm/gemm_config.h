@@ -60,6 +60,9 @@
 #define PYCONV_AVX512_MC_f64 144
 #define PYCONV_AVX512_NC_f64 4096
 
+/* Largest KC of any micro-kernel: pack callbacks may keep per-k-index data on the stack. */
+#define PYCONV_GEMM_MAX_KC 512
+
 /* Largest MR * NR of any micro-kernel: the size of the temporary tile for edge tiles. */
 #define PYCONV_GEMM_MAX_TILE 192
 
