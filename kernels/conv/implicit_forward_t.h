@@ -56,21 +56,22 @@ typedef struct {
     const pyconv_gemm_arch *arch;
     const real *src;           /* the chunk's images as the gather reads them */
     int64_t img, pixels, mc, ldc, panels, k;
+    int64_t pgroups;           /* filter-panel groups per pixel block: tasks = blocks x groups */
     FN(block_layout) layout;
 } FN(chunk_args);
 
-/* y for pixels [q0, q0 + n_px) of images from img on, filters of group g: the block's
- * transposed result ct (row t = pixel q0 + t, ldc apart) through the output stage. */
+/* y for pixels [q0, q0 + n_px) of images from img on, filters [oc_lo, oc_hi) of group g:
+ * the block's transposed result ct (row t = pixel q0 + t, ldc apart) through the output stage. */
 PYCONV_SIMD_CLONES
 static void FN(store_block)(const FN(forward_args) *f, int64_t img, int64_t g, int64_t q0,
-                            int64_t n_px, const real *ct, int64_t ldc)
+                            int64_t n_px, int64_t oc_lo, int64_t oc_hi, const real *ct, int64_t ldc)
 {
     const pyconv_conv_shape *s = f->in.s;
     const int64_t l = s->h_out * s->w_out, cout_g = s->c_out / s->groups;
     for (int64_t q = q0; q < q0 + n_px;) {
         const int64_t m = q / l, p0 = q % l, run = PYCONV_MIN(l - p0, q0 + n_px - q);
         const real *c = ct + (q - q0) * ldc;
-        for (int64_t oc = 0; oc < cout_g; oc++) {
+        for (int64_t oc = oc_lo; oc < oc_hi; oc++) {
             const int64_t at = ((img + m) * s->c_out + g * cout_g + oc) * l + p0;
             real *row = f->y + at;
             const real b = f->ep->bias ? f->ep->bias[g * cout_g + oc] : (real)0;
@@ -83,7 +84,8 @@ static void FN(store_block)(const FN(forward_args) *f, int64_t img, int64_t g, i
     }
 }
 
-/* Pixel blocks [lo, hi) of a chunk: per group, loop 4 around the shared macro-kernel. */
+/* Tasks [lo, hi) of a chunk, task t = pixel block t / pgroups, filter panels of group
+ * t % pgroups: per group of the convolution, loop 4 around the shared macro-kernel. */
 static pyconv_status FN(forward_blocks)(const void *ctx, int64_t lo, int64_t hi,
                                         const pyconv_thread *th)
 {
@@ -94,34 +96,47 @@ static pyconv_status FN(forward_blocks)(const void *ctx, int64_t lo, int64_t hi,
     real *ct = (real *)((char *)th->scratch + c->layout.ct);
     int64_t *pix = (int64_t *)((char *)th->scratch + c->layout.pix);
     const real **rows = (const real **)((char *)th->scratch + c->layout.rows);
-    for (int64_t b = lo; b < hi; b++) {
+    const int64_t cout_g = s->c_out / s->groups;
+    for (int64_t t = lo; t < hi; t++) {
+        const int64_t b = t / c->pgroups, pg = t % c->pgroups;
+        const int64_t jp_lo = c->panels * pg / c->pgroups, jp_hi = c->panels * (pg + 1) / c->pgroups;
         const int64_t q0 = b * c->mc, n_px = PYCONV_MIN(c->mc, c->pixels - q0);
         const int64_t m_tiles = (n_px + blk.mr - 1) / blk.mr * blk.mr;
         FN(pyconv_gather_pixels)(&f->in, q0, n_px, pix);
         /* rows past the last pixel repeat the first one; their results are not stored */
-        for (int64_t t = 0; t < m_tiles; t++) rows[t] = c->src + pix[t < n_px ? t : 0];
+        for (int64_t r = 0; r < m_tiles; r++) rows[r] = c->src + pix[r < n_px ? r : 0];
         for (int64_t g = 0; g < s->groups; g++) {
             const real *w_g = f->w_packed + g * c->ldc * c->k;
             /* loop 4 around the micro-kernel: KC-deep slices of the taps */
             for (int64_t pc = 0; pc < c->k; pc += blk.kc) {
                 const FN(pyconv_a_source) a = {NULL, rows, f->in.off + g * c->k + pc};
-                FN(pyconv_macro_kernel)(c->arch, m_tiles, c->ldc, PYCONV_MIN(blk.kc, c->k - pc), 0,
-                                        c->panels, 1, &a, w_g + pc * blk.nr, c->k * blk.nr,
+                FN(pyconv_macro_kernel)(c->arch, m_tiles, c->ldc, PYCONV_MIN(blk.kc, c->k - pc), jp_lo,
+                                        jp_hi, 1, &a, w_g + pc * blk.nr, c->k * blk.nr,
                                         pc == 0 ? 0 : 1, ct, c->ldc);
             }
-            FN(store_block)(f, c->img, g, q0, n_px, ct, c->ldc);
+            FN(store_block)(f, c->img, g, q0, n_px, jp_lo * blk.nr, PYCONV_MIN(jp_hi * blk.nr, cout_g),
+                            ct, c->ldc);
         }
     }
     return PYCONV_OK;
 }
 
-/* Blocks of at most MC pixels for `pixels` pixels on nt threads: whole micro-tiles, as many
- * blocks on every thread. */
-static int64_t FN(block_pixels)(int64_t pixels, const pyconv_gemm_blocking *blk, int nt)
+/* How a chunk's pixels x filter panels are cut into tasks for nt threads (c->mc, c->pgroups).
+ * Enough pixels for whole MC blocks on every thread: pixel blocks only, as many on every
+ * thread (whole micro-tiles). Fewer (small images, small batches): the filter panels are split
+ * too, each task streaming only its share of the packed weights, and the pixels for the rest. */
+static void FN(cut_tasks)(FN(chunk_args) *c, const pyconv_gemm_blocking *blk, int nt)
 {
-    const int64_t by_mc = (pixels + blk->mc - 1) / blk->mc;
-    const int64_t balanced = (by_mc + nt - 1) / nt * nt;
-    return ((pixels + balanced - 1) / balanced + blk->mr - 1) / blk->mr * blk->mr;
+    const int64_t by_mc = (c->pixels + blk->mc - 1) / blk->mc;
+    int64_t blocks;
+    c->pgroups = 1;
+    if (by_mc >= nt) {
+        blocks = (by_mc + nt - 1) / nt * nt;
+    } else {
+        c->pgroups = PYCONV_MIN(c->panels, nt);
+        blocks = PYCONV_MAX(by_mc, (nt + c->pgroups - 1) / c->pgroups);
+    }
+    c->mc = ((c->pixels + blocks - 1) / blocks + blk->mr - 1) / blk->mr * blk->mr;
 }
 
 /* Forward of images [img, img + imgs): their pixels in blocks spread over the threads. */
@@ -141,14 +156,14 @@ static pyconv_status FN(forward_chunk)(const void *ctx, int64_t img, int64_t img
     c.pixels = imgs * s->h_out * s->w_out;
     c.src = FN(pyconv_gather_images)(&f->in, img, imgs, n_threads);
     if (c.src == NULL) return PYCONV_ERR_NOMEM;
-    const int nt = pyconv_gemm_thread_count(c.pixels, s->c_out, c.k, (c.pixels + blk.mr - 1) / blk.mr,
-                                            n_threads);
-    c.mc = FN(block_pixels)(c.pixels, &blk, nt);
+    const int nt = pyconv_gemm_thread_count(c.pixels, s->c_out, c.k,
+                                            (c.pixels + blk.mr - 1) / blk.mr * c.panels, n_threads);
+    FN(cut_tasks)(&c, &blk, nt);
     c.layout = FN(block_layout_of)(c.mc, c.ldc);
-    const int64_t n_blocks = (c.pixels + c.mc - 1) / c.mc;
+    const int64_t n_tasks = (c.pixels + c.mc - 1) / c.mc * c.pgroups;
     const pyconv_scratch block = {PYCONV_ARENA_CONV_1, c.layout.bytes};
-    /* nt already counts the work: the blocks are spread over exactly that many threads */
-    return pyconv_parallel_for(n_blocks, (double)nt * PYCONV_MIN_WORK_PER_THREAD, nt,
+    /* nt already counts the work: the tasks are spread over exactly that many threads */
+    return pyconv_parallel_for(n_tasks, (double)nt * PYCONV_MIN_WORK_PER_THREAD, nt,
                                FN(forward_blocks), &c, block);
 }
 
