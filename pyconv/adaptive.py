@@ -1,0 +1,178 @@
+"""Adaptive average and max pooling, as torch.nn.functional's adaptive_*_pool1d/2d.
+
+Output position i of an axis of input size n and output size o pools the window
+[floor(i * n / o), ceil((i + 1) * n / o)). When o divides n every window is n / o wide and the
+windows tile the input: that is a plain pooling with kernel = stride = n / o, run by the 2-D
+kernels (the global pooling of every ResNet head is the case o = 1). Otherwise the average is
+separable, A_h @ x @ A_w^T with A[i, window i] = 1 / window size (two matrix products), and the
+maximum gathers each window (at most ceil(n / o) + 1 wide) and takes the first NaN, else the
+first maximum, as max_pool2d does. 1-D ops run on a unit-height view."""
+import numpy as np
+
+from pyconv._args import as_bool, as_int, output_array
+from pyconv.conv_variants import batched_input, batched_size, out_view, with_batch
+from pyconv.pool import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
+from pyconv.pool_variants import input_1d, max_pool1d_backward, size_1d, view_1d
+
+
+def window_bounds(size, out):
+    """(starts, ends) of the `out` adaptive windows over an axis of `size`."""
+    i = np.arange(out)
+    return (i * size) // out, -(-((i + 1) * size) // out)
+
+
+def _output_size(output_size, spatial):
+    """output_size as ints: an int or one value per spatial axis; None keeps the input's size."""
+    if isinstance(output_size, (tuple, list)):
+        if len(output_size) != len(spatial):
+            raise ValueError(f"output_size: expected an int or {len(spatial)} values, got {len(output_size)} "
+                             f"values {tuple(output_size)!r}")
+        values, names = output_size, [f"output_size[{a}]" for a in range(len(spatial))]
+    else:
+        values, names = (output_size,) * len(spatial), ["output_size"] * len(spatial)
+    return tuple(size if v is None else as_int(v, name, minimum=1) for v, name, size in zip(values, names, spatial))
+
+
+def _input(value):
+    """(batched input, unbatched) with non-empty planes."""
+    x, unbatched = batched_input(value, "input", 4, "N, C, H, W")
+    if min(x.shape[2:]) < 1:
+        raise ValueError(f"input: expected non-empty planes (H, W >= 1), got shape {x.shape}")
+    return x, unbatched
+
+
+def _grad_output(grad_output, input_size):
+    """(batched grad_output, batched input size, unbatched) of a backward pass."""
+    size, unbatched = batched_size(input_size, "input_size", 4)
+    gy = with_batch(grad_output, 4, "grad_output", unbatched)
+    if gy.shape[:2] != size[:2]:
+        raise ValueError(f"grad_output: expected (N, C) = {size[:2]} as in input_size, got shape {gy.shape}")
+    if min(size[2:]) < 1 or min(gy.shape[2:]) < 1:
+        raise ValueError(f"input_size: expected non-empty planes for an output of shape {gy.shape}, got {size}")
+    return gy, size, unbatched
+
+
+def _tiles(spatial, out):
+    """The kernel (= stride) of the plain pooling equal to this adaptive one, or None."""
+    if all(n % o == 0 for n, o in zip(spatial, out)):
+        return tuple(n // o for n, o in zip(spatial, out))
+    return None
+
+
+def _averaging_matrix(size, out, dtype):
+    starts, ends = window_bounds(size, out)
+    columns = np.arange(size)
+    inside = (columns >= starts[:, np.newaxis]) & (columns < ends[:, np.newaxis])
+    return (inside / (ends - starts)[:, np.newaxis]).astype(dtype)
+
+
+def _strip(arr, unbatched):
+    return arr[0] if unbatched else arr
+
+
+def adaptive_avg_pool2d(input, output_size, *, out=None, n_threads=None):
+    """Adaptive average pooling of (N, C, H, W) or (C, H, W) to output_size (an int or a pair;
+    None keeps that axis), as torch.nn.functional.adaptive_avg_pool2d. out= receives the result."""
+    x, unbatched = _input(input)
+    oh, ow = _output_size(output_size, x.shape[2:])
+    out_4d = out_view(out, 3 if unbatched else 4, np.newaxis if unbatched else ...)
+    tiles = _tiles(x.shape[2:], (oh, ow))
+    if tiles is not None:
+        y = avg_pool2d(x, tiles, out=out_4d, n_threads=n_threads)
+    else:
+        n, c, h, w = x.shape
+        y = output_array(out_4d, (n, c, oh, ow), x.dtype)
+        along_w = x.reshape(n * c * h, w) @ _averaging_matrix(w, ow, x.dtype).T
+        np.matmul(_averaging_matrix(h, oh, x.dtype), along_w.reshape(n * c, h, ow), out=y.reshape(n * c, oh, ow))
+    return out if out is not None else _strip(y, unbatched)
+
+
+def adaptive_avg_pool2d_backward(grad_output, input_size, *, n_threads=None):
+    """Gradient of adaptive_avg_pool2d w.r.t. its input (of input_size, (N, C, H, W) or (C, H, W))."""
+    gy, size, unbatched = _grad_output(grad_output, input_size)
+    tiles = _tiles(size[2:], gy.shape[2:])
+    if tiles is not None:
+        return _strip(avg_pool2d_backward(gy, size, tiles, n_threads=n_threads), unbatched)
+    n, c, h, w = size
+    oh, ow = gy.shape[2:]
+    along_w = gy.reshape(n * c * oh, ow) @ _averaging_matrix(w, ow, gy.dtype)
+    gx = np.matmul(_averaging_matrix(h, oh, gy.dtype).T, along_w.reshape(n * c, oh, w))
+    return _strip(gx.reshape(size), unbatched)
+
+
+def _window_taps(size, out):
+    """(out, widest window) positions of each window, the last one repeated to fill the row (a
+    repeat never changes the first maximum or the first NaN)."""
+    starts, ends = window_bounds(size, out)
+    taps = starts[:, np.newaxis] + np.arange((ends - starts).max())
+    return np.minimum(taps, (ends - 1)[:, np.newaxis])
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False, *, out=None, n_threads=None):
+    """Adaptive max pooling of (N, C, H, W) or (C, H, W) to output_size, as
+    torch.nn.functional.adaptive_max_pool2d; with return_indices also the int64 argmax, flat
+    h * W + w in each plane (max_pool2d's format). out= receives the values."""
+    x, unbatched = _input(input)
+    oh, ow = _output_size(output_size, x.shape[2:])
+    return_indices = as_bool(return_indices, "return_indices")
+    out_4d = out_view(out, 3 if unbatched else 4, np.newaxis if unbatched else ...)
+    tiles = _tiles(x.shape[2:], (oh, ow))
+    if tiles is not None:
+        result = max_pool2d(x, tiles, return_indices=return_indices, out=out_4d, n_threads=n_threads)
+        y, indices = result if return_indices else (result, None)
+    else:
+        n, c, h, w = x.shape
+        rows, cols = _window_taps(h, oh), _window_taps(w, ow)
+        windows = x[:, :, rows[:, :, np.newaxis, np.newaxis], cols[np.newaxis, np.newaxis]]
+        windows = windows.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, oh, ow, -1)
+        chosen = np.argmax(windows, axis=-1)[..., np.newaxis]  # NaN counts as the maximum
+        y = output_array(out_4d, (n, c, oh, ow), x.dtype)
+        y[...] = np.take_along_axis(windows, chosen, axis=-1)[..., 0]
+        flat = (rows[:, np.newaxis, :, np.newaxis] * w + cols[np.newaxis, :, np.newaxis, :]).reshape(oh, ow, -1)
+        indices = np.take_along_axis(np.broadcast_to(flat, windows.shape), chosen, axis=-1)[..., 0]
+    values = out if out is not None else _strip(y, unbatched)
+    return (values, _strip(indices, unbatched)) if return_indices else values
+
+
+def adaptive_max_pool2d_backward(grad_output, indices, input_size, *, n_threads=None):
+    """Gradient of adaptive_max_pool2d w.r.t. its input: grad_output scattered through the
+    indices, as for max_pool2d."""
+    return max_pool2d_backward(grad_output, indices, input_size, n_threads=n_threads)
+
+
+def adaptive_avg_pool1d(input, output_size, *, out=None, n_threads=None):
+    """Adaptive average pooling of (N, C, L) or (C, L) to output_size (an int or a 1-tuple)."""
+    x, ndim = input_1d(input, "input")
+    y = adaptive_avg_pool2d(x, (1, _size_1d_arg(output_size)), out=view_1d(out, ndim), n_threads=n_threads)
+    return y[..., 0, :]
+
+
+def adaptive_avg_pool1d_backward(grad_output, input_size, *, n_threads=None):
+    """Gradient of adaptive_avg_pool1d w.r.t. its input (of input_size, (N, C, L) or (C, L))."""
+    gy, ndim = input_1d(grad_output, "grad_output")
+    return adaptive_avg_pool2d_backward(gy, size_1d(input_size, ndim), n_threads=n_threads)[..., 0, :]
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False, *, out=None, n_threads=None):
+    """Adaptive max pooling of (N, C, L) or (C, L); indices are int64 positions in L."""
+    x, ndim = input_1d(input, "input")
+    result = adaptive_max_pool2d(x, (1, _size_1d_arg(output_size)), return_indices, out=view_1d(out, ndim),
+                                 n_threads=n_threads)
+    if return_indices:
+        return result[0][..., 0, :], result[1][..., 0, :]
+    return result[..., 0, :]
+
+
+def adaptive_max_pool1d_backward(grad_output, indices, input_size, *, n_threads=None):
+    """Gradient of adaptive_max_pool1d w.r.t. its input (of input_size, (N, C, L) or (C, L))."""
+    return max_pool1d_backward(grad_output, indices, input_size, n_threads=n_threads)
+
+
+def _size_1d_arg(output_size):
+    """An int or a 1-tuple (None keeps the length)."""
+    if isinstance(output_size, (tuple, list)):
+        if len(output_size) != 1:
+            raise ValueError(f"output_size: expected an int or a 1-tuple, got {len(output_size)} values "
+                             f"{tuple(output_size)!r}")
+        output_size = output_size[0]
+    return None if output_size is None else as_int(output_size, "output_size", minimum=1)
