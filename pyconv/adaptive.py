@@ -124,7 +124,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False, *, out=None, n
         n, c, h, w = x.shape
         rows, cols = _window_taps(h, oh), _window_taps(w, ow)
         windows = x[:, :, rows[:, :, np.newaxis, np.newaxis], cols[np.newaxis, np.newaxis]]
-        windows = windows.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, oh, ow, -1)
+        windows = windows.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, oh, ow, rows.shape[1] * cols.shape[1])
         chosen = np.argmax(windows, axis=-1)[..., np.newaxis]  # NaN counts as the maximum
         y = output_array(out_4d, (n, c, oh, ow), x.dtype)
         y[...] = np.take_along_axis(windows, chosen, axis=-1)[..., 0]

@@ -89,19 +89,20 @@ def avg_pool1d_backward(grad_output, input_size, kernel_size, stride=None, paddi
 # ----------------------------------------------------------------------------------------------
 # Max unpooling
 
-def _unpool_size(spatial, kernel, stride, padding, output_size, ndim):
+def _unpool_size(spatial, kernel, stride, padding, output_size):
     """torch's _unpool_output_size: (in - 1) * stride - 2 * padding + kernel per axis, or
-    output_size (its last len(spatial) entries when it has ndim of them) when strictly within
-    one stride of that."""
+    output_size (its last len(spatial) entries when it has two more, (N, C, ...)) when strictly
+    within one stride of that."""
     default = tuple((size - 1) * s - 2 * p + k for size, k, s, p in zip(spatial, kernel, stride, padding))
     if output_size is None:
         sizes = default
     else:
         sizes = tuple(output_size)
-        if len(sizes) == ndim:
-            sizes = sizes[ndim - len(spatial):]
+        if len(sizes) == len(spatial) + 2:
+            sizes = sizes[2:]
         if len(sizes) != len(spatial):
-            raise ValueError(f"output_size: expected {len(spatial)} or {ndim} sizes, got {len(sizes)}: {sizes!r}")
+            raise ValueError(f"output_size: expected {len(spatial)} or {len(spatial) + 2} sizes, got {len(sizes)}: "
+                             f"{sizes!r}")
         sizes = as_shape(sizes, "output_size", len(spatial))
         for d, (size, s) in enumerate(zip(sizes, stride)):
             if not default[d] - s < size < default[d] + s:
@@ -133,7 +134,7 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else \
         as_pair(stride, "stride", minimum=1)
     padding = as_pair(padding, "padding", minimum=0)
-    h_out, w_out = _unpool_size(x.shape[2:], kernel, stride, padding, output_size, 3 if unbatched else 4)
+    h_out, w_out = _unpool_size(x.shape[2:], kernel, stride, padding, output_size)
     idx = _unpool_indices(indices, x.shape[1:] if unbatched else x.shape).reshape(x.shape[0] * x.shape[1], -1)
     if idx.size and (idx.min() < 0 or idx.max() >= h_out * w_out):
         bad = idx[(idx < 0) | (idx >= h_out * w_out)]
