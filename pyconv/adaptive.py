@@ -1,12 +1,15 @@
 """Adaptive average and max pooling, as torch.nn.functional's adaptive_*_pool1d/2d.
 
 Output position i of an axis of input size n and output size o pools the window
-[floor(i * n / o), ceil((i + 1) * n / o)). When o divides n every window is n / o wide and the
-windows tile the input: that is a plain pooling with kernel = stride = n / o, run by the 2-D
-kernels (the global pooling of every ResNet head is the case o = 1). Otherwise the average is
-separable, A_h @ x @ A_w^T with A[i, window i] = 1 / window size (two matrix products), and the
-maximum gathers each window (at most ceil(n / o) + 1 wide) and takes the first NaN, else the
-first maximum, as max_pool2d does. 1-D ops run on a unit-height view."""
+[floor(i * n / o), ceil((i + 1) * n / o)). Three paths, fastest first:
+- global (output 1x1, every ResNet head): each plane is one contiguous window; the average is a
+  matrix-vector product with 1 / (H * W), the maximum an argmax per plane;
+- o divides n: the windows tile the input, a plain pooling with kernel = stride = n / o (the
+  2-D kernels);
+- otherwise the average is separable, A_h @ x @ A_w^T with A[i, window i] = 1 / window size
+  (two matrix products), and the maximum gathers each window (at most ceil(n / o) + 1 wide).
+The maximum takes the first NaN, else the first maximum in row-major window order, as max_pool2d
+does. 1-D ops run on a unit-height view."""
 import numpy as np
 
 from pyconv._args import as_bool, as_int, output_array
@@ -66,38 +69,57 @@ def _averaging_matrix(size, out, dtype):
     return (inside / (ends - starts)[:, np.newaxis]).astype(dtype)
 
 
+def _separable(planes, rows, cols, result):
+    """result[p] = rows @ planes[p] @ cols.T for every plane, as two single matrix products (the
+    second over the planes side by side, after the first has shrunk them)."""
+    count, h, w = planes.shape
+    out_w = len(cols)
+    along_w = planes.reshape(count * h, w) @ cols.T
+    side_by_side = along_w.reshape(count, h, out_w).transpose(1, 0, 2).reshape(h, count * out_w)
+    result[...] = (rows @ side_by_side).reshape(len(rows), count, out_w).transpose(1, 0, 2)
+
+
 def _strip(arr, unbatched):
     return arr[0] if unbatched else arr
 
 
 def adaptive_avg_pool2d(input, output_size, *, out=None, n_threads=None):
     """Adaptive average pooling of (N, C, H, W) or (C, H, W) to output_size (an int or a pair;
-    None keeps that axis), as torch.nn.functional.adaptive_avg_pool2d. out= receives the result."""
+    None keeps that axis), as torch.nn.functional.adaptive_avg_pool2d. out= receives the result.
+    The global case (output 1x1) is a mean: a matrix-vector product with 1 / (H * W)."""
     x, unbatched = _input(input)
-    oh, ow = _output_size(output_size, x.shape[2:])
+    n, c, h, w = x.shape
+    oh, ow = _output_size(output_size, (h, w))
     out_4d = out_view(out, 3 if unbatched else 4, np.newaxis if unbatched else ...)
-    tiles = _tiles(x.shape[2:], (oh, ow))
-    if tiles is not None:
+    tiles = _tiles((h, w), (oh, ow))
+    if (oh, ow) == (1, 1):
+        y = output_array(out_4d, (n, c, 1, 1), x.dtype)
+        np.matmul(x.reshape(n * c, h * w), np.full(h * w, 1 / (h * w), x.dtype), out=y.reshape(n * c))
+    elif tiles is not None:
         y = avg_pool2d(x, tiles, out=out_4d, n_threads=n_threads)
     else:
-        n, c, h, w = x.shape
         y = output_array(out_4d, (n, c, oh, ow), x.dtype)
-        along_w = x.reshape(n * c * h, w) @ _averaging_matrix(w, ow, x.dtype).T
-        np.matmul(_averaging_matrix(h, oh, x.dtype), along_w.reshape(n * c, h, ow), out=y.reshape(n * c, oh, ow))
+        _separable(x.reshape(n * c, h, w), _averaging_matrix(h, oh, x.dtype), _averaging_matrix(w, ow, x.dtype),
+                   y.reshape(n * c, oh, ow))
     return out if out is not None else _strip(y, unbatched)
 
 
 def adaptive_avg_pool2d_backward(grad_output, input_size, *, n_threads=None):
     """Gradient of adaptive_avg_pool2d w.r.t. its input (of input_size, (N, C, H, W) or (C, H, W))."""
     gy, size, unbatched = _grad_output(grad_output, input_size)
-    tiles = _tiles(size[2:], gy.shape[2:])
-    if tiles is not None:
-        return _strip(avg_pool2d_backward(gy, size, tiles, n_threads=n_threads), unbatched)
     n, c, h, w = size
     oh, ow = gy.shape[2:]
-    along_w = gy.reshape(n * c * oh, ow) @ _averaging_matrix(w, ow, gy.dtype)
-    gx = np.matmul(_averaging_matrix(h, oh, gy.dtype).T, along_w.reshape(n * c, oh, w))
-    return _strip(gx.reshape(size), unbatched)
+    tiles = _tiles((h, w), (oh, ow))
+    if (oh, ow) == (1, 1):
+        gx = np.empty(size, gy.dtype)
+        gx[...] = gy / gy.dtype.type(h * w)
+    elif tiles is not None:
+        gx = avg_pool2d_backward(gy, size, tiles, n_threads=n_threads)
+    else:
+        gx = np.empty(size, gy.dtype)
+        _separable(gy.reshape(n * c, oh, ow), _averaging_matrix(h, oh, gy.dtype).T,
+                   _averaging_matrix(w, ow, gy.dtype).T, gx.reshape(n * c, h, w))
+    return _strip(gx, unbatched)
 
 
 def _window_taps(size, out):
@@ -116,19 +138,23 @@ def adaptive_max_pool2d(input, output_size, return_indices=False, *, out=None, n
     oh, ow = _output_size(output_size, x.shape[2:])
     return_indices = as_bool(return_indices, "return_indices")
     out_4d = out_view(out, 3 if unbatched else 4, np.newaxis if unbatched else ...)
-    tiles = _tiles(x.shape[2:], (oh, ow))
-    if tiles is not None:
+    n, c, h, w = x.shape
+    tiles = _tiles((h, w), (oh, ow))
+    if tiles is not None and (oh, ow) != (1, 1):
         result = max_pool2d(x, tiles, return_indices=return_indices, out=out_4d, n_threads=n_threads)
         y, indices = result if return_indices else (result, None)
     else:
-        n, c, h, w = x.shape
-        rows, cols = _window_taps(h, oh), _window_taps(w, ow)
-        windows = x[:, :, rows[:, :, np.newaxis, np.newaxis], cols[np.newaxis, np.newaxis]]
-        windows = windows.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, oh, ow, rows.shape[1] * cols.shape[1])
+        if (oh, ow) == (1, 1):  # global: each plane is one window, already contiguous
+            windows, flat = x.reshape(n, c, 1, 1, h * w), np.arange(h * w)
+        else:
+            rows, cols = _window_taps(h, oh), _window_taps(w, ow)
+            windows = x[:, :, rows[:, :, np.newaxis, np.newaxis], cols[np.newaxis, np.newaxis]]
+            windows = windows.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, oh, ow, rows.shape[1] * cols.shape[1])
+            flat = (rows[:, np.newaxis, :, np.newaxis] * w + cols[np.newaxis, :, np.newaxis, :]).reshape(
+                oh, ow, windows.shape[-1])
         chosen = np.argmax(windows, axis=-1)[..., np.newaxis]  # NaN counts as the maximum
         y = output_array(out_4d, (n, c, oh, ow), x.dtype)
         y[...] = np.take_along_axis(windows, chosen, axis=-1)[..., 0]
-        flat = (rows[:, np.newaxis, :, np.newaxis] * w + cols[np.newaxis, :, np.newaxis, :]).reshape(oh, ow, -1)
         indices = np.take_along_axis(np.broadcast_to(flat, windows.shape), chosen, axis=-1)[..., 0]
     values = out if out is not None else _strip(y, unbatched)
     return (values, _strip(indices, unbatched)) if return_indices else values
