@@ -39,14 +39,21 @@ def _require(module, package):
 def load_digits_32x32(test_fraction=0.2, seed=0, subset=None):
     """(x_train, y_train, x_test, y_test): float32 images (N, 1, 32, 32) standardised with the
     training set's mean and std, int64 labels. subset keeps that many images (for quick runs)."""
+    return load_digits(3, 4, test_fraction, seed, subset)
+
+
+def load_digits(upsample, pad, test_fraction=0.2, seed=0, subset=None):
+    """The digits upsampled (nearest neighbour) by `upsample`, zero-padded by `pad` on each side,
+    split (stratified) and standardised with the training set's mean and std: (x_train, y_train,
+    x_test, y_test), float32 images (N, 1, 8 * upsample + 2 * pad, ...) and int64 labels."""
     datasets = _require("sklearn.datasets", "scikit-learn")
     model_selection = _require("sklearn.model_selection", "scikit-learn")
     digits = datasets.load_digits()
     images, labels = digits.images.astype(np.float32), digits.target.astype(np.int64)
     if subset is not None:
         images, labels = images[:subset], labels[:subset]
-    images = np.kron(images, np.ones((1, 3, 3), np.float32))
-    images = np.pad(images, ((0, 0), (4, 4), (4, 4)))[:, None]
+    images = np.kron(images, np.ones((1, upsample, upsample), np.float32))
+    images = np.pad(images, ((0, 0), (pad, pad), (pad, pad)))[:, None]
     x_train, x_test, y_train, y_test = model_selection.train_test_split(
         images, labels, test_size=test_fraction, random_state=seed, stratify=labels)
     mean, std = x_train.mean(), x_train.std()
@@ -126,21 +133,15 @@ def train(model, data, epochs, batch_size, lr, seed, log=print):
     return history
 
 
-def feature_maps(model, image):
-    """Activations after the first and second convolution stages (conv + activation) for one image."""
-    x = image[None]
-    first = model[:2](x)[0]
-    second = model[2:5](first[None])[0]
-    return first, second
-
-
-def plot(model, history, image, label, path):
-    """One PNG: loss and accuracy curves, first-layer filters, feature maps of one test digit."""
+def plot(model, history, image, label, path, first_stage, second_stage, name="LeNet-5"):
+    """One PNG: loss and accuracy curves, the first layer's filters (model[0]'s weight), and the
+    feature maps of one test digit after first_stage and then second_stage (slices of model)."""
     matplotlib = _require("matplotlib", "matplotlib")
     matplotlib.use("Agg")
     plt = importlib.import_module("matplotlib.pyplot")
     model.eval()
-    first, second = feature_maps(model, image)
+    first = first_stage(image[None])[0]
+    second = second_stage(first[None])[0]
     predicted = int(model(image[None]).argmax())
     epochs = np.arange(1, len(history["train_loss"]) + 1)
 
@@ -160,6 +161,8 @@ def plot(model, history, image, label, path):
 
     def show_grid(subfig, arrays, titles, suptitle, cmap, rows=1, symmetric=False):
         axes = np.atleast_1d(subfig.subplots(rows, -(-len(arrays) // rows))).ravel()
+        for ax in axes[len(arrays):]:
+            ax.axis("off")
         for ax, arr, title in zip(axes, arrays, titles):
             limit = np.abs(arr).max() if symmetric else None
             ax.imshow(arr, cmap=cmap, vmin=-limit if symmetric else None, vmax=limit)
@@ -169,13 +172,16 @@ def plot(model, history, image, label, path):
         subfig.suptitle(suptitle, fontsize=10)
 
     weights = model[0].weight.data[:, 0]
+    kh, kw = weights.shape[1:]
     show_grid(filters, list(weights), [f"filter {k}" for k in range(len(weights))],
-              "Learned first-layer filters (conv 6@5x5; red > 0 > blue)", "RdBu_r", symmetric=True)
+              f"{name}: learned first-layer filters (conv {len(weights)}@{kh}x{kw}; red > 0 > blue)", "RdBu_r",
+              symmetric=True)
     show_grid(maps1, [image[0]] + list(first),
               [f"input: {label} (predicted {predicted})"] + [f"map {k}" for k in range(len(first))],
-              "Test digit and its conv-1 feature maps (28x28)", "gray")
+              f"Test digit and its first-stage feature maps ({first.shape[1]}x{first.shape[2]})", "gray",
+              rows=1 if len(first) <= 8 else 2)
     show_grid(maps2, list(second), [f"map {k}" for k in range(len(second))],
-              "Conv-2 feature maps (10x10)", "gray", rows=2)
+              f"Second-stage feature maps ({second.shape[1]}x{second.shape[2]})", "gray", rows=2)
     fig.savefig(path, dpi=90)
     plt.close(fig)
     model.train()
@@ -213,7 +219,7 @@ def main(argv=None):
           f"{time.perf_counter() - start:.1f} s in all")
     if args.out:
         x_test, y_test = data[2], data[3]
-        plot(model, history, x_test[0], int(y_test[0]), args.out)
+        plot(model, history, x_test[0], int(y_test[0]), args.out, model[:2], model[2:5])
         print(f"wrote {args.out}")
     return history
 
