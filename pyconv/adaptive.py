@@ -6,8 +6,9 @@ Output position i of an axis of input size n and output size o pools the window
   matrix-vector product with 1 / (H * W), the maximum an argmax per plane;
 - o divides n: the windows tile the input, a plain pooling with kernel = stride = n / o (the
   2-D kernels);
-- otherwise the average is separable, A_h @ x @ A_w^T with A[i, window i] = 1 / window size
-  (two matrix products), and the maximum gathers each window (at most ceil(n / o) + 1 wide).
+- otherwise both are separable: the average is A_h @ x @ A_w^T with A[i, window i] = 1 / window
+  size (two matrix products); the maximum is taken along W within each row, then along H over
+  those row maxima (windows are at most ceil(n / o) + 1 wide).
 The maximum takes the first NaN, else the first maximum in row-major window order, as max_pool2d
 does. 1-D ops run on a unit-height view."""
 import numpy as np
@@ -130,6 +131,26 @@ def _window_taps(size, out):
     return np.minimum(taps, (ends - 1)[:, np.newaxis])
 
 
+def _argmax_along(values, taps, axis):
+    """(maxima, positions) over windows of `axis` whose positions are the rows of taps (out,
+    widest): the first NaN, else the first maximum, of each window."""
+    windows = np.take(values, taps, axis=axis)  # the window axis right after `axis`
+    chosen = np.expand_dims(np.argmax(windows, axis=axis + 1), axis + 1)  # NaN counts as the maximum
+    maxima = np.take_along_axis(windows, chosen, axis=axis + 1).squeeze(axis + 1)
+    return maxima, taps[np.arange(len(taps))[(...,) + (np.newaxis,) * (values.ndim - axis - 1)],
+                        chosen.squeeze(axis + 1)]
+
+
+def _separable_argmax(x, oh, ow):
+    """Maxima and flat indices of the adaptive windows: along W within each row, then along H
+    over those row maxima. The first row holding the window's maximum, and in it the first
+    column, is the first maximum in row-major order (likewise for NaN)."""
+    n, c, h, w = x.shape
+    row_maxima, columns = _argmax_along(x, _window_taps(w, ow), 3)           # (n, c, h, ow)
+    maxima, rows = _argmax_along(row_maxima, _window_taps(h, oh), 2)         # (n, c, oh, ow)
+    return maxima, rows * w + np.take_along_axis(columns, rows, axis=2)
+
+
 def adaptive_max_pool2d(input, output_size, return_indices=False, *, out=None, n_threads=None):
     """Adaptive max pooling of (N, C, H, W) or (C, H, W) to output_size, as
     torch.nn.functional.adaptive_max_pool2d; with return_indices also the int64 argmax, flat
@@ -144,18 +165,12 @@ def adaptive_max_pool2d(input, output_size, return_indices=False, *, out=None, n
         result = max_pool2d(x, tiles, return_indices=return_indices, out=out_4d, n_threads=n_threads)
         y, indices = result if return_indices else (result, None)
     else:
-        if (oh, ow) == (1, 1):  # global: each plane is one window, already contiguous
-            windows, flat = x.reshape(n, c, 1, 1, h * w), np.arange(h * w)
-        else:
-            rows, cols = _window_taps(h, oh), _window_taps(w, ow)
-            windows = x[:, :, rows[:, :, np.newaxis, np.newaxis], cols[np.newaxis, np.newaxis]]
-            windows = windows.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, oh, ow, rows.shape[1] * cols.shape[1])
-            flat = (rows[:, np.newaxis, :, np.newaxis] * w + cols[np.newaxis, :, np.newaxis, :]).reshape(
-                oh, ow, windows.shape[-1])
-        chosen = np.argmax(windows, axis=-1)[..., np.newaxis]  # NaN counts as the maximum
         y = output_array(out_4d, (n, c, oh, ow), x.dtype)
-        y[...] = np.take_along_axis(windows, chosen, axis=-1)[..., 0]
-        indices = np.take_along_axis(np.broadcast_to(flat, windows.shape), chosen, axis=-1)[..., 0]
+        if (oh, ow) == (1, 1):  # global: each plane is one window, already contiguous
+            indices = np.argmax(x.reshape(n, c, 1, 1, h * w), axis=-1)  # NaN counts as the maximum
+            y[...] = np.take_along_axis(x.reshape(n, c, 1, h * w), indices.reshape(n, c, 1, 1), axis=-1)
+        else:
+            y[...], indices = _separable_argmax(x, oh, ow)
     values = out if out is not None else _strip(y, unbatched)
     return (values, _strip(indices, unbatched)) if return_indices else values
 
