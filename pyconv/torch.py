@@ -88,17 +88,21 @@ def _bias_grad(grad_output, spatial_dims):
     return pyconv.conv2d_bias(grad_output[..., None, :] if spatial_dims == 1 else grad_output)
 
 
-def _convolution(input, weight, bias, forward, input_grad, weight_grad, spatial_dims):
-    """A differentiable convolution: forward(x, w, b), input_grad(x_shape, w, gy), weight_grad(x, w_shape, gy)."""
+def _convolution(ops, spatial_dims, input, weight, bias, args, options):
+    """A convolution differentiable in input, weight and bias: ops = (forward, input gradient,
+    weight gradient) pyconv functions, each called with the geometry args and the options."""
+    forward, input_grad, weight_grad = ops
     _check_same_dtype(input, weight, "weight")
     _check_same_dtype(input, bias, "bias")
 
     def backward(gy, arrays, needs, indices):
         x, w, _ = arrays
-        return (input_grad(x.shape, w, gy) if needs[0] else None, weight_grad(x, w.shape, gy) if needs[1] else None,
+        return (input_grad(x.shape, w, gy, *args, **options) if needs[0] else None,
+                weight_grad(x, w.shape, gy, *args, **options) if needs[1] else None,
                 _bias_grad(gy, spatial_dims) if needs[2] else None)
 
-    return _Function.apply(_Op(("input", "weight", "bias"), forward, backward), input, weight, bias)
+    return _Function.apply(_Op(("input", "weight", "bias"), lambda x, w, b: forward(x, w, b, *args, **options),
+                               backward), input, weight, bias)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, padding_mode="zeros",
@@ -108,41 +112,33 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     input (N, C_in, H, W) or (C_in, H, W); weight (C_out, C_in/groups, kh, kw); padding as in
     pyconv.conv2d (ints, pairs, "valid", "same", ...); padding_mode as torch.nn.Conv2d's.
     algorithm and n_threads go to pyconv."""
-    args = (stride, padding, dilation, groups)
-    opts = dict(padding_mode=padding_mode, algorithm=algorithm, n_threads=n_threads)
-    return _convolution(input, weight, bias, lambda x, w, b: pyconv.conv2d(x, w, b, *args, **opts),
-                        lambda size, w, gy: pyconv.conv2d_input(size, w, gy, *args, **opts),
-                        lambda x, size, gy: pyconv.conv2d_weight(x, size, gy, *args, **opts), 2)
+    return _convolution((pyconv.conv2d, pyconv.conv2d_input, pyconv.conv2d_weight), 2, input, weight, bias,
+                        (stride, padding, dilation, groups),
+                        dict(padding_mode=padding_mode, algorithm=algorithm, n_threads=n_threads))
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, padding_mode="zeros",
            algorithm="auto", n_threads=None):
     """torch.nn.functional.conv1d on pyconv's kernels, differentiable in input, weight and bias."""
-    args = (stride, padding, dilation, groups)
-    opts = dict(padding_mode=padding_mode, algorithm=algorithm, n_threads=n_threads)
-    return _convolution(input, weight, bias, lambda x, w, b: pyconv.conv1d(x, w, b, *args, **opts),
-                        lambda size, w, gy: pyconv.conv1d_input(size, w, gy, *args, **opts),
-                        lambda x, size, gy: pyconv.conv1d_weight(x, size, gy, *args, **opts), 1)
+    return _convolution((pyconv.conv1d, pyconv.conv1d_input, pyconv.conv1d_weight), 1, input, weight, bias,
+                        (stride, padding, dilation, groups),
+                        dict(padding_mode=padding_mode, algorithm=algorithm, n_threads=n_threads))
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1, *,
                      algorithm="auto", n_threads=None):
     """torch.nn.functional.conv_transpose2d on pyconv's kernels, differentiable in input, weight and bias."""
-    args = (stride, padding, output_padding, groups, dilation)
-    opts = dict(algorithm=algorithm, n_threads=n_threads)
-    return _convolution(input, weight, bias, lambda x, w, b: pyconv.conv_transpose2d(x, w, b, *args, **opts),
-                        lambda size, w, gy: pyconv.conv_transpose2d_input(size, w, gy, *args, **opts),
-                        lambda x, size, gy: pyconv.conv_transpose2d_weight(x, size, gy, *args, **opts), 2)
+    return _convolution((pyconv.conv_transpose2d, pyconv.conv_transpose2d_input, pyconv.conv_transpose2d_weight), 2,
+                        input, weight, bias, (stride, padding, output_padding, groups, dilation),
+                        dict(algorithm=algorithm, n_threads=n_threads))
 
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1, *,
                      algorithm="auto", n_threads=None):
     """torch.nn.functional.conv_transpose1d on pyconv's kernels, differentiable in input, weight and bias."""
-    args = (stride, padding, output_padding, groups, dilation)
-    opts = dict(algorithm=algorithm, n_threads=n_threads)
-    return _convolution(input, weight, bias, lambda x, w, b: pyconv.conv_transpose1d(x, w, b, *args, **opts),
-                        lambda size, w, gy: pyconv.conv_transpose1d_input(size, w, gy, *args, **opts),
-                        lambda x, size, gy: pyconv.conv_transpose1d_weight(x, size, gy, *args, **opts), 1)
+    return _convolution((pyconv.conv_transpose1d, pyconv.conv_transpose1d_input, pyconv.conv_transpose1d_weight), 1,
+                        input, weight, bias, (stride, padding, output_padding, groups, dilation),
+                        dict(algorithm=algorithm, n_threads=n_threads))
 
 
 def _pool(input, forward, input_grad):

@@ -187,41 +187,58 @@ def plot(model, history, image, label, path, first_stage, second_stage, name="Le
     model.train()
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m pyconv.examples.lenet5",
-                                     description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=20)
+def parse_arguments(argv, prog, doc, epochs, lr, out, add_model_arguments=None):
+    """The command line shared by the digit examples: --epochs, --batch-size, --lr, --seed,
+    the model's own options (add_model_arguments(parser)), --subset, --threads, --out. Applies
+    --threads; returns the parsed arguments."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc.split("\n")[0])
+    parser.add_argument("--epochs", type=int, default=epochs)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate")
+    parser.add_argument("--lr", type=float, default=lr, help="Adam learning rate")
     parser.add_argument("--seed", type=int, default=0,
                         help="seeds the split, the initialisation and the shuffling")
-    parser.add_argument("--activation", choices=["relu", "tanh"], default="relu")
-    parser.add_argument("--pool", choices=["max", "avg"], default="max")
+    if add_model_arguments is not None:
+        add_model_arguments(parser)
     parser.add_argument("--subset", type=int, default=None,
                         help="use only this many images (quick checks)")
     parser.add_argument("--threads", type=int, default=None,
                         help="threads for pyconv's kernels (default: pyconv.get_num_threads())")
-    parser.add_argument("--out", default="lenet5_digits.png", help="PNG to write; '' for none")
+    parser.add_argument("--out", default=out, help="PNG to write; '' for none")
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1:
         parser.error("--epochs and --batch-size must be positive")
     if args.threads is not None:
         pyconv.set_num_threads(args.threads)
+    return args
 
+
+def run(model, data, args, title, stages, name):
+    """Print the model, train it, report the held-out accuracy and, unless --out is '', write the
+    PNG with the feature maps after stages = (first_stage, second_stage); returns the history."""
     start = time.perf_counter()
-    data = load_digits_32x32(seed=args.seed, subset=args.subset)
-    model = lenet5(args.activation, args.pool, rng=args.seed)
-    print(f"LeNet-5 ({args.activation}, {args.pool} pooling) on {len(data[0])} training / "
-          f"{len(data[2])} test digits, {pyconv.get_num_threads()} thread(s)")
-    model.summary((1, 32, 32))
+    print(f"{title} on {len(data[0])} training / {len(data[2])} test digits, {pyconv.get_num_threads()} thread(s)")
+    model.summary(data[0].shape[1:])
     history = train(model, data, args.epochs, args.batch_size, args.lr, args.seed)
     print(f"test accuracy {history['test_acc'][-1]:.2%} after {args.epochs} epochs, "
           f"{time.perf_counter() - start:.1f} s in all")
     if args.out:
         x_test, y_test = data[2], data[3]
-        plot(model, history, x_test[0], int(y_test[0]), args.out, model[:2], model[2:5])
+        plot(model, history, x_test[0], int(y_test[0]), args.out, *stages, name=name)
         print(f"wrote {args.out}")
     return history
+
+
+def main(argv=None):
+    def model_arguments(parser):
+        parser.add_argument("--activation", choices=["relu", "tanh"], default="relu")
+        parser.add_argument("--pool", choices=["max", "avg"], default="max")
+
+    args = parse_arguments(argv, "python -m pyconv.examples.lenet5", __doc__, 20, 2e-3, "lenet5_digits.png",
+                           model_arguments)
+    data = load_digits_32x32(seed=args.seed, subset=args.subset)
+    model = lenet5(args.activation, args.pool, rng=args.seed)
+    return run(model, data, args, f"LeNet-5 ({args.activation}, {args.pool} pooling)", (model[:2], model[2:5]),
+               "LeNet-5")
 
 
 if __name__ == "__main__":

@@ -14,10 +14,6 @@ training loop, progress bar, evaluation (in eval mode: BatchNorm's running stati
 (curves, first-layer filters, feature maps of one test digit) are the LeNet-5 example's.
 
 scikit-learn and matplotlib are optional extras: pip install "pyconv[examples]"."""
-import argparse
-import time
-
-import pyconv
 import pyconv.nn as nn
 from pyconv.examples import lenet5
 from pyconv.nn.init import as_generator
@@ -51,39 +47,18 @@ def resnet(width=16, classes=CLASSES, rng=None):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m pyconv.examples.resnet_digits",
-                                     description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seeds the split, the initialisation and the shuffling")
-    parser.add_argument("--width", type=int, default=16, help="channels of the first stage")
-    parser.add_argument("--subset", type=int, default=None, help="use only this many images (quick checks)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="threads for pyconv's kernels (default: pyconv.get_num_threads())")
-    parser.add_argument("--out", default="resnet_digits.png", help="PNG to write; '' for none")
-    args = parser.parse_args(argv)
-    if args.epochs < 1 or args.batch_size < 1 or args.width < 1:
-        parser.error("--epochs, --batch-size and --width must be positive")
-    if args.threads is not None:
-        pyconv.set_num_threads(args.threads)
+    def model_arguments(parser):
+        parser.add_argument("--width", type=int, default=16, help="channels of the first stage")
 
-    start = time.perf_counter()
+    args = lenet5.parse_arguments(argv, "python -m pyconv.examples.resnet_digits", __doc__, 12, 3e-3,
+                                  "resnet_digits.png", model_arguments)
+    if args.width < 1:
+        raise SystemExit("--width must be positive")
     data = load_digits_16x16(seed=args.seed, subset=args.subset)
     model = resnet(args.width, rng=args.seed)
-    print(f"ResNet (width {args.width}, BatchNorm) on {len(data[0])} training / {len(data[2])} test digits, "
-          f"{pyconv.get_num_threads()} thread(s)")
-    model.summary((1, 16, 16))
-    history = lenet5.train(model, data, args.epochs, args.batch_size, args.lr, args.seed)
-    print(f"test accuracy {history['test_acc'][-1]:.2%} after {args.epochs} epochs, "
-          f"{time.perf_counter() - start:.1f} s in all")
-    if args.out:
-        x_test, y_test = data[2], data[3]
-        # first stage: the stem (conv + BatchNorm + ReLU); second: the first residual block
-        lenet5.plot(model, history, x_test[0], int(y_test[0]), args.out, model[:3], model[3:5], name="ResNet")
-        print(f"wrote {args.out}")
-    return history
+    # feature maps after the stem (conv + BatchNorm + ReLU), then after the first residual block
+    return lenet5.run(model, data, args, f"ResNet (width {args.width}, BatchNorm)", (model[:3], model[3:5]),
+                      "ResNet")
 
 
 if __name__ == "__main__":

@@ -427,13 +427,22 @@ class AdaptiveAvgPool2d(Module):
 
 class _Convolution(Module):
     """A convolution layer: subclasses give _forward, _input_grad, _weight_grad (the functional
-    op and its gradients) and _ndim; weight of weight_shape initialised as PyTorch does
-    (fan_in = weight_shape[1] * kernel taps), bias of out_channels."""
+    op and its gradients) and _ndim. The weight is (out, in / groups, *kernel), or (in,
+    out / groups, *kernel) when transposed, initialised as PyTorch does (fan_in = its second
+    dimension times the kernel taps); the bias has out_channels entries."""
 
-    def __init__(self, weight_shape, out_channels, bias, dtype, rng):
+    def __init__(self, in_channels, out_channels, kernel, groups, transposed, bias, dtype, rng):
         super().__init__()
+        self.in_channels = as_int(in_channels, "in_channels", minimum=1)
+        self.out_channels = as_int(out_channels, "out_channels", minimum=1)
+        self.groups = as_int(groups, "groups", minimum=1)
+        if self.in_channels % self.groups or self.out_channels % self.groups:
+            raise ValueError(f"groups: in_channels ({self.in_channels}) and out_channels "
+                             f"({self.out_channels}) must be divisible by groups ({self.groups})")
+        first, second = (self.in_channels, self.out_channels) if transposed else (self.out_channels, self.in_channels)
+        weight_shape = (first, second // self.groups) + tuple(kernel)
         fan_in = math.prod(weight_shape[1:])
-        weight, bias_data = default_weight_and_bias(weight_shape, fan_in, bias, dtype, rng, out_channels)
+        weight, bias_data = default_weight_and_bias(weight_shape, fan_in, bias, dtype, rng, self.out_channels)
         self.weight = Parameter(weight)
         self.bias = None if bias_data is None else Parameter(bias_data)
         self._cache = None
@@ -467,15 +476,9 @@ class Conv1d(_Convolution):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  bias=True, *, dtype=np.float32, rng=None):
-        self.in_channels = as_int(in_channels, "in_channels", minimum=1)
-        self.out_channels = as_int(out_channels, "out_channels", minimum=1)
-        self.groups = as_int(groups, "groups", minimum=1)
-        if self.in_channels % self.groups or self.out_channels % self.groups:
-            raise ValueError(f"groups: in_channels ({self.in_channels}) and out_channels "
-                             f"({self.out_channels}) must be divisible by groups ({self.groups})")
         k = as_int(kernel_size[0] if isinstance(kernel_size, (tuple, list)) else kernel_size, "kernel_size", minimum=1)
+        super().__init__(in_channels, out_channels, (k,), groups, False, bias, dtype, rng)
         self._geometry = (stride, padding, dilation, self.groups)
-        super().__init__((self.out_channels, self.in_channels // self.groups, k), self.out_channels, bias, dtype, rng)
 
     def _forward(self, x, w, b):
         return pyconv.conv1d(x, w, b, *self._geometry)
@@ -500,16 +503,9 @@ class ConvTranspose2d(_Convolution):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
                  bias=True, dilation=1, *, dtype=np.float32, rng=None):
-        self.in_channels = as_int(in_channels, "in_channels", minimum=1)
-        self.out_channels = as_int(out_channels, "out_channels", minimum=1)
-        self.groups = as_int(groups, "groups", minimum=1)
-        if self.in_channels % self.groups or self.out_channels % self.groups:
-            raise ValueError(f"groups: in_channels ({self.in_channels}) and out_channels "
-                             f"({self.out_channels}) must be divisible by groups ({self.groups})")
-        kernel = as_pair(kernel_size, "kernel_size", minimum=1)
+        super().__init__(in_channels, out_channels, as_pair(kernel_size, "kernel_size", minimum=1), groups, True, bias,
+                         dtype, rng)
         self._geometry = (stride, padding, output_padding, self.groups, dilation)
-        super().__init__((self.in_channels, self.out_channels // self.groups) + kernel, self.out_channels, bias, dtype,
-                         rng)
 
     def _forward(self, x, w, b):
         return pyconv.conv_transpose2d(x, w, b, *self._geometry)
