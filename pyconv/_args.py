@@ -162,6 +162,18 @@ def check_no_overlap(out, named_arrays):
             raise ValueError(f"out: must not overlap {name}")
 
 
+def as_indices(value, shape, name="indices"):
+    """An integer array (max-pool indices) of `shape`; TypeError / ValueError otherwise."""
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:
+        raise TypeError(f"{name}: expected an integer array, got {type(value).__name__}: {exc}") from None
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name}: expected an integer array, got dtype {arr.dtype}")
+    check_shape(arr, shape, name)
+    return arr
+
+
 def as_shape(value, name, ndim):
     """A tuple of `ndim` non-negative ints (for input_size / weight_size arguments)."""
     if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):

@@ -6,8 +6,8 @@ import numpy as np
 
 from pyconv import _pool
 from pyconv._args import (
-    as_bool, as_float_array, as_int, as_pair, as_shape, check_no_overlap, check_shape, check_size, output_array,
-    output_size)
+    as_bool, as_float_array, as_indices, as_int, as_pair, as_shape, check_no_overlap, check_shape, check_size,
+    output_array, output_size)
 from pyconv._geometry import PoolGeometry, check_int64
 from pyconv._threads import effective_n_threads
 
@@ -102,13 +102,7 @@ def max_pool2d_backward(grad_output, indices, input_size, *, n_threads=None):
     n, c, h, w = _as_input_size(input_size, ndim)
     if gy.shape[:2] != (n, c):
         raise ValueError(f"grad_output: expected (N, C) = {(n, c)} as in input_size, got shape {gy.shape}")
-    try:
-        ind = np.asarray(indices)
-    except Exception as exc:
-        raise TypeError(f"indices: expected an integer array, got {type(indices).__name__}: {exc}") from None
-    if ind.dtype.kind not in "iu":
-        raise TypeError(f"indices: expected an integer array, got dtype {ind.dtype}")
-    check_shape(ind, gy.shape if ndim == 4 else gy.shape[1:], "indices")
+    ind = as_indices(indices, gy.shape if ndim == 4 else gy.shape[1:])
     n_threads = effective_n_threads(n_threads)
     gx = output_array(None, (n, c, h, w), gy.dtype, "input_size")
     # the scatter only needs the planes' sizes: a 1x1 window stands for any

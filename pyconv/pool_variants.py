@@ -5,7 +5,7 @@ unbatched), so their indices are PyTorch's 1-D ones: the position in L. max_unpo
 values to the positions max_pool's indices name (flat h * W + w in each plane)."""
 import numpy as np
 
-from pyconv._args import as_pair, as_shape, check_shape, output_array
+from pyconv._args import as_indices, as_pair, as_shape, output_array
 from pyconv.conv_variants import as_single, batched_input, out_view
 from pyconv.pool import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 
@@ -114,14 +114,7 @@ def _unpool_size(spatial, kernel, stride, padding, output_size):
 
 
 def _unpool_indices(indices, shape):
-    try:
-        idx = np.asarray(indices)
-    except Exception as exc:
-        raise TypeError(f"indices: expected an integer array, got {type(indices).__name__}: {exc}") from None
-    if idx.dtype.kind not in "iu":
-        raise TypeError(f"indices: expected an integer array, got dtype {idx.dtype}")
-    check_shape(idx, shape, "indices")
-    return idx.astype(np.int64, copy=False)
+    return as_indices(indices, shape).astype(np.int64, copy=False)
 
 
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None, *, out=None):

@@ -291,56 +291,55 @@ class ConvTranspose1d(_PyconvConvolution, torch.nn.ConvTranspose1d):
                                 self.groups, self.dilation, **self._options())
 
 
-class MaxPool2d(_PyconvModule, torch.nn.MaxPool2d):
+class _PyconvPool(_PyconvModule):
+    """A pooling module: forward calls _function with the module's attributes named in _ARGS."""
+
+    def forward(self, input):
+        return self._function(input, *(getattr(self, name) for name in self._ARGS), **self._options())
+
+
+_MAX_POOL_ARGS = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
+_AVG_POOL_ARGS = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad")
+
+
+class MaxPool2d(_PyconvPool, torch.nn.MaxPool2d):
     """torch.nn.MaxPool2d whose forward runs on pyconv."""
-
-    def forward(self, input):
-        return max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
-                          self.return_indices, **self._options())
+    _function, _ARGS = staticmethod(max_pool2d), _MAX_POOL_ARGS
 
 
-class MaxPool1d(_PyconvModule, torch.nn.MaxPool1d):
+class MaxPool1d(_PyconvPool, torch.nn.MaxPool1d):
     """torch.nn.MaxPool1d whose forward runs on pyconv."""
-
-    def forward(self, input):
-        return max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
-                          self.return_indices, **self._options())
+    _function, _ARGS = staticmethod(max_pool1d), _MAX_POOL_ARGS
 
 
-class AvgPool2d(_PyconvModule, torch.nn.AvgPool2d):
+class AvgPool2d(_PyconvPool, torch.nn.AvgPool2d):
     """torch.nn.AvgPool2d whose forward runs on pyconv."""
-
-    def forward(self, input):
-        return avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
-                          self.divisor_override, **self._options())
+    _function, _ARGS = staticmethod(avg_pool2d), _AVG_POOL_ARGS + ("divisor_override",)
 
 
-class AvgPool1d(_PyconvModule, torch.nn.AvgPool1d):
+class AvgPool1d(_PyconvPool, torch.nn.AvgPool1d):
     """torch.nn.AvgPool1d whose forward runs on pyconv."""
-
-    def forward(self, input):
-        return avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
-                          **self._options())
+    _function, _ARGS = staticmethod(avg_pool1d), _AVG_POOL_ARGS
 
 
-class AdaptiveAvgPool2d(_PyconvModule, torch.nn.AdaptiveAvgPool2d):
-    def forward(self, input):
-        return adaptive_avg_pool2d(input, self.output_size, **self._options())
+class AdaptiveAvgPool2d(_PyconvPool, torch.nn.AdaptiveAvgPool2d):
+    """torch.nn.AdaptiveAvgPool2d whose forward runs on pyconv."""
+    _function, _ARGS = staticmethod(adaptive_avg_pool2d), ("output_size",)
 
 
-class AdaptiveAvgPool1d(_PyconvModule, torch.nn.AdaptiveAvgPool1d):
-    def forward(self, input):
-        return adaptive_avg_pool1d(input, self.output_size, **self._options())
+class AdaptiveAvgPool1d(_PyconvPool, torch.nn.AdaptiveAvgPool1d):
+    """torch.nn.AdaptiveAvgPool1d whose forward runs on pyconv."""
+    _function, _ARGS = staticmethod(adaptive_avg_pool1d), ("output_size",)
 
 
-class AdaptiveMaxPool2d(_PyconvModule, torch.nn.AdaptiveMaxPool2d):
-    def forward(self, input):
-        return adaptive_max_pool2d(input, self.output_size, self.return_indices, **self._options())
+class AdaptiveMaxPool2d(_PyconvPool, torch.nn.AdaptiveMaxPool2d):
+    """torch.nn.AdaptiveMaxPool2d whose forward runs on pyconv."""
+    _function, _ARGS = staticmethod(adaptive_max_pool2d), ("output_size", "return_indices")
 
 
-class AdaptiveMaxPool1d(_PyconvModule, torch.nn.AdaptiveMaxPool1d):
-    def forward(self, input):
-        return adaptive_max_pool1d(input, self.output_size, self.return_indices, **self._options())
+class AdaptiveMaxPool1d(_PyconvPool, torch.nn.AdaptiveMaxPool1d):
+    """torch.nn.AdaptiveMaxPool1d whose forward runs on pyconv."""
+    _function, _ARGS = staticmethod(adaptive_max_pool1d), ("output_size", "return_indices")
 
 
 _TWINS = {torch.nn.Conv1d: Conv1d, torch.nn.Conv2d: Conv2d, torch.nn.ConvTranspose1d: ConvTranspose1d,

@@ -426,8 +426,8 @@ class AdaptiveAvgPool2d(Module):
 
 
 class _Convolution(Module):
-    """A convolution layer: subclasses give _forward, _input_grad, _weight_grad (the functional
-    op and its gradients) and _ndim. The weight is (out, in / groups, *kernel), or (in,
+    """A convolution layer: subclasses give _ops (the functional op, its input and its weight
+    gradient, called with the geometry tuple _geometry) and _ndim. The weight is (out, in / groups, *kernel), or (in,
     out / groups, *kernel) when transposed, initialised as PyTorch does (fan_in = its second
     dimension times the kernel taps); the bias has out_channels entries."""
 
@@ -450,22 +450,22 @@ class _Convolution(Module):
     def forward(self, x):
         x = _input(x, self, self.weight.dtype, self._ndim)
         bias = None if self.bias is None else self.bias.data
-        y = self._forward(x, self.weight.data, bias)
+        y = self._ops[0](x, self.weight.data, bias, *self._geometry)
         self._cache = (x, y.shape)
         return y
 
     def backward(self, grad_output):
         x, out_shape = require_forward(self._cache, self)
         g = _grad(grad_output, out_shape, x.dtype, self)
-        self.weight.grad += self._weight_grad(x, self.weight.shape, g)
+        self.weight.grad += self._ops[2](x, self.weight.shape, g, *self._geometry)
         if self.bias is not None:
             self.bias.grad += pyconv.conv2d_bias(g if g.ndim == 4 else g[:, :, np.newaxis])
-        return self._input_grad(x.shape, self.weight.data, g)
+        return self._ops[1](x.shape, self.weight.data, g, *self._geometry)
 
     def output_shape(self, input_shape):
         shape = as_shape(input_shape, f"{type(self).__name__} input shape", self._ndim)
         probe = np.zeros((0,) + shape[1:], self.weight.dtype)  # an empty batch: the shape, no work
-        return shape[:1] + self._forward(probe, self.weight.data, None).shape[1:]
+        return shape[:1] + self._ops[0](probe, self.weight.data, None, *self._geometry).shape[1:]
 
 
 class Conv1d(_Convolution):
@@ -473,21 +473,13 @@ class Conv1d(_Convolution):
     (padding: an int, 'valid', 'same' or 'full')."""
 
     _ndim = 3
+    _ops = (pyconv.conv1d, pyconv.conv1d_input, pyconv.conv1d_weight)
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  bias=True, *, dtype=np.float32, rng=None):
         k = as_int(kernel_size[0] if isinstance(kernel_size, (tuple, list)) else kernel_size, "kernel_size", minimum=1)
         super().__init__(in_channels, out_channels, (k,), groups, False, bias, dtype, rng)
         self._geometry = (stride, padding, dilation, self.groups)
-
-    def _forward(self, x, w, b):
-        return pyconv.conv1d(x, w, b, *self._geometry)
-
-    def _weight_grad(self, x, size, g):
-        return pyconv.conv1d_weight(x, size, g, *self._geometry)
-
-    def _input_grad(self, size, w, g):
-        return pyconv.conv1d_input(size, w, g, *self._geometry)
 
     def extra_repr(self):
         stride, padding, dilation, groups = self._geometry
@@ -500,21 +492,13 @@ class ConvTranspose2d(_Convolution):
     torch.nn.ConvTranspose2d (its argument order: groups, bias, then dilation)."""
 
     _ndim = 4
+    _ops = (pyconv.conv_transpose2d, pyconv.conv_transpose2d_input, pyconv.conv_transpose2d_weight)
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
                  bias=True, dilation=1, *, dtype=np.float32, rng=None):
         super().__init__(in_channels, out_channels, as_pair(kernel_size, "kernel_size", minimum=1), groups, True, bias,
                          dtype, rng)
         self._geometry = (stride, padding, output_padding, self.groups, dilation)
-
-    def _forward(self, x, w, b):
-        return pyconv.conv_transpose2d(x, w, b, *self._geometry)
-
-    def _weight_grad(self, x, size, g):
-        return pyconv.conv_transpose2d_weight(x, size, g, *self._geometry)
-
-    def _input_grad(self, size, w, g):
-        return pyconv.conv_transpose2d_input(size, w, g, *self._geometry)
 
     def extra_repr(self):
         stride, padding, output_padding, groups, dilation = self._geometry
