@@ -22,7 +22,6 @@ from pyconv.pool_variants import (avg_pool1d, avg_pool1d_backward, max_pool1d, m
                                   max_unpool1d_backward, max_unpool2d, max_unpool2d_backward)
 
 
-
 def get_include():
     """The directory of pyconv's C header (pyconv_kernels.h), for extensions that cimport
     pyconv.cython_kernels: pass it to the C compiler's include path, as numpy.get_include()."""
@@ -35,7 +34,7 @@ __all__ = [
     "avg_pool1d", "avg_pool1d_backward", "avg_pool2d", "avg_pool2d_backward", "col2im", "conv1d", "conv1d_input",
     "conv1d_weight", "conv2d", "conv2d_bias", "conv2d_input", "conv2d_weight", "conv_transpose1d",
     "conv_transpose1d_input", "conv_transpose1d_weight", "conv_transpose2d", "conv_transpose2d_input",
-    "conv_transpose2d_weight", "fold", "fold_backward", "gemm", "get_include", "get_num_threads", "im2col", "max_pool1d",
-    "max_pool1d_backward", "max_pool2d", "max_pool2d_backward", "max_unpool1d", "max_unpool1d_backward",
+    "conv_transpose2d_weight", "fold", "fold_backward", "gemm", "get_include", "get_num_threads", "im2col",
+    "max_pool1d", "max_pool1d_backward", "max_pool2d", "max_pool2d_backward", "max_unpool1d", "max_unpool1d_backward",
     "max_unpool2d", "max_unpool2d_backward", "plan", "set_num_threads", "show_config", "unfold", "unfold_backward",
 ]

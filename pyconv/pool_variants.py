@@ -104,10 +104,10 @@ def _unpool_size(spatial, kernel, stride, padding, output_size):
             raise ValueError(f"output_size: expected {len(spatial)} or {len(spatial) + 2} sizes, got {len(sizes)}: "
                              f"{sizes!r}")
         sizes = as_shape(sizes, "output_size", len(spatial))
-        for d, (size, s) in enumerate(zip(sizes, stride)):
-            if not default[d] - s < size < default[d] + s:
-                raise ValueError(f"output_size: expected sizes strictly between {tuple(a - b for a, b in zip(default, stride))} "
-                                 f"and {tuple(a + b for a, b in zip(default, stride))}, got {sizes}")
+        low = tuple(a - s for a, s in zip(default, stride))
+        high = tuple(a + s for a, s in zip(default, stride))
+        if not all(lo < size < hi for lo, size, hi in zip(low, sizes, high)):
+            raise ValueError(f"output_size: expected sizes strictly between {low} and {high}, got {sizes}")
     if min(sizes) < 1:
         raise ValueError(f"output_size: expected an output of at least 1 per axis, got {sizes}")
     return sizes

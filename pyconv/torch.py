@@ -271,24 +271,24 @@ class Conv1d(_PyconvConvolution, torch.nn.Conv1d):
                       padding_mode=self.padding_mode, **self._options())
 
 
-class ConvTranspose2d(_PyconvConvolution, torch.nn.ConvTranspose2d):
+class _PyconvTransposed(_PyconvConvolution):
+    """A transposed convolution module: forward(input, output_size=None) as torch's, on _function."""
+
+    def forward(self, input, output_size=None):
+        output_padding = self._output_padding(input, output_size, self.stride, self.padding, self.kernel_size,
+                                              len(self.kernel_size), self.dilation)
+        return self._function(input, self.weight, self.bias, self.stride, self.padding, output_padding,
+                              self.groups, self.dilation, **self._options())
+
+
+class ConvTranspose2d(_PyconvTransposed, torch.nn.ConvTranspose2d):
     """torch.nn.ConvTranspose2d whose forward runs on pyconv (output_size= as in torch)."""
-
-    def forward(self, input, output_size=None):
-        output_padding = self._output_padding(input, output_size, self.stride, self.padding, self.kernel_size, 2,
-                                              self.dilation)
-        return conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, output_padding,
-                                self.groups, self.dilation, **self._options())
+    _function = staticmethod(conv_transpose2d)
 
 
-class ConvTranspose1d(_PyconvConvolution, torch.nn.ConvTranspose1d):
+class ConvTranspose1d(_PyconvTransposed, torch.nn.ConvTranspose1d):
     """torch.nn.ConvTranspose1d whose forward runs on pyconv (output_size= as in torch)."""
-
-    def forward(self, input, output_size=None):
-        output_padding = self._output_padding(input, output_size, self.stride, self.padding, self.kernel_size, 1,
-                                              self.dilation)
-        return conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding, output_padding,
-                                self.groups, self.dilation, **self._options())
+    _function = staticmethod(conv_transpose1d)
 
 
 class _PyconvPool(_PyconvModule):

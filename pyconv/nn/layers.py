@@ -427,9 +427,9 @@ class AdaptiveAvgPool2d(Module):
 
 class _Convolution(Module):
     """A convolution layer: subclasses give _ops (the functional op, its input and its weight
-    gradient, called with the geometry tuple _geometry) and _ndim. The weight is (out, in / groups, *kernel), or (in,
-    out / groups, *kernel) when transposed, initialised as PyTorch does (fan_in = its second
-    dimension times the kernel taps); the bias has out_channels entries."""
+    gradient, called with the geometry tuple _geometry) and _ndim. The weight is (out,
+    in / groups, *kernel), or (in, out / groups, *kernel) when transposed, initialised as PyTorch
+    does (fan_in = its second dimension times the kernel taps); the bias has out_channels entries."""
 
     def __init__(self, in_channels, out_channels, kernel, groups, transposed, bias, dtype, rng):
         super().__init__()
