@@ -14,7 +14,7 @@ does. 1-D ops run on a unit-height view."""
 import numpy as np
 
 from pyconv._args import as_bool, as_int, output_array
-from pyconv.conv_variants import batched_input, batched_size, out_view, with_batch
+from pyconv.conv_variants import batched_input, batched_size, out_view, strip_batch, with_batch
 from pyconv.pool import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 from pyconv.pool_variants import input_1d, max_pool1d_backward, size_1d, view_1d
 
@@ -80,10 +80,6 @@ def _separable(planes, rows, cols, result):
     result[...] = (rows @ side_by_side).reshape(len(rows), count, out_w).transpose(1, 0, 2)
 
 
-def _strip(arr, unbatched):
-    return arr[0] if unbatched else arr
-
-
 def adaptive_avg_pool2d(input, output_size, *, out=None, n_threads=None):
     """Adaptive average pooling of (N, C, H, W) or (C, H, W) to output_size (an int or a pair;
     None keeps that axis), as torch.nn.functional.adaptive_avg_pool2d. out= receives the result.
@@ -102,7 +98,7 @@ def adaptive_avg_pool2d(input, output_size, *, out=None, n_threads=None):
         y = output_array(out_4d, (n, c, oh, ow), x.dtype)
         _separable(x.reshape(n * c, h, w), _averaging_matrix(h, oh, x.dtype), _averaging_matrix(w, ow, x.dtype),
                    y.reshape(n * c, oh, ow))
-    return out if out is not None else _strip(y, unbatched)
+    return out if out is not None else strip_batch(y, unbatched)
 
 
 def adaptive_avg_pool2d_backward(grad_output, input_size, *, n_threads=None):
@@ -120,7 +116,7 @@ def adaptive_avg_pool2d_backward(grad_output, input_size, *, n_threads=None):
         gx = np.empty(size, gy.dtype)
         _separable(gy.reshape(n * c, oh, ow), _averaging_matrix(h, oh, gy.dtype).T,
                    _averaging_matrix(w, ow, gy.dtype).T, gx.reshape(n * c, h, w))
-    return _strip(gx, unbatched)
+    return strip_batch(gx, unbatched)
 
 
 def _window_taps(size, out):
@@ -171,8 +167,8 @@ def adaptive_max_pool2d(input, output_size, return_indices=False, *, out=None, n
             y[...] = np.take_along_axis(x.reshape(n, c, 1, h * w), indices.reshape(n, c, 1, 1), axis=-1)
         else:
             y[...], indices = _separable_argmax(x, oh, ow)
-    values = out if out is not None else _strip(y, unbatched)
-    return (values, _strip(indices, unbatched)) if return_indices else values
+    values = out if out is not None else strip_batch(y, unbatched)
+    return (values, strip_batch(indices, unbatched)) if return_indices else values
 
 
 def adaptive_max_pool2d_backward(grad_output, indices, input_size, *, n_threads=None):

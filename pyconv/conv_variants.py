@@ -76,7 +76,8 @@ def with_batch(arr, ndim, name, unbatched):
     return arr[np.newaxis] if unbatched else arr
 
 
-def _strip(arr, unbatched):
+def strip_batch(arr, unbatched):
+    """arr without the batch axis batched_input / batched_size added."""
     return arr[0] if unbatched else arr
 
 
@@ -138,7 +139,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
         padding = 0
     y = _conv.conv2d(x, weight, bias, stride, padding, dilation, groups, algorithm=algorithm, out=out_4d,
                      n_threads=n_threads)
-    return out if out is not None else _strip(y, unbatched)
+    return out if out is not None else strip_batch(y, unbatched)
 
 
 def conv2d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1, *,
@@ -156,7 +157,7 @@ def conv2d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=
         padded = size[:2] + (size[2] + pads[0] + pads[1], size[3] + pads[2] + pads[3])
         gx = _unpad(_conv.conv2d_input(padded, w, gy, stride, 0, dilation, groups, algorithm=algorithm,
                                        n_threads=n_threads), size[2:], pads, padding_mode)
-    return _strip(gx, unbatched)
+    return strip_batch(gx, unbatched)
 
 
 def conv2d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation=1, groups=1, *,
@@ -216,7 +217,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
                       else (slice(None), slice(None), np.newaxis))
     y = conv2d(x[:, :, np.newaxis], w[:, :, np.newaxis], bias, *geometry, groups, padding_mode=padding_mode,
                algorithm=algorithm, out=out_4d, n_threads=n_threads)
-    return out if out is not None else _strip(y[:, :, 0], unbatched)
+    return out if out is not None else strip_batch(y[:, :, 0], unbatched)
 
 
 def conv1d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1, *, causal=False,
@@ -229,7 +230,7 @@ def conv1d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=
     geometry = _conv1d_geometry(stride, padding, dilation, w.shape[2], causal)
     gx = conv2d_input(size[:2] + (1, size[2]), w[:, :, np.newaxis], gy[:, :, np.newaxis], *geometry, groups,
                       padding_mode=padding_mode, algorithm=algorithm, n_threads=n_threads)
-    return _strip(gx[:, :, 0], unbatched)
+    return strip_batch(gx[:, :, 0], unbatched)
 
 
 def conv1d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation=1, groups=1, *, causal=False,
@@ -334,7 +335,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
             y[:, :, :core.shape[2], :core.shape[3]] = core
     if bias is not None:
         y += bias[:, np.newaxis, np.newaxis]
-    return out if out is not None else _strip(y, unbatched)
+    return out if out is not None else strip_batch(y, unbatched)
 
 
 def conv_transpose2d_input(input_size, weight, grad_output, stride=1, padding=0, output_padding=0, groups=1,
@@ -352,7 +353,7 @@ def conv_transpose2d_input(input_size, weight, grad_output, stride=1, padding=0,
         gx = _conv.conv2d(core, w, None, *geo.conv_args(), **geo.options)
     else:
         gx = np.zeros(size, dtype=w.dtype)
-    return _strip(gx, unbatched)
+    return strip_batch(gx, unbatched)
 
 
 def conv_transpose2d_weight(input, weight_size, grad_output, stride=1, padding=0, output_padding=0, groups=1,
@@ -388,7 +389,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                       else (slice(None), slice(None), np.newaxis))
     y = conv_transpose2d(x[:, :, np.newaxis], w[:, :, np.newaxis], bias, stride, padding, output_padding, groups,
                          dilation, algorithm=algorithm, out=out_4d, n_threads=n_threads)
-    return out if out is not None else _strip(y[:, :, 0], unbatched)
+    return out if out is not None else strip_batch(y[:, :, 0], unbatched)
 
 
 def conv_transpose1d_input(input_size, weight, grad_output, stride=1, padding=0, output_padding=0, groups=1,
@@ -400,7 +401,7 @@ def conv_transpose1d_input(input_size, weight, grad_output, stride=1, padding=0,
     stride, padding, output_padding, dilation = _transpose1d_geometry(stride, padding, output_padding, dilation)
     gx = conv_transpose2d_input(size[:2] + (1, size[2]), w[:, :, np.newaxis], gy[:, :, np.newaxis], stride,
                                 padding, output_padding, groups, dilation, algorithm=algorithm, n_threads=n_threads)
-    return _strip(gx[:, :, 0], unbatched)
+    return strip_batch(gx[:, :, 0], unbatched)
 
 
 def conv_transpose1d_weight(input, weight_size, grad_output, stride=1, padding=0, output_padding=0, groups=1,
@@ -423,14 +424,14 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1, *, n_threads=Non
     """Sliding patches of input (N, C, H, W) or (C, H, W) -> (N, C*kh*kw, L) or (C*kh*kw, L), as
     torch.nn.functional.unfold. Its gradient is fold (unfold_backward)."""
     x, unbatched = batched_input(input, "input", 4, "N, C, H, W")
-    return _strip(_conv.im2col(x, kernel_size, dilation, padding, stride, n_threads=n_threads), unbatched)
+    return strip_batch(_conv.im2col(x, kernel_size, dilation, padding, stride, n_threads=n_threads), unbatched)
 
 
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1, *, n_threads=None):
     """Sum sliding patches (N, C*kh*kw, L) or (C*kh*kw, L) back into (N, C, *output_size) or
     (C, *output_size), as torch.nn.functional.fold. Its gradient is unfold (fold_backward)."""
     cols, unbatched = batched_input(input, "input", 3, "N, C*kh*kw, L")
-    return _strip(_conv.col2im(cols, output_size, kernel_size, dilation, padding, stride, n_threads=n_threads),
+    return strip_batch(_conv.col2im(cols, output_size, kernel_size, dilation, padding, stride, n_threads=n_threads),
                   unbatched)
 
 
@@ -440,7 +441,7 @@ def unfold_backward(grad_output, input_size, kernel_size, dilation=1, padding=0,
     gy = with_batch(grad_output, 3, "grad_output", unbatched)
     gx = _conv.col2im(gy, size[2:], kernel_size, dilation, padding, stride, n_threads=n_threads)
     check_shape(gx, size, "input_size")
-    return _strip(gx, unbatched)
+    return strip_batch(gx, unbatched)
 
 
 def fold_backward(grad_output, kernel_size, dilation=1, padding=0, stride=1, *, n_threads=None):

@@ -6,7 +6,7 @@ values to the positions max_pool's indices name (flat h * W + w in each plane)."
 import numpy as np
 
 from pyconv._args import as_indices, as_pair, as_shape, output_array
-from pyconv.conv_variants import as_single, batched_input, out_view
+from pyconv.conv_variants import as_single, batched_input, out_view, strip_batch
 from pyconv.pool import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 
 
@@ -136,7 +136,7 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     y = output_array(out_view(out, 3 if unbatched else 4, np.newaxis if unbatched else ...), shape, x.dtype)
     y.fill(0)
     np.put_along_axis(y.reshape(len(idx), -1), idx, x.reshape(len(idx), -1), axis=1)
-    return out if out is not None else (y[0] if unbatched else y)
+    return out if out is not None else strip_batch(y, unbatched)
 
 
 def max_unpool2d_backward(grad_output, indices):
