@@ -217,3 +217,17 @@ def test_network_matches_torch(torch, build):
     model.eval()
     twin.eval()
     compare(torch, model, twin, x, rtol=1e-9)
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: nn.Conv1d(4, 6, 3, groups=4), ValueError, ["groups", "divisible"]),
+    (lambda: nn.ConvTranspose2d(3, 4, 3, groups=2), ValueError, ["groups", "divisible"]),
+    (lambda: nn.Conv1d(4, 6, 3)(np.zeros((2, 4, 5, 5), np.float32)), ValueError, ["Conv1d input", "3-d"]),
+    (lambda: nn.ConvTranspose2d(4, 6, 3)(np.zeros((2, 4, 5, 5))), TypeError, ["ConvTranspose2d input", "float32"]),
+    (lambda: nn.Conv1d(4, 6, 3).backward(np.zeros((2, 6, 3), np.float32)), RuntimeError, ["before forward"]),
+    (lambda: nn.AdaptiveAvgPool2d(0)(np.zeros((1, 1, 4, 4))), ValueError, ["output_size", "positive"]),
+])
+def test_bad_layer_input_names_the_problem(call, error, words):
+    with pytest.raises(error) as info:
+        call()
+    assert all(word in str(info.value) for word in words), str(info.value)
