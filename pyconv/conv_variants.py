@@ -124,21 +124,25 @@ def _unpad(grad_padded, size, pads, padding_mode):
 # conv2d
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, padding_mode="zeros",
-           algorithm="auto", out=None, n_threads=None):
+           algorithm="auto", out=None, n_threads=None, activation=None, residual=None):
     """2-D convolution (cross-correlation) of input (N, C_in, H, W) or unbatched (C_in, H, W) with
     weight (C_out, C_in / groups, kh, kw), plus bias (C_out,) -> (N, C_out, H_out, W_out).
 
     As torch.nn.functional.conv2d. stride, dilation: int or pair. padding: int, pair,
     ((top, bottom), (left, right)), "valid", "same" (stride 1) or "full". padding_mode: "zeros",
-    "reflect", "replicate" or "circular" (torch.nn.Conv2d's). out= receives the result."""
+    "reflect", "replicate" or "circular" (torch.nn.Conv2d's). out= receives the result.
+    activation / residual: the fused output stage of pyconv.conv.conv2d (inference),
+    y = activation(conv + bias + residual); residual is batched or not as input is."""
     x, unbatched = batched_input(input, "input", 4, "N, C, H, W")
     out_4d = out_view(out, 3 if unbatched else 4, np.newaxis if unbatched else ...)
+    if residual is not None:
+        residual = with_batch(residual, 4, "residual", unbatched)
     if _padding_mode(padding_mode) != "zeros":
         w = as_float_array(weight, "weight", x.dtype, ndim=4)
         x = _pad(x, _explicit_pads(padding, w.shape[2:], stride, dilation, x.shape[2:], padding_mode), padding_mode)
         padding = 0
     y = _conv.conv2d(x, weight, bias, stride, padding, dilation, groups, algorithm=algorithm, out=out_4d,
-                     n_threads=n_threads)
+                     n_threads=n_threads, activation=activation, residual=residual)
     return out if out is not None else strip_batch(y, unbatched)
 
 

@@ -7,21 +7,6 @@
 #include "conv/conv_internal.h"
 #include "gemm/gemm_internal.h"
 
-/* Element counts stay far from int64 overflow (pyconv._args.MAX_ELEMENTS is the same). */
-#define PYCONV_MAX_ELEMENTS ((int64_t)1 << 62)
-
-/* a*b*c*d (all >= 0) is at most PYCONV_MAX_ELEMENTS. */
-static int fits(int64_t a, int64_t b, int64_t c, int64_t d)
-{
-    const int64_t f[4] = {a, b, c, d};
-    int64_t product = 1;
-    for (int i = 0; i < 4; i++) {
-        if (f[i] != 0 && product > PYCONV_MAX_ELEMENTS / f[i]) return 0;
-        product *= f[i];
-    }
-    return 1;
-}
-
 static pyconv_status problem(char *msg, size_t len, const char *text)
 {
     if (msg != NULL && len > 0) snprintf(msg, len, "%s", text);
@@ -47,16 +32,16 @@ pyconv_status pyconv_conv_shape_check(const pyconv_conv_shape *s, char *msg, siz
     }
     /* every array, the patch matrix of im2col, and every span an index is built from */
     const int64_t taps = s->c_in * s->kh * s->kw;
-    if (!fits(s->n, s->c_in, s->h_in, s->w_in))
+    if (!pyconv_fits(s->n, s->c_in, s->h_in, s->w_in))
         return problem(msg, len, "input: more elements than 64-bit indices can address");
-    if (!fits(s->n, s->c_out, s->h_out, s->w_out))
+    if (!pyconv_fits(s->n, s->c_out, s->h_out, s->w_out))
         return problem(msg, len, "output: more elements than 64-bit indices can address");
-    if (!fits(s->c_in, s->kh, s->kw, 1) || !fits(s->c_out, taps, 1, 1) ||
-        !fits(s->n, taps, s->h_out, s->w_out))
+    if (!pyconv_fits(s->c_in, s->kh, s->kw, 1) || !pyconv_fits(s->c_out, taps, 1, 1) ||
+        !pyconv_fits(s->n, taps, s->h_out, s->w_out))
         return problem(msg, len, "weight: more elements (or patch values) than 64-bit indices can address");
-    if (!fits(s->h_out, s->stride_h, 2, 1) || !fits(s->w_out, s->stride_w, 2, 1))
+    if (!pyconv_fits(s->h_out, s->stride_h, 2, 1) || !pyconv_fits(s->w_out, s->stride_w, 2, 1))
         return problem(msg, len, "stride: the output's span is beyond 64-bit indices");
-    if (!fits(s->kh, s->dil_h, 2, 1) || !fits(s->kw, s->dil_w, 2, 1))
+    if (!pyconv_fits(s->kh, s->dil_h, 2, 1) || !pyconv_fits(s->kw, s->dil_w, 2, 1))
         return problem(msg, len, "dilation: the kernel's span is beyond 64-bit indices");
     if (s->pad_top > PYCONV_MAX_ELEMENTS / 2 || s->pad_left > PYCONV_MAX_ELEMENTS / 2 ||
         s->h_in > PYCONV_MAX_ELEMENTS / 2 || s->w_in > PYCONV_MAX_ELEMENTS / 2)
@@ -79,9 +64,9 @@ pyconv_status pyconv_pool_shape_check(const pyconv_pool_shape *s, char *msg, siz
                  (long long)(s->kh / 2), (long long)(s->kw / 2), (long long)s->pad_h, (long long)s->pad_w);
         return problem(msg, len, text);
     }
-    if (!fits(s->n_planes, s->h_in, s->w_in, 1))
+    if (!pyconv_fits(s->n_planes, s->h_in, s->w_in, 1))
         return problem(msg, len, "input: more elements than 64-bit indices can address");
-    if (!fits(s->n_planes, s->h_out, s->w_out, 1))
+    if (!pyconv_fits(s->n_planes, s->h_out, s->w_out, 1))
         return problem(msg, len, "output: more elements than 64-bit indices can address");
     /* With dilation a window starting in the padding can skip over a small input entirely
      * (PyTorch then returns an index outside the plane). Only windows starting in the
@@ -129,10 +114,31 @@ static pyconv_algorithm auto_algorithm(const pyconv_conv_shape *s, pyconv_conv_o
     return PYCONV_ALGO_IM2COL;
 }
 
-static int64_t micro_tile_columns(int real_size)
+static pyconv_gemm_blocking blocking(int real_size)
 {
     const pyconv_gemm_arch *arch = pyconv_gemm_active_arch();
-    return real_size == 4 ? arch->blocking_f32.nr : arch->blocking_f64.nr;
+    return real_size == 4 ? arch->blocking_f32 : arch->blocking_f64;
+}
+
+/* Share of a micro-tile dimension of `size` that holds values. */
+static double filled(int64_t size, int64_t tile)
+{
+    return (double)size / (double)((size + tile - 1) / tile * tile);
+}
+
+/* The weight gradient's two implicit GEMMs (conv/implicit_weight_t.h): taps as micro-tile
+ * rows and filters as columns, gathered straight from the images but written through a
+ * transposed accumulator; or filters as rows and taps as columns, the patches packed and the
+ * result written in place, the pixel reduction split into chunks when the tiles are few.
+ * Filters as rows when they fill the micro-tiles better, or when the result is large next to
+ * the pixels it sums (the transpose then costs as much as the products). */
+static int weight_filters_as_rows(const pyconv_conv_shape *s, int real_size)
+{
+    const pyconv_gemm_blocking blk = blocking(real_size);
+    const int64_t m = s->c_out / s->groups, k = s->c_in / s->groups * s->kh * s->kw;
+    const double taps_as_rows = filled(k, blk.mr) * filled(m, blk.nr);
+    const double filters_as_rows = filled(m, blk.mr) * filled(k, blk.nr);
+    return filters_as_rows > taps_as_rows || s->n * s->h_out * s->w_out < 4 * blk.kc;
 }
 
 /* Bytes of each algorithm's workspace, for the dtype of real_size. */
@@ -164,6 +170,9 @@ static double workspace_bytes(const pyconv_conv_shape *s, pyconv_conv_op op, pyc
     case PYCONV_METHOD_GEMM_COL2IM:
         return f32 ? pyconv_input_gemm_col2im_workspace_f32(s, n_threads)
                    : pyconv_input_gemm_col2im_workspace_f64(s, n_threads);
+    case PYCONV_METHOD_GEMM_PATCHES:
+        return f32 ? pyconv_weight_gemm_workspace_f32(s, n_threads)
+                   : pyconv_weight_gemm_workspace_f64(s, n_threads);
     default:
         return 0;
     }
@@ -194,8 +203,9 @@ pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op o
                                                                 : PYCONV_METHOD_DIRECT;
     } else if (op == PYCONV_OP_WEIGHT_GRAD) {
         m = s->n * s->h_out * s->w_out == 0 ? PYCONV_METHOD_ZEROS
-          : algo == PYCONV_ALGO_IM2COL && pyconv_gather_fits(s) ? PYCONV_METHOD_IMPLICIT_GEMM
-                                                                : PYCONV_METHOD_DIRECT;
+          : algo != PYCONV_ALGO_IM2COL || !pyconv_gather_fits(s) ? PYCONV_METHOD_DIRECT
+          : weight_filters_as_rows(s, real_size) ? PYCONV_METHOD_GEMM_PATCHES
+                                                 : PYCONV_METHOD_IMPLICIT_GEMM;
     } else if (s->c_out == 0 || s->h_out * s->w_out == 0) {
         m = PYCONV_METHOD_ZEROS;
     } else if (!pyconv_input_as_forward(s, &t)) {
@@ -205,7 +215,7 @@ pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op o
         m = PYCONV_METHOD_DIRECT_TRANSPOSED;
     } else if ((s->kh == 1 && s->kw == 1 && s->pad_top == 0 && s->pad_left == 0 &&
                 s->h_out == s->h_in && s->w_out == s->w_in) ||
-               2 * cin_g < micro_tile_columns(real_size)) {
+               2 * cin_g < blocking(real_size).nr) {
         /* pointwise: the GEMM writes gx directly; few input channels per group would fill few
          * columns of the transposed forward's micro-tiles */
         m = PYCONV_METHOD_GEMM_COL2IM;
@@ -216,7 +226,7 @@ pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op o
     if (m == PYCONV_METHOD_DIRECT || m == PYCONV_METHOD_DIRECT_TRANSPOSED)
         plan->algorithm = PYCONV_ALGO_DIRECT;
     else if (m == PYCONV_METHOD_IMPLICIT_GEMM || m == PYCONV_METHOD_IMPLICIT_TRANSPOSED ||
-             m == PYCONV_METHOD_GEMM_COL2IM)
+             m == PYCONV_METHOD_GEMM_COL2IM || m == PYCONV_METHOD_GEMM_PATCHES)
         plan->algorithm = PYCONV_ALGO_IM2COL;
     plan->workspace_bytes = workspace_bytes(s, op, m, real_size, n_threads);
     return PYCONV_OK;
@@ -233,6 +243,7 @@ const char *pyconv_conv_method_name(pyconv_conv_method method)
     case PYCONV_METHOD_IMPLICIT_GEMM: return "implicit-gemm";
     case PYCONV_METHOD_IMPLICIT_TRANSPOSED: return "implicit-gemm-transposed";
     case PYCONV_METHOD_GEMM_COL2IM: return "gemm-col2im";
+    case PYCONV_METHOD_GEMM_PATCHES: return "gemm-patches";
     }
     return "unknown";
 }
