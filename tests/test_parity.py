@@ -388,3 +388,15 @@ def test_bad_input_names_the_argument(call, error, words):
     with pytest.raises(error) as info:
         call()
     assert all(word in str(info.value) for word in words), str(info.value)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_conv2d_fused_output_stage_takes_unbatched_inputs(dtype):
+    rng = np.random.default_rng(9)
+    x, w, b = rand(rng, (2, 3, 6, 5), dtype), rand(rng, (4, 3, 3, 3), dtype), rand(rng, 4, dtype)
+    residual = rand(rng, (2, 4, 6, 5), dtype)
+    y = pyconv.conv2d(x, w, b, padding=1, activation="relu", residual=residual)
+    assert_close(pyconv.conv2d(x[1], w, b, padding=1, activation="relu", residual=residual[1]), y[1],
+                 tolerance(dtype, 28, x, w))
+    with pytest.raises(ValueError, match="residual: expected a 3-d array"):
+        pyconv.conv2d(x[1], w, b, padding=1, residual=residual)
