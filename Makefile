@@ -76,11 +76,13 @@ SANITIZE_ENV = LD_PRELOAD="$$($(CC) -print-file-name=libasan.so)" PYTHONMALLOC=m
 	LSAN_OPTIONS=suppressions=$(abspath tools/lsan.supp):print_suppressions=0 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 # Not under a preloaded ASan: test_cython_api and test_ukernel_simd run the C compiler, which
-# inherits the runtime and fails on the compiler's own leaks; matplotlib's import (test_lenet5) and torch's
-# max_pool2d (test_reference, which checks pyconv.reference against torch, and
-# test_torch_adapter) abort with no ASan report and nothing of pyconv's on the stack.
+# inherits the runtime and fails on the compiler's own leaks; matplotlib's import (test_lenet5,
+# test_resnet_digits) and torch's max_pool2d (test_reference, which checks pyconv.reference
+# against torch, and test_torch_adapter) abort with no ASan report and nothing of pyconv's on
+# the stack.
 SANITIZE_IGNORE = --ignore=tests/test_cython_api.py --ignore=tests/test_ukernel_simd.py \
-	--ignore=tests/test_lenet5.py --ignore=tests/test_reference.py --ignore=tests/test_torch_adapter.py
+	--ignore=tests/test_lenet5.py --ignore=tests/test_resnet_digits.py --ignore=tests/test_reference.py \
+	--ignore=tests/test_torch_adapter.py
 sanitize:
 	rm -rf $(SANITIZE_DIR) && mkdir -p $(SANITIZE_DIR)
 	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(SANITIZE_DIR)
