@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import pyconv
-from test_conv import DTYPES, random_array, run_all_ops
+from pyconv import reference
+from test_conv import DTYPES, TOL_FACTOR, random_array, run_all_ops
 
 
 @st.composite
@@ -69,3 +70,30 @@ def test_depthwise_thread_counts_agree(stride):
                 pyconv.conv2d_weight(x, w.shape, gy, **kwargs, n_threads=n_threads)]
         for a, b in zip(one, many):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("activation", [None, "relu6", "silu"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_depthwise_fused_output_stage(dtype, activation):
+    """Bias, residual and activation applied where the depthwise forward stores y."""
+    rng = np.random.default_rng(6)
+    x, w = random_array(rng, (2, 6, 11, 9), dtype), random_array(rng, (6, 1, 3, 3), dtype)
+    b, r = random_array(rng, 6, dtype), random_array(rng, (2, 6, 6, 5), dtype)
+    kwargs = dict(stride=2, padding=1, groups=6)
+    assert pyconv.plan("conv2d", x.shape, w.shape, **kwargs, dtype=dtype).method == "depthwise"
+    got = pyconv.conv2d(x, w, b, **kwargs, activation=activation, residual=r)
+    expected = reference.conv2d(x, w, b, **kwargs, activation=activation, residual=r)
+    # the bound of test_conv's fused-stage test: the sum's, through a <= 1.1-Lipschitz activation
+    magnitude = reference.conv2d(np.abs(x), np.abs(w), np.abs(b), **kwargs).astype(np.float64)
+    eps = np.finfo(dtype).eps
+    bound = 1.1 * (TOL_FACTOR * eps * np.sqrt(w[0].size) * magnitude + eps * np.abs(r)) + 4 * eps * np.abs(expected)
+    assert got.dtype == np.dtype(dtype)
+    np.testing.assert_array_less(np.abs(got.astype(np.float64) - expected) - bound, 1e-300)
+
+
+def test_depthwise_workspace_does_not_grow_with_the_batch():
+    for op in ("conv2d", "conv2d_input", "conv2d_weight"):
+        plans = [pyconv.plan(op, (n, 32, 28, 28), (32, 1, 3, 3), padding=1, groups=32, n_threads=2)
+                 for n in (4, 64, 512)]
+        assert {p.method for p in plans} == {"depthwise"}
+        assert len({p.workspace_bytes for p in plans}) == 1

@@ -15,7 +15,10 @@ from pyconv import reference
 CASES = [
     ("conv2d", (2, 8, 9, 9), (16, 8, 3, 3), dict(padding=1), "auto", "implicit-gemm"),
     ("conv2d", (2, 8, 9, 9), (2, 8, 3, 3), dict(padding=1), "auto", "direct"),
-    ("conv2d", (2, 8, 9, 9), (8, 1, 3, 3), dict(padding=1, groups=8), "auto", "direct"),
+    ("conv2d", (2, 8, 9, 9), (8, 1, 3, 3), dict(padding=1, groups=8), "auto", "depthwise"),
+    ("conv2d", (2, 8, 9, 9), (16, 1, 3, 3), dict(padding=1, groups=8), "auto", "direct"),
+    ("conv2d", (1, 3, 2, 2), (3, 1, 3, 3), dict(padding=400, groups=3), "im2col", "depthwise"),
+    ("conv2d", (2, 1, 9, 9), (1, 1, 3, 3), dict(padding=1), "direct", "depthwise"),
     ("conv2d", (2, 0, 5, 5), (4, 0, 3, 3), {}, "im2col", "bias-only"),
     ("conv2d", (0, 3, 5, 5), (4, 3, 3, 3), {}, "im2col", "none"),
     ("conv2d", (1, 2, 2, 2), (4, 2, 3, 3), dict(padding=400), "im2col", "direct"),
@@ -26,11 +29,15 @@ CASES = [
     ("conv2d_input", (2, 16, 9, 9), (32, 16, 1, 1), {}, "auto", "gemm-col2im"),
     ("conv2d_input", (2, 1, 9, 9), (16, 1, 3, 3), dict(padding=1), "im2col", "gemm-col2im"),
     ("conv2d_input", (2, 4, 5, 5), (0, 4, 3, 3), {}, "auto", "zeros"),
+    ("conv2d_input", (2, 8, 9, 9), (8, 1, 3, 3), dict(padding=1, groups=8), "auto", "depthwise"),
+    ("conv2d_input", (2, 8, 9, 9), (8, 1, 3, 3), dict(stride=2, padding=1, groups=8), "direct", "depthwise"),
+    ("conv2d_input", (2, 8, 9, 9), (8, 1, 3, 3), dict(padding=1, groups=8), "im2col", "gemm-col2im"),
     ("conv2d_weight", (8, 8, 32, 32), (32, 8, 3, 3), dict(padding=1), "auto", "implicit-gemm"),
     ("conv2d_weight", (2, 8, 9, 9), (16, 8, 3, 3), dict(padding=1), "auto", "gemm-patches"),
     ("conv2d_weight", (64, 1, 28, 28), (6, 1, 5, 5), {}, "im2col", ("gemm-patches", "implicit-gemm")),
     ("conv2d_weight", (3, 4, 20, 20), (6, 2, 3, 3), dict(padding=2, groups=2, stride=2), "im2col", "gemm-patches"),
-    ("conv2d_weight", (2, 8, 9, 9), (8, 1, 3, 3), dict(padding=1, groups=8), "auto", "direct"),
+    ("conv2d_weight", (2, 8, 9, 9), (8, 1, 3, 3), dict(padding=1, groups=8), "auto", "depthwise"),
+    ("conv2d_weight", (2, 8, 9, 9), (16, 1, 3, 3), dict(padding=1, groups=8), "auto", "direct"),
     ("conv2d_weight", (0, 8, 9, 9), (16, 8, 3, 3), dict(padding=1), "auto", "zeros"),
 ]
 

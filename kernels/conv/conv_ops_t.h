@@ -15,6 +15,7 @@ pyconv_status FN(pyconv_conv2d)(const pyconv_conv_shape *s, pyconv_algorithm alg
     switch (plan.method) {
     case PYCONV_METHOD_NONE: return PYCONV_OK;
     case PYCONV_METHOD_IMPLICIT_GEMM: return FN(pyconv_forward_implicit)(s, x, w, &ep, y, n_threads);
+    case PYCONV_METHOD_DEPTHWISE: return FN(pyconv_forward_depthwise)(s, x, w, &ep, y, n_threads);
     default: return FN(pyconv_forward_direct)(s, x, w, &ep, y, n_threads);  /* bias-only too */
     }
 }
@@ -34,6 +35,7 @@ pyconv_status FN(pyconv_conv2d_input)(const pyconv_conv_shape *s, pyconv_algorit
     case PYCONV_METHOD_DIRECT_TRANSPOSED: return FN(pyconv_input_transposed)(s, 0, w, gy, gx, n_threads);
     case PYCONV_METHOD_IMPLICIT_TRANSPOSED: return FN(pyconv_input_transposed)(s, 1, w, gy, gx, n_threads);
     case PYCONV_METHOD_GEMM_COL2IM: return FN(pyconv_input_gemm_col2im)(s, w, gy, gx, n_threads);
+    case PYCONV_METHOD_DEPTHWISE: return FN(pyconv_input_depthwise)(s, w, gy, gx, n_threads);
     default: return FN(pyconv_input_direct)(s, w, gy, gx, n_threads);
     }
 }
@@ -52,6 +54,7 @@ pyconv_status FN(pyconv_conv2d_weight)(const pyconv_conv_shape *s, pyconv_algori
         return PYCONV_OK;
     case PYCONV_METHOD_IMPLICIT_GEMM: return FN(pyconv_weight_implicit)(s, x, gy, gw, n_threads);
     case PYCONV_METHOD_GEMM_PATCHES: return FN(pyconv_weight_gemm)(s, x, gy, gw, n_threads);
+    case PYCONV_METHOD_DEPTHWISE: return FN(pyconv_weight_depthwise)(s, x, gy, gw, n_threads);
     default: return FN(pyconv_weight_direct)(s, x, gy, gw, n_threads);
     }
 }

@@ -1,5 +1,3 @@
-#include "common/arena.h"
-#include "common/ftz.h"
 #include "conv/conv_internal.h"
 
 /* The sums are vectors of PYCONV_DW_BYTES bytes, written with GCC/clang vector extensions (in
@@ -24,7 +22,7 @@
  * one contiguous run. */
 typedef struct {
     int64_t rows, phases, width, top, left;
-} pyconv_dw_layout;
+} pyconv_dw_plane;
 
 /* The input-gradient positions by phase along each axis (see pyconv_dw_phase_taps): n_h row
  * phases with their taps, shifts, starts and position counts; the same for n_w column phases. */
@@ -33,7 +31,7 @@ typedef struct {
     int64_t *start_h, *count_h, *tap_h, *shift_h, *start_w, *count_w, *tap_w, *shift_w;
 } pyconv_dw_phases;
 
-PYCONV_INLINE int64_t pyconv_dw_layout_size(const pyconv_dw_layout *l)
+PYCONV_INLINE int64_t pyconv_dw_plane_size(const pyconv_dw_plane *l)
 {
     return l->rows * l->phases * l->width;
 }
@@ -44,7 +42,7 @@ PYCONV_INLINE int64_t pyconv_round_up(int64_t n, int64_t multiple)
 }
 
 /* off[i*kw + j]: where tap (i, j) of output (0, 0) sits in the input layout l. */
-static void pyconv_dw_input_offsets(const pyconv_conv_shape *s, const pyconv_dw_layout *l,
+static void pyconv_dw_input_offsets(const pyconv_conv_shape *s, const pyconv_dw_plane *l,
                                     int64_t *off)
 {
     for (int64_t i = 0; i < s->kh; i++)
@@ -77,15 +75,6 @@ static void pyconv_dw_phase_taps(int64_t n_phases, int64_t size, int64_t pad, in
         }
     }
     start[n_phases] = n;
-}
-
-/* This thread's arena buffer `slot` of `bytes`, zeroed (the padding that every plane's copy
- * leaves as it is), or NULL when out of memory. */
-static void *pyconv_dw_zeroed(pyconv_arena_slot slot, size_t bytes)
-{
-    void *buf = pyconv_arena_get(slot, bytes);
-    if (buf != NULL) memset(buf, 0, bytes);
-    return buf;
 }
 
 #define PYCONV_TEMPLATE "conv/depthwise_t.h"

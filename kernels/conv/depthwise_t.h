@@ -1,10 +1,11 @@
-/* Depthwise convolution template (groups == c_in == c_out): forward with bias, input
- * gradient, weight gradient; instantiated by depthwise.c.
+/* Depthwise convolution template (groups == c_in == c_out, method PYCONV_METHOD_DEPTHWISE):
+ * forward with the output stage (conv/epilogue_t.h), input gradient, weight gradient;
+ * instantiated by depthwise.c.
  *
- * Each (image, channel) plane is first copied into a zero-padded buffer of the thread
- * (pyconv_dw_layout), so no loop tests bounds: every output is the same list of taps, each tap
+ * Each (image, channel) plane is first copied into a zero-padded buffer in the thread's scratch
+ * (pyconv_dw_plane), so no loop tests bounds: every output is the same list of taps, each tap
  * an offset into the buffer. The padding positions are the same for every plane of a call, so
- * a thread zeroes its buffer once and each copy only overwrites the values. A tile of R output
+ * a task zeroes its buffer once and each copy only overwrites the values. A tile of R output
  * rows x B columns keeps its sums in registers across all taps and is stored once; B is a
  * multiple of a 256-bit vector, and narrow planes take more rows per tile, so every tile has
  * eight independent vector sums (the multiply-add latency times its throughput).
@@ -16,9 +17,11 @@
  * is again a list of offsets into a padded copy of grad_output, with no multiply by zero.
  *
  * The weight gradient keeps one vector of sums per tap across every row, column block and
- * image of its channel, reduced once at the end; one thread owns a channel and sums its images
- * in order, so the result does not depend on the thread count. Denormals are flushed to zero
- * inside (common/ftz.h). */
+ * image of its channel, reduced once at the end; one task owns a channel and sums its images
+ * in order, so the result does not depend on the thread count. The tasks run on the runner
+ * (common/parallel.h), which also flushes denormals to zero. */
+
+#include "conv/epilogue_t.h"
 
 #if defined(__GNUC__)
 typedef real FN(dw_vec) __attribute__((vector_size(PYCONV_DW_BYTES), aligned(sizeof(real))));
@@ -134,7 +137,7 @@ PYCONV_ALWAYS_INLINE void FN(dw_copy)(real *PYCONV_RESTRICT d, int64_t d_step,
 
 /* Copy the h x w plane src into buf at l's positions (those that fall inside the buffer).
  * phases == l->phases, a constant at the calls for strides 1 and 2 (no divisions per plane). */
-PYCONV_ALWAYS_INLINE void FN(dw_fill_by)(const pyconv_dw_layout *l, int64_t phases,
+PYCONV_ALWAYS_INLINE void FN(dw_fill_by)(const pyconv_dw_plane *l, int64_t phases,
                                          const real *PYCONV_RESTRICT src, int64_t h, int64_t w,
                                          real *PYCONV_RESTRICT buf)
 {
@@ -150,7 +153,7 @@ PYCONV_ALWAYS_INLINE void FN(dw_fill_by)(const pyconv_dw_layout *l, int64_t phas
     }
 }
 
-PYCONV_ALWAYS_INLINE void FN(dw_fill)(const pyconv_dw_layout *l, const real *PYCONV_RESTRICT src,
+PYCONV_ALWAYS_INLINE void FN(dw_fill)(const pyconv_dw_plane *l, const real *PYCONV_RESTRICT src,
                                       int64_t h, int64_t w, real *PYCONV_RESTRICT buf)
 {
     if (l->phases == 1)
@@ -164,11 +167,11 @@ PYCONV_ALWAYS_INLINE void FN(dw_fill)(const pyconv_dw_layout *l, const real *PYC
 /* The layout of an input plane for the forward pass and the weight gradient: the padded input,
  * columns split by the stride, holding every value the output tiles read (rows rounded up to
  * the tallest tile, columns to the widest tile and to whole vectors). */
-static pyconv_dw_layout FN(dw_input_layout)(const pyconv_conv_shape *s)
+static pyconv_dw_plane FN(dw_input_plane_of)(const pyconv_conv_shape *s)
 {
     const int64_t lanes = PYCONV_DW_LANES;
     const int64_t cols = PYCONV_MAX(pyconv_round_up(s->w_out, lanes), 4 * lanes);
-    pyconv_dw_layout l;
+    pyconv_dw_plane l;
     l.rows = (pyconv_round_up(s->h_out, 8) - 1) * s->stride_h + (s->kh - 1) * s->dil_h + 1;
     l.phases = s->stride_w;
     l.width = cols + (s->kw - 1) * s->dil_w / s->stride_w;
@@ -177,16 +180,9 @@ static pyconv_dw_layout FN(dw_input_layout)(const pyconv_conv_shape *s)
     return l;
 }
 
-static int FN(dw_threads)(const pyconv_conv_shape *s, int n_threads)
-{
-    return pyconv_threads_for((double)(s->n * s->c_out) * (double)(s->h_out * s->w_out) *
-                                  (double)(s->kh * s->kw),
-                              n_threads);
-}
-
 /* One forward plane: the copy of x, then every output through the tiles. */
 PYCONV_SIMD_CLONES
-static void FN(dw_forward_plane)(const pyconv_conv_shape *s, const pyconv_dw_layout *l,
+static void FN(dw_forward_plane)(const pyconv_conv_shape *s, const pyconv_dw_plane *l,
                                  const int64_t *off, const real *x, const real *wc, real b,
                                  real *buf, real *y)
 {
@@ -195,39 +191,144 @@ static void FN(dw_forward_plane)(const pyconv_conv_shape *s, const pyconv_dw_lay
                  s->h_out, s->w_out, 0);
 }
 
-pyconv_status FN(pyconv_conv2d_depthwise)(const pyconv_conv_shape *s, const real *x,
-                                          const real *w, const real *bias, real *y,
-                                          int n_threads)
+/* The input-gradient padded copy of grad_output (phases along both axes, see dw_input_plane)
+ * and, in *cols, the widest phase row in whole tiles. */
+static pyconv_dw_plane FN(dw_grad_plane_of)(const pyconv_conv_shape *s, int64_t *cols)
 {
-    const int64_t taps = s->kh * s->kw, planes = s->n * s->c_out;
-    const int64_t plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
-    const pyconv_dw_layout l = FN(dw_input_layout)(s);
-    const size_t buf_bytes = (size_t)pyconv_dw_layout_size(&l) * sizeof(real);
-    int64_t *off = (int64_t *)pyconv_aligned_alloc((size_t)taps * sizeof(int64_t));
-    if (off == NULL) return PYCONV_ERR_NOMEM;
-    pyconv_dw_input_offsets(s, &l, off);
-    n_threads = FN(dw_threads)(s, n_threads);
-    int failed = 0;
-    #pragma omp parallel num_threads(n_threads) if(n_threads > 1)
-    {
-        pyconv_fpmode fpmode = pyconv_ftz_enter();
-        real *buf = (real *)pyconv_dw_zeroed(PYCONV_ARENA_CONV_0, buf_bytes);
-        if (buf == NULL) {
-            #pragma omp atomic write
-            failed = 1;
-        }
-        int64_t p;
-        #pragma omp for schedule(static)
-        for (p = 0; p < planes; p++) {
-            if (buf == NULL) continue;
-            const int64_t c = p % s->c_out;
-            FN(dw_forward_plane)(s, &l, off, x + p * plane_in, w + c * taps,
-                                 bias ? bias[c] : (real)0, buf, y + p * plane_out);
-        }
-        pyconv_ftz_exit(fpmode);
+    const int64_t sh = s->stride_h, sw = s->stride_w;
+    *cols = PYCONV_MAX(pyconv_round_up((s->w_in + sw - 1) / sw, PYCONV_DW_LANES), 4 * PYCONV_DW_LANES);
+    /* grad_output padded so that every shift of every phase's rows and columns is inside */
+    pyconv_dw_plane l;
+    l.phases = 1;
+    l.top = (s->kh - 1) * s->dil_h / sh;
+    l.left = (s->kw - 1) * s->dil_w / sw;
+    l.rows = l.top + pyconv_round_up((s->h_in + sh - 1) / sh, 8) +
+             (PYCONV_MIN(sh, s->h_in) - 1 + s->pad_top) / sh;
+    l.width = l.left + *cols + (PYCONV_MIN(sw, s->w_in) - 1 + s->pad_left) / sw;
+    return l;
+}
+
+/* Each thread's scratch (one arena buffer): byte offsets of its named parts. */
+typedef struct {
+    size_t plane;   /* the padded copy of one input (or grad_output) plane; zero where padding */
+    size_t grad;    /* weight gradient: one grad_output plane, rows padded to whole vectors */
+    size_t sums;    /* weight gradient: the vector sums of a run of channels' taps */
+    size_t off;     /* input gradient: one phase's tap offsets ... */
+    size_t wt;      /* ... and weights */
+    size_t rows;    /* strided input gradient: the phase rows of one plane */
+    size_t zeroed;  /* the parts from 0 up to here start zeroed */
+    size_t bytes;
+} FN(depthwise_layout);
+
+/* The scratch of op for s; run: the weight gradient's channels per task. */
+static FN(depthwise_layout) FN(depthwise_layout_of)(const pyconv_conv_shape *s, pyconv_conv_op op,
+                                                    int64_t run)
+{
+    const int64_t taps = s->kh * s->kw;
+    FN(depthwise_layout) l;
+    memset(&l, 0, sizeof l);
+    if (op == PYCONV_OP_INPUT_GRAD) {
+        int64_t cols;
+        const pyconv_dw_plane p = FN(dw_grad_plane_of)(s, &cols);
+        l.plane = pyconv_layout_part(&l.bytes, (size_t)pyconv_dw_plane_size(&p) * sizeof(real));
+        l.zeroed = l.bytes;
+        l.off = pyconv_layout_part(&l.bytes, (size_t)taps * sizeof(int64_t));
+        l.wt = pyconv_layout_part(&l.bytes, (size_t)taps * sizeof(real));
+        if (s->stride_w > 1)
+            l.rows = pyconv_layout_part(
+                &l.bytes, (size_t)(pyconv_round_up(s->h_in, s->stride_h) * s->stride_w * cols) * sizeof(real));
+        return l;
     }
+    const pyconv_dw_plane p = FN(dw_input_plane_of)(s);
+    l.plane = pyconv_layout_part(&l.bytes, (size_t)pyconv_dw_plane_size(&p) * sizeof(real));
+    if (op == PYCONV_OP_WEIGHT_GRAD) {
+        l.grad = pyconv_layout_part(&l.bytes,
+                                    (size_t)(s->h_out * pyconv_round_up(s->w_out, PYCONV_DW_LANES)) * sizeof(real));
+        l.zeroed = l.bytes;
+        l.sums = pyconv_layout_part(&l.bytes, (size_t)(run * taps) * sizeof(FN(dw_vec)));
+    } else {
+        l.zeroed = l.bytes;
+    }
+    return l;
+}
+
+/* The multiply-adds of every op (one per output and tap): the work the threads are sized by. */
+static double FN(dw_work)(const pyconv_conv_shape *s)
+{
+    return (double)(s->n * s->c_out) * (double)(s->h_out * s->w_out) * (double)(s->kh * s->kw);
+}
+
+/* The weight gradient's channels per task for n_threads threads: a run of channels walked image
+ * by image reads planes that lie side by side in memory. */
+static int64_t FN(dw_channel_run)(const pyconv_conv_shape *s, int n_threads)
+{
+    return PYCONV_MAX(1, PYCONV_MIN(PYCONV_DW_CHANNEL_RUN, (s->c_out + n_threads - 1) / n_threads));
+}
+
+/* This thread's scratch, its zeroed parts zeroed (the padding that every plane's copy leaves as
+ * it is). */
+static char *FN(dw_scratch)(const FN(depthwise_layout) *l, const pyconv_thread *th)
+{
+    char *scratch = (char *)th->scratch;
+    memset(scratch, 0, l->zeroed);
+    return scratch;
+}
+
+/* The arguments of a depthwise kernel. */
+typedef struct {
+    const pyconv_conv_shape *s;
+    FN(depthwise_layout) layout;
+    pyconv_dw_plane plane;          /* the padded copy the tiles read */
+    const int64_t *off;             /* forward, weight gradient: tap offsets into the copy */
+    pyconv_dw_phases ph;            /* input gradient: the taps by phase */
+    int64_t cols;                   /* input gradient: the phase rows' width */
+    int64_t run;                    /* weight gradient: channels per task */
+    const real *x, *w, *gy;
+    const FN(pyconv_epilogue) *ep;  /* forward only */
+    real *y, *gx, *gw;
+} FN(dw_args);
+
+/* Output planes [lo, hi) (plane p = image p / c, channel p % c), each finished by the epilogue
+ * while it is still in cache. */
+static pyconv_status FN(dw_forward_planes)(const void *ctx, int64_t lo, int64_t hi,
+                                           const pyconv_thread *th)
+{
+    const FN(dw_args) *a = (const FN(dw_args) *)ctx;
+    const pyconv_conv_shape *s = a->s;
+    const int64_t taps = s->kh * s->kw, plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
+    real *buf = (real *)(FN(dw_scratch)(&a->layout, th) + a->layout.plane);
+    for (int64_t p = lo; p < hi; p++) {
+        const int64_t c = p % s->c_out;
+        FN(dw_forward_plane)(s, &a->plane, a->off, a->x + p * plane_in, a->w + c * taps,
+                             a->ep->bias ? a->ep->bias[c] : (real)0, buf, a->y + p * plane_out);
+        if (FN(epilogue_fused)(a->ep))
+            FN(finish_run)(a->y + p * plane_out, a->ep->residual ? a->ep->residual + p * plane_out : NULL,
+                           plane_out, a->ep->activation);
+    }
+    return PYCONV_OK;
+}
+
+pyconv_status FN(pyconv_forward_depthwise)(const pyconv_conv_shape *s, const real *x, const real *w,
+                                           const FN(pyconv_epilogue) *ep, real *y, int n_threads)
+{
+    FN(dw_args) a;
+    memset(&a, 0, sizeof a);
+    a.s = s;
+    a.layout = FN(depthwise_layout_of)(s, PYCONV_OP_FORWARD, 0);
+    a.plane = FN(dw_input_plane_of)(s);
+    a.x = x;
+    a.w = w;
+    a.ep = ep;
+    a.y = y;
+    int64_t *off = (int64_t *)pyconv_aligned_alloc((size_t)(s->kh * s->kw) * sizeof(int64_t));
+    if (off == NULL) return PYCONV_ERR_NOMEM;
+    pyconv_dw_input_offsets(s, &a.plane, off);
+    a.off = off;
+    const pyconv_scratch scratch = {PYCONV_ARENA_CONV_0, a.layout.bytes};
+    const pyconv_status st = pyconv_parallel_for(s->n * s->c_out, FN(dw_work)(s), n_threads,
+                                                 FN(dw_forward_planes), &a, scratch);
     pyconv_aligned_free(off);
-    return failed ? PYCONV_ERR_NOMEM : PYCONV_OK;
+    return st;
 }
 
 /* One input-gradient plane gx: the copy of gy, then for each phase (ih0, iw0) its list of taps
@@ -235,7 +336,7 @@ pyconv_status FN(pyconv_conv2d_depthwise)(const pyconv_conv_shape *s, const real
  * tiles write gx; otherwise the phase rows of tmp (row ih, phase iw0 at (ih*sw + iw0) *
  * tmp_width), interleaved into gx at the end. */
 PYCONV_SIMD_CLONES
-static void FN(dw_input_plane)(const pyconv_conv_shape *s, const pyconv_dw_layout *l,
+static void FN(dw_input_plane)(const pyconv_conv_shape *s, const pyconv_dw_plane *l,
                                const pyconv_dw_phases *ph, const real *gy, const real *wc,
                                real *buf, int64_t *off, real *wt, real *tmp, int64_t tmp_width,
                                real *gx)
@@ -269,68 +370,59 @@ static void FN(dw_input_plane)(const pyconv_conv_shape *s, const pyconv_dw_layou
         }
 }
 
-pyconv_status FN(pyconv_conv2d_input_depthwise)(const pyconv_conv_shape *s, const real *w,
-                                                const real *gy, real *gx, int n_threads)
+/* Input-gradient planes [lo, hi) (plane p = image p / c, channel p % c). */
+static pyconv_status FN(dw_input_planes)(const void *ctx, int64_t lo, int64_t hi,
+                                         const pyconv_thread *th)
 {
-    const int64_t kh = s->kh, kw = s->kw, sh = s->stride_h, sw = s->stride_w, taps = kh * kw;
-    const int64_t planes = s->n * s->c_in;
-    const int64_t plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
-    const int64_t lanes = PYCONV_DW_LANES;
-    pyconv_dw_phases ph;
-    ph.n_h = PYCONV_MIN(sh, s->h_in);
-    ph.n_w = PYCONV_MIN(sw, s->w_in);
-    /* the widest phase row, in whole tiles */
-    const int64_t cols = PYCONV_MAX(pyconv_round_up((s->w_in + sw - 1) / sw, lanes), 4 * lanes);
-    /* grad_output padded so that every shift of every phase's rows and columns is inside */
-    pyconv_dw_layout l;
-    l.phases = 1;
-    l.top = (kh - 1) * s->dil_h / sh;
-    l.left = (kw - 1) * s->dil_w / sw;
-    l.rows = l.top + pyconv_round_up((s->h_in + sh - 1) / sh, 8) + (ph.n_h - 1 + s->pad_top) / sh;
-    l.width = l.left + cols + (ph.n_w - 1 + s->pad_left) / sw;
-    const size_t buf_bytes = (size_t)pyconv_dw_layout_size(&l) * sizeof(real);
-    const size_t list_bytes = (size_t)taps * (sizeof(int64_t) + sizeof(real));
-    /* strided columns: every gx row's phase rows, each `cols` wide */
-    const size_t tmp_bytes = sw == 1 ? 0 : (size_t)(pyconv_round_up(s->h_in, sh) * sw * cols) * sizeof(real);
+    const FN(dw_args) *a = (const FN(dw_args) *)ctx;
+    const pyconv_conv_shape *s = a->s;
+    const int64_t taps = s->kh * s->kw, plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
+    char *scratch = FN(dw_scratch)(&a->layout, th);
+    real *buf = (real *)(scratch + a->layout.plane);
+    int64_t *off = (int64_t *)(scratch + a->layout.off);
+    real *wt = (real *)(scratch + a->layout.wt);
+    real *tmp = s->stride_w == 1 ? NULL : (real *)(scratch + a->layout.rows);
+    for (int64_t p = lo; p < hi; p++)
+        FN(dw_input_plane)(s, &a->plane, &a->ph, a->gy + p * plane_out, a->w + p % s->c_in * taps, buf,
+                           off, wt, tmp, a->cols, a->gx + p * plane_in);
+    return PYCONV_OK;
+}
+
+pyconv_status FN(pyconv_input_depthwise)(const pyconv_conv_shape *s, const real *w, const real *gy,
+                                         real *gx, int n_threads)
+{
+    const int64_t kh = s->kh, kw = s->kw;
+    FN(dw_args) a;
+    memset(&a, 0, sizeof a);
+    a.s = s;
+    a.layout = FN(depthwise_layout_of)(s, PYCONV_OP_INPUT_GRAD, 0);
+    a.plane = FN(dw_grad_plane_of)(s, &a.cols);
+    a.w = w;
+    a.gy = gy;
+    a.gx = gx;
+    pyconv_dw_phases *ph = &a.ph;
+    ph->n_h = PYCONV_MIN(s->stride_h, s->h_in);
+    ph->n_w = PYCONV_MIN(s->stride_w, s->w_in);
     int64_t *axes = (int64_t *)pyconv_aligned_alloc(
-        (size_t)(2 * ph.n_h + 1 + 2 * kh + 2 * ph.n_w + 1 + 2 * kw) * sizeof(int64_t));
+        (size_t)(2 * ph->n_h + 1 + 2 * kh + 2 * ph->n_w + 1 + 2 * kw) * sizeof(int64_t));
     if (axes == NULL) return PYCONV_ERR_NOMEM;
-    ph.start_h = axes;
-    ph.count_h = ph.start_h + ph.n_h + 1;
-    ph.tap_h = ph.count_h + ph.n_h;
-    ph.shift_h = ph.tap_h + kh;
-    ph.start_w = ph.shift_h + kh;
-    ph.count_w = ph.start_w + ph.n_w + 1;
-    ph.tap_w = ph.count_w + ph.n_w;
-    ph.shift_w = ph.tap_w + kw;
-    pyconv_dw_phase_taps(ph.n_h, s->h_in, s->pad_top, sh, kh, s->dil_h, ph.start_h, ph.count_h, ph.tap_h,
-                         ph.shift_h);
-    pyconv_dw_phase_taps(ph.n_w, s->w_in, s->pad_left, sw, kw, s->dil_w, ph.start_w, ph.count_w, ph.tap_w,
-                         ph.shift_w);
-    n_threads = FN(dw_threads)(s, n_threads);
-    int failed = 0;
-    #pragma omp parallel num_threads(n_threads) if(n_threads > 1)
-    {
-        pyconv_fpmode fpmode = pyconv_ftz_enter();
-        real *buf = (real *)pyconv_dw_zeroed(PYCONV_ARENA_CONV_0, buf_bytes);
-        int64_t *off = (int64_t *)pyconv_arena_get(PYCONV_ARENA_CONV_1, list_bytes);
-        real *tmp = sw == 1 ? NULL : (real *)pyconv_arena_get(PYCONV_ARENA_CONV_2, tmp_bytes);
-        const int ok = buf != NULL && off != NULL && (sw == 1 || tmp != NULL);
-        if (!ok) {
-            #pragma omp atomic write
-            failed = 1;
-        }
-        int64_t p;
-        #pragma omp for schedule(static)
-        for (p = 0; p < planes; p++) {
-            if (!ok) continue;
-            FN(dw_input_plane)(s, &l, &ph, gy + p * plane_out, w + p % s->c_in * taps, buf, off,
-                               (real *)(off + taps), tmp, cols, gx + p * plane_in);
-        }
-        pyconv_ftz_exit(fpmode);
-    }
+    ph->start_h = axes;
+    ph->count_h = ph->start_h + ph->n_h + 1;
+    ph->tap_h = ph->count_h + ph->n_h;
+    ph->shift_h = ph->tap_h + kh;
+    ph->start_w = ph->shift_h + kh;
+    ph->count_w = ph->start_w + ph->n_w + 1;
+    ph->tap_w = ph->count_w + ph->n_w;
+    ph->shift_w = ph->tap_w + kw;
+    pyconv_dw_phase_taps(ph->n_h, s->h_in, s->pad_top, s->stride_h, kh, s->dil_h, ph->start_h, ph->count_h,
+                         ph->tap_h, ph->shift_h);
+    pyconv_dw_phase_taps(ph->n_w, s->w_in, s->pad_left, s->stride_w, kw, s->dil_w, ph->start_w, ph->count_w,
+                         ph->tap_w, ph->shift_w);
+    const pyconv_scratch scratch = {PYCONV_ARENA_CONV_0, a.layout.bytes};
+    const pyconv_status st = pyconv_parallel_for(s->n * s->c_in, FN(dw_work)(s), n_threads,
+                                                 FN(dw_input_planes), &a, scratch);
     pyconv_aligned_free(axes);
-    return failed ? PYCONV_ERR_NOMEM : PYCONV_OK;
+    return st;
 }
 
 /* acc[k] += sum over rows oh and column blocks q of the vectors g[oh, q..] * x[oh*row_step +
@@ -357,8 +449,8 @@ PYCONV_ALWAYS_INLINE void FN(dw_weight_taps)(const real *xb, int64_t row_step, c
  * the tap loop unrolled). gy's copy pads its rows to whole vectors with zeros; rows already
  * whole vectors long are read in place. */
 PYCONV_SIMD_CLONES
-static void FN(dw_weight_plane)(const pyconv_conv_shape *s, const pyconv_dw_layout *lx,
-                                const pyconv_dw_layout *lg, const int64_t *off, const real *x,
+static void FN(dw_weight_plane)(const pyconv_conv_shape *s, const pyconv_dw_plane *lx,
+                                const pyconv_dw_plane *lg, const int64_t *off, const real *x,
                                 const real *g, real *xb, real *gb, FN(dw_vec) *acc)
 {
     const int64_t taps = s->kh * s->kw, row_step = s->stride_h * lx->phases * lx->width;
@@ -377,57 +469,65 @@ static void FN(dw_weight_plane)(const pyconv_conv_shape *s, const pyconv_dw_layo
     }
 }
 
-pyconv_status FN(pyconv_conv2d_weight_depthwise)(const pyconv_conv_shape *s, const real *x,
-                                                 const real *gy, real *gw, int n_threads)
+/* Runs of channels [lo, hi) of the weight gradient (run t = channels t*run .. t*run + run - 1),
+ * each channel's sums taken over the images in order, whatever the runs. */
+static pyconv_status FN(dw_weight_runs)(const void *ctx, int64_t lo, int64_t hi,
+                                        const pyconv_thread *th)
 {
     typedef FN(dw_vec) vec;
-    const int64_t taps = s->kh * s->kw, lanes = PYCONV_DW_LANES;
-    const int64_t plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
-    const pyconv_dw_layout lx = FN(dw_input_layout)(s);
-    const pyconv_dw_layout lg = {s->h_out, 1, pyconv_round_up(s->w_out, lanes), 0, 0};
-    const size_t x_bytes = (size_t)pyconv_dw_layout_size(&lx) * sizeof(real);
-    const size_t g_bytes = (size_t)pyconv_dw_layout_size(&lg) * sizeof(real);
-    int64_t *off = (int64_t *)pyconv_aligned_alloc((size_t)taps * sizeof(int64_t));
-    if (off == NULL) return PYCONV_ERR_NOMEM;
-    pyconv_dw_input_offsets(s, &lx, off);
-    n_threads = FN(dw_threads)(s, n_threads);
-    /* A task is a run of channels, walked image by image: the planes it reads lie side by side
-     * in memory. Each channel's sums run over the images in order, whatever the runs. */
-    const int64_t run =
-        PYCONV_MAX(1, PYCONV_MIN(PYCONV_DW_CHANNEL_RUN, (s->c_out + n_threads - 1) / n_threads));
-    const size_t acc_bytes = (size_t)(run * taps) * sizeof(vec);
-    int failed = 0;
-    #pragma omp parallel num_threads(n_threads) if(n_threads > 1)
-    {
-        pyconv_fpmode fpmode = pyconv_ftz_enter();
-        real *xb = (real *)pyconv_dw_zeroed(PYCONV_ARENA_CONV_0, x_bytes);
-        real *gb = (real *)pyconv_dw_zeroed(PYCONV_ARENA_CONV_1, g_bytes);
-        vec *acc = (vec *)pyconv_arena_get(PYCONV_ARENA_CONV_2, acc_bytes);
-        const int ok = xb != NULL && gb != NULL && acc != NULL;
-        if (!ok) {
-            #pragma omp atomic write
-            failed = 1;
+    const FN(dw_args) *a = (const FN(dw_args) *)ctx;
+    const pyconv_conv_shape *s = a->s;
+    const int64_t taps = s->kh * s->kw, plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
+    const pyconv_dw_plane lg = {s->h_out, 1, pyconv_round_up(s->w_out, PYCONV_DW_LANES), 0, 0};
+    char *scratch = FN(dw_scratch)(&a->layout, th);
+    real *xb = (real *)(scratch + a->layout.plane), *gb = (real *)(scratch + a->layout.grad);
+    vec *acc = (vec *)(scratch + a->layout.sums);
+    for (int64_t t = lo; t < hi; t++) {
+        const int64_t c0 = t * a->run, c1 = PYCONV_MIN(s->c_out, c0 + a->run);
+        memset(acc, 0, (size_t)((c1 - c0) * taps) * sizeof(vec));
+        for (int64_t img = 0; img < s->n; img++)
+            for (int64_t c = c0; c < c1; c++)
+                FN(dw_weight_plane)(s, &a->plane, &lg, a->off, a->x + (img * s->c_in + c) * plane_in,
+                                    a->gy + (img * s->c_out + c) * plane_out, xb, gb, acc + (c - c0) * taps);
+        for (int64_t k = 0; k < (c1 - c0) * taps; k++) {
+            real lane[PYCONV_DW_LANES], sum = 0;
+            memcpy(lane, &acc[k], sizeof lane);
+            for (int l = 0; l < PYCONV_DW_LANES; l++) sum += lane[l];
+            a->gw[c0 * taps + k] = sum;
         }
-        int64_t t;
-        #pragma omp for schedule(static)
-        for (t = 0; t < (s->c_out + run - 1) / run; t++) {
-            if (!ok) continue;
-            const int64_t c0 = t * run, c1 = PYCONV_MIN(s->c_out, c0 + run);
-            memset(acc, 0, acc_bytes);
-            for (int64_t img = 0; img < s->n; img++)
-                for (int64_t c = c0; c < c1; c++)
-                    FN(dw_weight_plane)(s, &lx, &lg, off, x + (img * s->c_in + c) * plane_in,
-                                        gy + (img * s->c_out + c) * plane_out, xb, gb,
-                                        acc + (c - c0) * taps);
-            for (int64_t k = 0; k < (c1 - c0) * taps; k++) {
-                real lane[PYCONV_DW_LANES], sum = 0;
-                memcpy(lane, &acc[k], sizeof lane);
-                for (int l = 0; l < PYCONV_DW_LANES; l++) sum += lane[l];
-                gw[c0 * taps + k] = sum;
-            }
-        }
-        pyconv_ftz_exit(fpmode);
     }
+    return PYCONV_OK;
+}
+
+pyconv_status FN(pyconv_weight_depthwise)(const pyconv_conv_shape *s, const real *x, const real *gy,
+                                          real *gw, int n_threads)
+{
+    const double work = FN(dw_work)(s);
+    const int nt = pyconv_threads_for(work, s->c_out, n_threads);
+    FN(dw_args) a;
+    memset(&a, 0, sizeof a);
+    a.s = s;
+    a.run = FN(dw_channel_run)(s, nt);
+    a.layout = FN(depthwise_layout_of)(s, PYCONV_OP_WEIGHT_GRAD, a.run);
+    a.plane = FN(dw_input_plane_of)(s);
+    a.x = x;
+    a.gy = gy;
+    a.gw = gw;
+    int64_t *off = (int64_t *)pyconv_aligned_alloc((size_t)(s->kh * s->kw) * sizeof(int64_t));
+    if (off == NULL) return PYCONV_ERR_NOMEM;
+    pyconv_dw_input_offsets(s, &a.plane, off);
+    a.off = off;
+    const pyconv_scratch scratch = {PYCONV_ARENA_CONV_0, a.layout.bytes};
+    const pyconv_status st = pyconv_parallel_for((s->c_out + a.run - 1) / a.run, work, nt,
+                                                 FN(dw_weight_runs), &a, scratch);
     pyconv_aligned_free(off);
-    return failed ? PYCONV_ERR_NOMEM : PYCONV_OK;
+    return st;
+}
+
+double FN(pyconv_depthwise_workspace)(const pyconv_conv_shape *s, pyconv_conv_op op, int n_threads)
+{
+    const int64_t parts = op == PYCONV_OP_WEIGHT_GRAD ? s->c_out : s->n * s->c_out;
+    const int nt = pyconv_threads_for(FN(dw_work)(s), parts, n_threads);
+    const FN(depthwise_layout) l = FN(depthwise_layout_of)(s, op, FN(dw_channel_run)(s, nt));
+    return (double)nt * (double)l.bytes;
 }

@@ -173,6 +173,9 @@ static double workspace_bytes(const pyconv_conv_shape *s, pyconv_conv_op op, pyc
     case PYCONV_METHOD_GEMM_PATCHES:
         return f32 ? pyconv_weight_gemm_workspace_f32(s, n_threads)
                    : pyconv_weight_gemm_workspace_f64(s, n_threads);
+    case PYCONV_METHOD_DEPTHWISE:
+        return f32 ? pyconv_depthwise_workspace_f32(s, op, n_threads)
+                   : pyconv_depthwise_workspace_f64(s, op, n_threads);
     default:
         return 0;
     }
@@ -222,8 +225,12 @@ pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op o
     } else {
         m = pyconv_gather_fits(&t) ? PYCONV_METHOD_IMPLICIT_TRANSPOSED : PYCONV_METHOD_DIRECT_TRANSPOSED;
     }
+    /* one channel per group: the depthwise kernels, wherever the direct loops would run */
+    if ((m == PYCONV_METHOD_DIRECT || m == PYCONV_METHOD_DIRECT_TRANSPOSED) &&
+        s->groups == s->c_in && s->groups == s->c_out)
+        m = PYCONV_METHOD_DEPTHWISE;
     plan->method = m;
-    if (m == PYCONV_METHOD_DIRECT || m == PYCONV_METHOD_DIRECT_TRANSPOSED)
+    if (m == PYCONV_METHOD_DIRECT || m == PYCONV_METHOD_DIRECT_TRANSPOSED || m == PYCONV_METHOD_DEPTHWISE)
         plan->algorithm = PYCONV_ALGO_DIRECT;
     else if (m == PYCONV_METHOD_IMPLICIT_GEMM || m == PYCONV_METHOD_IMPLICIT_TRANSPOSED ||
              m == PYCONV_METHOD_GEMM_COL2IM || m == PYCONV_METHOD_GEMM_PATCHES)
@@ -244,6 +251,7 @@ const char *pyconv_conv_method_name(pyconv_conv_method method)
     case PYCONV_METHOD_IMPLICIT_TRANSPOSED: return "implicit-gemm-transposed";
     case PYCONV_METHOD_GEMM_COL2IM: return "gemm-col2im";
     case PYCONV_METHOD_GEMM_PATCHES: return "gemm-patches";
+    case PYCONV_METHOD_DEPTHWISE: return "depthwise";
     }
     return "unknown";
 }

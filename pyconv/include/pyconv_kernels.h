@@ -79,7 +79,8 @@ typedef enum {
     PYCONV_METHOD_IMPLICIT_GEMM,        /* implicit GEMM (forward, weight gradient) */
     PYCONV_METHOD_IMPLICIT_TRANSPOSED,  /* stride-1 input gradient: implicit-GEMM forward of gy */
     PYCONV_METHOD_GEMM_COL2IM,          /* input gradient: GEMM per image, then col2im */
-    PYCONV_METHOD_GEMM_PATCHES          /* weight gradient: GEMM of gy and gathered patches */
+    PYCONV_METHOD_GEMM_PATCHES,         /* weight gradient: GEMM of gy and gathered patches */
+    PYCONV_METHOD_DEPTHWISE             /* groups == c_in == c_out: the depthwise kernels */
 } pyconv_conv_method;
 
 /* The activation a forward pass applies in its output stage. */
