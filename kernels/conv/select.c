@@ -173,6 +173,11 @@ static double workspace_bytes(const pyconv_conv_shape *s, pyconv_conv_op op, pyc
     case PYCONV_METHOD_GEMM_PATCHES:
         return f32 ? pyconv_weight_gemm_workspace_f32(s, n_threads)
                    : pyconv_weight_gemm_workspace_f64(s, n_threads);
+    case PYCONV_METHOD_GEMM_POINTWISE: {
+        /* the GEMM's A block per thread and its shared B block */
+        const pyconv_gemm_blocking blk = blocking(real_size);
+        return ((double)n_threads * (double)(blk.mc * blk.kc) + (double)(blk.nc * blk.kc)) * real_size;
+    }
     case PYCONV_METHOD_DEPTHWISE:
         return f32 ? pyconv_depthwise_workspace_f32(s, op, n_threads)
                    : pyconv_depthwise_workspace_f64(s, op, n_threads);
@@ -202,8 +207,9 @@ pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op o
     } else if (op == PYCONV_OP_FORWARD) {
         /* no input channels: the output is the bias; huge padding: see pyconv_gather_fits */
         m = s->c_in == 0 ? PYCONV_METHOD_BIAS_ONLY
-          : algo == PYCONV_ALGO_IM2COL && pyconv_gather_fits(s) ? PYCONV_METHOD_IMPLICIT_GEMM
-                                                                : PYCONV_METHOD_DIRECT;
+          : algo != PYCONV_ALGO_IM2COL || !pyconv_gather_fits(s) ? PYCONV_METHOD_DIRECT
+          : pyconv_is_pointwise(s) ? PYCONV_METHOD_GEMM_POINTWISE
+                                   : PYCONV_METHOD_IMPLICIT_GEMM;
     } else if (op == PYCONV_OP_WEIGHT_GRAD) {
         m = s->n * s->h_out * s->w_out == 0 ? PYCONV_METHOD_ZEROS
           : algo != PYCONV_ALGO_IM2COL || !pyconv_gather_fits(s) ? PYCONV_METHOD_DIRECT
@@ -216,9 +222,7 @@ pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op o
         m = algo == PYCONV_ALGO_IM2COL ? PYCONV_METHOD_GEMM_COL2IM : PYCONV_METHOD_DIRECT;
     } else if (algo == PYCONV_ALGO_DIRECT) {
         m = PYCONV_METHOD_DIRECT_TRANSPOSED;
-    } else if ((s->kh == 1 && s->kw == 1 && s->pad_top == 0 && s->pad_left == 0 &&
-                s->h_out == s->h_in && s->w_out == s->w_in) ||
-               2 * cin_g < blocking(real_size).nr) {
+    } else if (pyconv_is_pointwise(s) || 2 * cin_g < blocking(real_size).nr) {
         /* pointwise: the GEMM writes gx directly; few input channels per group would fill few
          * columns of the transposed forward's micro-tiles */
         m = PYCONV_METHOD_GEMM_COL2IM;
@@ -233,7 +237,8 @@ pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op o
     if (m == PYCONV_METHOD_DIRECT || m == PYCONV_METHOD_DIRECT_TRANSPOSED || m == PYCONV_METHOD_DEPTHWISE)
         plan->algorithm = PYCONV_ALGO_DIRECT;
     else if (m == PYCONV_METHOD_IMPLICIT_GEMM || m == PYCONV_METHOD_IMPLICIT_TRANSPOSED ||
-             m == PYCONV_METHOD_GEMM_COL2IM || m == PYCONV_METHOD_GEMM_PATCHES)
+             m == PYCONV_METHOD_GEMM_COL2IM || m == PYCONV_METHOD_GEMM_PATCHES ||
+             m == PYCONV_METHOD_GEMM_POINTWISE)
         plan->algorithm = PYCONV_ALGO_IM2COL;
     plan->workspace_bytes = workspace_bytes(s, op, m, real_size, n_threads);
     return PYCONV_OK;
@@ -251,6 +256,7 @@ const char *pyconv_conv_method_name(pyconv_conv_method method)
     case PYCONV_METHOD_IMPLICIT_TRANSPOSED: return "implicit-gemm-transposed";
     case PYCONV_METHOD_GEMM_COL2IM: return "gemm-col2im";
     case PYCONV_METHOD_GEMM_PATCHES: return "gemm-patches";
+    case PYCONV_METHOD_GEMM_POINTWISE: return "gemm-pointwise";
     case PYCONV_METHOD_DEPTHWISE: return "depthwise";
     }
     return "unknown";
