@@ -288,6 +288,23 @@ typedef struct {
     real *y, *gx, *gw;
 } FN(dw_args);
 
+/* Runs task over n_items on copies of the input planes (forward, weight gradient): sets a's
+ * plane layout and tap offsets, each thread's scratch sized by a->layout. */
+static pyconv_status FN(dw_run_on_input_planes)(FN(dw_args) *a, int64_t n_items, int n_threads,
+                                                pyconv_range_fn task)
+{
+    const pyconv_conv_shape *s = a->s;
+    a->plane = FN(dw_input_plane_of)(s);
+    int64_t *off = (int64_t *)pyconv_aligned_alloc((size_t)(s->kh * s->kw) * sizeof(int64_t));
+    if (off == NULL) return PYCONV_ERR_NOMEM;
+    pyconv_dw_input_offsets(s, &a->plane, off);
+    a->off = off;
+    const pyconv_scratch scratch = {PYCONV_ARENA_CONV_0, a->layout.bytes};
+    const pyconv_status st = pyconv_parallel_for(n_items, FN(dw_work)(s), n_threads, task, a, scratch);
+    pyconv_aligned_free(off);
+    return st;
+}
+
 /* Output planes [lo, hi) (plane p = image p / c, channel p % c), each finished by the epilogue
  * while it is still in cache. */
 static pyconv_status FN(dw_forward_planes)(const void *ctx, int64_t lo, int64_t hi,
@@ -315,20 +332,11 @@ pyconv_status FN(pyconv_forward_depthwise)(const pyconv_conv_shape *s, const rea
     memset(&a, 0, sizeof a);
     a.s = s;
     a.layout = FN(depthwise_layout_of)(s, PYCONV_OP_FORWARD, 0);
-    a.plane = FN(dw_input_plane_of)(s);
     a.x = x;
     a.w = w;
     a.ep = ep;
     a.y = y;
-    int64_t *off = (int64_t *)pyconv_aligned_alloc((size_t)(s->kh * s->kw) * sizeof(int64_t));
-    if (off == NULL) return PYCONV_ERR_NOMEM;
-    pyconv_dw_input_offsets(s, &a.plane, off);
-    a.off = off;
-    const pyconv_scratch scratch = {PYCONV_ARENA_CONV_0, a.layout.bytes};
-    const pyconv_status st = pyconv_parallel_for(s->n * s->c_out, FN(dw_work)(s), n_threads,
-                                                 FN(dw_forward_planes), &a, scratch);
-    pyconv_aligned_free(off);
-    return st;
+    return FN(dw_run_on_input_planes)(&a, s->n * s->c_out, n_threads, FN(dw_forward_planes));
 }
 
 /* One input-gradient plane gx: the copy of gy, then for each phase (ih0, iw0) its list of taps
@@ -502,26 +510,16 @@ static pyconv_status FN(dw_weight_runs)(const void *ctx, int64_t lo, int64_t hi,
 pyconv_status FN(pyconv_weight_depthwise)(const pyconv_conv_shape *s, const real *x, const real *gy,
                                           real *gw, int n_threads)
 {
-    const double work = FN(dw_work)(s);
-    const int nt = pyconv_threads_for(work, s->c_out, n_threads);
+    const int nt = pyconv_threads_for(FN(dw_work)(s), s->c_out, n_threads);
     FN(dw_args) a;
     memset(&a, 0, sizeof a);
     a.s = s;
     a.run = FN(dw_channel_run)(s, nt);
     a.layout = FN(depthwise_layout_of)(s, PYCONV_OP_WEIGHT_GRAD, a.run);
-    a.plane = FN(dw_input_plane_of)(s);
     a.x = x;
     a.gy = gy;
     a.gw = gw;
-    int64_t *off = (int64_t *)pyconv_aligned_alloc((size_t)(s->kh * s->kw) * sizeof(int64_t));
-    if (off == NULL) return PYCONV_ERR_NOMEM;
-    pyconv_dw_input_offsets(s, &a.plane, off);
-    a.off = off;
-    const pyconv_scratch scratch = {PYCONV_ARENA_CONV_0, a.layout.bytes};
-    const pyconv_status st = pyconv_parallel_for((s->c_out + a.run - 1) / a.run, work, nt,
-                                                 FN(dw_weight_runs), &a, scratch);
-    pyconv_aligned_free(off);
-    return st;
+    return FN(dw_run_on_input_planes)(&a, (s->c_out + a.run - 1) / a.run, nt, FN(dw_weight_runs));
 }
 
 double FN(pyconv_depthwise_workspace)(const pyconv_conv_shape *s, pyconv_conv_op op, int n_threads)
