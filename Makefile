@@ -3,7 +3,7 @@ PYTHON ?= python3
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install develop inplace test test-quick bench bench-pytest demo wheel test-wheel sanitize clean
+.PHONY: install develop inplace test test-quick bench bench-pytest demo wheel test-wheel test-aarch64 sanitize clean
 
 ## install: build and install pyconv with the benchmark extras into $(PYTHON)'s environment
 install:
@@ -61,6 +61,24 @@ endif
 ## with the dispatched kernels and with PYCONV_ARCH=reference (slow: not part of make test)
 test-wheel:
 	tools/test_wheel.sh $(PYTHON) $(PYTEST_ARGS)
+
+## test-aarch64: the kernel library and tests/c/test_aarch64.c cross-compiled for aarch64 and run
+## under QEMU: the NEON GEMM micro-kernel against the portable one. Installs nothing; needs
+## Debian's gcc-aarch64-linux-gnu and qemu-user (apt-get install gcc-aarch64-linux-gnu qemu-user).
+AARCH64_CC ?= aarch64-linux-gnu-gcc
+AARCH64_RUN ?= qemu-aarch64
+test-aarch64:
+	@missing=""; \
+	command -v $(AARCH64_CC) >/dev/null || missing="$$missing gcc-aarch64-linux-gnu ($(AARCH64_CC))"; \
+	command -v $(AARCH64_RUN) >/dev/null || missing="$$missing qemu-user ($(AARCH64_RUN))"; \
+	if [ -n "$$missing" ]; then \
+		echo "make test-aarch64 needs the Debian packages:$$missing"; \
+		echo "  apt-get install gcc-aarch64-linux-gnu qemu-user"; exit 1; fi
+	mkdir -p build
+	$(AARCH64_CC) -O3 -std=gnu11 -fno-strict-aliasing -Wall -Wno-unknown-pragmas -fopenmp -static \
+		-Ikernels '-DPYCONV_COMPILER="$(AARCH64_CC)"' tests/c/test_aarch64.c \
+		$$(find kernels -name '*.c' | sort) -lm -o build/test_aarch64
+	$(AARCH64_RUN) build/test_aarch64
 
 ## sanitize: build a copy of the tree (build/sanitize/, so the normal build is untouched) with
 ## AddressSanitizer + UndefinedBehaviorSanitizer and run the test suite under them; leaks are

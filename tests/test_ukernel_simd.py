@@ -107,4 +107,4 @@ def test_wide_template_matches_loops(tmp_path):
 
 
 def test_show_config_names_the_kernel():
-    assert pyconv._gemm.isa() in ("reference", "avx2+fma", "avx512f")
+    assert pyconv._gemm.isa() in ("reference", "avx2+fma", "avx512f", "neon")

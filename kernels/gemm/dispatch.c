@@ -25,6 +25,14 @@ static const pyconv_gemm_arch avx512_arch = {
 };
 #endif
 
+#if PYCONV_HAVE_NEON
+static const pyconv_gemm_arch neon_arch = {
+    "neon",
+    pyconv_ukernel_neon_f32, pyconv_ukernel_gather_neon_f32, PYCONV_BLOCKING(NEON, f32),
+    pyconv_ukernel_neon_f64, pyconv_ukernel_gather_neon_f64, PYCONV_BLOCKING(NEON, f64),
+};
+#endif
+
 /* Written only by pyconv_gemm_init, which runs at module import under the GIL, before any
  * kernel can run; until then the portable kernel is used. */
 static const pyconv_gemm_arch *active_arch = &reference_arch;
@@ -41,6 +49,9 @@ static const pyconv_gemm_arch *detect_arch(const char *forced)
     const int avx2_forced = forced != NULL && strcmp(forced, "avx2") == 0;
     if (avx2 && __builtin_cpu_supports("avx512f") && !avx2_forced) return &avx512_arch;
     if (avx2) return &avx2_arch;
+#endif
+#if PYCONV_HAVE_NEON
+    return &neon_arch; /* every aarch64 CPU has NEON */
 #endif
     return &reference_arch;
 }

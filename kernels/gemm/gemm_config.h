@@ -60,6 +60,26 @@
 #define PYCONV_AVX512_MC_f64 144
 #define PYCONV_AVX512_NC_f64 4096
 
+/* NEON (aarch64, where it is always present): BLIS's armv8a shapes and blocking (8 x 12
+ * float and 6 x 8 double tiles; MC 120, KC 640 / 240, NC 3072, from its Cortex-A57
+ * configuration). Not tuned: no ARM machine was at hand, only QEMU. */
+#if defined(__aarch64__) && defined(__GNUC__)
+#define PYCONV_HAVE_NEON 1
+#else
+#define PYCONV_HAVE_NEON 0
+#endif
+#define PYCONV_NEON_MR_f32 8
+#define PYCONV_NEON_NR_f32 12
+#define PYCONV_NEON_KC_f32 640
+#define PYCONV_NEON_MC_f32 120
+#define PYCONV_NEON_NC_f32 3072
+
+#define PYCONV_NEON_MR_f64 6
+#define PYCONV_NEON_NR_f64 8
+#define PYCONV_NEON_KC_f64 240
+#define PYCONV_NEON_MC_f64 120
+#define PYCONV_NEON_NC_f64 3072
+
 /* Largest MR * NR of any micro-kernel: the size of the temporary tile for edge tiles. */
 #define PYCONV_GEMM_MAX_TILE 192
 
