@@ -1,15 +1,15 @@
 """One image larger than a memory budget, convolved and pooled tile by tile on a 2-process
 dask.distributed cluster.
 
-    python -m pyconv.examples.dask_large_image [--budget-gib 4] [--tile 2048] [--small] [--dir DIR]
+    python -m pyconv.examples.dask_large_image [--budget-gib 4] [--tile 1024] [--small] [--dir DIR]
 
-The image (1, C, H, W) float32, sized to exceed --budget-gib, is written to a memory-mapped .npy
-file block by block (so it never exists in memory), read back as a dask array whose chunks
+The image (1, C, H, W) float32, sized to exceed --budget-gib, is written to a .npy file block
+by block (so it never exists in memory), read back (memory-mapped, a block at a time) as a dask array whose chunks
 are --tile x --tile pieces loaded from the file by the workers, and run through
 pyconv.dask.conv2d (3x3, 'same') -> ReLU -> pyconv.dask.max_pool2d (2x2); the result is
 stored into a second .npy file, again block by block. The two workers (one process and one
 thread each, each task one pyconv thread) get half the budget each as their dask memory
-limit; each worker's peak resident memory (ru_maxrss) is printed against it. A few output
+limit; each worker's peak resident memory (VmHWM) is printed against it. A few output
 tiles (the corners and the middle) are then recomputed directly: pyconv.conv2d and
 pyconv.max_pool2d on the input rows and columns they need, read from the file, must agree.
 --small runs a 1 x 3 x 301 x 257 image in 64-pixel tiles, well under the budget (seconds; the
@@ -18,7 +18,7 @@ Needs dask.distributed (pip install "pyconv[dask]")."""
 import argparse
 import math
 import os
-import resource
+import sys
 import tempfile
 import time
 
@@ -58,15 +58,18 @@ class NpyFile:
 
 
 def write_image(path, shape, tile):
-    """A float32 image of the given shape in a new .npy file, written one row of tiles at a
-    time from a seeded generator (values in [-1, 1))."""
-    image = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=shape)
-    rng = np.random.default_rng(0)
-    for top in range(0, shape[2], tile):
-        rows = image[:, :, top:top + tile]
-        rows[...] = rng.uniform(-1, 1, rows.shape).astype(np.float32)
-    image.flush()
-    del image
+    """A float32 image of the given shape in a new .npy file, written a block of rows at a time
+    from a seeded generator (values in [-1, 1)) with plain writes: this process never maps the
+    file, so its own memory stays small too."""
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(
+            f, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False,
+                "shape": shape})
+        rng = np.random.default_rng(0)
+        for plane in range(shape[0] * shape[1]):
+            for top in range(0, shape[2], tile):
+                rows = min(tile, shape[2] - top)
+                f.write(rng.uniform(-1, 1, (rows, shape[3])).astype(np.float32).tobytes())
 
 
 def pipeline(images, weight, bias):
@@ -90,9 +93,18 @@ def direct_tile(image, weight, bias, rows, cols):
 
 
 def worker_peak_rss():
-    """This process's peak resident memory, in bytes (Linux reports KiB, macOS bytes)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if os.uname().sysname == "Darwin" else peak * 1024
+    """This process's peak resident memory in bytes. Linux: VmHWM, the peak of this process's
+    own address space (ru_maxrss would include the parent's peak, inherited through fork and
+    exec); macOS: ru_maxrss (in bytes there); Windows: the peak working set (psutil, which
+    dask.distributed depends on)."""
+    if sys.platform == "win32":
+        import psutil
+        return psutil.Process().memory_info().peak_wset
+    if sys.platform == "darwin":
+        import resource
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
 
 
 def main(argv=None):
@@ -101,7 +113,7 @@ def main(argv=None):
                         help="memory budget the image exceeds, split between the 2 workers (default 4)")
     parser.add_argument("--channels", type=int, default=3, help="image channels (default 3)")
     parser.add_argument("--filters", type=int, default=8, help="output channels (default 8)")
-    parser.add_argument("--tile", type=int, default=2048, help="chunk height and width (default 2048)")
+    parser.add_argument("--tile", type=int, default=1024, help="chunk height and width (default 1024)")
     parser.add_argument("--small", action="store_true",
                         help="a 1 x 3 x 301 x 257 image in 64-pixel tiles, for a test")
     parser.add_argument("--dir", default=None, help="where the .npy files go (default: a temporary directory)")
