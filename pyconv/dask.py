@@ -72,7 +72,7 @@ def _one_block(value, name):
     return arr, (arr.name,) + (0,) * arr.ndim
 
 
-def _empty_like(arr):
+def _zeros_like(arr):
     """A NumPy stand-in of a dask operand's shape and dtype for the validating call."""
     return None if arr is None else np.zeros(arr.shape, arr.dtype)
 
@@ -170,7 +170,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
                   algorithm=algorithm, n_threads=n_threads)
     operands = [(w, w_key)] + ([(b, b_key)] if b is not None else [])
     # validates every argument, with pyconv's messages, before anything is planned
-    meta = pyconv.conv2d(np.empty((0,) + x.shape[1:], x.dtype), _empty_like(w), _empty_like(b), **kwargs)
+    meta = pyconv.conv2d(np.empty((0,) + x.shape[1:], x.dtype), _zeros_like(w), _zeros_like(b), **kwargs)
     kernel, dil, strides = w.shape[2:], as_pair(dilation, "dilation"), as_pair(stride, "stride")
     top, _, left, _ = conv_padding(padding, kernel, dil, strides)
     geometry = [(kernel[0], strides[0], dil[0], top), (kernel[1], strides[1], dil[1], left)]
@@ -179,7 +179,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
 
 def _pool_geometry(kernel_size, stride, padding, dilation):
     kernel = as_pair(kernel_size, "kernel_size")
-    strides = kernel if stride is None or stride == () or stride == [] else as_pair(stride, "stride")
+    default = stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
+    strides = kernel if default else as_pair(stride, "stride")  # PyTorch's default: the kernel
     pads, dil = as_pair(padding, "padding"), as_pair(dilation, "dilation")
     return [(kernel[a], strides[a], dil[a], pads[a]) for a in (0, 1)]
 
@@ -240,7 +241,7 @@ def conv2d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=
                   algorithm=algorithm, n_threads=n_threads)
     if gy.shape[0] != input_size[0]:
         raise ValueError(f"grad_output: expected {input_size[0]} images (N of input_size), got shape {gy.shape}")
-    meta = pyconv.conv2d_input((0,) + input_size[1:], _empty_like(w),
+    meta = pyconv.conv2d_input((0,) + input_size[1:], _zeros_like(w),
                                np.empty((0,) + gy.shape[1:], gy.dtype), **kwargs)
     gy = _image_chunks(gy, gy.chunks[0])
     task = functools.partial(_input_grad_block, input_size, kwargs)

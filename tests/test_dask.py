@@ -12,15 +12,14 @@ pytest.importorskip("dask.array")
 distributed = pytest.importorskip("dask.distributed")
 
 import dask.array as da  # noqa: E402
-from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
+from hypothesis import assume, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import pyconv  # noqa: E402
 import pyconv.dask  # noqa: E402
 
-CLUSTER_SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
-                            suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                   HealthCheck.too_slow])
+# each example is a cluster round trip (tens of ms): fewer than the profile's default
+CLUSTER_SETTINGS = settings(max_examples=25)
 
 
 @pytest.fixture(scope="module")
