@@ -151,7 +151,7 @@ def _windowed(op, x, operands, kwargs, meta, geometry, whole_channels):
                 for c in range(len(channels)):
                     blocks = [[(x.name, b, c, ih, iw) for iw, _, _ in pieces_w] for ih, _, _ in pieces_h]
                     graph[(name, b, c, th, tw)] = (task, blocks, *keys)
-    dependencies = [x] + [a for a, key in operands if key is not None]
+    dependencies = [x] + [a for a, _ in operands]
     chunks = (x.chunks[0], channels, tuple(o1 - o0 for o0, o1, _, _ in tiles_h),
               tuple(q1 - q0 for q0, q1, _, _ in tiles_w))
     return da.Array(HighLevelGraph.from_collections(name, graph, dependencies=dependencies),

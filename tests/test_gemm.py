@@ -1,6 +1,7 @@
 """pyconv.gemm against pyconv.reference.gemm: shapes around the blocking edges, transposes,
 alpha/beta, layouts, threads, both micro-kernels, validation."""
 import os
+import platform
 import subprocess
 import sys
 import threading
@@ -168,16 +169,23 @@ def test_denormal_mode_restored_in_caller():
 
 def test_isa_matches_cpu():
     isa = _gemm.isa()
-    assert isa in ("avx2+fma", "reference")
+    assert isa in ("avx512f", "avx2+fma", "neon", "reference")
     if os.environ.get("PYCONV_ARCH") == "reference":
         assert isa == "reference"
         return
+    if platform.machine().lower() in ("aarch64", "arm64"):
+        assert isa == "neon"  # NEON is part of every aarch64 CPU
+        return
     try:
         with open("/proc/cpuinfo") as f:
-            flags = next(line for line in f if line.startswith("flags")).split()
+            flags = set(next(line for line in f if line.startswith("flags")).split())
     except (OSError, StopIteration):
         pytest.skip("no /proc/cpuinfo")
-    assert isa == ("avx2+fma" if {"avx2", "fma"} <= set(flags) else "reference")
+    avx2 = {"avx2", "fma"} <= flags
+    if os.environ.get("PYCONV_ARCH") == "avx2":
+        assert isa == ("avx2+fma" if avx2 else "reference")
+    else:
+        assert isa == ("avx512f" if avx2 and "avx512f" in flags else "avx2+fma" if avx2 else "reference")
 
 
 @pytest.mark.skipif(os.environ.get("PYCONV_ARCH") == "reference", reason="already the reference run")
