@@ -167,25 +167,32 @@ def test_denormal_mode_restored_in_caller():
     assert tiny[0] != 0
 
 
-def test_isa_matches_cpu():
-    isa = _gemm.isa()
-    assert isa in ("avx512f", "avx2+fma", "neon", "reference")
-    if os.environ.get("PYCONV_ARCH") == "reference":
-        assert isa == "reference"
-        return
-    if platform.machine().lower() in ("aarch64", "arm64"):
-        assert isa == "neon"  # NEON is part of every aarch64 CPU
-        return
+ISA_OF_ARCH = {"reference": "reference", "avx2": "avx2+fma", "avx512": "avx512f", "neon": "neon"}
+
+
+def _cpu_flags():
     try:
         with open("/proc/cpuinfo") as f:
-            flags = set(next(line for line in f if line.startswith("flags")).split())
+            return set(next(line for line in f if line.startswith("flags")).split())
     except (OSError, StopIteration):
         pytest.skip("no /proc/cpuinfo")
-    avx2 = {"avx2", "fma"} <= flags
-    if os.environ.get("PYCONV_ARCH") == "avx2":
-        assert isa == ("avx2+fma" if avx2 else "reference")
+
+
+def test_isa_matches_cpu():
+    """The widest kernel the CPU runs, or the one PYCONV_ARCH forces when the CPU runs it."""
+    if platform.machine().lower() in ("aarch64", "arm64"):
+        runnable = ["reference", "neon"]  # NEON is part of every aarch64 CPU
     else:
-        assert isa == ("avx512f" if avx2 and "avx512f" in flags else "avx2+fma" if avx2 else "reference")
+        flags = _cpu_flags()
+        runnable = ["reference"]
+        if {"avx2", "fma"} <= flags and platform.machine() in ("x86_64", "AMD64"):
+            runnable.append("avx2")
+            if "avx512f" in flags:
+                runnable.append("avx512")
+    assert _gemm.archs() == tuple(runnable)
+    forced = os.environ.get("PYCONV_ARCH")
+    expected = forced if forced in runnable else runnable[-1]
+    assert _gemm.isa() == ISA_OF_ARCH[expected]
 
 
 @pytest.mark.skipif(os.environ.get("PYCONV_ARCH") == "reference", reason="already the reference run")

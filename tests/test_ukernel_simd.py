@@ -15,6 +15,7 @@ import pyconv
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KERNELS = os.path.join(ROOT, "kernels")
+PUBLIC_INCLUDE = os.path.join(ROOT, "pyconv", "include")
 
 HARNESS = textwrap.dedent(r"""
     #include "common/pyconv_common.h"
@@ -100,7 +101,7 @@ def test_wide_template_matches_loops(tmp_path):
     src = tmp_path / "wide.c"
     exe = tmp_path / "wide"
     src.write_text(HARNESS)
-    subprocess.run(["cc", "-O2", "-std=c11", "-I", KERNELS, str(src), "-o", str(exe), "-lm"],
+    subprocess.run(["cc", "-O2", "-std=c11", "-I", KERNELS, "-I", PUBLIC_INCLUDE, str(src), "-o", str(exe), "-lm"],
                    check=True, capture_output=True, text=True)
     run = subprocess.run([str(exe)], capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout.strip() == "ok", run.stdout + run.stderr

@@ -33,38 +33,53 @@ static const pyconv_gemm_arch neon_arch = {
 };
 #endif
 
-/* Written only by pyconv_gemm_init, which runs at module import under the GIL, before any
- * kernel can run; until then the portable kernel is used. */
+/* Written only by pyconv_gemm_init, which runs once, at the import of the module holding the
+ * kernels, under the GIL, before any kernel can run. */
 static const pyconv_gemm_arch *active_arch = &reference_arch;
 
-/* The widest kernel the CPU runs; `forced` (PYCONV_ARCH) may ask for "reference", or for
- * "avx2" on an AVX-512 CPU (to compare the two). */
-static const pyconv_gemm_arch *detect_arch(const char *forced)
+/* The kernels this CPU runs, narrowest first, with their PYCONV_ARCH names. */
+typedef struct {
+    const char *key;
+    const pyconv_gemm_arch *arch;
+} arch_choice;
+
+static int cpu_archs(arch_choice *out)
 {
-    if (forced != NULL && strcmp(forced, "reference") == 0) return &reference_arch;
+    int n = 0;
+    out[n++] = (arch_choice){"reference", &reference_arch};
 #if PYCONV_HAVE_AVX2
     __builtin_cpu_init();
     /* libgcc / compiler-rt also check that the OS saves the ymm / zmm registers. */
-    const int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    const int avx2_forced = forced != NULL && strcmp(forced, "avx2") == 0;
-    if (avx2 && __builtin_cpu_supports("avx512f") && !avx2_forced) return &avx512_arch;
-    if (avx2) return &avx2_arch;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        out[n++] = (arch_choice){"avx2", &avx2_arch};
+        if (__builtin_cpu_supports("avx512f")) out[n++] = (arch_choice){"avx512", &avx512_arch};
+    }
 #endif
 #if PYCONV_HAVE_NEON
-    return &neon_arch; /* every aarch64 CPU has NEON */
+    out[n++] = (arch_choice){"neon", &neon_arch}; /* every aarch64 CPU has NEON */
 #endif
-    return &reference_arch;
+    return n;
 }
 
-/* GCC / clang also run it when each extension module's copy of the library is loaded (at its
- * import, under the GIL), so modules that forget to call it still get the fast kernels. */
-#if defined(__GNUC__)
-__attribute__((constructor))
-#endif
 void pyconv_gemm_init(void)
 {
-    /* PYCONV_ARCH=reference forces the portable micro-kernel (tests run both paths). */
-    active_arch = detect_arch(getenv("PYCONV_ARCH"));
+    arch_choice archs[3];
+    const int n = cpu_archs(archs);
+    const char *forced = getenv("PYCONV_ARCH");
+    active_arch = archs[n - 1].arch;
+    for (int i = 0; forced != NULL && i < n; i++)
+        if (strcmp(forced, archs[i].key) == 0) active_arch = archs[i].arch;
+}
+
+const char *pyconv_gemm_archs(void)
+{
+#if PYCONV_HAVE_NEON
+    static const char *const lists[] = {"reference", "reference neon"};
+#else
+    static const char *const lists[] = {"reference", "reference avx2", "reference avx2 avx512"};
+#endif
+    arch_choice archs[3];
+    return lists[cpu_archs(archs) - 1];
 }
 
 const pyconv_gemm_arch *pyconv_gemm_active_arch(void) { return active_arch; }

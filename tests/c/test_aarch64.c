@@ -5,7 +5,8 @@
  *     (0, 1, tile - 1, tile + 1, past a cache block, a large k), both transposes, several alpha
  *     and beta;
  *  2. the gather entry point pyconv_ukernel_gather_neon_* against the packed one and loops;
- *  3. the implicit-GEMM convolution (which runs the gather kernel) against the direct one.
+ *  3. the convolution with algorithm im2col (the implicit GEMM, which runs the gather kernel)
+ *     against the direct one.
  * Prints one line per failure and exits non-zero if any. */
 #include <math.h>
 #include <stdio.h>
@@ -125,8 +126,8 @@ static void check_conv_##sfx(pyconv_conv_shape s)                               
     for (int64_t i = 0; i < nx; i++) x[i] = (real)next_value(&state);                           \
     for (int64_t i = 0; i < nw; i++) w[i] = (real)next_value(&state);                           \
     for (int64_t i = 0; i < s.c_out; i++) bias[i] = (real)next_value(&state);                   \
-    if (pyconv_conv2d_im2col_##sfx(&s, x, w, bias, y_gemm, 2) != PYCONV_OK ||                   \
-        pyconv_conv2d_direct_##sfx(&s, x, w, bias, y_direct, 1) != PYCONV_OK)                   \
+    if (pyconv_conv2d_##sfx(&s, PYCONV_ALGO_IM2COL, x, w, bias, y_gemm, 2) != PYCONV_OK ||     \
+        pyconv_conv2d_##sfx(&s, PYCONV_ALGO_DIRECT, x, w, bias, y_direct, 1) != PYCONV_OK)     \
         fail("conv status", #sfx, s.c_out, s.h_out * s.w_out, nw / s.c_out, 0, 0);              \
     for (int64_t i = 0; i < ny; i++)                                                            \
         if (!close_##sfx(y_gemm[i], y_direct[i], nw / s.c_out))                                 \

@@ -3,15 +3,20 @@
  * Conventions
  *  - C functions never touch Python objects; every kernel returns a pyconv_status.
  *  - All sizes and offsets are int64_t; arrays are C-contiguous NCHW.
- *  - Arguments are validated in the Python layer; kernels only re-check what would
- *    otherwise lead to an out-of-bounds access (pool indices) and allocation failures.
+ *  - Every entry point checks its geometry first (pyconv_conv_shape_check /
+ *    pyconv_pool_shape_check: the one rule set, which the Python glue also calls for its
+ *    messages) and n_threads >= 1, and returns PYCONV_ERR_ARG when they are inconsistent.
+ *    Buffers must hold what the geometry implies (as in BLAS); max-pool indices are checked.
  *  - Each op has a float32 (_f32) and a float64 (_f64) entry point, instantiated from one
  *    template source (see common/pyconv_instantiate.h).
  *  - n_threads >= 1 is resolved in Python and passed down; kernels hold no mutable global state.
+ *  - The kernels are compiled once per process, into the extension module
+ *    pyconv.cython_kernels, which exposes them to the other modules (docs/architecture.md).
  */
 #ifndef PYCONV_KERNELS_H
 #define PYCONV_KERNELS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -51,6 +56,51 @@ typedef struct {
     int64_t dil_h, dil_w;
 } pyconv_pool_shape;
 
+/* Which algorithm a convolution asks for (auto: the shape rule in conv/select.c). */
+typedef enum {
+    PYCONV_ALGO_AUTO = 0,
+    PYCONV_ALGO_DIRECT = 1,
+    PYCONV_ALGO_IM2COL = 2
+} pyconv_algorithm;
+
+typedef enum {
+    PYCONV_OP_FORWARD = 0,
+    PYCONV_OP_INPUT_GRAD = 1,
+    PYCONV_OP_WEIGHT_GRAD = 2
+} pyconv_conv_op;
+
+/* How a call computes its result. */
+typedef enum {
+    PYCONV_METHOD_NONE = 0,             /* the result is empty */
+    PYCONV_METHOD_ZEROS,                /* nothing to sum: the gradient is zero */
+    PYCONV_METHOD_BIAS_ONLY,            /* forward without input channels: y is the bias */
+    PYCONV_METHOD_DIRECT,               /* direct loops (the input gradient scatters) */
+    PYCONV_METHOD_DIRECT_TRANSPOSED,    /* stride-1 input gradient: direct forward of gy */
+    PYCONV_METHOD_IMPLICIT_GEMM,        /* implicit GEMM (forward, weight gradient) */
+    PYCONV_METHOD_IMPLICIT_TRANSPOSED,  /* stride-1 input gradient: implicit-GEMM forward of gy */
+    PYCONV_METHOD_GEMM_COL2IM           /* input gradient: GEMM per image, then col2im */
+} pyconv_conv_method;
+
+/* What a call will run: the algorithm (DIRECT or IM2COL; AUTO never comes out), the method,
+ * and the bytes of workspace it takes from the per-thread arenas, all threads together. */
+typedef struct {
+    pyconv_algorithm algorithm;
+    pyconv_conv_method method;
+    double workspace_bytes;
+} pyconv_conv_plan;
+
+/* PYCONV_OK, or PYCONV_ERR_ARG with a message naming the offending field in msg (msg_len
+ * bytes, may be NULL). */
+pyconv_status pyconv_conv_shape_check(const pyconv_conv_shape *s, char *msg, size_t msg_len);
+pyconv_status pyconv_pool_shape_check(const pyconv_pool_shape *s, char *msg, size_t msg_len);
+
+/* The plan of one convolution op for a dtype of real_size bytes (4 or 8): a pure function of
+ * its arguments and the micro-kernel this CPU runs. */
+pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op op,
+                                    pyconv_algorithm requested, int real_size, int n_threads,
+                                    pyconv_conv_plan *plan);
+const char *pyconv_conv_method_name(pyconv_conv_method method);
+
 #define PYCONV_DECLARE_FOR(real, sfx)                                                         \
 /* ---- GEMM (row-major, BLAS semantics): C = alpha * op(A) @ op(B) + beta * C ---- */       \
 pyconv_status pyconv_gemm_##sfx(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,   \
@@ -63,23 +113,18 @@ pyconv_status pyconv_im2col_##sfx(const pyconv_conv_shape *s, const real *x, rea
 /* col2im overwrites x (zeroed first) with the sum of the overlapping patches */             \
 pyconv_status pyconv_col2im_##sfx(const pyconv_conv_shape *s, const real *col, real *x,      \
                                   int n_threads);                                            \
-/* ---- convolution forward; bias may be NULL ---------------------------------------------- */ \
-pyconv_status pyconv_conv2d_direct_##sfx(const pyconv_conv_shape *s, const real *x,          \
-                                         const real *w, const real *bias, real *y,           \
-                                         int n_threads);                                     \
-pyconv_status pyconv_conv2d_im2col_##sfx(const pyconv_conv_shape *s, const real *x,          \
-                                         const real *w, const real *bias, real *y,           \
-                                         int n_threads);                                     \
-/* ---- gradient w.r.t. the input: gx (n, c_in, h_in, w_in) is overwritten ----------------- */ \
-pyconv_status pyconv_conv2d_input_direct_##sfx(const pyconv_conv_shape *s, const real *w,    \
-                                               const real *gy, real *gx, int n_threads);     \
-pyconv_status pyconv_conv2d_input_im2col_##sfx(const pyconv_conv_shape *s, const real *w,    \
-                                               const real *gy, real *gx, int n_threads);     \
-/* ---- gradient w.r.t. the weight: gw (c_out, c_in/groups, kh, kw) is overwritten -------- */ \
-pyconv_status pyconv_conv2d_weight_direct_##sfx(const pyconv_conv_shape *s, const real *x,   \
-                                                const real *gy, real *gw, int n_threads);    \
-pyconv_status pyconv_conv2d_weight_im2col_##sfx(const pyconv_conv_shape *s, const real *x,   \
-                                                const real *gy, real *gw, int n_threads);    \
+/* ---- convolution forward (bias may be NULL) and gradients, each run as its plan says ----- */ \
+pyconv_status pyconv_conv2d_##sfx(const pyconv_conv_shape *s, pyconv_algorithm algorithm,     \
+                                  const real *x, const real *w, const real *bias, real *y,   \
+                                  int n_threads);                                            \
+/* gx (n, c_in, h_in, w_in) is overwritten */                                                \
+pyconv_status pyconv_conv2d_input_##sfx(const pyconv_conv_shape *s, pyconv_algorithm algorithm,\
+                                        const real *w, const real *gy, real *gx,             \
+                                        int n_threads);                                      \
+/* gw (c_out, c_in/groups, kh, kw) is overwritten */                                         \
+pyconv_status pyconv_conv2d_weight_##sfx(const pyconv_conv_shape *s,                         \
+                                         pyconv_algorithm algorithm, const real *x,          \
+                                         const real *gy, real *gw, int n_threads);           \
 /* ---- gradient w.r.t. the bias: gb (c_out,) is overwritten ------------------------------- */ \
 pyconv_status pyconv_conv2d_bias_##sfx(const pyconv_conv_shape *s, const real *gy,           \
                                        real *gb, int n_threads);                             \
@@ -104,12 +149,14 @@ PYCONV_DECLARE_FOR(double, f64)
 #undef PYCONV_DECLARE_FOR
 
 /* ---- run-time facts for show_config() -------------------------------------------------- */
-/* Choose the GEMM micro-kernel for this CPU (PYCONV_ARCH=reference forces the portable one).
- * Each Python extension module that reaches the GEMM calls it once at import, under the GIL:
- * each module links its own copy of the kernels. */
+/* Choose the GEMM micro-kernel for this CPU: the widest it runs, or the one PYCONV_ARCH names
+ * ("reference", "avx2", "avx512") when the CPU runs it. Called once per process, at the import
+ * of the module that holds the kernels, under the GIL, before any kernel runs. */
 void pyconv_gemm_init(void);
-/* Name of the GEMM micro-kernel chosen for this CPU ("avx2+fma", "reference", ...). */
+/* Name of the GEMM micro-kernel chosen for this CPU ("avx512f", "avx2+fma", "reference"). */
 const char *pyconv_gemm_isa(void);
+/* The PYCONV_ARCH names of the micro-kernels this CPU can run, space-separated, widest last. */
+const char *pyconv_gemm_archs(void);
 /* 1 when compiled with OpenMP. */
 int pyconv_openmp_enabled(void);
 /* omp_get_max_threads(), or 1 without OpenMP. */
