@@ -51,14 +51,7 @@ static inline void FN(neon_tile)(int64_t kc, real alpha, const real *PYCONV_REST
     }
 }
 
-void FN(pyconv_ukernel_neon)(int64_t kc, real alpha, const real *a, const real *b, real beta,
-                             real *c, int64_t ldc)
-{
-    FN(neon_tile)(kc, alpha, a, NULL, NULL, b, beta, c, ldc);
-}
-
-void FN(pyconv_ukernel_gather_neon)(int64_t kc, const int64_t *off, const real *const *rows,
-                                    const real *b, real beta, real *c, int64_t ldc)
-{
-    FN(neon_tile)(kc, 1, NULL, off, rows, b, beta, c, ldc);
-}
+#define PYCONV_UKERNEL_TILE neon_tile
+#define PYCONV_UKERNEL_NAME(f) f##_neon
+#define PYCONV_UKERNEL_ATTR
+#include "gemm/ukernel_entry_t.h"
