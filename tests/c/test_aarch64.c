@@ -5,8 +5,8 @@
  *     (0, 1, tile - 1, tile + 1, past a cache block, a large k), both transposes, several alpha
  *     and beta;
  *  2. the gather entry point pyconv_ukernel_gather_neon_* against the packed one and loops;
- *  3. the convolution with algorithm im2col (the implicit GEMM, which runs the gather kernel)
- *     against the direct one.
+ *  3. the convolution and its input and weight gradients with the im2col algorithm (implicit
+ *     GEMM, which runs the gather kernel) against the direct one.
  * Prints one line per failure and exits non-zero if any. */
 #include <math.h>
 #include <stdio.h>
@@ -113,27 +113,37 @@ static void check_gather_##sfx(int64_t kc, real beta)                           
     free(img); free(packed); free(b); free(off);                                                \
 }                                                                                               \
                                                                                                 \
-/* The implicit-GEMM convolution (gather micro-kernel) against the direct one. */              \
+/* The convolution and its input and weight gradients with the im2col algorithm (implicit GEMM: \
+ * the gather micro-kernel; GEMM + col2im) against the direct one. */                          \
 static void check_conv_##sfx(pyconv_conv_shape s)                                              \
 {                                                                                               \
     unsigned state = (unsigned)(s.c_in * 7 + s.c_out);                                          \
     const int64_t nx = s.n * s.c_in * s.h_in * s.w_in;                                          \
     const int64_t nw = s.c_out * (s.c_in / s.groups) * s.kh * s.kw;                             \
     const int64_t ny = s.n * s.c_out * s.h_out * s.w_out;                                       \
+    const int64_t k_fwd = nw / s.c_out, k_in = s.c_out * s.kh * s.kw, k_w = s.n * s.h_out * s.w_out; \
     real *x = malloc(sizeof(real) * (size_t)nx), *w = malloc(sizeof(real) * (size_t)nw);        \
-    real *bias = malloc(sizeof(real) * (size_t)s.c_out);                                        \
-    real *y_gemm = malloc(sizeof(real) * (size_t)ny), *y_direct = malloc(sizeof(real) * (size_t)ny); \
+    real *gy = malloc(sizeof(real) * (size_t)ny), *bias = malloc(sizeof(real) * (size_t)s.c_out); \
+    real *out[2] = {malloc(sizeof(real) * (size_t)(nx + nw + ny)),                              \
+                    malloc(sizeof(real) * (size_t)(nx + nw + ny))};                             \
+    const pyconv_algorithm algos[2] = {PYCONV_ALGO_IM2COL, PYCONV_ALGO_DIRECT};                 \
     for (int64_t i = 0; i < nx; i++) x[i] = (real)next_value(&state);                           \
     for (int64_t i = 0; i < nw; i++) w[i] = (real)next_value(&state);                           \
+    for (int64_t i = 0; i < ny; i++) gy[i] = (real)next_value(&state);                          \
     for (int64_t i = 0; i < s.c_out; i++) bias[i] = (real)next_value(&state);                   \
-    if (pyconv_conv2d_##sfx(&s, PYCONV_ALGO_IM2COL, x, w, bias, y_gemm, 2) != PYCONV_OK ||     \
-        pyconv_conv2d_##sfx(&s, PYCONV_ALGO_DIRECT, x, w, bias, y_direct, 1) != PYCONV_OK)     \
-        fail("conv status", #sfx, s.c_out, s.h_out * s.w_out, nw / s.c_out, 0, 0);              \
-    for (int64_t i = 0; i < ny; i++)                                                            \
-        if (!close_##sfx(y_gemm[i], y_direct[i], nw / s.c_out))                                 \
-            fail("conv im2col vs direct", #sfx, s.c_out, s.h_out * s.w_out, nw / s.c_out,      \
-                 y_gemm[i], y_direct[i]);                                                       \
-    free(x); free(w); free(bias); free(y_gemm); free(y_direct);                                 \
+    for (int a = 0; a < 2; a++)                                                                 \
+        if (pyconv_conv2d_##sfx(&s, algos[a], x, w, bias, out[a], 2) != PYCONV_OK ||            \
+            pyconv_conv2d_input_##sfx(&s, algos[a], w, gy, out[a] + ny, 2) != PYCONV_OK ||      \
+            pyconv_conv2d_weight_##sfx(&s, algos[a], x, gy, out[a] + ny + nx, 2) != PYCONV_OK)  \
+            fail("conv status", #sfx, s.c_out, s.h_out * s.w_out, k_fwd, 0, 0);                 \
+    for (int64_t i = 0; i < nx + nw + ny; i++) {                                                \
+        const int64_t k = i < ny ? k_fwd : i < ny + nx ? k_in : k_w;                            \
+        if (!close_##sfx(out[0][i], out[1][i], k))                                              \
+            fail(i < ny ? "conv2d im2col vs direct" : i < ny + nx ? "conv2d_input im2col vs direct" \
+                        : "conv2d_weight im2col vs direct", #sfx, s.c_out, s.h_out * s.w_out, k, \
+                 out[0][i], out[1][i]);                                                         \
+    }                                                                                           \
+    free(x); free(w); free(gy); free(bias); free(out[0]); free(out[1]);                         \
 }                                                                                               \
                                                                                                 \
 static void run_##sfx(void)                                                                     \
