@@ -4,8 +4,8 @@ dask.distributed cluster.
     python -m pyconv.examples.dask_large_image [--budget-gib 4] [--tile 1024] [--small] [--dir DIR]
 
 The image (1, C, H, W) float32, sized to exceed --budget-gib, is written to a .npy file block
-by block (so it never exists in memory), read back (memory-mapped, a block at a time) as a dask array whose chunks
-are --tile x --tile pieces loaded from the file by the workers, and run through
+by block (so it never exists in memory), read back as a dask array whose chunks are --tile x
+--tile pieces the workers load from the file (memory-mapped, one block at a time), and run through
 pyconv.dask.conv2d (3x3, 'same') -> ReLU -> pyconv.dask.max_pool2d (2x2); the result is
 stored into a second .npy file, again block by block. The two workers (one process and one
 thread each, each task one pyconv thread) get half the budget each as their dask memory
@@ -140,6 +140,7 @@ def main(argv=None):
         image = NpyFile(in_path)
         images = da.from_array(image, chunks=(1, -1, tile, tile), asarray=False, fancy=False)
         lazy = pipeline(images, weight, bias)
+        # the output file at its full size (sparse until written), for the workers to fill
         np.lib.format.open_memmap(out_path, mode="w+", dtype=lazy.dtype, shape=lazy.shape).flush()
 
         with LocalCluster(n_workers=WORKERS, threads_per_worker=1, processes=True,
