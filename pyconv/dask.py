@@ -240,7 +240,8 @@ def conv2d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=
     kwargs = dict(stride=stride, padding=padding, dilation=dilation, groups=groups,
                   algorithm=algorithm, n_threads=n_threads)
     if gy.shape[0] != input_size[0]:
-        raise ValueError(f"grad_output: expected {input_size[0]} images (N of input_size), got shape {gy.shape}")
+        raise ValueError(f"grad_output: expected {input_size[0]} images (N of input_size), "
+                         f"got shape {gy.shape}")
     meta = pyconv.conv2d_input((0,) + input_size[1:], _zeros_like(w),
                                np.empty((0,) + gy.shape[1:], gy.dtype), **kwargs)
     gy = _image_chunks(gy, gy.chunks[0])

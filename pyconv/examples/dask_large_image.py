@@ -116,7 +116,8 @@ def main(argv=None):
     parser.add_argument("--tile", type=int, default=1024, help="chunk height and width (default 1024)")
     parser.add_argument("--small", action="store_true",
                         help="a 1 x 3 x 301 x 257 image in 64-pixel tiles, for a test")
-    parser.add_argument("--dir", default=None, help="where the .npy files go (default: a temporary directory)")
+    parser.add_argument("--dir", default=None,
+                        help="where the .npy files go (default: a temporary directory)")
     args = parser.parse_args(argv)
 
     if args.small:
@@ -135,7 +136,8 @@ def main(argv=None):
         start = time.perf_counter()
         write_image(in_path, shape, tile)
         print(f"image {shape} float32: {np.prod(shape) * 4 / 2 ** 30:.3f} GiB on disk "
-              f"({in_path}), budget {budget / 2 ** 30:.3f} GiB; written in {time.perf_counter() - start:.1f} s"
+              f"({in_path}), budget {budget / 2 ** 30:.3f} GiB; "
+              f"written in {time.perf_counter() - start:.1f} s"
               + (" (--small: a quick functional run, under the budget)" if args.small else ""))
         image = NpyFile(in_path)
         images = da.from_array(image, chunks=(1, -1, tile, tile), asarray=False, fancy=False)
