@@ -92,9 +92,13 @@ SANITIZE_ENV = LD_PRELOAD="$$($(CC) -print-file-name=libasan.so)" PYTHONMALLOC=m
 # Not under a preloaded ASan: test_cython_api, test_ukernel_simd and test_aarch64 run the C compiler, which
 # inherits the runtime and fails on the compiler's own leaks; matplotlib's import (test_lenet5) and torch's
 # max_pool2d (test_reference, which checks pyconv.reference against torch, and
-# test_torch_adapter) abort with no ASan report and nothing of pyconv's on the stack.
+# test_torch_adapter) abort with no ASan report and nothing of pyconv's on the stack. The
+# dask tests' worker processes (a process cluster) inherit the preloaded runtime and did not run
+# reliably under it (a hang with the workers gone, a lost worker, a pass, no ASan report);
+# pyconv.dask's ops ran clean under ASan with dask's synchronous scheduler.
 SANITIZE_IGNORE = --ignore=tests/test_cython_api.py --ignore=tests/test_ukernel_simd.py --ignore=tests/test_aarch64.py \
-	--ignore=tests/test_lenet5.py --ignore=tests/test_reference.py --ignore=tests/test_torch_adapter.py
+	--ignore=tests/test_lenet5.py --ignore=tests/test_reference.py --ignore=tests/test_torch_adapter.py \
+	--ignore=tests/test_dask.py --ignore=tests/test_dask_example.py
 sanitize:
 	rm -rf $(SANITIZE_DIR) && mkdir -p $(SANITIZE_DIR)
 	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(SANITIZE_DIR)
