@@ -17,9 +17,13 @@ develop:
 inplace:
 	$(PYTHON) setup.py -q build_ext --inplace -j 2
 
-## test: install (editable) and run the whole test suite
+## test: install (editable) and run the whole test suite with the micro-kernel the CPU gets,
+## then again under each other one it can run (PYCONV_ARCH=reference, avx2, ...; pyconv.show_config)
 test: develop
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
+	for arch in $$($(PYTHON) -c "from pyconv import _gemm; print(' '.join(_gemm.archs()[:-1]))"); do \
+		echo "== PYCONV_ARCH=$$arch"; PYCONV_ARCH=$$arch $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) || exit 1; \
+	done
 
 ## test-quick: the suite against the in-place build, without slow tests
 test-quick: inplace

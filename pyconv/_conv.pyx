@@ -9,6 +9,8 @@ from pyconv._glue cimport check_len, check_status
 ALGORITHMS = {"auto": ck.PYCONV_ALGO_AUTO, "direct": ck.PYCONV_ALGO_DIRECT,
               "im2col": ck.PYCONV_ALGO_IM2COL}
 _ALGORITHM_NAMES = {code: name for name, code in ALGORITHMS.items()}
+ACTIVATIONS = {None: ck.PYCONV_ACT_NONE, "relu": ck.PYCONV_ACT_RELU, "relu6": ck.PYCONV_ACT_RELU6,
+               "silu": ck.PYCONV_ACT_SILU, "sigmoid": ck.PYCONV_ACT_SIGMOID, "tanh": ck.PYCONV_ACT_TANH}
 OPS = {"conv2d": ck.PYCONV_OP_FORWARD, "conv2d_input": ck.PYCONV_OP_INPUT_GRAD,
        "conv2d_weight": ck.PYCONV_OP_WEIGHT_GRAD}
 
@@ -43,20 +45,25 @@ cdef inline ck.floating *ptr(ck.floating[::1] a) noexcept nogil:
 
 
 def conv2d(str algorithm, geometry, const ck.floating[::1] x, const ck.floating[::1] w,
-           const ck.floating[::1] bias, ck.floating[::1] y, int n_threads):
-    """y <- conv2d(x, w) + bias (bias may be None)."""
+           const ck.floating[::1] bias, const ck.floating[::1] residual, activation,
+           ck.floating[::1] y, int n_threads):
+    """y <- activation(conv2d(x, w) + bias + residual) (bias, residual, activation may be None)."""
     cdef ck.conv_shape s = _shape(geometry)
-    cdef int algo = ALGORITHMS[algorithm]
+    cdef int algo = ALGORITHMS[algorithm], act = ACTIVATIONS[activation]
     check_len(x.shape[0], geometry.input_size, "input")
     check_len(w.shape[0], geometry.weight_size, "weight")
     check_len(y.shape[0], geometry.output_size, "out")
     cdef const ck.floating *b = NULL
+    cdef const ck.floating *r = NULL
     if bias is not None:
         check_len(bias.shape[0], s.c_out, "bias")
         b = cptr(bias)
+    if residual is not None:
+        check_len(residual.shape[0], geometry.output_size, "residual")
+        r = cptr(residual)
     cdef int status
     with nogil:
-        status = ck.conv2d(&s, algo, cptr(x), cptr(w), b, ptr(y), n_threads)
+        status = ck.conv2d(&s, algo, cptr(x), cptr(w), b, r, act, ptr(y), n_threads)
     check_status(status, "conv2d")
 
 

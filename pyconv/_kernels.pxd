@@ -37,6 +37,14 @@ cdef extern from "pyconv_kernels.h" nogil:
         PYCONV_OP_INPUT_GRAD
         PYCONV_OP_WEIGHT_GRAD
 
+    ctypedef enum pyconv_activation:
+        PYCONV_ACT_NONE
+        PYCONV_ACT_RELU
+        PYCONV_ACT_RELU6
+        PYCONV_ACT_SILU
+        PYCONV_ACT_SIGMOID
+        PYCONV_ACT_TANH
+
     ctypedef enum pyconv_conv_method:
         PYCONV_METHOD_NONE
 
@@ -54,7 +62,7 @@ cdef extern from "pyconv_kernels.h" nogil:
     pyconv_status pyconv_gemm_f32(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc, int n_threads)
     pyconv_status pyconv_im2col_f32(const pyconv_conv_shape *s, const float *x, float *col, int n_threads)
     pyconv_status pyconv_col2im_f32(const pyconv_conv_shape *s, const float *col, float *x, int n_threads)
-    pyconv_status pyconv_conv2d_f32(const pyconv_conv_shape *s, pyconv_algorithm algorithm, const float *x, const float *w, const float *bias, float *y, int n_threads)
+    pyconv_status pyconv_conv2d_f32(const pyconv_conv_shape *s, pyconv_algorithm algorithm, const float *x, const float *w, const float *bias, const float *residual, pyconv_activation activation, float *y, int n_threads)
     pyconv_status pyconv_conv2d_input_f32(const pyconv_conv_shape *s, pyconv_algorithm algorithm, const float *w, const float *gy, float *gx, int n_threads)
     pyconv_status pyconv_conv2d_weight_f32(const pyconv_conv_shape *s, pyconv_algorithm algorithm, const float *x, const float *gy, float *gw, int n_threads)
     pyconv_status pyconv_conv2d_bias_f32(const pyconv_conv_shape *s, const float *gy, float *gb, int n_threads)
@@ -66,7 +74,7 @@ cdef extern from "pyconv_kernels.h" nogil:
     pyconv_status pyconv_gemm_f64(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double *a, int64_t lda, const double *b, int64_t ldb, double beta, double *c, int64_t ldc, int n_threads)
     pyconv_status pyconv_im2col_f64(const pyconv_conv_shape *s, const double *x, double *col, int n_threads)
     pyconv_status pyconv_col2im_f64(const pyconv_conv_shape *s, const double *col, double *x, int n_threads)
-    pyconv_status pyconv_conv2d_f64(const pyconv_conv_shape *s, pyconv_algorithm algorithm, const double *x, const double *w, const double *bias, double *y, int n_threads)
+    pyconv_status pyconv_conv2d_f64(const pyconv_conv_shape *s, pyconv_algorithm algorithm, const double *x, const double *w, const double *bias, const double *residual, pyconv_activation activation, double *y, int n_threads)
     pyconv_status pyconv_conv2d_input_f64(const pyconv_conv_shape *s, pyconv_algorithm algorithm, const double *w, const double *gy, double *gx, int n_threads)
     pyconv_status pyconv_conv2d_weight_f64(const pyconv_conv_shape *s, pyconv_algorithm algorithm, const double *x, const double *gy, double *gw, int n_threads)
     pyconv_status pyconv_conv2d_bias_f64(const pyconv_conv_shape *s, const double *gy, double *gb, int n_threads)

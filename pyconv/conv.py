@@ -23,6 +23,7 @@ from pyconv._geometry import ConvGeometry, check_int64
 from pyconv._threads import effective_n_threads
 
 ALGORITHMS = tuple(_conv.ALGORITHMS)
+ACTIVATIONS = tuple(a for a in _conv.ACTIVATIONS if a is not None)
 OPS = tuple(_conv.OPS)
 
 
@@ -119,24 +120,36 @@ def plan(op, input_shape, weight_shape, stride=1, padding=0, dilation=1, groups=
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
-           algorithm="auto", out=None, n_threads=None):
+           algorithm="auto", out=None, n_threads=None, activation=None, residual=None):
     """2-D convolution (cross-correlation) of input (N, C_in, H, W) with weight
     (C_out, C_in / groups, kh, kw), plus bias (C_out,) when given -> (N, C_out, H_out, W_out).
 
     stride, dilation: int or pair. padding: int, pair, ((top, bottom), (left, right)),
-    "valid", "same" (stride 1) or "full". out= receives the result."""
+    "valid", "same" (stride 1) or "full". out= receives the result.
+
+    Fused output stage, for inference: y = activation(conv + bias + residual), applied where
+    the kernel stores y (one pass over the output). activation: None, "relu", "relu6", "silu",
+    "sigmoid" or "tanh"; residual: an array of the output's shape (a ResNet block's shortcut),
+    which out= must not overlap."""
     x = as_float_array(input, "input", ndim=4)
     w = as_float_array(weight, "weight", x.dtype, ndim=4)
     geo = _weight_geometry(x.shape, w.shape, stride, padding, dilation, groups)
     if bias is not None:
         bias = as_float_array(bias, "bias", x.dtype, ndim=1)
         check_shape(bias, (geo.c_out,), "bias")
+    if activation is not None and activation not in ACTIVATIONS:
+        raise ValueError(f"activation: expected None or one of {ACTIVATIONS}, got {activation!r}")
+    if residual is not None:
+        residual = as_float_array(residual, "residual", x.dtype, ndim=4)
+        check_shape(residual, geo.output_shape, "residual")
     p = _plan("conv2d", geo, algorithm, x.dtype, effective_n_threads(n_threads))
     y = output_array(out, geo.output_shape, x.dtype)
-    for arr, name in [(x, "input"), (w, "weight"), (bias, "bias")]:
+    for arr, name in [(x, "input"), (w, "weight"), (bias, "bias"), (residual, "residual")]:
         if arr is not None and np.may_share_memory(y, arr):
             raise ValueError(f"out: must not overlap {name}")
-    _conv.conv2d(p.algorithm, geo, x.reshape(-1), w.reshape(-1), bias, y.reshape(-1), p.n_threads)
+    _conv.conv2d(p.algorithm, geo, x.reshape(-1), w.reshape(-1), bias,
+                 None if residual is None else residual.reshape(-1), activation, y.reshape(-1),
+                 p.n_threads)
     return y
 
 

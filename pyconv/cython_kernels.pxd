@@ -21,8 +21,10 @@
 from libc.stdint cimport int64_t
 
 from pyconv._kernels cimport (
-    PYCONV_ALGO_AUTO, PYCONV_ALGO_DIRECT, PYCONV_ALGO_IM2COL, PYCONV_OP_FORWARD, PYCONV_OP_INPUT_GRAD,
-    PYCONV_OP_WEIGHT_GRAD, pyconv_conv_plan, pyconv_conv_shape, pyconv_pool_shape)
+    PYCONV_ACT_NONE, PYCONV_ACT_RELU, PYCONV_ACT_RELU6, PYCONV_ACT_SIGMOID, PYCONV_ACT_SILU,
+    PYCONV_ACT_TANH, PYCONV_ALGO_AUTO, PYCONV_ALGO_DIRECT, PYCONV_ALGO_IM2COL, PYCONV_OP_FORWARD,
+    PYCONV_OP_INPUT_GRAD, PYCONV_OP_WEIGHT_GRAD, pyconv_conv_plan, pyconv_conv_shape,
+    pyconv_pool_shape)
 
 ctypedef fused floating:
     float
@@ -72,9 +74,13 @@ cdef int gemm(bint trans_a, bint trans_b, int64_t m, int64_t n, int64_t k, float
 cdef int im2col(const conv_shape *s, const floating *x, floating *col, int n_threads) noexcept nogil
 cdef int col2im(const conv_shape *s, const floating *col, floating *x, int n_threads) noexcept nogil
 
-# Forward: y = conv(x, w) + bias (bias may be NULL), by `algorithm` (PYCONV_ALGO_*).
+# Forward: y = activation(conv(x, w) + bias + residual) by `algorithm` (PYCONV_ALGO_*), the
+# activation (PYCONV_ACT_NONE, _RELU, _RELU6, _SILU, _SIGMOID, _TANH) and the residual add
+# applied where the kernel stores y; bias and residual (shaped like y, not overlapping it) may
+# be NULL.
 cdef int conv2d(const conv_shape *s, int algorithm, const floating *x, const floating *w,
-                const floating *bias, floating *y, int n_threads) noexcept nogil
+                const floating *bias, const floating *residual, int activation, floating *y,
+                int n_threads) noexcept nogil
 # Backward; each overwrites its output: gx (n, c_in, h_in, w_in), gw (c_out, c_in/groups, kh, kw),
 # gb (c_out,).
 cdef int conv2d_input(const conv_shape *s, int algorithm, const floating *w, const floating *gy,
@@ -83,7 +89,8 @@ cdef int conv2d_weight(const conv_shape *s, int algorithm, const floating *x, co
                        floating *gw, int n_threads) noexcept nogil
 cdef int conv2d_bias(const conv_shape *s, const floating *gy, floating *gb, int n_threads) noexcept nogil
 
-# Shorthands for the calls above with algorithm PYCONV_ALGO_DIRECT / PYCONV_ALGO_IM2COL.
+# Shorthands for the calls above with algorithm PYCONV_ALGO_DIRECT / PYCONV_ALGO_IM2COL (and,
+# for the forward pass, no residual and no activation).
 cdef int conv2d_direct(const conv_shape *s, const floating *x, const floating *w, const floating *bias,
                        floating *y, int n_threads) noexcept nogil
 cdef int conv2d_im2col(const conv_shape *s, const floating *x, const floating *w, const floating *bias,

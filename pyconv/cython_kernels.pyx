@@ -57,11 +57,14 @@ cdef int col2im(const conv_shape *s, const floating *col, floating *x, int n_thr
 
 
 cdef int conv2d(const conv_shape *s, int algorithm, const floating *x, const floating *w,
-                const floating *bias, floating *y, int n_threads) noexcept nogil:
+                const floating *bias, const floating *residual, int activation, floating *y,
+                int n_threads) noexcept nogil:
     if floating is float:
-        return pyconv_conv2d_f32(s, <pyconv_algorithm>algorithm, x, w, bias, y, n_threads)
+        return pyconv_conv2d_f32(s, <pyconv_algorithm>algorithm, x, w, bias, residual,
+                                 <pyconv_activation>activation, y, n_threads)
     else:
-        return pyconv_conv2d_f64(s, <pyconv_algorithm>algorithm, x, w, bias, y, n_threads)
+        return pyconv_conv2d_f64(s, <pyconv_algorithm>algorithm, x, w, bias, residual,
+                                 <pyconv_activation>activation, y, n_threads)
 
 
 cdef int conv2d_input(const conv_shape *s, int algorithm, const floating *w, const floating *gy,
@@ -89,12 +92,12 @@ cdef int conv2d_bias(const conv_shape *s, const floating *gy, floating *gb, int 
 
 cdef int conv2d_direct(const conv_shape *s, const floating *x, const floating *w, const floating *bias,
                        floating *y, int n_threads) noexcept nogil:
-    return conv2d(s, PYCONV_ALGO_DIRECT, x, w, bias, y, n_threads)
+    return conv2d(s, PYCONV_ALGO_DIRECT, x, w, bias, NULL, PYCONV_ACT_NONE, y, n_threads)
 
 
 cdef int conv2d_im2col(const conv_shape *s, const floating *x, const floating *w, const floating *bias,
                        floating *y, int n_threads) noexcept nogil:
-    return conv2d(s, PYCONV_ALGO_IM2COL, x, w, bias, y, n_threads)
+    return conv2d(s, PYCONV_ALGO_IM2COL, x, w, bias, NULL, PYCONV_ACT_NONE, y, n_threads)
 
 
 cdef int conv2d_input_direct(const conv_shape *s, const floating *w, const floating *gy, floating *gx,

@@ -107,12 +107,34 @@ def _grouped_weight(w, groups):
 # ----------------------------------------------------------------------------------------------
 # Convolution
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """out[n, o] = bias[o] + sum over c in o's group, i, j of
-    weight[o, c, i, j] * padded_input[n, c, y*sh + i*dh, x*sw + j*dw].
+def _silu(v):
+    with np.errstate(over="ignore", invalid="ignore"):  # silu(-inf) = -inf / inf = nan, as in torch
+        return v / (1 + np.exp(-v))
+
+
+def _sigmoid(v):
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-v))
+
+
+# The activations of conv2d's output stage, NaN-propagating as in PyTorch.
+ACTIVATIONS = {
+    "relu": lambda v: np.where(v < 0, 0.0, v),
+    "relu6": lambda v: np.clip(v, 0.0, 6.0),
+    "silu": _silu,
+    "sigmoid": _sigmoid,
+    "tanh": np.tanh,
+}
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
+           activation=None, residual=None):
+    """out[n, o] = act(bias[o] + residual[n, o] + sum over c in o's group, i, j of
+    weight[o, c, i, j] * padded_input[n, c, y*sh + i*dh, x*sw + j*dw]).
 
     input (N, C, H, W); weight (O, C/groups, kh, kw); bias (O,) or None. padding: int, pair,
-    ((top, bottom), (left, right)), "valid", "same" (stride 1) or "full". -> (N, O, oh, ow)."""
+    ((top, bottom), (left, right)), "valid", "same" (stride 1) or "full". activation: None or
+    a name in ACTIVATIONS; residual: None or an (N, O, oh, ow) array. -> (N, O, oh, ow)."""
     x, dtype = _as_float64(input, "input", 4)
     w, _ = _as_float64(weight, "weight", 4)
     groups = as_int(groups, "groups", minimum=1)
@@ -126,6 +148,14 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         b, _ = _as_float64(bias, "bias", 1)
         check_shape(b, (w.shape[0],), "bias")
         y += b[:, None, None]
+    if residual is not None:
+        r, _ = _as_float64(residual, "residual", 4)
+        check_shape(r, y.shape, "residual")
+        y += r
+    if activation is not None:
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation: expected None or one of {tuple(ACTIVATIONS)}, got {activation!r}")
+        y = ACTIVATIONS[activation](y)
     return y.astype(dtype)
 
 

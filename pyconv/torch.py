@@ -4,6 +4,7 @@
     model.conv1 = pt.Conv2d(3, 8, 3)       # a torch.nn.Conv2d: same parameters and init
     model.conv1 = pt.Conv2d.from_torch(model.conv1)   # or share an existing layer's parameters
     pt.convert(model)                      # or swap every Conv2d / MaxPool2d of a model
+    fast = pt.convert(model.eval(), fuse=True)   # inference: BatchNorm folded, ReLU/add fused
     y = pt.conv2d(x, w, b, stride=2)       # differentiable, like torch.nn.functional.conv2d
 
 Tensors must live on the CPU and be float32 or float64. Contiguous tensors reach the kernels
@@ -17,7 +18,9 @@ except ImportError as exc:
 
 import pyconv
 
-__all__ = ["Conv2d", "MaxPool2d", "conv2d", "convert", "max_pool2d"]
+import operator
+
+__all__ = ["Conv2d", "FusedConv2d", "MaxPool2d", "conv2d", "convert", "max_pool2d"]
 
 _FLOAT_DTYPES = (torch.float32, torch.float64)
 
@@ -173,9 +176,135 @@ class MaxPool2d(torch.nn.MaxPool2d):
                           self.return_indices, n_threads=self.n_threads)
 
 
-def convert(module, *, n_threads=None):
+class FusedConv2d(torch.nn.Module):
+    """An inference-only convolution with its output stage fused (pyconv.conv2d's activation=
+    and residual=): y = activation(conv(x) + bias + residual), BatchNorm already folded into
+    weight and bias. Made by convert(model, fuse=True); its tensors are buffers, not
+    parameters, and it refuses inputs that need a gradient."""
+
+    def __init__(self, weight, bias, stride, padding, dilation, groups, activation=None, *,
+                 algorithm="auto", n_threads=None):
+        super().__init__()
+        self.register_buffer("weight", weight.detach().contiguous())
+        self.register_buffer("bias", None if bias is None else bias.detach().contiguous())
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+        self.activation = activation
+        self.algorithm, self.n_threads = algorithm, n_threads
+
+    def forward(self, input, residual=None):
+        if torch.is_grad_enabled() and (input.requires_grad or (residual is not None and residual.requires_grad)):
+            raise RuntimeError("FusedConv2d is inference-only: its input needs a gradient; run under "
+                               "torch.no_grad(), or convert without fuse=True to train")
+        _check_same_dtype(input, self.weight, "weight")
+
+        def run(x, r):
+            return torch.from_numpy(pyconv.conv2d(
+                _as_numpy(x, "input"), _as_numpy(self.weight, "weight"),
+                None if self.bias is None else _as_numpy(self.bias, "bias"), self.stride, self.padding,
+                self.dilation, self.groups, algorithm=self.algorithm, n_threads=self.n_threads,
+                activation=self.activation, residual=None if r is None else _as_numpy(r, "residual")))
+        if input.dim() == 3:
+            return run(input.unsqueeze(0), None if residual is None else residual.unsqueeze(0)).squeeze(0)
+        return run(input, residual)
+
+    def extra_repr(self):
+        return (f"{self.weight.shape[1] * self.groups}, {self.weight.shape[0]}, kernel_size="
+                f"{tuple(self.weight.shape[2:])}, stride={self.stride}, padding={self.padding}, "
+                f"activation={self.activation!r}")
+
+
+# The activations FusedConv2d applies, as modules and as functions in a traced graph.
+_ACTIVATION_MODULES = {torch.nn.ReLU: "relu", torch.nn.ReLU6: "relu6", torch.nn.SiLU: "silu",
+                       torch.nn.Sigmoid: "sigmoid", torch.nn.Tanh: "tanh"}
+_ACTIVATION_FUNCTIONS = {torch.relu: "relu", torch.nn.functional.relu: "relu",
+                         torch.nn.functional.relu6: "relu6", torch.nn.functional.silu: "silu",
+                         torch.sigmoid: "sigmoid", torch.tanh: "tanh"}
+
+
+def _fold_batch_norm(conv, bn):
+    """(weight, bias) of conv followed by an eval-mode bn, as one convolution."""
+    scale = bn.weight.detach() if bn.affine else torch.ones_like(bn.running_var)
+    shift = bn.bias.detach() if bn.affine else torch.zeros_like(bn.running_mean)
+    scale = scale / torch.sqrt(bn.running_var + bn.eps)
+    weight = conv.weight.detach() * scale.reshape(-1, 1, 1, 1).to(conv.weight.dtype)
+    bias = conv.bias.detach() if conv.bias is not None else torch.zeros_like(bn.running_mean)
+    return weight, ((bias - bn.running_mean) * scale + shift).to(conv.weight.dtype)
+
+
+def _activation_of(node, modules):
+    """The name of the activation node applies to its one argument, or None."""
+    if node.op == "call_module" and type(modules[node.target]) in _ACTIVATION_MODULES:
+        return _ACTIVATION_MODULES[type(modules[node.target])]
+    if node.op == "call_function" and node.target in _ACTIVATION_FUNCTIONS and len(node.args) == 1:
+        return _ACTIVATION_FUNCTIONS[node.target]
+    return None
+
+
+def _only_user(node):
+    users = list(node.users)
+    return users[0] if len(users) == 1 else None
+
+
+def _fuse(module, n_threads):
+    """The traced module with each Conv2d [-> BatchNorm2d] [-> + residual] [-> activation]
+    chain replaced by one FusedConv2d."""
+    import torch.fx
+
+    graph_module = torch.fx.symbolic_trace(module)
+    modules = dict(graph_module.named_modules())
+    graph = graph_module.graph
+    for node in list(graph.nodes):
+        if node.op != "call_module" or type(modules.get(node.target)) is not torch.nn.Conv2d:
+            continue
+        conv = modules[node.target]
+        if conv.padding_mode != "zeros":
+            continue
+        last, weight, bias = node, conv.weight, conv.bias
+        nxt = _only_user(last)
+        if nxt is not None and nxt.op == "call_module" and isinstance(modules[nxt.target], torch.nn.BatchNorm2d):
+            bn = modules[nxt.target]
+            if bn.training or not bn.track_running_stats:
+                raise ValueError(f"fuse: {nxt.target} is a BatchNorm2d in training mode (or without "
+                                 f"running statistics); folding it would change what the model "
+                                 f"computes: call model.eval() first")
+            weight, bias = _fold_batch_norm(conv, bn)
+            last, nxt = nxt, _only_user(nxt)
+        residual = None
+        if nxt is not None and nxt.op == "call_function" and nxt.target in (operator.add, torch.add) \
+                and len(nxt.args) == 2 and not nxt.kwargs:
+            other = nxt.args[1] if nxt.args[0] is last else nxt.args[0]
+            if isinstance(other, torch.fx.Node) and other is not last:
+                residual, last, nxt = other, nxt, _only_user(nxt)
+        activation = None if nxt is None else _activation_of(nxt, modules)
+        if activation is not None:
+            last = nxt
+        if last is node:
+            continue  # nothing to fuse: convert() swaps it for a pyconv Conv2d
+        name = node.target.replace(".", "_") + "_fused"
+        modules[name] = FusedConv2d(weight, bias, conv.stride, conv.padding, conv.dilation, conv.groups,
+                                    activation, n_threads=n_threads)
+        graph_module.add_submodule(name, modules[name])
+        with graph.inserting_after(last):
+            fused = graph.call_module(name, (node.args[0],) if residual is None else (node.args[0], residual))
+        last.replace_all_uses_with(fused)
+        graph.eliminate_dead_code()
+    graph.lint()
+    graph_module.recompile()
+    graph_module.delete_all_unused_submodules()
+    return graph_module
+
+
+def convert(module, *, n_threads=None, fuse=False):
     """Swap, in place, every torch.nn.Conv2d and torch.nn.MaxPool2d inside module (at any
-    depth) for its pyconv twin, sharing the parameters; returns module (replaced if it is one)."""
+    depth) for its pyconv twin, sharing the parameters; returns module (replaced if it is one).
+
+    fuse=True (inference): first traces module with torch.fx and replaces each Conv2d, with
+    the eval-mode BatchNorm2d, residual add and activation (ReLU, ReLU6, SiLU, Sigmoid, Tanh)
+    that directly follow it, by one FusedConv2d; returns the new torch.fx.GraphModule (module
+    is left as it is). A BatchNorm2d in training mode raises ValueError: folding it would
+    change what the model computes."""
+    if fuse:
+        return convert(_fuse(module, n_threads), n_threads=n_threads)
     if isinstance(module, torch.nn.Conv2d) and not isinstance(module, Conv2d):
         return Conv2d.from_torch(module, n_threads=n_threads)
     if isinstance(module, torch.nn.MaxPool2d) and not isinstance(module, MaxPool2d):

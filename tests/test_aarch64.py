@@ -10,6 +10,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.mark.slow
+@pytest.mark.skipif("PYCONV_ARCH" in os.environ,
+                    reason="independent of this machine's kernel: runs once, in the dispatched run")
 @pytest.mark.skipif(not os.path.isfile(os.path.join(ROOT, "tests", "c", "test_aarch64.c")),
                     reason="needs the source tree")
 @pytest.mark.skipif(shutil.which("aarch64-linux-gnu-gcc") is None or shutil.which("qemu-aarch64") is None

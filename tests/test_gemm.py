@@ -195,16 +195,21 @@ def test_isa_matches_cpu():
     assert _gemm.isa() == ISA_OF_ARCH[expected]
 
 
-@pytest.mark.skipif(os.environ.get("PYCONV_ARCH") == "reference", reason="already the reference run")
-def test_reference_micro_kernel_passes_this_file():
-    """PYCONV_ARCH=reference forces the portable micro-kernel: run this file again under it."""
+@pytest.mark.parametrize("arch", ["reference", "avx2", "avx512", "bogus"])
+def test_pyconv_arch_forces_a_kernel_the_cpu_runs(arch):
+    """PYCONV_ARCH picks the micro-kernel at import (make test runs the whole suite under each
+    one the CPU runs); a name the CPU cannot run warns and keeps the widest."""
     package_root = os.path.dirname(os.path.dirname(os.path.abspath(pyconv.__file__)))
-    env = dict(os.environ, PYCONV_ARCH="reference",
+    env = dict(os.environ, PYCONV_ARCH=arch,
                PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-                           os.path.abspath(__file__)], env=env, capture_output=True, text=True,
+    code = "import warnings; warnings.simplefilter('error'); import pyconv; from pyconv import _gemm; print(_gemm.isa())"
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                           cwd=package_root)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    if arch in _gemm.archs():
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert proc.stdout.strip() == ISA_OF_ARCH[arch]
+    else:
+        assert proc.returncode != 0 and "PYCONV_ARCH" in proc.stderr and repr(arch) in proc.stderr
 
 
 @pytest.mark.parametrize("kwargs, exc, words", [

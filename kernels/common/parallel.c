@@ -10,7 +10,7 @@
 pyconv_status pyconv_run_team(int n_threads, pyconv_team_fn body, const void *ctx,
                               pyconv_scratch scratch)
 {
-    int status = PYCONV_OK;
+    int status = PYCONV_OK, no_scratch = 0;
     if (n_threads < 1) return PYCONV_ERR_ARG;
     #pragma omp parallel num_threads(n_threads) if(n_threads > 1)
     {
@@ -19,19 +19,19 @@ pyconv_status pyconv_run_team(int n_threads, pyconv_team_fn body, const void *ct
         th.tid = omp_get_thread_num();
         th.n_threads = omp_get_num_threads();
 #endif
+        int skip = 0;
         if (scratch.bytes > 0) {
             th.scratch = pyconv_arena_get(scratch.slot, scratch.bytes);
             if (th.scratch == NULL) {
                 #pragma omp atomic write
-                status = PYCONV_ERR_NOMEM;
+                no_scratch = 1;
             }
             /* everyone knows whether everyone has scratch before anyone starts */
             #pragma omp barrier
+            #pragma omp atomic read
+            skip = no_scratch;
         }
-        int ready;
-        #pragma omp atomic read
-        ready = status;
-        if (ready == PYCONV_OK) {
+        if (!skip) {
             pyconv_fpmode fpmode = pyconv_ftz_enter();
             int st = body(ctx, &th);
             pyconv_ftz_exit(fpmode);
@@ -41,7 +41,7 @@ pyconv_status pyconv_run_team(int n_threads, pyconv_team_fn body, const void *ct
             }
         }
     }
-    return (pyconv_status)status;
+    return no_scratch ? PYCONV_ERR_NOMEM : (pyconv_status)status;
 }
 
 typedef struct {

@@ -50,6 +50,21 @@
 #define PYCONV_ALWAYS_INLINE static inline
 #endif
 
+/* Element counts stay far from int64 overflow (pyconv._args.MAX_ELEMENTS is the same). */
+#define PYCONV_MAX_ELEMENTS ((int64_t)1 << 62)
+
+/* a*b*c*d (all >= 0) is at most PYCONV_MAX_ELEMENTS. */
+PYCONV_INLINE int pyconv_fits(int64_t a, int64_t b, int64_t c, int64_t d)
+{
+    const int64_t f[4] = {a, b, c, d};
+    int64_t product = 1;
+    for (int i = 0; i < 4; i++) {
+        if (f[i] != 0 && product > PYCONV_MAX_ELEMENTS / f[i]) return 0;
+        product *= f[i];
+    }
+    return 1;
+}
+
 void *pyconv_aligned_alloc(size_t nbytes);
 void pyconv_aligned_free(void *p);
 

@@ -10,6 +10,8 @@
  * flushed to zero inside (common/ftz.h), as in the GEMM. A stride-1 input gradient runs as a
  * forward pass (transposed_t.h); strided ones scatter (pyconv_input_direct). */
 
+#include "conv/epilogue_t.h"
+
 /* x_row[ow*sw + off] += wv * gy_row[ow] for ow in [lo, hi). */
 PYCONV_INLINE void FN(scatter_row)(real *PYCONV_RESTRICT x_row, const real *PYCONV_RESTRICT gy_row,
                                    real wv, int64_t off, int64_t sw, int64_t lo, int64_t hi)
@@ -173,7 +175,8 @@ static void FN(weight_plane)(const pyconv_conv_shape *s, const int64_t *cols, co
 typedef struct {
     const pyconv_conv_shape *s;
     const int64_t *cols;
-    const real *x, *w, *bias, *gy;
+    const real *x, *w, *gy;
+    const FN(pyconv_epilogue) *ep;  /* forward only */
     real *y, *gx, *gw;
 } FN(direct_args);
 
@@ -185,11 +188,16 @@ static pyconv_status FN(forward_planes)(const void *ctx, int64_t lo, int64_t hi,
     const pyconv_conv_shape *s = a->s;
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
     (void)th;
+    const int64_t plane_out = s->h_out * s->w_out;
     for (int64_t t = lo; t < hi; t++) {
         const int64_t img = t / s->c_out, oc = t % s->c_out;
         FN(forward_plane)(s, a->cols, a->x + (img * s->c_in + oc / cout_g * cin_g) * s->h_in * s->w_in,
-                          a->w + oc * cin_g * s->kh * s->kw, a->bias ? a->bias[oc] : (real)0,
-                          a->y + t * s->h_out * s->w_out);
+                          a->w + oc * cin_g * s->kh * s->kw, a->ep->bias ? a->ep->bias[oc] : (real)0,
+                          a->y + t * plane_out);
+        /* the plane is still in cache */
+        if (FN(epilogue_fused)(a->ep))
+            FN(finish_run)(a->y + t * plane_out, a->ep->residual ? a->ep->residual + t * plane_out : NULL,
+                           plane_out, a->ep->activation);
     }
     return PYCONV_OK;
 }
@@ -257,17 +265,20 @@ static pyconv_status FN(run_direct)(FN(direct_args) *a, int64_t n_items, pyconv_
 }
 
 pyconv_status FN(pyconv_forward_direct)(const pyconv_conv_shape *s, const real *x,
-                                       const real *w, const real *bias, real *y,
+                                       const real *w, const FN(pyconv_epilogue) *ep, real *y,
                                        int n_threads)
 {
     const int64_t plane_out = s->h_out * s->w_out;
     if (s->c_in == 0) {  /* no input channels (x may be NULL): the output is the bias */
-        for (int64_t t = 0; t < s->n * s->c_out; t++)
+        for (int64_t t = 0; t < s->n * s->c_out; t++) {
             for (int64_t p = 0; p < plane_out; p++)
-                y[t * plane_out + p] = bias ? bias[t % s->c_out] : (real)0;
+                y[t * plane_out + p] = ep->bias ? ep->bias[t % s->c_out] : (real)0;
+            FN(finish_run)(y + t * plane_out, ep->residual ? ep->residual + t * plane_out : NULL,
+                           plane_out, ep->activation);
+        }
         return PYCONV_OK;
     }
-    FN(direct_args) a = {s, NULL, x, w, bias, NULL, y, NULL, NULL};
+    FN(direct_args) a = {s, NULL, x, w, NULL, ep, y, NULL, NULL};
     return FN(run_direct)(&a, s->n * s->c_out, FN(forward_planes), PYCONV_NO_SCRATCH, n_threads);
 }
 
@@ -275,14 +286,14 @@ pyconv_status FN(pyconv_forward_direct)(const pyconv_conv_shape *s, const real *
 pyconv_status FN(pyconv_input_direct)(const pyconv_conv_shape *s, const real *w,
                                       const real *gy, real *gx, int n_threads)
 {
-    FN(direct_args) a = {s, NULL, NULL, w, NULL, gy, NULL, gx, NULL};
+    FN(direct_args) a = {s, NULL, NULL, w, gy, NULL, NULL, gx, NULL};
     return FN(run_direct)(&a, s->n * s->c_in, FN(input_planes), PYCONV_NO_SCRATCH, n_threads);
 }
 
 pyconv_status FN(pyconv_weight_direct)(const pyconv_conv_shape *s, const real *x,
                                               const real *gy, real *gw, int n_threads)
 {
-    FN(direct_args) a = {s, NULL, x, NULL, NULL, gy, NULL, NULL, gw};
+    FN(direct_args) a = {s, NULL, x, NULL, gy, NULL, NULL, NULL, gw};
     const pyconv_scratch acc = {PYCONV_ARENA_CONV_0,
                                 (size_t)(s->kh * s->kw * s->w_out) * sizeof(real)};
     return FN(run_direct)(&a, s->c_out * (s->c_in / s->groups), FN(weight_kernels), acc, n_threads);

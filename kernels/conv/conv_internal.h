@@ -120,14 +120,20 @@ void pyconv_gather_pixels_##sfx(const pyconv_gather_##sfx *g, int64_t q0, int64_
  * at row p*kh*kw of col (each row h_out*w_out long). */                                      \
 pyconv_status pyconv_col2im_planes_##sfx(const pyconv_conv_shape *s, const real *col,        \
                                          real *x, int64_t n_planes, int n_threads);           \
+/* The forward pass's output stage (conv/epilogue_t.h). */                                    \
+typedef struct {                                                                              \
+    const real *bias;                                                                         \
+    const real *residual;                                                                     \
+    pyconv_activation activation;                                                             \
+} pyconv_epilogue_##sfx;                                                                       \
 /* The algorithms, one file each; pyconv_conv_plan_make (conv/select.c) chooses among them   \
  * and states each one's preconditions. */                                                   \
 pyconv_status pyconv_forward_direct_##sfx(const pyconv_conv_shape *s, const real *x,         \
-                                          const real *w, const real *bias, real *y,           \
-                                          int n_threads);                                     \
+                                          const real *w, const pyconv_epilogue_##sfx *ep,     \
+                                          real *y, int n_threads);                            \
 pyconv_status pyconv_forward_implicit_##sfx(const pyconv_conv_shape *s, const real *x,       \
-                                            const real *w, const real *bias, real *y,         \
-                                            int n_threads);                                   \
+                                            const real *w, const pyconv_epilogue_##sfx *ep,   \
+                                            real *y, int n_threads);                          \
 pyconv_status pyconv_input_direct_##sfx(const pyconv_conv_shape *s, const real *w,           \
                                         const real *gy, real *gx, int n_threads);             \
 pyconv_status pyconv_input_transposed_##sfx(const pyconv_conv_shape *s, int implicit,        \

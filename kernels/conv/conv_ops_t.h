@@ -2,17 +2,20 @@
  * (conv/select.c), run the planned method. */
 
 pyconv_status FN(pyconv_conv2d)(const pyconv_conv_shape *s, pyconv_algorithm algorithm,
-                                const real *x, const real *w, const real *bias, real *y,
+                                const real *x, const real *w, const real *bias,
+                                const real *residual, pyconv_activation activation, real *y,
                                 int n_threads)
 {
+    if (activation < PYCONV_ACT_NONE || activation > PYCONV_ACT_TANH) return PYCONV_ERR_ARG;
+    const FN(pyconv_epilogue) ep = {bias, residual, activation};
     pyconv_conv_plan plan;
     const pyconv_status st = pyconv_conv_plan_make(s, PYCONV_OP_FORWARD, algorithm, sizeof(real),
                                                    n_threads, &plan);
     if (st != PYCONV_OK) return st;
     switch (plan.method) {
     case PYCONV_METHOD_NONE: return PYCONV_OK;
-    case PYCONV_METHOD_IMPLICIT_GEMM: return FN(pyconv_forward_implicit)(s, x, w, bias, y, n_threads);
-    default: return FN(pyconv_forward_direct)(s, x, w, bias, y, n_threads);  /* bias-only too */
+    case PYCONV_METHOD_IMPLICIT_GEMM: return FN(pyconv_forward_implicit)(s, x, w, &ep, y, n_threads);
+    default: return FN(pyconv_forward_direct)(s, x, w, &ep, y, n_threads);  /* bias-only too */
     }
 }
 

@@ -4,9 +4,12 @@
  * without building P: the micro-kernel's rows are output pixels gathered from the (padded)
  * images through the tap offsets (conv/gather_t.h), its columns filters, from W_g^T packed
  * once per call into B micro-panels. Filter counts that are multiples of NR fill every
- * micro-tile. A block of pixels' results is transposed into y, plus the bias, as it is stored.
+ * micro-tile. A block of pixels' results is transposed into y as it is stored, through the
+ * output stage (bias, residual, activation: conv/epilogue_t.h).
  * Workspace: the packed weights, one chunk of padded images per busy thread, one block of
  * results per thread — independent of the batch. */
+
+#include "conv/epilogue_t.h"
 
 /* The call's shared workspace (the calling thread's GEMM_B slot): W_g^T as B micro-panels
  * (group g's ceil(M / NR) panels of K x NR), then the tap offsets of the gather. */
@@ -42,7 +45,7 @@ static FN(block_layout) FN(block_layout_of)(int64_t mc, int64_t ldc)
 /* The forward pass's arguments. */
 typedef struct {
     FN(pyconv_gather) in;
-    const real *bias;
+    const FN(pyconv_epilogue) *ep;
     real *y;
     const real *w_packed;
 } FN(forward_args);
@@ -57,7 +60,7 @@ typedef struct {
 } FN(chunk_args);
 
 /* y for pixels [q0, q0 + n_px) of images from img on, filters of group g: the block's
- * transposed result ct (row t = pixel q0 + t, ldc apart) plus the bias. */
+ * transposed result ct (row t = pixel q0 + t, ldc apart) through the output stage. */
 PYCONV_SIMD_CLONES
 static void FN(store_block)(const FN(forward_args) *f, int64_t img, int64_t g, int64_t q0,
                             int64_t n_px, const real *ct, int64_t ldc)
@@ -68,9 +71,13 @@ static void FN(store_block)(const FN(forward_args) *f, int64_t img, int64_t g, i
         const int64_t m = q / l, p0 = q % l, run = PYCONV_MIN(l - p0, q0 + n_px - q);
         const real *c = ct + (q - q0) * ldc;
         for (int64_t oc = 0; oc < cout_g; oc++) {
-            real *row = f->y + ((img + m) * s->c_out + g * cout_g + oc) * l + p0;
-            const real b = f->bias ? f->bias[g * cout_g + oc] : (real)0;
+            const int64_t at = ((img + m) * s->c_out + g * cout_g + oc) * l + p0;
+            real *row = f->y + at;
+            const real b = f->ep->bias ? f->ep->bias[g * cout_g + oc] : (real)0;
             for (int64_t t = 0; t < run; t++) row[t] = c[t * ldc + oc] + b;
+            if (FN(epilogue_fused)(f->ep))
+                FN(finish_run)(row, f->ep->residual ? f->ep->residual + at : NULL, run,
+                               f->ep->activation);
         }
         q += run;
     }
@@ -173,7 +180,7 @@ static int64_t FN(forward_chunk_images)(const pyconv_conv_shape *s)
 
 /* Needs pyconv_gather_fits(s). */
 pyconv_status FN(pyconv_forward_implicit)(const pyconv_conv_shape *s, const real *x,
-                                          const real *w, const real *bias, real *y,
+                                          const real *w, const FN(pyconv_epilogue) *ep, real *y,
                                           int n_threads)
 {
     if (!pyconv_gather_fits(s)) return PYCONV_ERR_ARG;
@@ -185,7 +192,7 @@ pyconv_status FN(pyconv_forward_implicit)(const pyconv_conv_shape *s, const real
     char *ws = (char *)pyconv_arena_get(PYCONV_ARENA_GEMM_B, layout.bytes);
     if (ws == NULL) return PYCONV_ERR_NOMEM;
     FN(forward_args) f;
-    f.bias = bias;
+    f.ep = ep;
     f.y = y;
     f.w_packed = (const real *)(ws + layout.w_packed);
     FN(pyconv_gather_init)(&f.in, s, x, (int64_t *)(ws + layout.tap_off));

@@ -7,21 +7,6 @@
 #include "conv/conv_internal.h"
 #include "gemm/gemm_internal.h"
 
-/* Element counts stay far from int64 overflow (pyconv._args.MAX_ELEMENTS is the same). */
-#define PYCONV_MAX_ELEMENTS ((int64_t)1 << 62)
-
-/* a*b*c*d (all >= 0) is at most PYCONV_MAX_ELEMENTS. */
-static int fits(int64_t a, int64_t b, int64_t c, int64_t d)
-{
-    const int64_t f[4] = {a, b, c, d};
-    int64_t product = 1;
-    for (int i = 0; i < 4; i++) {
-        if (f[i] != 0 && product > PYCONV_MAX_ELEMENTS / f[i]) return 0;
-        product *= f[i];
-    }
-    return 1;
-}
-
 static pyconv_status problem(char *msg, size_t len, const char *text)
 {
     if (msg != NULL && len > 0) snprintf(msg, len, "%s", text);
@@ -47,16 +32,16 @@ pyconv_status pyconv_conv_shape_check(const pyconv_conv_shape *s, char *msg, siz
     }
     /* every array, the patch matrix of im2col, and every span an index is built from */
     const int64_t taps = s->c_in * s->kh * s->kw;
-    if (!fits(s->n, s->c_in, s->h_in, s->w_in))
+    if (!pyconv_fits(s->n, s->c_in, s->h_in, s->w_in))
         return problem(msg, len, "input: more elements than 64-bit indices can address");
-    if (!fits(s->n, s->c_out, s->h_out, s->w_out))
+    if (!pyconv_fits(s->n, s->c_out, s->h_out, s->w_out))
         return problem(msg, len, "output: more elements than 64-bit indices can address");
-    if (!fits(s->c_in, s->kh, s->kw, 1) || !fits(s->c_out, taps, 1, 1) ||
-        !fits(s->n, taps, s->h_out, s->w_out))
+    if (!pyconv_fits(s->c_in, s->kh, s->kw, 1) || !pyconv_fits(s->c_out, taps, 1, 1) ||
+        !pyconv_fits(s->n, taps, s->h_out, s->w_out))
         return problem(msg, len, "weight: more elements (or patch values) than 64-bit indices can address");
-    if (!fits(s->h_out, s->stride_h, 2, 1) || !fits(s->w_out, s->stride_w, 2, 1))
+    if (!pyconv_fits(s->h_out, s->stride_h, 2, 1) || !pyconv_fits(s->w_out, s->stride_w, 2, 1))
         return problem(msg, len, "stride: the output's span is beyond 64-bit indices");
-    if (!fits(s->kh, s->dil_h, 2, 1) || !fits(s->kw, s->dil_w, 2, 1))
+    if (!pyconv_fits(s->kh, s->dil_h, 2, 1) || !pyconv_fits(s->kw, s->dil_w, 2, 1))
         return problem(msg, len, "dilation: the kernel's span is beyond 64-bit indices");
     if (s->pad_top > PYCONV_MAX_ELEMENTS / 2 || s->pad_left > PYCONV_MAX_ELEMENTS / 2 ||
         s->h_in > PYCONV_MAX_ELEMENTS / 2 || s->w_in > PYCONV_MAX_ELEMENTS / 2)
@@ -79,9 +64,9 @@ pyconv_status pyconv_pool_shape_check(const pyconv_pool_shape *s, char *msg, siz
                  (long long)(s->kh / 2), (long long)(s->kw / 2), (long long)s->pad_h, (long long)s->pad_w);
         return problem(msg, len, text);
     }
-    if (!fits(s->n_planes, s->h_in, s->w_in, 1))
+    if (!pyconv_fits(s->n_planes, s->h_in, s->w_in, 1))
         return problem(msg, len, "input: more elements than 64-bit indices can address");
-    if (!fits(s->n_planes, s->h_out, s->w_out, 1))
+    if (!pyconv_fits(s->n_planes, s->h_out, s->w_out, 1))
         return problem(msg, len, "output: more elements than 64-bit indices can address");
     /* With dilation a window starting in the padding can skip over a small input entirely
      * (PyTorch then returns an index outside the plane). Only windows starting in the

@@ -30,6 +30,7 @@ pyconv_status FN(pyconv_input_transposed)(const pyconv_conv_shape *s, int implic
     if (!pyconv_input_as_forward(s, &t)) return PYCONV_ERR_ARG;
     const real *w_t = FN(flipped_weights)(s, w);
     if (w_t == NULL) return PYCONV_ERR_NOMEM;
-    return implicit ? FN(pyconv_forward_implicit)(&t, gy, w_t, NULL, gx, n_threads)
-                    : FN(pyconv_forward_direct)(&t, gy, w_t, NULL, gx, n_threads);
+    const FN(pyconv_epilogue) none = {NULL, NULL, PYCONV_ACT_NONE};
+    return implicit ? FN(pyconv_forward_implicit)(&t, gy, w_t, &none, gx, n_threads)
+                    : FN(pyconv_forward_direct)(&t, gy, w_t, &none, gx, n_threads);
 }

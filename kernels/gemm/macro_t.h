@@ -183,6 +183,10 @@ pyconv_status FN(pyconv_gemm)(int trans_a, int trans_b, int64_t m, int64_t n, in
     if (m > 0 && k > 0 && (a == NULL || lda < (trans_a ? m : k))) return PYCONV_ERR_ARG;
     if (n > 0 && k > 0 && (b == NULL || ldb < (trans_b ? k : n))) return PYCONV_ERR_ARG;
     if (m > 0 && n > 0 && (c == NULL || ldc < n)) return PYCONV_ERR_ARG;
+    /* every offset the loops form stays within int64 */
+    if (!pyconv_fits(PYCONV_MAX(m, k), PYCONV_MAX(lda, 1), 1, 1) ||
+        !pyconv_fits(PYCONV_MAX(k, n), PYCONV_MAX(ldb, 1), 1, 1) || !pyconv_fits(m, PYCONV_MAX(ldc, 1), 1, 1))
+        return PYCONV_ERR_ARG;
     /* As pack sources: A(i, p) and B(p, j), indexed (panel index, k index). */
     const FN(pyconv_strided) a_mat = {a, trans_a ? 1 : lda, trans_a ? lda : 1};
     const FN(pyconv_strided) b_mat = {b, trans_b ? ldb : 1, trans_b ? 1 : ldb};

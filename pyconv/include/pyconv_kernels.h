@@ -81,6 +81,16 @@ typedef enum {
     PYCONV_METHOD_GEMM_COL2IM           /* input gradient: GEMM per image, then col2im */
 } pyconv_conv_method;
 
+/* The activation a forward pass applies in its output stage. */
+typedef enum {
+    PYCONV_ACT_NONE = 0,
+    PYCONV_ACT_RELU,
+    PYCONV_ACT_RELU6,
+    PYCONV_ACT_SILU,
+    PYCONV_ACT_SIGMOID,
+    PYCONV_ACT_TANH
+} pyconv_activation;
+
 /* What a call will run: the algorithm (DIRECT or IM2COL; AUTO never comes out), the method,
  * and the bytes of workspace it takes from the per-thread arenas, all threads together. */
 typedef struct {
@@ -113,10 +123,13 @@ pyconv_status pyconv_im2col_##sfx(const pyconv_conv_shape *s, const real *x, rea
 /* col2im overwrites x (zeroed first) with the sum of the overlapping patches */             \
 pyconv_status pyconv_col2im_##sfx(const pyconv_conv_shape *s, const real *col, real *x,      \
                                   int n_threads);                                            \
-/* ---- convolution forward (bias may be NULL) and gradients, each run as its plan says ----- */ \
+/* ---- convolution forward and gradients, each run as its plan says ---------------------- */ \
+/* y = activation(conv(x, w) + bias + residual), in the kernel's output stage; bias and      */ \
+/* residual (shaped like y, not overlapping it) may be NULL                                  */ \
 pyconv_status pyconv_conv2d_##sfx(const pyconv_conv_shape *s, pyconv_algorithm algorithm,     \
-                                  const real *x, const real *w, const real *bias, real *y,   \
-                                  int n_threads);                                            \
+                                  const real *x, const real *w, const real *bias,            \
+                                  const real *residual, pyconv_activation activation,        \
+                                  real *y, int n_threads);                                   \
 /* gx (n, c_in, h_in, w_in) is overwritten */                                                \
 pyconv_status pyconv_conv2d_input_##sfx(const pyconv_conv_shape *s, pyconv_algorithm algorithm,\
                                         const real *w, const real *gy, real *gx,             \

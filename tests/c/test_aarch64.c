@@ -177,6 +177,7 @@ TESTS_FOR(double, f64, 1e-14)
 
 int main(void)
 {
+    unsetenv("PYCONV_ARCH"); /* the dispatched kernel first, whatever the caller's setting */
     pyconv_gemm_init();
     const char *isa = pyconv_gemm_isa();
     printf("dispatched GEMM kernel: %s\n", isa);

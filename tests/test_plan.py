@@ -1,0 +1,90 @@
+"""pyconv.plan: the one selection function (kernels/conv/select.c) as users and the harness
+see it -- every method it can choose, each one's result against the reference, workspace
+independent of the batch, bad arguments -- and the one copy of the compiled kernels."""
+import glob
+import os
+
+import numpy as np
+import pytest
+
+import pyconv
+from pyconv import reference
+
+# (op, input shape, weight shape, keyword arguments, algorithm asked, method expected)
+CASES = [
+    ("conv2d", (2, 8, 9, 9), (16, 8, 3, 3), dict(padding=1), "auto", "implicit-gemm"),
+    ("conv2d", (2, 8, 9, 9), (2, 8, 3, 3), dict(padding=1), "auto", "direct"),
+    ("conv2d", (2, 8, 9, 9), (8, 1, 3, 3), dict(padding=1, groups=8), "auto", "direct"),
+    ("conv2d", (2, 0, 5, 5), (4, 0, 3, 3), {}, "im2col", "bias-only"),
+    ("conv2d", (0, 3, 5, 5), (4, 3, 3, 3), {}, "im2col", "none"),
+    ("conv2d", (1, 2, 2, 2), (4, 2, 3, 3), dict(padding=400), "im2col", "direct"),
+    ("conv2d_input", (2, 16, 9, 9), (16, 16, 3, 3), dict(padding=1), "auto", "implicit-gemm-transposed"),
+    ("conv2d_input", (2, 16, 9, 9), (16, 16, 3, 3), dict(padding=1), "direct", "direct-transposed"),
+    ("conv2d_input", (2, 16, 9, 9), (16, 16, 3, 3), dict(stride=2, padding=1), "auto", "gemm-col2im"),
+    ("conv2d_input", (2, 16, 9, 9), (16, 16, 3, 3), dict(stride=2, padding=1), "direct", "direct"),
+    ("conv2d_input", (2, 16, 9, 9), (32, 16, 1, 1), {}, "auto", "gemm-col2im"),
+    ("conv2d_input", (2, 2, 9, 9), (16, 2, 3, 3), dict(padding=1), "im2col", "gemm-col2im"),
+    ("conv2d_input", (2, 4, 5, 5), (0, 4, 3, 3), {}, "auto", "zeros"),
+    ("conv2d_weight", (2, 8, 9, 9), (16, 8, 3, 3), dict(padding=1), "auto", "implicit-gemm"),
+    ("conv2d_weight", (2, 8, 9, 9), (8, 1, 3, 3), dict(padding=1, groups=8), "auto", "direct"),
+    ("conv2d_weight", (0, 8, 9, 9), (16, 8, 3, 3), dict(padding=1), "auto", "zeros"),
+]
+
+
+def _run(op, x_shape, w_shape, kwargs, algorithm, impl, rng):
+    x = rng.standard_normal(x_shape)
+    w = rng.standard_normal(w_shape)
+    y_shape = reference.conv2d(x, w, **kwargs).shape
+    gy = rng.standard_normal(y_shape)
+    if op == "conv2d":
+        args = (x, w, rng.standard_normal(w_shape[0]))
+    elif op == "conv2d_input":
+        args = (x_shape, w, gy)
+    else:
+        args = (x, w_shape, gy)
+    extra = {} if impl is reference else dict(algorithm=algorithm)
+    return getattr(impl, op)(*args, **kwargs, **extra)
+
+
+@pytest.mark.parametrize("op, x_shape, w_shape, kwargs, algorithm, method", CASES)
+def test_plan_names_the_method_and_the_method_is_right(op, x_shape, w_shape, kwargs, algorithm, method):
+    p = pyconv.plan(op, x_shape, w_shape, **kwargs, algorithm=algorithm, dtype=np.float64)
+    assert p.method == method
+    assert p.algorithm in ("direct", "im2col")
+    assert p.workspace_bytes >= 0
+    got = _run(op, x_shape, w_shape, kwargs, algorithm, pyconv, np.random.default_rng(0))
+    expected = _run(op, x_shape, w_shape, kwargs, algorithm, reference, np.random.default_rng(0))
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
+
+
+def test_forward_workspace_does_not_grow_with_the_batch():
+    sizes = {pyconv.plan("conv2d", (n, 64, 28, 28), (64, 64, 3, 3), padding=1, n_threads=2).workspace_bytes
+             for n in (1, 8, 64, 512)}
+    assert len(sizes) == 1
+
+
+@pytest.mark.parametrize("kwargs, exc, words", [
+    (dict(op="conv3d"), ValueError, ["op", "conv3d"]),
+    (dict(algorithm="fft"), ValueError, ["algorithm", "fft"]),
+    (dict(dtype=np.float16), TypeError, ["dtype", "float16"]),
+    (dict(w_shape=(4, 3, 3, 3), groups=2), ValueError, ["groups"]),
+    (dict(n_threads=0), ValueError, ["n_threads"]),
+])
+def test_plan_bad_arguments(kwargs, exc, words):
+    args = dict(op="conv2d", input_shape=(1, 4, 8, 8), weight_shape=(4, 4, 3, 3))
+    if "w_shape" in kwargs:
+        args["weight_shape"] = kwargs.pop("w_shape")
+    args.update(kwargs)
+    with pytest.raises(exc) as info:
+        pyconv.plan(args.pop("op"), args.pop("input_shape"), args.pop("weight_shape"), **args)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_one_extension_module_holds_the_kernels():
+    """Only pyconv.cython_kernels links the kernel library: one dispatch table, one arena set."""
+    here = os.path.dirname(os.path.abspath(pyconv.__file__))
+    modules = glob.glob(os.path.join(here, "*.so")) + glob.glob(os.path.join(here, "*.pyd"))
+    holding = [os.path.basename(m).split(".")[0] for m in modules
+               if b"pyconv_ukernel_gather_ref" in open(m, "rb").read()]
+    assert holding == ["cython_kernels"]
