@@ -113,8 +113,9 @@ static void check_gather_##sfx(int64_t kc, real beta)                           
     free(img); free(packed); free(b); free(off);                                                \
 }                                                                                               \
                                                                                                 \
-/* The convolution and its input and weight gradients with the im2col algorithm (implicit GEMM: \
- * the gather micro-kernel; GEMM + col2im) against the direct one. */                          \
+/* The convolution (with a residual and ReLU: the fused output stage at the NEON tiles' edges) \
+ * and its input and weight gradients with the im2col algorithm (implicit GEMM: the gather      \
+ * micro-kernel; GEMM + col2im) against the direct one. */                                      \
 static void check_conv_##sfx(pyconv_conv_shape s)                                              \
 {                                                                                               \
     unsigned state = (unsigned)(s.c_in * 7 + s.c_out);                                          \
@@ -132,7 +133,7 @@ static void check_conv_##sfx(pyconv_conv_shape s)                               
     for (int64_t i = 0; i < ny; i++) gy[i] = (real)next_value(&state);                          \
     for (int64_t i = 0; i < s.c_out; i++) bias[i] = (real)next_value(&state);                   \
     for (int a = 0; a < 2; a++)                                                                 \
-        if (pyconv_conv2d_##sfx(&s, algos[a], x, w, bias, out[a], 2) != PYCONV_OK ||            \
+        if (pyconv_conv2d_##sfx(&s, algos[a], x, w, bias, gy, PYCONV_ACT_RELU, out[a], 2) != PYCONV_OK || \
             pyconv_conv2d_input_##sfx(&s, algos[a], w, gy, out[a] + ny, 2) != PYCONV_OK ||      \
             pyconv_conv2d_weight_##sfx(&s, algos[a], x, gy, out[a] + ny + nx, 2) != PYCONV_OK)  \
             fail("conv status", #sfx, s.c_out, s.h_out * s.w_out, k_fwd, 0, 0);                 \
