@@ -46,8 +46,13 @@ def isa():
 
 
 def archs():
-    """The PYCONV_ARCH names of the micro-kernels this CPU can run, widest last."""
+    """The PYCONV_ARCH names of the micro-kernels this CPU can run, its default last."""
     return tuple(ck.gemm_archs().decode().split())
+
+
+def arch():
+    """The PYCONV_ARCH name of the micro-kernel in use."""
+    return ck.gemm_arch().decode()
 
 
 def compiler():

@@ -86,5 +86,6 @@ cdef extern from "pyconv_kernels.h" nogil:
     void pyconv_gemm_init()
     const char *pyconv_gemm_isa()
     const char *pyconv_gemm_archs()
+    const char *pyconv_gemm_arch_name()
     int pyconv_openmp_enabled()
     int pyconv_openmp_max_threads()

@@ -115,9 +115,11 @@ cdef int avgpool2d(const pool_shape *s, const floating *x, floating *y, bint cou
 cdef int avgpool2d_backward(const pool_shape *s, const floating *gy, floating *gx, bint count_include_pad,
                             int64_t divisor_override, int n_threads) noexcept nogil
 
-# Run-time facts: the GEMM micro-kernel in use ("avx512f", "avx2+fma", "reference"), the
-# PYCONV_ARCH names this CPU can run ("reference avx2 avx512"), OpenMP.
+# Run-time facts: the GEMM micro-kernel in use ("avx512f", "avx2+fma", "reference", ...), the
+# PYCONV_ARCH names this CPU can run ("reference avx2 avx512x12 avx512", its default last) and
+# the one in use, OpenMP.
 cdef const char *gemm_isa() noexcept nogil
 cdef const char *gemm_archs() noexcept nogil
+cdef const char *gemm_arch() noexcept nogil
 cdef bint openmp_enabled() noexcept nogil
 cdef int openmp_max_threads() noexcept nogil

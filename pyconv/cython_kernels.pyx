@@ -160,6 +160,10 @@ cdef const char *gemm_archs() noexcept nogil:
     return pyconv_gemm_archs()
 
 
+cdef const char *gemm_arch() noexcept nogil:
+    return pyconv_gemm_arch_name()
+
+
 cdef bint openmp_enabled() noexcept nogil:
     return pyconv_openmp_enabled()
 

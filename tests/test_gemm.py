@@ -167,7 +167,13 @@ def test_denormal_mode_restored_in_caller():
     assert tiny[0] != 0
 
 
-ISA_OF_ARCH = {"reference": "reference", "avx2": "avx2+fma", "avx512": "avx512f", "neon": "neon"}
+ISA_OF_ARCH = {"reference": "reference", "avx2": "avx2+fma", "avx512": "avx512f",
+               "avx512x12": "avx512f-12x32"}
+
+
+def _cpu_vendor():
+    with open("/proc/cpuinfo") as f:
+        return next(line for line in f if line.startswith("vendor_id")).split(":")[1].strip()
 
 
 def _cpu_flags():
@@ -187,15 +193,17 @@ def test_isa_matches_cpu():
         runnable = ["reference"]
         if {"avx2", "fma"} <= flags and platform.machine() in ("x86_64", "AMD64"):
             runnable.append("avx2")
-            if "avx512f" in flags:
-                runnable.append("avx512")
+            if "avx512f" in flags:  # the vendor's AVX-512 kernel last: the default
+                runnable += (["avx512", "avx512x12"] if _cpu_vendor() == "GenuineIntel"
+                             else ["avx512x12", "avx512"])
     assert _gemm.archs() == tuple(runnable)
     forced = os.environ.get("PYCONV_ARCH")
     expected = forced if forced in runnable else runnable[-1]
+    assert _gemm.arch() == expected
     assert _gemm.isa() == ISA_OF_ARCH[expected]
 
 
-@pytest.mark.parametrize("arch", ["reference", "avx2", "avx512", "bogus"])
+@pytest.mark.parametrize("arch", ["reference", "avx2", "avx512", "avx512x12", "bogus"])
 def test_pyconv_arch_forces_a_kernel_the_cpu_runs(arch):
     """PYCONV_ARCH picks the micro-kernel at import (make test runs the whole suite under each
     one the CPU runs); a name the CPU cannot run warns and keeps the widest."""

@@ -145,9 +145,12 @@ pyconv_status pyconv_weight_direct_##sfx(const pyconv_conv_shape *s, const real 
                                          const real *gy, real *gw, int n_threads);            \
 pyconv_status pyconv_weight_implicit_##sfx(const pyconv_conv_shape *s, const real *x,        \
                                            const real *gy, real *gw, int n_threads);          \
+pyconv_status pyconv_weight_gemm_##sfx(const pyconv_conv_shape *s, const real *x,            \
+                                       const real *gy, real *gw, int n_threads);              \
 /* Bytes of workspace each algorithm takes for s with n_threads (all threads together). */   \
 double pyconv_forward_implicit_workspace_##sfx(const pyconv_conv_shape *s, int n_threads);   \
 double pyconv_weight_implicit_workspace_##sfx(const pyconv_conv_shape *s, int n_threads);    \
+double pyconv_weight_gemm_workspace_##sfx(const pyconv_conv_shape *s, int n_threads);        \
 double pyconv_input_gemm_col2im_workspace_##sfx(const pyconv_conv_shape *s, int n_threads);
 
 PYCONV_DECLARE_CONV_INTERNAL(float, f32)

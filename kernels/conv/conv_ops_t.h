@@ -51,6 +51,7 @@ pyconv_status FN(pyconv_conv2d_weight)(const pyconv_conv_shape *s, pyconv_algori
         memset(gw, 0, (size_t)(s->c_out * (s->c_in / s->groups) * s->kh * s->kw) * sizeof(real));
         return PYCONV_OK;
     case PYCONV_METHOD_IMPLICIT_GEMM: return FN(pyconv_weight_implicit)(s, x, gy, gw, n_threads);
+    case PYCONV_METHOD_GEMM_PATCHES: return FN(pyconv_weight_gemm)(s, x, gy, gw, n_threads);
     default: return FN(pyconv_weight_direct)(s, x, gy, gw, n_threads);
     }
 }

@@ -1,11 +1,21 @@
-/* Implicit-GEMM weight gradient (template). Per group, with K taps, M filters:
+/* Implicit-GEMM weight gradient (template), two ways; conv/select.c chooses.
+ *
+ * Taps as rows (pyconv_weight_implicit). Per group, with K taps, M filters:
  *     gW_g^T (K x M) = P_g (K x pixels) @ gy_g^T (pixels x M), summed over the batch
  * an implicit GEMM whose micro-kernel rows are kernel taps gathered from the images (the
  * tap's first value, then one offset per pixel: conv/gather_t.h) and whose columns are
  * filters, from gy packed per KC pixels. The batch goes through in order, in chunks of
  * images, into one transposed accumulator; the threads split the tap micro-tiles, so every
  * value is summed in the same order by one thread: the result does not depend on the thread
- * count. */
+ * count. Nothing of the images is packed; few filters leave micro-tile columns empty.
+ *
+ * Filters as rows (pyconv_weight_gemm). Per group:
+ *     gW_g (M x K) = sum over pixel chunks c of gy_g[:, c] (M x Q) @ P_g[c, :] (Q x K)
+ * on the GEMM driver, gy packed as A, the patches gathered into B micro-panels, gW_g written
+ * in place (no transpose). The chunks split the pixel reduction when the micro-tiles alone
+ * cannot keep threads busy (few filters or taps, e.g. a network's first layer): each chunk
+ * gets its own partial sum and the partials are added in chunk order. The chunk size depends
+ * on the shape only, so the result is the same at any thread count. */
 
 /* Several images' (rows x len) blocks side by side along k, as one matrix:
  * X(x, p) = base[(p / len) * image_stride + x * len + p % len]. */
@@ -188,4 +198,162 @@ double FN(pyconv_weight_implicit_workspace)(const pyconv_conv_shape *s, int n_th
                                          (double)s->c_in * (double)e.hp * (double)e.wp * sizeof(real)
                                    : 0;
     return (double)w.bytes + padded + (double)n_threads * (double)w.kpad * sizeof(real *);
+}
+
+/* Pixels per chunk of the filters-as-rows gradient: all of them when the group's
+ * micro-tiles keep PYCONV_WGRAD_BUSY_TILES threads' worth of work, else at most
+ * PYCONV_WGRAD_MAX_CHUNKS chunks of whole KC blocks. A function of the shape only. */
+#define PYCONV_WGRAD_BUSY_TILES 64
+#define PYCONV_WGRAD_MAX_CHUNKS 32
+
+static int64_t FN(weight_chunk_pixels)(const pyconv_conv_shape *s, const pyconv_gemm_blocking *blk)
+{
+    const int64_t m = s->c_out / s->groups, k = s->c_in / s->groups * s->kh * s->kw;
+    const int64_t pixels = s->n * s->h_out * s->w_out;
+    const int64_t tiles = (m + blk->mr - 1) / blk->mr * ((k + blk->nr - 1) / blk->nr);
+    if (tiles >= PYCONV_WGRAD_BUSY_TILES || pixels <= blk->kc) return PYCONV_MAX(pixels, 1);
+    const int64_t chunks = PYCONV_MIN(PYCONV_WGRAD_MAX_CHUNKS, (pixels + blk->kc - 1) / blk->kc);
+    return ((pixels + chunks - 1) / chunks + blk->kc - 1) / blk->kc * blk->kc;
+}
+
+/* One chunk's operands, as the driver's pack callbacks see them. */
+typedef struct {
+    FN(pyconv_gather) in;
+    const real *src;       /* the chunk's images as the gather reads them */
+    FN(image_rows) grads;  /* gy_g of those images */
+    int64_t first;         /* the chunk's first pixel, counted from its first image */
+    int64_t group_taps;    /* g * K: group g's first tap offset */
+} FN(chunk_operands);
+
+/* A(i, p) = gy of filter i at the chunk's pixel p. */
+static void FN(pack_chunk_grads)(const void *ctx, int64_t x0, int64_t nx, int64_t p0, int64_t kc,
+                                 int64_t w, real *dst)
+{
+    const FN(chunk_operands) *c = (const FN(chunk_operands) *)ctx;
+    FN(pack_image_rows)(&c->grads, x0, nx, c->first + p0, kc, w, dst);
+}
+
+/* B(p, j) = tap j of the chunk's pixel p, gathered from the images. */
+static void FN(pack_chunk_patches)(const void *ctx, int64_t x0, int64_t nx, int64_t p0, int64_t kc,
+                                   int64_t w, real *dst)
+{
+    const FN(chunk_operands) *c = (const FN(chunk_operands) *)ctx;
+    const int64_t *off = c->in.off + c->group_taps;
+    int64_t pix[PYCONV_GEMM_MAX_KC];
+    FN(pyconv_gather_pixels)(&c->in, c->first + p0, kc, pix);
+    for (int64_t q = 0; q < nx; q += w, dst += kc * w) {
+        const int64_t width = PYCONV_MIN(w, nx - q);
+        for (int64_t p = 0; p < kc; p++) {
+            const real *at = c->src + pix[p];
+            real *d = dst + p * w;
+            for (int64_t r = 0; r < width; r++) d[r] = at[off[x0 + q + r]];
+            for (int64_t r = width; r < w; r++) d[r] = 0;
+        }
+    }
+}
+
+typedef struct {
+    const pyconv_conv_shape *s;
+    const int64_t *tap_off;
+    const real *x, *gy;
+    real *gw, *partials;  /* partials: one gW per chunk, NULL with one chunk */
+    int64_t chunk;        /* pixels per chunk */
+} FN(weight_gemm_args);
+
+/* Chunks [c0, c0 + count) of the pixels, each with n_threads threads inside. */
+static pyconv_status FN(weight_gemm_chunks)(const void *ctx, int64_t c0, int64_t count, int n_threads)
+{
+    const FN(weight_gemm_args) *a = (const FN(weight_gemm_args) *)ctx;
+    const pyconv_conv_shape *s = a->s;
+    const int64_t l = s->h_out * s->w_out, pixels = s->n * l;
+    const int64_t m = s->c_out / s->groups, k = s->c_in / s->groups * s->kh * s->kw;
+    for (int64_t c = c0; c < c0 + count; c++) {
+        const int64_t q0 = c * a->chunk, q = PYCONV_MIN(a->chunk, pixels - q0);
+        const int64_t img0 = q0 / l, imgs = (q0 + q - 1) / l - img0 + 1;
+        FN(chunk_operands) ops;
+        ops.in.s = s;
+        ops.in.x = a->x;
+        ops.in.e = pyconv_gather_extent_of(s);
+        ops.in.off = a->tap_off;
+        ops.src = FN(pyconv_gather_images)(&ops.in, img0, imgs, n_threads);
+        if (ops.src == NULL) return PYCONV_ERR_NOMEM;
+        ops.first = q0 - img0 * l;
+        real *out = a->partials ? a->partials + c * s->c_out * k : a->gw;
+        for (int64_t g = 0; g < s->groups; g++) {
+            ops.grads = (FN(image_rows)){a->gy + (img0 * s->c_out + g * m) * l, l, s->c_out * l};
+            ops.group_taps = g * k;
+            const pyconv_status st = FN(pyconv_gemm_driver)(
+                m, k, q, 1, FN(pack_chunk_grads), &ops, FN(pack_chunk_patches), &ops, 0,
+                out + g * m * k, k, n_threads);
+            if (st != PYCONV_OK) return st;
+        }
+    }
+    return PYCONV_OK;
+}
+
+/* gw[e] = the chunks' partial sums of element e, added in chunk order, for e in [lo, hi). */
+static pyconv_status FN(add_partials)(const void *ctx, int64_t lo, int64_t hi, const pyconv_thread *th)
+{
+    const FN(weight_gemm_args) *a = (const FN(weight_gemm_args) *)ctx;
+    const int64_t size = a->s->c_out * (a->s->c_in / a->s->groups) * a->s->kh * a->s->kw;
+    const int64_t chunks = (a->s->n * a->s->h_out * a->s->w_out + a->chunk - 1) / a->chunk;
+    (void)th;
+    for (int64_t e = lo; e < hi; e++) {
+        real sum = a->partials[e];
+        for (int64_t c = 1; c < chunks; c++) sum += a->partials[c * size + e];
+        a->gw[e] = sum;
+    }
+    return PYCONV_OK;
+}
+
+/* The call's workspace (the calling thread's CONV_1 slot): the tap offsets, the partials. */
+typedef struct {
+    size_t tap_off, partials, bytes;
+    int64_t chunk, chunks;
+} FN(weight_gemm_layout);
+
+static FN(weight_gemm_layout) FN(weight_gemm_layout_of)(const pyconv_conv_shape *s,
+                                                        const pyconv_gemm_blocking *blk)
+{
+    FN(weight_gemm_layout) w = {0, 0, 0, 0, 0};
+    const int64_t pixels = s->n * s->h_out * s->w_out;
+    w.chunk = FN(weight_chunk_pixels)(s, blk);
+    w.chunks = (pixels + w.chunk - 1) / w.chunk;
+    w.tap_off = pyconv_layout_part(&w.bytes, (size_t)(s->c_in * s->kh * s->kw) * sizeof(int64_t));
+    w.partials = pyconv_layout_part(
+        &w.bytes, w.chunks > 1 ? (size_t)(w.chunks * s->c_out * (s->c_in / s->groups) * s->kh * s->kw) * sizeof(real) : 0);
+    return w;
+}
+
+/* Needs pyconv_gather_fits(s) and a non-empty result and reduction (conv/select.c). */
+pyconv_status FN(pyconv_weight_gemm)(const pyconv_conv_shape *s, const real *x, const real *gy,
+                                     real *gw, int n_threads)
+{
+    if (!pyconv_gather_fits(s)) return PYCONV_ERR_ARG;
+    const pyconv_gemm_blocking blk = pyconv_gemm_active_arch()->FN(blocking);
+    const FN(weight_gemm_layout) w = FN(weight_gemm_layout_of)(s, &blk);
+    char *ws = (char *)pyconv_arena_get(PYCONV_ARENA_CONV_1, w.bytes);
+    if (ws == NULL) return PYCONV_ERR_NOMEM;
+    FN(pyconv_gather) taps;
+    FN(pyconv_gather_init)(&taps, s, x, (int64_t *)(ws + w.tap_off));
+    const FN(weight_gemm_args) a = {s, taps.off, x, gy, gw,
+                                    w.chunks > 1 ? (real *)(ws + w.partials) : NULL, w.chunk};
+    pyconv_status st = pyconv_parallel_chunks(w.chunks, 1, n_threads, FN(weight_gemm_chunks), &a);
+    if (st != PYCONV_OK || w.chunks == 1) return st;
+    const int64_t size = s->c_out * (s->c_in / s->groups) * s->kh * s->kw;
+    return pyconv_parallel_for(size, (double)size * (double)w.chunks, n_threads, FN(add_partials), &a,
+                               PYCONV_NO_SCRATCH);
+}
+
+double FN(pyconv_weight_gemm_workspace)(const pyconv_conv_shape *s, int n_threads)
+{
+    const pyconv_gemm_blocking blk = pyconv_gemm_active_arch()->FN(blocking);
+    const FN(weight_gemm_layout) w = FN(weight_gemm_layout_of)(s, &blk);
+    const pyconv_gather_extent e = pyconv_gather_extent_of(s);
+    const int64_t l = PYCONV_MAX(s->h_out * s->w_out, 1);
+    /* per busy thread: a chunk's padded images and the GEMM's A block; the B block */
+    const double padded = e.padded ? (double)((w.chunk + l - 1) / l + 1) * (double)s->c_in *
+                                         (double)e.hp * (double)e.wp * sizeof(real) : 0;
+    return (double)w.bytes + (double)n_threads * (padded + (double)(blk.mc * blk.kc) * sizeof(real)) +
+           (double)(blk.nc * blk.kc) * sizeof(real);
 }

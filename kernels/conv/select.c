@@ -114,10 +114,31 @@ static pyconv_algorithm auto_algorithm(const pyconv_conv_shape *s, pyconv_conv_o
     return PYCONV_ALGO_IM2COL;
 }
 
-static int64_t micro_tile_columns(int real_size)
+static pyconv_gemm_blocking blocking(int real_size)
 {
     const pyconv_gemm_arch *arch = pyconv_gemm_active_arch();
-    return real_size == 4 ? arch->blocking_f32.nr : arch->blocking_f64.nr;
+    return real_size == 4 ? arch->blocking_f32 : arch->blocking_f64;
+}
+
+/* Share of a micro-tile dimension of `size` that holds values. */
+static double filled(int64_t size, int64_t tile)
+{
+    return (double)size / (double)((size + tile - 1) / tile * tile);
+}
+
+/* The weight gradient's two implicit GEMMs (conv/implicit_weight_t.h): taps as micro-tile
+ * rows and filters as columns, gathered straight from the images but written through a
+ * transposed accumulator; or filters as rows and taps as columns, the patches packed and the
+ * result written in place, the pixel reduction split into chunks when the tiles are few.
+ * Filters as rows when they fill the micro-tiles better, or when the result is large next to
+ * the pixels it sums (the transpose then costs as much as the products). */
+static int weight_filters_as_rows(const pyconv_conv_shape *s, int real_size)
+{
+    const pyconv_gemm_blocking blk = blocking(real_size);
+    const int64_t m = s->c_out / s->groups, k = s->c_in / s->groups * s->kh * s->kw;
+    const double taps_as_rows = filled(k, blk.mr) * filled(m, blk.nr);
+    const double filters_as_rows = filled(m, blk.mr) * filled(k, blk.nr);
+    return filters_as_rows > taps_as_rows || s->n * s->h_out * s->w_out < 4 * blk.kc;
 }
 
 /* Bytes of each algorithm's workspace, for the dtype of real_size. */
@@ -149,6 +170,9 @@ static double workspace_bytes(const pyconv_conv_shape *s, pyconv_conv_op op, pyc
     case PYCONV_METHOD_GEMM_COL2IM:
         return f32 ? pyconv_input_gemm_col2im_workspace_f32(s, n_threads)
                    : pyconv_input_gemm_col2im_workspace_f64(s, n_threads);
+    case PYCONV_METHOD_GEMM_PATCHES:
+        return f32 ? pyconv_weight_gemm_workspace_f32(s, n_threads)
+                   : pyconv_weight_gemm_workspace_f64(s, n_threads);
     default:
         return 0;
     }
@@ -179,8 +203,9 @@ pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op o
                                                                 : PYCONV_METHOD_DIRECT;
     } else if (op == PYCONV_OP_WEIGHT_GRAD) {
         m = s->n * s->h_out * s->w_out == 0 ? PYCONV_METHOD_ZEROS
-          : algo == PYCONV_ALGO_IM2COL && pyconv_gather_fits(s) ? PYCONV_METHOD_IMPLICIT_GEMM
-                                                                : PYCONV_METHOD_DIRECT;
+          : algo != PYCONV_ALGO_IM2COL || !pyconv_gather_fits(s) ? PYCONV_METHOD_DIRECT
+          : weight_filters_as_rows(s, real_size) ? PYCONV_METHOD_GEMM_PATCHES
+                                                 : PYCONV_METHOD_IMPLICIT_GEMM;
     } else if (s->c_out == 0 || s->h_out * s->w_out == 0) {
         m = PYCONV_METHOD_ZEROS;
     } else if (!pyconv_input_as_forward(s, &t)) {
@@ -190,7 +215,7 @@ pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op o
         m = PYCONV_METHOD_DIRECT_TRANSPOSED;
     } else if ((s->kh == 1 && s->kw == 1 && s->pad_top == 0 && s->pad_left == 0 &&
                 s->h_out == s->h_in && s->w_out == s->w_in) ||
-               2 * cin_g < micro_tile_columns(real_size)) {
+               2 * cin_g < blocking(real_size).nr) {
         /* pointwise: the GEMM writes gx directly; few input channels per group would fill few
          * columns of the transposed forward's micro-tiles */
         m = PYCONV_METHOD_GEMM_COL2IM;
@@ -201,7 +226,7 @@ pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op o
     if (m == PYCONV_METHOD_DIRECT || m == PYCONV_METHOD_DIRECT_TRANSPOSED)
         plan->algorithm = PYCONV_ALGO_DIRECT;
     else if (m == PYCONV_METHOD_IMPLICIT_GEMM || m == PYCONV_METHOD_IMPLICIT_TRANSPOSED ||
-             m == PYCONV_METHOD_GEMM_COL2IM)
+             m == PYCONV_METHOD_GEMM_COL2IM || m == PYCONV_METHOD_GEMM_PATCHES)
         plan->algorithm = PYCONV_ALGO_IM2COL;
     plan->workspace_bytes = workspace_bytes(s, op, m, real_size, n_threads);
     return PYCONV_OK;
@@ -218,6 +243,7 @@ const char *pyconv_conv_method_name(pyconv_conv_method method)
     case PYCONV_METHOD_IMPLICIT_GEMM: return "implicit-gemm";
     case PYCONV_METHOD_IMPLICIT_TRANSPOSED: return "implicit-gemm-transposed";
     case PYCONV_METHOD_GEMM_COL2IM: return "gemm-col2im";
+    case PYCONV_METHOD_GEMM_PATCHES: return "gemm-patches";
     }
     return "unknown";
 }

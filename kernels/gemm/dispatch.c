@@ -5,6 +5,14 @@
     { PYCONV_##isa##_MR_##sfx, PYCONV_##isa##_NR_##sfx, PYCONV_##isa##_KC_##sfx,                \
       PYCONV_##isa##_MC_##sfx, PYCONV_##isa##_NC_##sfx }
 
+/* Pack callbacks keep per-k-index data of one KC block on the stack (gemm_config.h). */
+_Static_assert(PYCONV_REF_KC_f32 <= PYCONV_GEMM_MAX_KC && PYCONV_REF_KC_f64 <= PYCONV_GEMM_MAX_KC &&
+                   PYCONV_AVX2_KC_f32 <= PYCONV_GEMM_MAX_KC && PYCONV_AVX2_KC_f64 <= PYCONV_GEMM_MAX_KC &&
+                   PYCONV_AVX512_KC_f32 <= PYCONV_GEMM_MAX_KC && PYCONV_AVX512_KC_f64 <= PYCONV_GEMM_MAX_KC &&
+                   PYCONV_AVX512X12_KC_f32 <= PYCONV_GEMM_MAX_KC && PYCONV_AVX512X12_KC_f64 <= PYCONV_GEMM_MAX_KC &&
+                   PYCONV_NEON_KC_f32 <= PYCONV_GEMM_MAX_KC && PYCONV_NEON_KC_f64 <= PYCONV_GEMM_MAX_KC,
+               "KC beyond PYCONV_GEMM_MAX_KC");
+
 static const pyconv_gemm_arch reference_arch = {
     "reference",
     pyconv_ukernel_ref_f32, pyconv_ukernel_gather_ref_f32, PYCONV_BLOCKING(REF, f32),
@@ -23,6 +31,12 @@ static const pyconv_gemm_arch avx512_arch = {
     pyconv_ukernel_avx512_f32, pyconv_ukernel_gather_avx512_f32, PYCONV_BLOCKING(AVX512, f32),
     pyconv_ukernel_avx512_f64, pyconv_ukernel_gather_avx512_f64, PYCONV_BLOCKING(AVX512, f64),
 };
+
+static const pyconv_gemm_arch avx512x12_arch = {
+    "avx512f-12x32",
+    pyconv_ukernel_avx512x12_f32, pyconv_ukernel_gather_avx512x12_f32, PYCONV_BLOCKING(AVX512X12, f32),
+    pyconv_ukernel_avx512x12_f64, pyconv_ukernel_gather_avx512x12_f64, PYCONV_BLOCKING(AVX512X12, f64),
+};
 #endif
 
 #if PYCONV_HAVE_NEON
@@ -37,11 +51,14 @@ static const pyconv_gemm_arch neon_arch = {
  * kernels, under the GIL, before any kernel can run. */
 static const pyconv_gemm_arch *active_arch = &reference_arch;
 
-/* The kernels this CPU runs, narrowest first, with their PYCONV_ARCH names. */
+/* The kernels this CPU runs, with their PYCONV_ARCH names, in the order pyconv_gemm_archs lists
+ * them; the last is the default. */
 typedef struct {
     const char *key;
     const pyconv_gemm_arch *arch;
 } arch_choice;
+
+#define PYCONV_MAX_ARCHS 4
 
 static int cpu_archs(arch_choice *out)
 {
@@ -52,7 +69,13 @@ static int cpu_archs(arch_choice *out)
     /* libgcc / compiler-rt also check that the OS saves the ymm / zmm registers. */
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
         out[n++] = (arch_choice){"avx2", &avx2_arch};
-        if (__builtin_cpu_supports("avx512f")) out[n++] = (arch_choice){"avx512", &avx512_arch};
+        if (__builtin_cpu_supports("avx512f")) {
+            /* the 6-row kernel reaches Zen 5's peak; Intel's cores want the 12-row one */
+            const arch_choice six = {"avx512", &avx512_arch}, twelve = {"avx512x12", &avx512x12_arch};
+            const int intel = __builtin_cpu_is("intel");
+            out[n++] = intel ? six : twelve;
+            out[n++] = intel ? twelve : six;
+        }
     }
 #endif
 #if PYCONV_HAVE_NEON
@@ -63,7 +86,7 @@ static int cpu_archs(arch_choice *out)
 
 void pyconv_gemm_init(void)
 {
-    arch_choice archs[3];
+    arch_choice archs[PYCONV_MAX_ARCHS];
     const int n = cpu_archs(archs);
     const char *forced = getenv("PYCONV_ARCH");
     active_arch = archs[n - 1].arch;
@@ -74,12 +97,25 @@ void pyconv_gemm_init(void)
 const char *pyconv_gemm_archs(void)
 {
 #if PYCONV_HAVE_NEON
-    static const char *const lists[] = {"reference", "reference neon"};
+    return "reference neon"; /* cpu_archs on every aarch64 CPU */
+#elif PYCONV_HAVE_AVX2
+    arch_choice archs[PYCONV_MAX_ARCHS];
+    const int n = cpu_archs(archs);
+    if (n < 3) return n == 1 ? "reference" : "reference avx2";
+    return archs[n - 1].arch == &avx512_arch ? "reference avx2 avx512x12 avx512"
+                                             : "reference avx2 avx512 avx512x12";
 #else
-    static const char *const lists[] = {"reference", "reference avx2", "reference avx2 avx512"};
+    return "reference";
 #endif
-    arch_choice archs[3];
-    return lists[cpu_archs(archs) - 1];
+}
+
+const char *pyconv_gemm_arch_name(void)
+{
+    arch_choice archs[PYCONV_MAX_ARCHS];
+    const int n = cpu_archs(archs);
+    for (int i = 0; i < n; i++)
+        if (archs[i].arch == active_arch) return archs[i].key;
+    return "reference";
 }
 
 const pyconv_gemm_arch *pyconv_gemm_active_arch(void) { return active_arch; }

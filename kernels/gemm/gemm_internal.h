@@ -90,7 +90,12 @@ void pyconv_ukernel_gather_avx2_##sfx(int64_t kc, const int64_t *off, const real
                                       const real *b, real beta, real *c, int64_t ldc);          \
 void pyconv_ukernel_gather_avx512_##sfx(int64_t kc, const int64_t *off,                        \
                                         const real *const *rows, const real *b, real beta,     \
-                                        real *c, int64_t ldc);
+                                        real *c, int64_t ldc);                                 \
+void pyconv_ukernel_avx512x12_##sfx(int64_t kc, real alpha, const real *a, const real *b,      \
+                                    real beta, real *c, int64_t ldc);                           \
+void pyconv_ukernel_gather_avx512x12_##sfx(int64_t kc, const int64_t *off,                     \
+                                           const real *const *rows, const real *b, real beta,  \
+                                           real *c, int64_t ldc);
 
 PYCONV_GEMM_INTERNAL_FOR(float, f32)
 PYCONV_GEMM_INTERNAL_FOR(double, f64)

@@ -78,7 +78,8 @@ typedef enum {
     PYCONV_METHOD_DIRECT_TRANSPOSED,    /* stride-1 input gradient: direct forward of gy */
     PYCONV_METHOD_IMPLICIT_GEMM,        /* implicit GEMM (forward, weight gradient) */
     PYCONV_METHOD_IMPLICIT_TRANSPOSED,  /* stride-1 input gradient: implicit-GEMM forward of gy */
-    PYCONV_METHOD_GEMM_COL2IM           /* input gradient: GEMM per image, then col2im */
+    PYCONV_METHOD_GEMM_COL2IM,          /* input gradient: GEMM per image, then col2im */
+    PYCONV_METHOD_GEMM_PATCHES          /* weight gradient: GEMM of gy and gathered patches */
 } pyconv_conv_method;
 
 /* The activation a forward pass applies in its output stage. */
@@ -162,14 +163,18 @@ PYCONV_DECLARE_FOR(double, f64)
 #undef PYCONV_DECLARE_FOR
 
 /* ---- run-time facts for show_config() -------------------------------------------------- */
-/* Choose the GEMM micro-kernel for this CPU: the widest it runs, or the one PYCONV_ARCH names
- * ("reference", "avx2", "avx512") when the CPU runs it. Called once per process, at the import
+/* Choose the GEMM micro-kernel for this CPU: its default, or the one PYCONV_ARCH names
+ * ("reference", "avx2", "avx512", "avx512x12") when the CPU runs it. Called once per process, at the import
  * of the module that holds the kernels, under the GIL, before any kernel runs. */
 void pyconv_gemm_init(void);
-/* Name of the GEMM micro-kernel chosen for this CPU ("avx512f", "avx2+fma", "reference"). */
+/* Name of the GEMM micro-kernel chosen for this CPU ("avx512f-12x32", "avx512f", "avx2+fma",
+ * "reference"). */
 const char *pyconv_gemm_isa(void);
-/* The PYCONV_ARCH names of the micro-kernels this CPU can run, space-separated, widest last. */
+/* The PYCONV_ARCH names of the micro-kernels this CPU can run, space-separated, its default
+ * last (on AVX-512 CPUs: avx512, the 6-row tiles, on AMD; avx512x12, 12-row tiles, on Intel). */
 const char *pyconv_gemm_archs(void);
+/* The PYCONV_ARCH name of the micro-kernel in use. */
+const char *pyconv_gemm_arch_name(void);
 /* 1 when compiled with OpenMP. */
 int pyconv_openmp_enabled(void);
 /* omp_get_max_threads(), or 1 without OpenMP. */
