@@ -163,10 +163,10 @@ static double workspace_bytes(const pyconv_conv_shape *s, pyconv_conv_op op, pyc
                        : pyconv_weight_implicit_workspace_f64(s, n_threads);
         return f32 ? pyconv_forward_implicit_workspace_f32(s, n_threads)
                    : pyconv_forward_implicit_workspace_f64(s, n_threads);
-    case PYCONV_METHOD_IMPLICIT_TRANSPOSED:
+    case PYCONV_METHOD_IMPLICIT_TRANSPOSED:  /* reads the weights flipped in place */
         pyconv_input_as_forward(s, &t);
-        return flipped + (f32 ? pyconv_forward_implicit_workspace_f32(&t, n_threads)
-                              : pyconv_forward_implicit_workspace_f64(&t, n_threads));
+        return f32 ? pyconv_forward_implicit_workspace_f32(&t, n_threads)
+                   : pyconv_forward_implicit_workspace_f64(&t, n_threads);
     case PYCONV_METHOD_GEMM_COL2IM:
         return f32 ? pyconv_input_gemm_col2im_workspace_f32(s, n_threads)
                    : pyconv_input_gemm_col2im_workspace_f64(s, n_threads);
