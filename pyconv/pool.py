@@ -6,7 +6,8 @@ import numpy as np
 
 from pyconv import _pool
 from pyconv._args import (
-    as_bool, as_float_array, as_int, as_pair, as_shape, check_shape, check_size, output_array, output_size)
+    as_bool, as_float_array, as_indices, as_int, as_pair, as_shape, check_no_overlap, check_shape, check_size,
+    output_array, output_size)
 from pyconv._geometry import PoolGeometry, check_int64
 from pyconv._threads import effective_n_threads
 
@@ -66,17 +67,26 @@ def _result(arr, ndim):
     return arr if ndim == 4 else arr[0]
 
 
+def _output(out, shape, ndim, x):
+    """The 4-d result array: fresh, or the caller's out= (of the input's ndim) checked."""
+    if out is None:
+        return output_array(None, shape, x.dtype)
+    y = output_array(out, shape if ndim == 4 else shape[1:], x.dtype)
+    check_no_overlap(y, [(x, "input")])
+    return y if ndim == 4 else y[np.newaxis]
+
+
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False, *, n_threads=None):
+               return_indices=False, *, out=None, n_threads=None):
     """2-D max pooling (padding counts as -inf; a NaN in a window wins, ties go to the first
     tap in row-major order). With return_indices, also the int64 argmax as the flat index
-    h * W + w inside each input plane (PyTorch's format)."""
+    h * W + w inside each input plane (PyTorch's format). out= receives the values."""
     x, ndim = _spatial_input(input, "input")
     geometry = _geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode, "input")
     return_indices = as_bool(return_indices, "return_indices")
     n_threads = effective_n_threads(n_threads)
     shape = x.shape[:2] + (geometry.h_out, geometry.w_out)
-    y = output_array(None, shape, x.dtype)
+    y = _output(out, shape, ndim, x)
     indices = output_array(None, shape, np.dtype(np.int64), "indices") if return_indices else None
     _pool.max_pool2d(geometry, x.reshape(-1), y.reshape(-1),
                      None if indices is None else indices.reshape(-1), n_threads)
@@ -92,13 +102,7 @@ def max_pool2d_backward(grad_output, indices, input_size, *, n_threads=None):
     n, c, h, w = _as_input_size(input_size, ndim)
     if gy.shape[:2] != (n, c):
         raise ValueError(f"grad_output: expected (N, C) = {(n, c)} as in input_size, got shape {gy.shape}")
-    try:
-        ind = np.asarray(indices)
-    except Exception as exc:
-        raise TypeError(f"indices: expected an integer array, got {type(indices).__name__}: {exc}") from None
-    if ind.dtype.kind not in "iu":
-        raise TypeError(f"indices: expected an integer array, got dtype {ind.dtype}")
-    check_shape(ind, gy.shape if ndim == 4 else gy.shape[1:], "indices")
+    ind = as_indices(indices, gy.shape if ndim == 4 else gy.shape[1:])
     n_threads = effective_n_threads(n_threads)
     gx = output_array(None, (n, c, h, w), gy.dtype, "input_size")
     # the scatter only needs the planes' sizes: a 1x1 window stands for any
@@ -111,15 +115,16 @@ def max_pool2d_backward(grad_output, indices, input_size, *, n_threads=None):
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-               divisor_override=None, *, n_threads=None):
+               divisor_override=None, *, out=None, n_threads=None):
     """2-D average pooling; the divisor is divisor_override when given, else the window's size
-    clipped to the padded input (count_include_pad) or to the input, as in PyTorch."""
+    clipped to the padded input (count_include_pad) or to the input, as in PyTorch. out=
+    receives the result."""
     x, ndim = _spatial_input(input, "input")
     geometry = _geometry(x.shape, kernel_size, stride, padding, 1, ceil_mode, "input")
     count_include_pad = as_bool(count_include_pad, "count_include_pad")
     divisor = _divisor(divisor_override)
     n_threads = effective_n_threads(n_threads)
-    y = output_array(None, x.shape[:2] + (geometry.h_out, geometry.w_out), x.dtype)
+    y = _output(out, x.shape[:2] + (geometry.h_out, geometry.w_out), ndim, x)
     _pool.avg_pool2d(geometry, x.reshape(-1), y.reshape(-1), count_include_pad, divisor, n_threads)
     return _result(y, ndim)
 

@@ -316,7 +316,7 @@ GY = np.zeros((2, 6, 6, 6), np.float32)
 BAD_CALLS = [
     # (call, exception, words the message must contain)
     (lambda: pyconv.conv2d(X, W), ValueError, ["weight", "4 input channels", "got 2"]),
-    (lambda: pyconv.conv2d(X[0], W, groups=2), ValueError, ["input", "4-d", "3-d"]),
+    (lambda: pyconv.conv2d(X[0, 0], W, groups=2), ValueError, ["input", "4-d", "3-d", "got 2-d"]),
     (lambda: pyconv.conv2d(X, W[0], groups=2), ValueError, ["weight", "4-d"]),
     (lambda: pyconv.conv2d(X, W, stride=0, groups=2), ValueError, ["stride", "positive", "0"]),
     (lambda: pyconv.conv2d(X, W, stride=(1, -2), groups=2), ValueError, ["stride[1]", "-2"]),
@@ -351,7 +351,8 @@ BAD_CALLS = [
     (lambda: pyconv.conv2d(X, W, dilation=2**63, groups=2), ValueError, ["dilation"]),
     (lambda: pyconv.conv2d_input((2, 4, 8, 8), W, GY[:, :5], groups=2), ValueError,
      ["grad_output", "(2, 6, 6, 6)", "(2, 5, 6, 6)"]),
-    (lambda: pyconv.conv2d_input((2, 4, 8), W, GY, groups=2), ValueError, ["input_size", "4 sizes", "3"]),
+    (lambda: pyconv.conv2d_input((2, 4), W, GY, groups=2), ValueError, ["input_size", "4 sizes", "2"]),
+    (lambda: pyconv.conv2d_input((4, 8, 8), W, GY, groups=2), ValueError, ["grad_output", "3-d", "unbatched"]),
     (lambda: pyconv.conv2d_input((2, 4, 8, -8), W, GY, groups=2), ValueError, ["input_size[3]", "-8"]),
     (lambda: pyconv.conv2d_input("abcd", W, GY, groups=2), TypeError, ["input_size"]),
     (lambda: pyconv.conv2d_input((2, 6, 8, 8), W, GY, groups=2), ValueError, ["weight", "3 input channels", "got 2"]),
@@ -362,7 +363,7 @@ BAD_CALLS = [
      ["grad_output", "(2, 6, 6, 6)", "(2, 6, 5, 6)"]),
     (lambda: pyconv.conv2d_weight(X, (6, 2, 3), GY, groups=2), ValueError, ["weight_size", "3"]),
     (lambda: pyconv.conv2d_weight(X, (6, 2, 3, 3), GY, groups=2, algorithm=None), ValueError, ["algorithm"]),
-    (lambda: pyconv.conv2d_bias(GY[0]), ValueError, ["grad_output", "4-d", "3-d"]),
+    (lambda: pyconv.conv2d_bias(GY[0, 0]), ValueError, ["grad_output", "4-d", "3-d"]),
     (lambda: pyconv.conv2d_bias(GY.astype(np.int8)), TypeError, ["grad_output", "int8"]),
     (lambda: pyconv.im2col(X, 0), ValueError, ["kernel_size", "0"]),
     (lambda: pyconv.im2col(X, 9), ValueError, ["kernel", "(9, 9)", "(8, 8)"]),

@@ -74,14 +74,25 @@ static void FN(avgpool_row)(const pyconv_pool_shape *s, const real *PYCONV_RESTR
         y[ow] = FN(avg_window)(s, x, i0, i1, h_start, rows_pad, ow, count_include_pad,
                                divisor_override);
     if (lo == hi) return;
-
+    const real divisor = (real)FN(avg_divisor)(i1 - i0, kw, rows_pad, kw, count_include_pad,
+                                               divisor_override);
+    if (hi - lo < 4) {
+        /* a few wide windows (a global pool): one sum per window, taps in row-major order,
+         * rather than a vector pass of a few columns per tap */
+        for (int64_t ow = lo; ow < hi; ow++) {
+            const real *first = x + h_start * s->w_in + ow * sw - pw;
+            real sum = 0;
+            for (int64_t i = i0; i < i1; i++)
+                for (int64_t j = 0; j < kw; j++) sum += first[i * s->w_in + j];
+            y[ow] = sum / divisor;
+        }
+        return;
+    }
     for (int64_t ow = lo; ow < hi; ow++) y[ow] = 0;
     for (int64_t i = i0; i < i1; i++)
         for (int64_t j = 0; j < kw; j++)
             FN(sum_tap_any_stride)(x + (h_start + i) * s->w_in + j - pw + lo * sw, sw, y + lo,
                                    hi - lo);
-    const real divisor = (real)FN(avg_divisor)(i1 - i0, kw, rows_pad, kw, count_include_pad,
-                                               divisor_override);
     for (int64_t ow = lo; ow < hi; ow++) y[ow] /= divisor;
 }
 
