@@ -138,9 +138,11 @@ typedef struct {                                                                
 pyconv_status pyconv_forward_direct_##sfx(const pyconv_conv_shape *s, const real *x,         \
                                           const real *w, const pyconv_epilogue_##sfx *ep,     \
                                           real *y, int n_threads);                            \
+/* flipped: w are the weights of the convolution whose stride-1 input gradient this is */    \
 pyconv_status pyconv_forward_implicit_##sfx(const pyconv_conv_shape *s, const real *x,       \
-                                            const real *w, const pyconv_epilogue_##sfx *ep,   \
-                                            real *y, int n_threads);                          \
+                                            const real *w, int flipped,                       \
+                                            const pyconv_epilogue_##sfx *ep, real *y,         \
+                                            int n_threads);                                   \
 pyconv_status pyconv_forward_pointwise_##sfx(const pyconv_conv_shape *s, const real *x,      \
                                              const real *w, const pyconv_epilogue_##sfx *ep,  \
                                              real *y, int n_threads);                         \

@@ -104,6 +104,12 @@ pyconv_status pyconv_pool_shape_check(const pyconv_pool_shape *s, char *msg, siz
 #define PYCONV_AUTO_DIRECT_MAX_GROUP_SIZE 16
 #define PYCONV_AUTO_DIRECT_MAX_FILTERS 2
 
+/* A pointwise forward runs as plain GEMMs of the image planes (pixels as micro-tile columns)
+ * from this many pixels per image; below, the implicit GEMM's pixel rows and filter columns
+ * fill the micro-tiles better (docs/performance.md, 2026-11-30: 1 thread, ResNet-50's 1x1
+ * layers at 7x7 and 14x14 vs 56x56). */
+#define PYCONV_POINTWISE_MIN_PIXELS 512
+
 static pyconv_algorithm auto_algorithm(const pyconv_conv_shape *s, pyconv_conv_op op)
 {
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
@@ -163,10 +169,10 @@ static double workspace_bytes(const pyconv_conv_shape *s, pyconv_conv_op op, pyc
                        : pyconv_weight_implicit_workspace_f64(s, n_threads);
         return f32 ? pyconv_forward_implicit_workspace_f32(s, n_threads)
                    : pyconv_forward_implicit_workspace_f64(s, n_threads);
-    case PYCONV_METHOD_IMPLICIT_TRANSPOSED:
+    case PYCONV_METHOD_IMPLICIT_TRANSPOSED:  /* reads the weights flipped in place */
         pyconv_input_as_forward(s, &t);
-        return flipped + (f32 ? pyconv_forward_implicit_workspace_f32(&t, n_threads)
-                              : pyconv_forward_implicit_workspace_f64(&t, n_threads));
+        return f32 ? pyconv_forward_implicit_workspace_f32(&t, n_threads)
+                   : pyconv_forward_implicit_workspace_f64(&t, n_threads);
     case PYCONV_METHOD_GEMM_COL2IM:
         return f32 ? pyconv_input_gemm_col2im_workspace_f32(s, n_threads)
                    : pyconv_input_gemm_col2im_workspace_f64(s, n_threads);
@@ -208,7 +214,8 @@ pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op o
         /* no input channels: the output is the bias; huge padding: see pyconv_gather_fits */
         m = s->c_in == 0 ? PYCONV_METHOD_BIAS_ONLY
           : algo != PYCONV_ALGO_IM2COL || !pyconv_gather_fits(s) ? PYCONV_METHOD_DIRECT
-          : pyconv_is_pointwise(s) ? PYCONV_METHOD_GEMM_POINTWISE
+          : pyconv_is_pointwise(s) && s->h_out * s->w_out >= PYCONV_POINTWISE_MIN_PIXELS
+              ? PYCONV_METHOD_GEMM_POINTWISE
                                    : PYCONV_METHOD_IMPLICIT_GEMM;
     } else if (op == PYCONV_OP_WEIGHT_GRAD) {
         m = s->n * s->h_out * s->w_out == 0 ? PYCONV_METHOD_ZEROS
