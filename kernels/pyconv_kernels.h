@@ -70,11 +70,17 @@ pyconv_status pyconv_conv2d_direct_##sfx(const pyconv_conv_shape *s, const real 
 pyconv_status pyconv_conv2d_im2col_##sfx(const pyconv_conv_shape *s, const real *x,          \
                                          const real *w, const real *bias, real *y,           \
                                          int n_threads);                                     \
+/* Winograd F(4x4, 3x3): 3x3 kernels, stride 1, dilation 1 only (PYCONV_ERR_ARG otherwise) */ \
+pyconv_status pyconv_conv2d_winograd_##sfx(const pyconv_conv_shape *s, const real *x,        \
+                                           const real *w, const real *bias, real *y,         \
+                                           int n_threads);                                   \
 /* ---- gradient w.r.t. the input: gx (n, c_in, h_in, w_in) is overwritten ----------------- */ \
 pyconv_status pyconv_conv2d_input_direct_##sfx(const pyconv_conv_shape *s, const real *w,    \
                                                const real *gy, real *gx, int n_threads);     \
 pyconv_status pyconv_conv2d_input_im2col_##sfx(const pyconv_conv_shape *s, const real *w,    \
                                                const real *gy, real *gx, int n_threads);     \
+pyconv_status pyconv_conv2d_input_winograd_##sfx(const pyconv_conv_shape *s, const real *w,  \
+                                                 const real *gy, real *gx, int n_threads);   \
 /* ---- gradient w.r.t. the weight: gw (c_out, c_in/groups, kh, kw) is overwritten -------- */ \
 pyconv_status pyconv_conv2d_weight_direct_##sfx(const pyconv_conv_shape *s, const real *x,   \
                                                 const real *gy, real *gw, int n_threads);    \

@@ -1,0 +1,375 @@
+/* Winograd minimal filtering F(4x4, 3x3) for 3x3, stride-1, dilation-1 convolutions.
+ *
+ * Each 4x4 block of outputs ("tile") of one filter comes from the 6x6 input patch d under it:
+ *     y_tile = A^T [ sum_c (G g_c G^T) .* (B^T d_c B) ] A
+ * so the 36 products per channel replace 144 multiply-adds of the direct convolution. With the
+ * transformed filters U_e (C_in x C_out per element e of the 6x6 domain) and the transformed
+ * input V_e (tiles x C_in), the sum over channels is 36 independent GEMMs
+ *     M_e (tiles x C_out) = V_e @ U_e,
+ * which run on the GEMM's gather micro-kernel (gemm_internal.h): tiles are the micro-tile's rows,
+ * read from V_e through one row pointer per tile and one offset per channel, filters its
+ * columns, from U_e packed once per call as B micro-panels. Interpolation points 0, +-1, +-2 and
+ * infinity (Lavin & Gray, wincnn); F(6x6, 3x3) was not chosen (docs/winograd.md).
+ *
+ * The batch's tiles are numbered row-major over (image, tile row, tile column) and processed in
+ * blocks, one block per thread at a time: input transform of all channels (V), the 36 GEMMs of
+ * each group (M), output transform with the bias into y. The workspace is one block's V and M
+ * per thread plus the transformed filters, whatever the batch size. Zero padding of any size
+ * (negative too: a crop, which the input gradient's transposed convolution may ask for) is read
+ * by clipping the copied input rows; tiles past the output's edge are computed, not stored. */
+
+#include "common/ftz.h"
+#include "conv/transposed_t.h"
+
+/* Defined once for both dtypes (`real` is resolved where the macros expand). */
+#ifndef PYCONV_WINO_M
+/* Output tile side, input tile side (alpha), elements of the transformed domain. */
+#define PYCONV_WINO_M 4
+#define PYCONV_WINO_ALPHA 6
+#define PYCONV_WINO_ELEMS 36
+/* V and M of one block of tiles in at most this many bytes per thread (at least 4 micro-tiles
+ * of tiles), so that a block's transformed data stays in the outer caches; the transformed
+ * filters are streamed once per block. */
+#define PYCONV_WINO_BLOCK_BYTES ((int64_t)8 << 20)
+#define PYCONV_WINO_MAX_BLOCK 256
+
+/* B^T d for the six values d0..d5: the input transform along one axis. */
+#define PYCONV_WINO_BT(d0, d1, d2, d3, d4, d5, o0, o1, o2, o3, o4, o5)                         \
+    do {                                                                                       \
+        const real s42 = (d4) - 4 * (d2), s31 = (d3) - 4 * (d1);                               \
+        const real t42 = (d4) - (d2), t31 = 2 * ((d3) - (d1));                                 \
+        (o0) = 4 * (d0) - 5 * (d2) + (d4);                                                     \
+        (o1) = s42 + s31;                                                                      \
+        (o2) = s42 - s31;                                                                      \
+        (o3) = t42 + t31;                                                                      \
+        (o4) = t42 - t31;                                                                      \
+        (o5) = 4 * (d1) - 5 * (d3) + (d5);                                                     \
+    } while (0)
+
+/* A^T m for m0..m5: the output transform along one axis (four values). */
+#define PYCONV_WINO_AT(m0, m1, m2, m3, m4, m5, o0, o1, o2, o3)                                 \
+    do {                                                                                       \
+        const real p12 = (m1) + (m2), n12 = (m1) - (m2);                                       \
+        const real p34 = (m3) + (m4), n34 = (m3) - (m4);                                       \
+        (o0) = (m0) + p12 + p34;                                                               \
+        (o1) = n12 + 2 * n34;                                                                  \
+        (o2) = p12 + 4 * p34;                                                                  \
+        (o3) = n12 + 8 * n34 + (m5);                                                           \
+    } while (0)
+
+/* G g for the three taps g0..g2: the filter transform along one axis. */
+#define PYCONV_WINO_G(g0, g1, g2, o0, o1, o2, o3, o4, o5)                                      \
+    do {                                                                                       \
+        const real q02 = (g0) + (g2), r02 = (g0) / 24 + (g2) / 6;                              \
+        (o0) = (g0) / 4;                                                                       \
+        (o1) = -(q02 + (g1)) / 6;                                                              \
+        (o2) = -(q02 - (g1)) / 6;                                                              \
+        (o3) = r02 + (g1) / 12;                                                                \
+        (o4) = r02 - (g1) / 12;                                                                \
+        (o5) = (g2);                                                                           \
+    } while (0)
+#endif
+
+/* One call's arguments and the data its threads share. */
+typedef struct {
+    const pyconv_conv_shape *s;
+    const real *x, *bias;
+    real *y;
+    const real *u;        /* transformed filters, see filter_transform */
+    const int64_t *off;   /* off[e * c_in + c] = (e * c_in + c) * ldv: channel c of element e in V */
+    int64_t tiles_h, tiles_w, n_tiles;
+    int64_t nb;           /* tiles per block */
+    int64_t mpad;         /* nb rounded up to whole micro-tiles: M's rows, V's row length */
+    int64_t panels, ldc;  /* filters per group in NR-wide panels; M's row length */
+} FN(wino_args);
+
+/* The transformed taps U = G g G^T of filters [0, n_filters) of one packed panel and one input
+ * channel, w pointing at the first one's taps (filters cin_g * 9 apart): element e of filter r
+ * goes to u[e * estride + r]; the panel's columns past n_filters (of nr) are zero. */
+PYCONV_SIMD_CLONES
+static void FN(wino_filter_panel)(const real *PYCONV_RESTRICT w, int64_t cin_g, int64_t n_filters,
+                                  int64_t nr, int64_t estride, real *PYCONV_RESTRICT u)
+{
+    for (int64_t r = 0; r < n_filters; r++) {
+        const real *f = w + r * cin_g * 9;
+        real a[6][3], o[6];
+        for (int j = 0; j < 3; j++)
+            PYCONV_WINO_G(f[j], f[3 + j], f[6 + j], a[0][j], a[1][j], a[2][j], a[3][j], a[4][j],
+                          a[5][j]);
+        for (int i = 0; i < 6; i++) {
+            PYCONV_WINO_G(a[i][0], a[i][1], a[i][2], o[0], o[1], o[2], o[3], o[4], o[5]);
+            for (int l = 0; l < 6; l++) u[(i * 6 + l) * estride + r] = o[l];
+        }
+    }
+    for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++)
+        for (int64_t r = n_filters; r < nr; r++) u[e * estride + r] = 0;
+}
+
+/* U for every group, element and input channel, as B micro-panels (the K x NR layout the
+ * forward's packed weights have, K = input channels of the group):
+ *     u[((g * 36 + e) * panels + jp) * cin_g * nr + c * nr + r] = U_e(c, filter jp * nr + r of g) */
+static void FN(filter_transform)(const pyconv_conv_shape *s, const real *w, int64_t panels,
+                                 int64_t nr, real *u, int n_threads)
+{
+    const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
+    const int64_t estride = panels * cin_g * nr, n_items = s->groups * panels * cin_g;
+    int64_t item;
+    n_threads = pyconv_threads_for((double)s->c_out * (double)s->c_in * 64.0, n_threads);
+    #pragma omp parallel for num_threads(n_threads) schedule(static) if(n_threads > 1)
+    for (item = 0; item < n_items; item++) {
+        const int64_t g = item / (panels * cin_g), jp = item / cin_g % panels, c = item % cin_g;
+        const int64_t f0 = jp * nr, n_filters = PYCONV_MIN(nr, cout_g - f0);
+        FN(wino_filter_panel)(w + ((g * cout_g + f0) * cin_g + c) * 9, cin_g, n_filters, nr,
+                              estride, u + (g * PYCONV_WINO_ELEMS * panels + jp) * cin_g * nr + c * nr);
+    }
+}
+
+/* V columns [0, ns) of one input channel: the transformed 6x6 patches of ns consecutive tiles
+ * of one tile row, whose top-left input value is (r0, c0) of `plane` (any sign: rows and
+ * columns outside the plane read as zeros). Element e of the tile u goes to v[e * vstride + u].
+ * buf holds 3 * 6 * 4 * (ns + 1) values. The patches overlap by two columns, so the six rows
+ * are copied (zero-padded) once, split into the four column phases (column 4u + p of the run
+ * at line[p][u]), transformed along the columns, then along the rows: every step runs along
+ * contiguous arrays, across the tiles. */
+PYCONV_SIMD_CLONES
+static void FN(wino_input_rows)(const pyconv_conv_shape *s, const real *PYCONV_RESTRICT plane,
+                                int64_t r0, int64_t c0, int64_t ns, real *PYCONV_RESTRICT buf,
+                                real *PYCONV_RESTRICT v, int64_t vstride)
+{
+    const int64_t n1 = ns + 1, width = 4 * n1, w_in = s->w_in;
+    real *line = buf, *phases = buf + 6 * width, *cols = phases + 6 * width;
+    const int64_t lo = PYCONV_MAX(c0, 0), hi = PYCONV_MIN(c0 + width, w_in);
+    for (int64_t i = 0; i < 6; i++) {
+        real *dst = line + i * width;
+        const int64_t r = r0 + i;
+        if (r < 0 || r >= s->h_in || hi <= lo) {
+            memset(dst, 0, (size_t)width * sizeof(real));
+            continue;
+        }
+        memset(dst, 0, (size_t)(lo - c0) * sizeof(real));
+        memcpy(dst + (lo - c0), plane + r * w_in + lo, (size_t)(hi - lo) * sizeof(real));
+        memset(dst + (hi - c0), 0, (size_t)(c0 + width - hi) * sizeof(real));
+    }
+    for (int64_t i = 0; i < 6; i++) {
+        const real *src = line + i * width;
+        real *p = phases + i * width;
+        for (int64_t u = 0; u < n1; u++) {
+            p[u] = src[4 * u];
+            p[n1 + u] = src[4 * u + 1];
+            p[2 * n1 + u] = src[4 * u + 2];
+            p[3 * n1 + u] = src[4 * u + 3];
+        }
+    }
+    for (int64_t q = 0; q < width; q++)
+        PYCONV_WINO_BT(phases[q], phases[width + q], phases[2 * width + q], phases[3 * width + q],
+                       phases[4 * width + q], phases[5 * width + q], cols[q], cols[width + q],
+                       cols[2 * width + q], cols[3 * width + q], cols[4 * width + q],
+                       cols[5 * width + q]);
+    for (int64_t k = 0; k < 6; k++) {
+        const real *t = cols + k * width;
+        real *vk = v + k * 6 * vstride;
+        for (int64_t u = 0; u < ns; u++)
+            PYCONV_WINO_BT(t[u], t[n1 + u], t[2 * n1 + u], t[3 * n1 + u], t[u + 1], t[n1 + u + 1],
+                           vk[u], vk[vstride + u], vk[2 * vstride + u], vk[3 * vstride + u],
+                           vk[4 * vstride + u], vk[5 * vstride + u]);
+    }
+}
+
+/* The 4x4 outputs of one tile for filters [0, n_filters) from their 36 elements
+ * (m[e * estride + oc]), plus the bias (may be NULL): output (i, j) of filter oc goes to
+ * ob[(i * 4 + j) * ldo + oc]. */
+PYCONV_SIMD_CLONES
+static void FN(wino_output_tile)(const real *PYCONV_RESTRICT m, int64_t estride, int64_t n_filters,
+                                 const real *PYCONV_RESTRICT bias, real *PYCONV_RESTRICT ob,
+                                 int64_t ldo)
+{
+    for (int64_t oc = 0; oc < n_filters; oc++) {
+        real t[6][4], o[4][4];
+        for (int k = 0; k < 6; k++) {
+            const real *mk = m + k * 6 * estride + oc;
+            PYCONV_WINO_AT(mk[0], mk[estride], mk[2 * estride], mk[3 * estride], mk[4 * estride],
+                           mk[5 * estride], t[k][0], t[k][1], t[k][2], t[k][3]);
+        }
+        for (int j = 0; j < 4; j++)
+            PYCONV_WINO_AT(t[0][j], t[1][j], t[2][j], t[3][j], t[4][j], t[5][j], o[0][j], o[1][j],
+                           o[2][j], o[3][j]);
+        const real b = bias != NULL ? bias[oc] : (real)0;
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) ob[(i * 4 + j) * ldo + oc] = o[i][j] + b;
+    }
+}
+
+/* Per-thread workspace of one block. */
+typedef struct {
+    real *v;            /* 36 x c_in x mpad: the transformed input, element-major */
+    real *m;            /* 36 x mpad x ldc: one group's products, element-major */
+    real *ob;           /* 16 x ldc: one tile's outputs */
+    real *buf;          /* the input transform's rows */
+    const real **rows;  /* mpad row pointers into V, one per tile */
+} FN(wino_work);
+
+/* Tile t of the batch: image, tile row, tile column. */
+PYCONV_INLINE void FN(wino_tile)(const FN(wino_args) *a, int64_t t, int64_t *img, int64_t *ti,
+                                 int64_t *tj)
+{
+    const int64_t per_image = a->tiles_h * a->tiles_w;
+    *img = t / per_image;
+    *ti = t % per_image / a->tiles_w;
+    *tj = t % a->tiles_w;
+}
+
+/* Tiles [t0, t0 + nb) of the batch, all of y's filters. */
+static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int64_t t0, int64_t nb)
+{
+    const pyconv_conv_shape *s = a->s;
+    const pyconv_gemm_arch *arch = pyconv_gemm_active_arch();
+    const FN(pyconv_ukernel_gather) ukernel = arch->FN(ukernel_gather);
+    const pyconv_gemm_blocking blk = arch->FN(blocking);
+    const int64_t mr = blk.mr, nr = blk.nr, mpad = a->mpad, ldc = a->ldc, panels = a->panels;
+    const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
+    const int64_t plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
+    /* input transform, one tile-row run at a time */
+    for (int64_t t = 0; t < nb;) {
+        int64_t img, ti, tj;
+        FN(wino_tile)(a, t0 + t, &img, &ti, &tj);
+        const int64_t ns = PYCONV_MIN(a->tiles_w - tj, nb - t);
+        for (int64_t c = 0; c < s->c_in; c++)
+            FN(wino_input_rows)(s, a->x + (img * s->c_in + c) * plane_in,
+                                PYCONV_WINO_M * ti - s->pad_top, PYCONV_WINO_M * tj - s->pad_left,
+                                ns, wk->buf, wk->v + c * mpad + t, s->c_in * mpad);
+        t += ns;
+    }
+    /* rows past the last tile repeat the first; their products are not read */
+    for (int64_t t = 0; t < mpad; t++) wk->rows[t] = wk->v + (t < nb ? t : 0);
+    for (int64_t g = 0; g < s->groups; g++) {
+        /* M_e = V_e @ U_e: per element, KC channels at a time, NR filters (their panel stays in
+         * L1) times MR tiles gathered from V */
+        for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++) {
+            const real *u_e = a->u + (g * PYCONV_WINO_ELEMS + e) * panels * cin_g * nr;
+            const int64_t *off = a->off + e * s->c_in + g * cin_g;
+            real *m_e = wk->m + e * mpad * ldc;
+            for (int64_t pc = 0; pc < cin_g; pc += blk.kc) {
+                const int64_t kc = PYCONV_MIN(blk.kc, cin_g - pc);
+                for (int64_t jp = 0; jp < panels; jp++)
+                    for (int64_t t = 0; t < nb; t += mr)
+                        ukernel(kc, off + pc, wk->rows + t, u_e + jp * cin_g * nr + pc * nr,
+                                pc == 0 ? 0 : 1, m_e + t * ldc + jp * nr, ldc);
+            }
+        }
+        /* output transform, tile by tile, into y (the part of the tile inside it) */
+        const real *bias = a->bias != NULL ? a->bias + g * cout_g : NULL;
+        for (int64_t t = 0; t < nb; t++) {
+            int64_t img, ti, tj;
+            FN(wino_tile)(a, t0 + t, &img, &ti, &tj);
+            const int64_t oh = PYCONV_WINO_M * ti, ow = PYCONV_WINO_M * tj;
+            const int64_t hv = PYCONV_MIN(PYCONV_WINO_M, s->h_out - oh);
+            const int64_t wv = PYCONV_MIN(PYCONV_WINO_M, s->w_out - ow);
+            FN(wino_output_tile)(wk->m + t * ldc, mpad * ldc, cout_g, bias, wk->ob, ldc);
+            real *y = a->y + (img * s->c_out + g * cout_g) * plane_out + oh * s->w_out + ow;
+            for (int64_t oc = 0; oc < cout_g; oc++)
+                for (int64_t i = 0; i < hv; i++)
+                    for (int64_t j = 0; j < wv; j++)
+                        y[oc * plane_out + i * s->w_out + j] = wk->ob[(i * 4 + j) * ldc + oc];
+        }
+    }
+}
+
+pyconv_status FN(pyconv_conv2d_winograd)(const pyconv_conv_shape *s, const real *x, const real *w,
+                                         const real *bias, real *y, int n_threads)
+{
+    if (s->kh != 3 || s->kw != 3 || s->stride_h != 1 || s->stride_w != 1 || s->dil_h != 1 ||
+        s->dil_w != 1 || s->groups < 1 || s->c_in % s->groups || s->c_out % s->groups ||
+        n_threads < 1)
+        return PYCONV_ERR_ARG;
+    if (s->n == 0 || s->h_out * s->w_out == 0 || s->c_out == 0) return PYCONV_OK;
+    /* no input channels: the output is the bias */
+    if (s->c_in == 0) return FN(pyconv_conv2d_direct)(s, x, w, bias, y, n_threads);
+    const pyconv_gemm_blocking blk = pyconv_gemm_active_arch()->FN(blocking);
+    const int64_t mr = blk.mr, nr = blk.nr;
+    const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
+    FN(wino_args) a;
+    a.s = s;
+    a.x = x;
+    a.bias = bias;
+    a.y = y;
+    a.tiles_h = (s->h_out + PYCONV_WINO_M - 1) / PYCONV_WINO_M;
+    a.tiles_w = (s->w_out + PYCONV_WINO_M - 1) / PYCONV_WINO_M;
+    a.n_tiles = s->n * a.tiles_h * a.tiles_w;
+    a.panels = (cout_g + nr - 1) / nr;
+    a.ldc = a.panels * nr;
+    int nt = pyconv_threads_for(
+        (double)PYCONV_WINO_ELEMS * (double)a.n_tiles * (double)cin_g * (double)s->c_out, n_threads);
+    /* blocks: as large as PYCONV_WINO_BLOCK_BYTES allows, at least one per thread */
+    const int64_t tile_bytes = PYCONV_WINO_ELEMS * (s->c_in + a.ldc) * (int64_t)sizeof(real);
+    int64_t nb = PYCONV_MIN(PYCONV_MAX(PYCONV_WINO_BLOCK_BYTES / tile_bytes, 4 * mr),
+                            PYCONV_WINO_MAX_BLOCK);
+    nb = PYCONV_MIN(nb, (a.n_tiles + nt - 1) / nt);
+    a.nb = nb = (nb + mr - 1) / mr * mr;
+    a.mpad = nb;
+    const int64_t n_blocks = (a.n_tiles + nb - 1) / nb;
+    nt = (int)PYCONV_MIN((int64_t)nt, n_blocks);
+
+    /* shared: the transformed filters and the channel offsets into V */
+    const size_t u_bytes =
+        (size_t)(s->groups * PYCONV_WINO_ELEMS * a.panels * cin_g * nr) * sizeof(real);
+    real *u = (real *)pyconv_arena_get(
+        PYCONV_ARENA_GEMM_B, u_bytes + (size_t)(PYCONV_WINO_ELEMS * s->c_in) * sizeof(int64_t));
+    if (u == NULL) return PYCONV_ERR_NOMEM;
+    int64_t *off = (int64_t *)((char *)u + u_bytes);
+    for (int64_t e = 0; e < PYCONV_WINO_ELEMS * s->c_in; e++) off[e] = e * a.mpad;
+    FN(filter_transform)(s, w, a.panels, nr, u, n_threads);
+    a.u = u;
+    a.off = off;
+
+    const int64_t run_max = PYCONV_MIN(a.tiles_w, nb);
+    const size_t v_bytes = (size_t)(PYCONV_WINO_ELEMS * s->c_in * a.mpad) * sizeof(real);
+    const size_t m_bytes = (size_t)(PYCONV_WINO_ELEMS * a.mpad * a.ldc) * sizeof(real);
+    const size_t ob_bytes = (size_t)(16 * a.ldc) * sizeof(real);
+    const size_t buf_bytes = (size_t)(3 * 6 * 4 * (run_max + 1)) * sizeof(real);
+    const size_t work_bytes = v_bytes + m_bytes + ob_bytes + buf_bytes +
+                              (size_t)a.mpad * sizeof(real *);
+    int failed = 0;
+    #pragma omp parallel num_threads(nt) if(nt > 1)
+    {
+        pyconv_fpmode fpmode = pyconv_ftz_enter();
+        char *base = (char *)pyconv_arena_get(PYCONV_ARENA_CONV_1, work_bytes);
+        FN(wino_work) wk;
+        if (base == NULL) {
+            #pragma omp atomic write
+            failed = 1;
+        } else {
+            wk.v = (real *)base;
+            wk.m = (real *)(base + v_bytes);
+            wk.ob = (real *)(base + v_bytes + m_bytes);
+            wk.buf = (real *)(base + v_bytes + m_bytes + ob_bytes);
+            wk.rows = (const real **)(base + v_bytes + m_bytes + ob_bytes + buf_bytes);
+        }
+        int64_t b;
+        #pragma omp for schedule(static)
+        for (b = 0; b < n_blocks; b++) {
+            if (base == NULL) continue;
+            FN(wino_block)(&a, &wk, b * nb, PYCONV_MIN(nb, a.n_tiles - b * nb));
+        }
+        pyconv_ftz_exit(fpmode);
+    }
+    return failed ? PYCONV_ERR_NOMEM : PYCONV_OK;
+}
+
+/* The stride-1 input gradient is the forward of gy with flipped, transposed weights
+ * (transposed_t.h); its padding may come out negative (padding beyond two), which the forward
+ * reads as a crop. */
+pyconv_status FN(pyconv_conv2d_input_winograd)(const pyconv_conv_shape *s, const real *w,
+                                               const real *gy, real *gx, int n_threads)
+{
+    pyconv_conv_shape t;
+    if (!FN(input_as_forward)(s, &t) && (s->stride_h != 1 || s->stride_w != 1))
+        return PYCONV_ERR_ARG;
+    if (s->n == 0 || s->c_in == 0 || s->h_in * s->w_in == 0) return PYCONV_OK;
+    if (s->c_out == 0) {
+        memset(gx, 0, (size_t)(s->n * s->c_in * s->h_in * s->w_in) * sizeof(real));
+        return PYCONV_OK;
+    }
+    real *w_t = FN(flipped_weights)(s, w);
+    return w_t == NULL ? PYCONV_ERR_NOMEM
+                       : FN(pyconv_conv2d_winograd)(&t, gy, w_t, NULL, gx, n_threads);
+}
