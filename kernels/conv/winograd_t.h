@@ -32,6 +32,8 @@
  * filters are streamed once per block. */
 #define PYCONV_WINO_BLOCK_BYTES ((int64_t)8 << 20)
 #define PYCONV_WINO_MAX_BLOCK 256
+/* Widest B micro-panel of any micro-kernel (gemm_config.h). */
+#define PYCONV_WINO_MAX_NR 32
 
 /* B^T d for the six values d0..d5: the input transform along one axis. */
 #define PYCONV_WINO_BT(d0, d1, d2, d3, d4, d5, o0, o1, o2, o3, o4, o5)                         \
@@ -60,15 +62,61 @@
 /* G g for the three taps g0..g2: the filter transform along one axis. */
 #define PYCONV_WINO_G(g0, g1, g2, o0, o1, o2, o3, o4, o5)                                      \
     do {                                                                                       \
-        const real q02 = (g0) + (g2), r02 = (g0) / 24 + (g2) / 6;                              \
-        (o0) = (g0) / 4;                                                                       \
-        (o1) = -(q02 + (g1)) / 6;                                                              \
-        (o2) = -(q02 - (g1)) / 6;                                                              \
-        (o3) = r02 + (g1) / 12;                                                                \
-        (o4) = r02 - (g1) / 12;                                                                \
+        const real q02 = (g0) + (g2), r02 = (g0) * (real)(1.0 / 24) + (g2) * (real)(1.0 / 6);  \
+        (o0) = (g0) * (real)0.25;                                                              \
+        (o1) = (q02 + (g1)) * (real)(-1.0 / 6);                                                \
+        (o2) = (q02 - (g1)) * (real)(-1.0 / 6);                                                \
+        (o3) = r02 + (g1) * (real)(1.0 / 12);                                                  \
+        (o4) = r02 - (g1) * (real)(1.0 / 12);                                                  \
         (o5) = (g2);                                                                           \
     } while (0)
+
+/* A run: ns consecutive tiles of one tile row, whose top-left input value is (r0, c0) of image
+ * img (any sign: rows and columns outside it read as zeros), transformed into V columns
+ * col .. col + ns - 1; column col + ns is left dead (a run's last patch reads two columns past
+ * its 4 * ns, which the next run's transform must not share). */
+typedef struct {
+    int64_t img, r0, c0, col, ns;
+} pyconv_wino_run;
 #endif
+
+/* The one-axis transforms applied elementwise along arrays of n values: out_k[q] is
+ * transform output k of the inputs in_0[q], in_1[q], ... Every array is its own restrict
+ * argument, so the loops vectorize without run-time overlap checks. */
+PYCONV_SIMD_CLONES
+static void FN(wino_bt_lines)(int64_t n, const real *PYCONV_RESTRICT d0, const real *PYCONV_RESTRICT d1,
+                              const real *PYCONV_RESTRICT d2, const real *PYCONV_RESTRICT d3,
+                              const real *PYCONV_RESTRICT d4, const real *PYCONV_RESTRICT d5,
+                              real *PYCONV_RESTRICT o0, real *PYCONV_RESTRICT o1,
+                              real *PYCONV_RESTRICT o2, real *PYCONV_RESTRICT o3,
+                              real *PYCONV_RESTRICT o4, real *PYCONV_RESTRICT o5)
+{
+    for (int64_t q = 0; q < n; q++)
+        PYCONV_WINO_BT(d0[q], d1[q], d2[q], d3[q], d4[q], d5[q], o0[q], o1[q], o2[q], o3[q],
+                       o4[q], o5[q]);
+}
+
+PYCONV_SIMD_CLONES
+static void FN(wino_at_lines)(int64_t n, const real *PYCONV_RESTRICT m0, const real *PYCONV_RESTRICT m1,
+                              const real *PYCONV_RESTRICT m2, const real *PYCONV_RESTRICT m3,
+                              const real *PYCONV_RESTRICT m4, const real *PYCONV_RESTRICT m5,
+                              real *PYCONV_RESTRICT o0, real *PYCONV_RESTRICT o1,
+                              real *PYCONV_RESTRICT o2, real *PYCONV_RESTRICT o3)
+{
+    for (int64_t q = 0; q < n; q++)
+        PYCONV_WINO_AT(m0[q], m1[q], m2[q], m3[q], m4[q], m5[q], o0[q], o1[q], o2[q], o3[q]);
+}
+
+PYCONV_SIMD_CLONES
+static void FN(wino_g_lines)(int64_t n, const real *PYCONV_RESTRICT g0, const real *PYCONV_RESTRICT g1,
+                             const real *PYCONV_RESTRICT g2, real *PYCONV_RESTRICT o0,
+                             real *PYCONV_RESTRICT o1, real *PYCONV_RESTRICT o2,
+                             real *PYCONV_RESTRICT o3, real *PYCONV_RESTRICT o4,
+                             real *PYCONV_RESTRICT o5)
+{
+    for (int64_t q = 0; q < n; q++)
+        PYCONV_WINO_G(g0[q], g1[q], g2[q], o0[q], o1[q], o2[q], o3[q], o4[q], o5[q]);
+}
 
 /* One call's arguments and the data its threads share. */
 typedef struct {
@@ -76,43 +124,46 @@ typedef struct {
     const real *x, *bias;
     real *y;
     const real *u;        /* transformed filters, see filter_transform */
-    const int64_t *off;   /* off[e * c_in + c] = (e * c_in + c) * ldv: channel c of element e in V */
+    const int64_t *off;   /* off[e * c_in + c] = e * v_estride + c * ldv: channel c of element e in V */
+    int64_t ldv;          /* V's row length: the block's tiles and one dead column per run */
     int64_t tiles_h, tiles_w, n_tiles;
     int64_t nb;           /* tiles per block */
-    int64_t mpad;         /* nb rounded up to whole micro-tiles: M's rows, V's row length */
+    int64_t mpad;         /* nb rounded up to whole micro-tiles: M's rows */
     int64_t panels, ldc;  /* filters per group in NR-wide panels; M's row length */
+    /* distances between consecutive elements e in U, V and M: a cache line more than their
+     * data, so that the 36 elements' rows, read and written together, do not all map to the
+     * same cache sets */
+    int64_t u_estride, v_estride, m_estride;
 } FN(wino_args);
 
 /* The transformed taps U = G g G^T of filters [0, n_filters) of one packed panel and one input
  * channel, w pointing at the first one's taps (filters cin_g * 9 apart): element e of filter r
- * goes to u[e * estride + r]; the panel's columns past n_filters (of nr) are zero. */
-PYCONV_SIMD_CLONES
-static void FN(wino_filter_panel)(const real *PYCONV_RESTRICT w, int64_t cin_g, int64_t n_filters,
-                                  int64_t nr, int64_t estride, real *PYCONV_RESTRICT u)
+ * goes to u[e * estride + r]; the panel's columns past n_filters (of nr) are zero. The taps are
+ * first gathered tap-major, so that the transform runs along arrays across the filters. */
+static void FN(wino_filter_panel)(const real *w, int64_t cin_g, int64_t n_filters, int64_t nr,
+                                  int64_t estride, real *u)
 {
-    for (int64_t r = 0; r < n_filters; r++) {
-        const real *f = w + r * cin_g * 9;
-        real a[6][3], o[6];
-        for (int j = 0; j < 3; j++)
-            PYCONV_WINO_G(f[j], f[3 + j], f[6 + j], a[0][j], a[1][j], a[2][j], a[3][j], a[4][j],
-                          a[5][j]);
-        for (int i = 0; i < 6; i++) {
-            PYCONV_WINO_G(a[i][0], a[i][1], a[i][2], o[0], o[1], o[2], o[3], o[4], o[5]);
-            for (int l = 0; l < 6; l++) u[(i * 6 + l) * estride + r] = o[l];
-        }
+    real f[9][PYCONV_WINO_MAX_NR], a[6][3][PYCONV_WINO_MAX_NR];
+    for (int64_t r = 0; r < nr; r++)
+        for (int k = 0; k < 9; k++) f[k][r] = r < n_filters ? w[r * cin_g * 9 + k] : 0;
+    for (int j = 0; j < 3; j++)
+        FN(wino_g_lines)(nr, f[j], f[3 + j], f[6 + j], a[0][j], a[1][j], a[2][j], a[3][j], a[4][j],
+                         a[5][j]);
+    for (int i = 0; i < 6; i++) {
+        real *ui = u + i * 6 * estride;
+        FN(wino_g_lines)(nr, a[i][0], a[i][1], a[i][2], ui, ui + estride, ui + 2 * estride,
+                         ui + 3 * estride, ui + 4 * estride, ui + 5 * estride);
     }
-    for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++)
-        for (int64_t r = n_filters; r < nr; r++) u[e * estride + r] = 0;
 }
 
 /* U for every group, element and input channel, as B micro-panels (the K x NR layout the
  * forward's packed weights have, K = input channels of the group):
- *     u[((g * 36 + e) * panels + jp) * cin_g * nr + c * nr + r] = U_e(c, filter jp * nr + r of g) */
+ *     u[(g * 36 + e) * estride + (jp * cin_g + c) * nr + r] = U_e(c, filter jp * nr + r of g) */
 static void FN(filter_transform)(const pyconv_conv_shape *s, const real *w, int64_t panels,
-                                 int64_t nr, real *u, int n_threads)
+                                 int64_t nr, int64_t estride, real *u, int n_threads)
 {
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
-    const int64_t estride = panels * cin_g * nr, n_items = s->groups * panels * cin_g;
+    const int64_t n_items = s->groups * panels * cin_g;
     int64_t item;
     n_threads = pyconv_threads_for((double)s->c_out * (double)s->c_in * 64.0, n_threads);
     #pragma omp parallel for num_threads(n_threads) schedule(static) if(n_threads > 1)
@@ -120,92 +171,95 @@ static void FN(filter_transform)(const pyconv_conv_shape *s, const real *w, int6
         const int64_t g = item / (panels * cin_g), jp = item / cin_g % panels, c = item % cin_g;
         const int64_t f0 = jp * nr, n_filters = PYCONV_MIN(nr, cout_g - f0);
         FN(wino_filter_panel)(w + ((g * cout_g + f0) * cin_g + c) * 9, cin_g, n_filters, nr,
-                              estride, u + (g * PYCONV_WINO_ELEMS * panels + jp) * cin_g * nr + c * nr);
+                              estride, u + g * PYCONV_WINO_ELEMS * estride + (jp * cin_g + c) * nr);
     }
 }
 
-/* V columns [0, ns) of one input channel: the transformed 6x6 patches of ns consecutive tiles
- * of one tile row, whose top-left input value is (r0, c0) of `plane` (any sign: rows and
- * columns outside the plane read as zeros). Element e of the tile u goes to v[e * vstride + u].
- * buf holds 3 * 6 * 4 * (ns + 1) values. The patches overlap by two columns, so the six rows
- * are copied (zero-padded) once, split into the four column phases (column 4u + p of the run
- * at line[p][u]), transformed along the columns, then along the rows: every step runs along
- * contiguous arrays, across the tiles. */
-PYCONV_SIMD_CLONES
-static void FN(wino_input_rows)(const pyconv_conv_shape *s, const real *PYCONV_RESTRICT plane,
-                                int64_t r0, int64_t c0, int64_t ns, real *PYCONV_RESTRICT buf,
-                                real *PYCONV_RESTRICT v, int64_t vstride)
+/* V of one input channel (x_c: its plane in image 0) for the block's runs, which fill columns [0, n_cols): the
+ * transformed 6x6 patch of the tile in column u has element e at v[e * vstride + u]. buf holds
+ * 3 * 6 * 4 * n_cols values. The patches overlap by two columns, so each run's six input rows
+ * are copied (zero-padded) once, side by side; then, across all the block's columns at once
+ * (long contiguous loops, whatever the image width): split into the four column phases (input
+ * column 4u + p at phase p, column u), transformed along the rows of the patch, then along
+ * its columns. */
+static void FN(wino_input_channel)(const pyconv_conv_shape *s, const real *PYCONV_RESTRICT x_c,
+                                   const pyconv_wino_run *runs, int64_t n_runs, int64_t n_cols,
+                                   real *PYCONV_RESTRICT buf, real *PYCONV_RESTRICT v,
+                                   int64_t vstride)
 {
-    const int64_t n1 = ns + 1, width = 4 * n1, w_in = s->w_in;
+    const int64_t width = 4 * n_cols, w_in = s->w_in;
     real *line = buf, *phases = buf + 6 * width, *cols = phases + 6 * width;
-    const int64_t lo = PYCONV_MAX(c0, 0), hi = PYCONV_MIN(c0 + width, w_in);
-    for (int64_t i = 0; i < 6; i++) {
-        real *dst = line + i * width;
-        const int64_t r = r0 + i;
-        if (r < 0 || r >= s->h_in || hi <= lo) {
-            memset(dst, 0, (size_t)width * sizeof(real));
-            continue;
+    for (int64_t q = 0; q < n_runs; q++) {
+        const pyconv_wino_run *run = runs + q;
+        const int64_t len = 4 * (run->ns + 1), c0 = run->c0;
+        const int64_t lo = PYCONV_MAX(c0, 0), hi = PYCONV_MIN(c0 + len, w_in);
+        const real *plane = x_c + run->img * s->c_in * s->h_in * w_in;
+        for (int64_t i = 0; i < 6; i++) {
+            real *dst = line + i * width + 4 * run->col;
+            const int64_t r = run->r0 + i;
+            if (r < 0 || r >= s->h_in || hi <= lo) {
+                memset(dst, 0, (size_t)len * sizeof(real));
+                continue;
+            }
+            memset(dst, 0, (size_t)(lo - c0) * sizeof(real));
+            memcpy(dst + (lo - c0), plane + r * w_in + lo, (size_t)(hi - lo) * sizeof(real));
+            memset(dst + (hi - c0), 0, (size_t)(c0 + len - hi) * sizeof(real));
         }
-        memset(dst, 0, (size_t)(lo - c0) * sizeof(real));
-        memcpy(dst + (lo - c0), plane + r * w_in + lo, (size_t)(hi - lo) * sizeof(real));
-        memset(dst + (hi - c0), 0, (size_t)(c0 + width - hi) * sizeof(real));
     }
     for (int64_t i = 0; i < 6; i++) {
         const real *src = line + i * width;
         real *p = phases + i * width;
-        for (int64_t u = 0; u < n1; u++) {
+        for (int64_t u = 0; u < n_cols; u++) {
             p[u] = src[4 * u];
-            p[n1 + u] = src[4 * u + 1];
-            p[2 * n1 + u] = src[4 * u + 2];
-            p[3 * n1 + u] = src[4 * u + 3];
+            p[n_cols + u] = src[4 * u + 1];
+            p[2 * n_cols + u] = src[4 * u + 2];
+            p[3 * n_cols + u] = src[4 * u + 3];
         }
     }
-    for (int64_t q = 0; q < width; q++)
-        PYCONV_WINO_BT(phases[q], phases[width + q], phases[2 * width + q], phases[3 * width + q],
-                       phases[4 * width + q], phases[5 * width + q], cols[q], cols[width + q],
-                       cols[2 * width + q], cols[3 * width + q], cols[4 * width + q],
-                       cols[5 * width + q]);
+    FN(wino_bt_lines)(width, phases, phases + width, phases + 2 * width, phases + 3 * width,
+                      phases + 4 * width, phases + 5 * width, cols, cols + width, cols + 2 * width,
+                      cols + 3 * width, cols + 4 * width, cols + 5 * width);
+    /* the last column is dead: no column past it to read */
     for (int64_t k = 0; k < 6; k++) {
         const real *t = cols + k * width;
         real *vk = v + k * 6 * vstride;
-        for (int64_t u = 0; u < ns; u++)
-            PYCONV_WINO_BT(t[u], t[n1 + u], t[2 * n1 + u], t[3 * n1 + u], t[u + 1], t[n1 + u + 1],
-                           vk[u], vk[vstride + u], vk[2 * vstride + u], vk[3 * vstride + u],
-                           vk[4 * vstride + u], vk[5 * vstride + u]);
+        FN(wino_bt_lines)(n_cols - 1, t, t + n_cols, t + 2 * n_cols, t + 3 * n_cols, t + 1,
+                          t + n_cols + 1, vk, vk + vstride, vk + 2 * vstride, vk + 3 * vstride,
+                          vk + 4 * vstride, vk + 5 * vstride);
     }
 }
 
 /* The 4x4 outputs of one tile for filters [0, n_filters) from their 36 elements
- * (m[e * estride + oc]), plus the bias (may be NULL): output (i, j) of filter oc goes to
- * ob[(i * 4 + j) * ldo + oc]. */
-PYCONV_SIMD_CLONES
-static void FN(wino_output_tile)(const real *PYCONV_RESTRICT m, int64_t estride, int64_t n_filters,
-                                 const real *PYCONV_RESTRICT bias, real *PYCONV_RESTRICT ob,
-                                 int64_t ldo)
+ * (m[e * estride + oc]): output (i, j) of filter oc goes to ob[(i * 4 + j) * ldo + oc]; tmp
+ * holds 24 * ldo values. */
+static void FN(wino_output_tile)(const real *m, int64_t estride, int64_t n_filters, real *tmp,
+                                 real *ob, int64_t ldo)
 {
-    for (int64_t oc = 0; oc < n_filters; oc++) {
-        real t[6][4], o[4][4];
-        for (int k = 0; k < 6; k++) {
-            const real *mk = m + k * 6 * estride + oc;
-            PYCONV_WINO_AT(mk[0], mk[estride], mk[2 * estride], mk[3 * estride], mk[4 * estride],
-                           mk[5 * estride], t[k][0], t[k][1], t[k][2], t[k][3]);
-        }
-        for (int j = 0; j < 4; j++)
-            PYCONV_WINO_AT(t[0][j], t[1][j], t[2][j], t[3][j], t[4][j], t[5][j], o[0][j], o[1][j],
-                           o[2][j], o[3][j]);
-        const real b = bias != NULL ? bias[oc] : (real)0;
-        for (int i = 0; i < 4; i++)
-            for (int j = 0; j < 4; j++) ob[(i * 4 + j) * ldo + oc] = o[i][j] + b;
+    /* along the rows of the 6x6 tile: tmp[(k * 4 + j) * ldo + oc] */
+    for (int64_t k = 0; k < 6; k++) {
+        const real *mk = m + k * 6 * estride;
+        real *tk = tmp + k * 4 * ldo;
+        FN(wino_at_lines)(n_filters, mk, mk + estride, mk + 2 * estride, mk + 3 * estride,
+                          mk + 4 * estride, mk + 5 * estride, tk, tk + ldo, tk + 2 * ldo,
+                          tk + 3 * ldo);
+    }
+    /* then along its columns */
+    for (int64_t j = 0; j < 4; j++) {
+        const real *tj = tmp + j * ldo;
+        FN(wino_at_lines)(n_filters, tj, tj + 4 * ldo, tj + 8 * ldo, tj + 12 * ldo, tj + 16 * ldo,
+                          tj + 20 * ldo, ob + j * ldo, ob + (4 + j) * ldo, ob + (8 + j) * ldo,
+                          ob + (12 + j) * ldo);
     }
 }
 
 /* Per-thread workspace of one block. */
 typedef struct {
-    real *v;            /* 36 x c_in x mpad: the transformed input, element-major */
+    real *v;            /* 36 x c_in x ldv: the transformed input, element-major */
     real *m;            /* 36 x mpad x ldc: one group's products, element-major */
-    real *ob;           /* 16 x ldc: one tile's outputs */
+    real *ob;           /* 40 x ldc: one tile's outputs, and their partial transform */
     real *buf;          /* the input transform's rows */
     const real **rows;  /* mpad row pointers into V, one per tile */
+    pyconv_wino_run *runs;
 } FN(wino_work);
 
 /* Tile t of the batch: image, tile row, tile column. */
@@ -228,26 +282,33 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
     const int64_t mr = blk.mr, nr = blk.nr, mpad = a->mpad, ldc = a->ldc, panels = a->panels;
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
     const int64_t plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
-    /* input transform, one tile-row run at a time */
-    for (int64_t t = 0; t < nb;) {
+    /* the block's runs, and each tile's V column (rows past the last tile repeat the first;
+     * their products are not read) */
+    int64_t n_runs = 0, n_cols = 0;
+    for (int64_t t = 0; t < nb; n_runs++) {
         int64_t img, ti, tj;
         FN(wino_tile)(a, t0 + t, &img, &ti, &tj);
-        const int64_t ns = PYCONV_MIN(a->tiles_w - tj, nb - t);
-        for (int64_t c = 0; c < s->c_in; c++)
-            FN(wino_input_rows)(s, a->x + (img * s->c_in + c) * plane_in,
-                                PYCONV_WINO_M * ti - s->pad_top, PYCONV_WINO_M * tj - s->pad_left,
-                                ns, wk->buf, wk->v + c * mpad + t, s->c_in * mpad);
-        t += ns;
+        pyconv_wino_run *run = wk->runs + n_runs;
+        run->img = img;
+        run->r0 = PYCONV_WINO_M * ti - s->pad_top;
+        run->c0 = PYCONV_WINO_M * tj - s->pad_left;
+        run->col = n_cols;
+        run->ns = PYCONV_MIN(a->tiles_w - tj, nb - t);
+        for (int64_t u = 0; u < run->ns; u++) wk->rows[t + u] = wk->v + n_cols + u;
+        n_cols += run->ns + 1;
+        t += run->ns;
     }
-    /* rows past the last tile repeat the first; their products are not read */
-    for (int64_t t = 0; t < mpad; t++) wk->rows[t] = wk->v + (t < nb ? t : 0);
+    for (int64_t t = nb; t < mpad; t++) wk->rows[t] = wk->rows[0];
+    for (int64_t c = 0; c < s->c_in; c++)
+        FN(wino_input_channel)(s, a->x + c * plane_in, wk->runs, n_runs, n_cols, wk->buf,
+                               wk->v + c * a->ldv, a->v_estride);
     for (int64_t g = 0; g < s->groups; g++) {
         /* M_e = V_e @ U_e: per element, KC channels at a time, NR filters (their panel stays in
          * L1) times MR tiles gathered from V */
         for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++) {
-            const real *u_e = a->u + (g * PYCONV_WINO_ELEMS + e) * panels * cin_g * nr;
+            const real *u_e = a->u + (g * PYCONV_WINO_ELEMS + e) * a->u_estride;
             const int64_t *off = a->off + e * s->c_in + g * cin_g;
-            real *m_e = wk->m + e * mpad * ldc;
+            real *m_e = wk->m + e * a->m_estride;
             for (int64_t pc = 0; pc < cin_g; pc += blk.kc) {
                 const int64_t kc = PYCONV_MIN(blk.kc, cin_g - pc);
                 for (int64_t jp = 0; jp < panels; jp++)
@@ -264,12 +325,15 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
             const int64_t oh = PYCONV_WINO_M * ti, ow = PYCONV_WINO_M * tj;
             const int64_t hv = PYCONV_MIN(PYCONV_WINO_M, s->h_out - oh);
             const int64_t wv = PYCONV_MIN(PYCONV_WINO_M, s->w_out - ow);
-            FN(wino_output_tile)(wk->m + t * ldc, mpad * ldc, cout_g, bias, wk->ob, ldc);
+            FN(wino_output_tile)(wk->m + t * ldc, a->m_estride, cout_g, wk->ob + 16 * ldc, wk->ob,
+                                 ldc);
             real *y = a->y + (img * s->c_out + g * cout_g) * plane_out + oh * s->w_out + ow;
-            for (int64_t oc = 0; oc < cout_g; oc++)
+            for (int64_t oc = 0; oc < cout_g; oc++) {
+                const real b = bias != NULL ? bias[oc] : (real)0;
                 for (int64_t i = 0; i < hv; i++)
                     for (int64_t j = 0; j < wv; j++)
-                        y[oc * plane_out + i * s->w_out + j] = wk->ob[(i * 4 + j) * ldc + oc];
+                        y[oc * plane_out + i * s->w_out + j] = wk->ob[(i * 4 + j) * ldc + oc] + b;
+            }
         }
     }
 }
@@ -300,40 +364,47 @@ pyconv_status FN(pyconv_conv2d_winograd)(const pyconv_conv_shape *s, const real 
     int nt = pyconv_threads_for(
         (double)PYCONV_WINO_ELEMS * (double)a.n_tiles * (double)cin_g * (double)s->c_out, n_threads);
     /* blocks: as large as PYCONV_WINO_BLOCK_BYTES allows, at least one per thread */
-    const int64_t tile_bytes = PYCONV_WINO_ELEMS * (s->c_in + a.ldc) * (int64_t)sizeof(real);
+    const int64_t tile_bytes = PYCONV_WINO_ELEMS * (2 * s->c_in + a.ldc) * (int64_t)sizeof(real);
     int64_t nb = PYCONV_MIN(PYCONV_MAX(PYCONV_WINO_BLOCK_BYTES / tile_bytes, 4 * mr),
                             PYCONV_WINO_MAX_BLOCK);
     nb = PYCONV_MIN(nb, (a.n_tiles + nt - 1) / nt);
     a.nb = nb = (nb + mr - 1) / mr * mr;
     a.mpad = nb;
+    /* a block of nb tiles spans at most (nb - 1) / tiles_w + 2 tile rows: one run each */
+    const int64_t max_runs = PYCONV_MIN(nb, (nb - 1) / a.tiles_w + 2);
+    a.ldv = nb + max_runs;
+    const int64_t line = PYCONV_ALIGN / (int64_t)sizeof(real);
+    a.u_estride = a.panels * cin_g * nr + line;
+    a.v_estride = s->c_in * a.ldv + line;
+    a.m_estride = a.mpad * a.ldc + line;
     const int64_t n_blocks = (a.n_tiles + nb - 1) / nb;
     nt = (int)PYCONV_MIN((int64_t)nt, n_blocks);
 
     /* shared: the transformed filters and the channel offsets into V */
-    const size_t u_bytes =
-        (size_t)(s->groups * PYCONV_WINO_ELEMS * a.panels * cin_g * nr) * sizeof(real);
+    const size_t u_bytes = (size_t)(s->groups * PYCONV_WINO_ELEMS * a.u_estride) * sizeof(real);
     real *u = (real *)pyconv_arena_get(
         PYCONV_ARENA_GEMM_B, u_bytes + (size_t)(PYCONV_WINO_ELEMS * s->c_in) * sizeof(int64_t));
     if (u == NULL) return PYCONV_ERR_NOMEM;
     int64_t *off = (int64_t *)((char *)u + u_bytes);
-    for (int64_t e = 0; e < PYCONV_WINO_ELEMS * s->c_in; e++) off[e] = e * a.mpad;
-    FN(filter_transform)(s, w, a.panels, nr, u, n_threads);
+    for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++)
+        for (int64_t c = 0; c < s->c_in; c++) off[e * s->c_in + c] = e * a.v_estride + c * a.ldv;
+    FN(filter_transform)(s, w, a.panels, nr, a.u_estride, u, n_threads);
     a.u = u;
     a.off = off;
 
-    const int64_t run_max = PYCONV_MIN(a.tiles_w, nb);
-    const size_t v_bytes = (size_t)(PYCONV_WINO_ELEMS * s->c_in * a.mpad) * sizeof(real);
-    const size_t m_bytes = (size_t)(PYCONV_WINO_ELEMS * a.mpad * a.ldc) * sizeof(real);
-    const size_t ob_bytes = (size_t)(16 * a.ldc) * sizeof(real);
-    const size_t buf_bytes = (size_t)(3 * 6 * 4 * (run_max + 1)) * sizeof(real);
-    const size_t work_bytes = v_bytes + m_bytes + ob_bytes + buf_bytes +
+    const size_t v_bytes = (size_t)(PYCONV_WINO_ELEMS * a.v_estride) * sizeof(real);
+    const size_t m_bytes = (size_t)(PYCONV_WINO_ELEMS * a.m_estride) * sizeof(real);
+    const size_t ob_bytes = (size_t)(40 * a.ldc) * sizeof(real);
+    const size_t buf_bytes = (size_t)(3 * 6 * 4 * a.ldv) * sizeof(real);
+    const size_t runs_bytes = (size_t)max_runs * sizeof(pyconv_wino_run);
+    const size_t work_bytes = v_bytes + m_bytes + ob_bytes + buf_bytes + runs_bytes +
                               (size_t)a.mpad * sizeof(real *);
     int failed = 0;
     #pragma omp parallel num_threads(nt) if(nt > 1)
     {
         pyconv_fpmode fpmode = pyconv_ftz_enter();
         char *base = (char *)pyconv_arena_get(PYCONV_ARENA_CONV_1, work_bytes);
-        FN(wino_work) wk;
+        FN(wino_work) wk = {0};
         if (base == NULL) {
             #pragma omp atomic write
             failed = 1;
@@ -342,7 +413,8 @@ pyconv_status FN(pyconv_conv2d_winograd)(const pyconv_conv_shape *s, const real 
             wk.m = (real *)(base + v_bytes);
             wk.ob = (real *)(base + v_bytes + m_bytes);
             wk.buf = (real *)(base + v_bytes + m_bytes + ob_bytes);
-            wk.rows = (const real **)(base + v_bytes + m_bytes + ob_bytes + buf_bytes);
+            wk.runs = (pyconv_wino_run *)(base + v_bytes + m_bytes + ob_bytes + buf_bytes);
+            wk.rows = (const real **)((char *)wk.runs + runs_bytes);
         }
         int64_t b;
         #pragma omp for schedule(static)
