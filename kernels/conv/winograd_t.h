@@ -27,10 +27,11 @@
 #define PYCONV_WINO_M 4
 #define PYCONV_WINO_ALPHA 6
 #define PYCONV_WINO_ELEMS 36
-/* V and M of one block of tiles in at most this many bytes per thread (at least 4 micro-tiles
- * of tiles), so that a block's transformed data stays in the outer caches; the transformed
- * filters are streamed once per block. */
-#define PYCONV_WINO_BLOCK_BYTES ((int64_t)8 << 20)
+/* V and M of one block of tiles in about this many bytes per thread, so that a block's
+ * transformed data stays in the outer caches; but at least PYCONV_WINO_MIN_BLOCK tiles, as the
+ * transformed filters are streamed once per block (docs/winograd.md). */
+#define PYCONV_WINO_BLOCK_BYTES ((int64_t)2 << 20)
+#define PYCONV_WINO_MIN_BLOCK 64
 #define PYCONV_WINO_MAX_BLOCK 256
 /* Widest B micro-panel of any micro-kernel (gemm_config.h). */
 #define PYCONV_WINO_MAX_NR 32
@@ -365,7 +366,7 @@ pyconv_status FN(pyconv_conv2d_winograd)(const pyconv_conv_shape *s, const real 
         (double)PYCONV_WINO_ELEMS * (double)a.n_tiles * (double)cin_g * (double)s->c_out, n_threads);
     /* blocks: as large as PYCONV_WINO_BLOCK_BYTES allows, at least one per thread */
     const int64_t tile_bytes = PYCONV_WINO_ELEMS * (2 * s->c_in + a.ldc) * (int64_t)sizeof(real);
-    int64_t nb = PYCONV_MIN(PYCONV_MAX(PYCONV_WINO_BLOCK_BYTES / tile_bytes, 4 * mr),
+    int64_t nb = PYCONV_MIN(PYCONV_MAX(PYCONV_WINO_BLOCK_BYTES / tile_bytes, PYCONV_WINO_MIN_BLOCK),
                             PYCONV_WINO_MAX_BLOCK);
     nb = PYCONV_MIN(nb, (a.n_tiles + nt - 1) / nt);
     a.nb = nb = (nb + mr - 1) / mr * mr;
