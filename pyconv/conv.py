@@ -10,7 +10,14 @@ algorithm="auto" picks "direct" for grouped convolutions with tiny groups
 depthwise), where each group's GEMM would be a sliver, and for the forward pass of stride-1,
 non-1x1 convolutions with very few filters per group (C_out / groups <= AUTO_DIRECT_MAX_FILTERS
 = 2), which would fill few columns of the GEMM's micro-tiles (16 filters wide in float32);
-otherwise "im2col" (the implicit GEMM)."""
+otherwise "im2col" (the implicit GEMM).
+
+algorithm="winograd" (conv2d and conv2d_input) runs Winograd F(4x4, 3x3) (docs/winograd.md):
+3x3 kernels, stride 1, dilation 1, at least WINOGRAD_MIN_CHANNELS input and output channels per
+group, any padding; a ValueError names the condition a shape misses. "auto" picks it for eligible
+shapes with enough tiles and channels (_winograd_pays). The weight gradient has no Winograd form
+here: conv2d_weight runs "winograd" as "im2col", so that one algorithm can serve a layer's three
+ops."""
 import numpy as np
 
 from pyconv import _conv
@@ -19,12 +26,57 @@ from pyconv._args import (
     conv_padding, output_array, output_size)
 from pyconv._threads import effective_n_threads
 
-ALGORITHMS = ("auto", "direct", "im2col")
+ALGORITHMS = ("auto", "direct", "im2col", "winograd")
 AUTO_DIRECT_MAX_GROUP_SIZE = 16
 # `python -m bench.auto_rule` (1 thread, float32, stride-1 3x3 / 5x5 layers with 1-64 input
 # channels): time im2col / direct is 1.4-3.8 at 1 filter, 0.7-2.2 at 2, 0.5-1.5 at 3, 0.4-1.2
 # at 4, 0.1-0.6 from 16 on; at stride 2, im2col wins from 2 filters on
 AUTO_DIRECT_MAX_FILTERS = 2
+
+
+# ---- Winograd F(4x4, 3x3): eligibility and auto's rule --------------------------------------
+WINOGRAD_MIN_CHANNELS = 8
+# `python -m bench.winograd_rule` (docs/winograd.md): time winograd / im2col, forward, float32,
+# 1 thread, 3x3 padding-1 layers with C_in = C_out = 8-512, sides 7-56, batches 1-16:
+AUTO_WINOGRAD_MIN_CHANNELS = 16
+AUTO_WINOGRAD_MIN_TILES = 64
+
+
+def _winograd_ineligible(geo):
+    """Why Winograd cannot run geo (the condition it misses), or None when it can."""
+    (_, c_in, _, _, c_out, kh, kw, _, _, stride_h, stride_w, _, _, dil_h, dil_w,
+     groups) = geo.fields
+    if (kh, kw) != (3, 3):
+        return f"the kernel must be 3x3, got {kh}x{kw}"
+    if (stride_h, stride_w) != (1, 1):
+        return f"stride must be 1, got {(stride_h, stride_w)}"
+    if (dil_h, dil_w) != (1, 1):
+        return f"dilation must be 1, got {(dil_h, dil_w)}"
+    if min(c_in, c_out) // groups < WINOGRAD_MIN_CHANNELS:
+        return (f"needs at least {WINOGRAD_MIN_CHANNELS} input and output channels per group, "
+                f"got {c_in // groups} and {c_out // groups}")
+    return None
+
+
+def _winograd_pays(geo):
+    """auto's rule: enough 4x4 output tiles to pay for transforming the filters once per call,
+    and enough channels for the transforms to cost little beside the products."""
+    tiles = geo.n * -(-geo.h_out // 4) * -(-geo.w_out // 4)
+    return (tiles >= AUTO_WINOGRAD_MIN_TILES
+            and min(geo.c_in, geo.c_out) // geo.groups >= AUTO_WINOGRAD_MIN_CHANNELS)
+
+
+def _use_winograd(geo, algorithm):
+    """True to run geo by Winograd: asked for (ValueError when geo is not eligible), or picked by
+    auto."""
+    if isinstance(algorithm, str) and algorithm == "winograd":
+        reason = _winograd_ineligible(geo)
+        if reason is not None:
+            raise ValueError(f"algorithm='winograd': {reason}")
+        check_size((geo.c_in, geo.c_out // geo.groups + 32, 36), "winograd workspace")
+        return True
+    return (isinstance(algorithm, str) and algorithm == "auto"
+            and _winograd_ineligible(geo) is None and _winograd_pays(geo))
 
 
 class _Geometry:
@@ -144,12 +196,16 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     if bias is not None:
         bias = as_float_array(bias, "bias", x.dtype, ndim=1)
         check_shape(bias, (geo.c_out,), "bias")
-    direct = geo.use_direct(algorithm, forward=True)
+    winograd = _use_winograd(geo, algorithm)
+    direct = not winograd and geo.use_direct(algorithm, forward=True)
     y = output_array(out, geo.output_shape, x.dtype)
     for arr, name in [(x, "input"), (w, "weight"), (bias, "bias")]:
         if arr is not None and np.may_share_memory(y, arr):
             raise ValueError(f"out: must not overlap {name}")
-    if y.size:
+    if y.size and winograd:
+        _conv.conv2d_winograd(geo.fields, x.reshape(-1), w.reshape(-1), bias, y.reshape(-1),
+                              geo.n_threads)
+    elif y.size:
         _conv.conv2d(direct, geo.fields, x.reshape(-1), w.reshape(-1), bias, y.reshape(-1),
                      geo.n_threads)
     return y
@@ -164,9 +220,13 @@ def conv2d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=
     geo = _weight_geometry(input_size, w.shape, stride, padding, dilation, groups, n_threads,
                            input_name="input_size")
     check_shape(gy, geo.output_shape, "grad_output")
-    direct = geo.use_direct(algorithm)
+    winograd = _use_winograd(geo, algorithm)
+    direct = not winograd and geo.use_direct(algorithm)
     gx = np.zeros(input_size, dtype=w.dtype)
-    if gx.size and geo.c_out:
+    if gx.size and geo.c_out and winograd:
+        _conv.conv2d_input_winograd(geo.fields, w.reshape(-1), gy.reshape(-1), gx.reshape(-1),
+                                    geo.n_threads)
+    elif gx.size and geo.c_out:
         _conv.conv2d_input(direct, geo.fields, w.reshape(-1), gy.reshape(-1), gx.reshape(-1),
                            geo.n_threads)
     return gx
