@@ -36,10 +36,12 @@ AUTO_DIRECT_MAX_FILTERS = 2
 
 # ---- Winograd F(4x4, 3x3): eligibility and auto's rule --------------------------------------
 WINOGRAD_MIN_CHANNELS = 8
-# `python -m bench.winograd_rule` (docs/winograd.md): time winograd / im2col, forward, float32,
-# 1 thread, 3x3 padding-1 layers with C_in = C_out = 8-512, sides 7-56, batches 1-16:
-AUTO_WINOGRAD_MIN_CHANNELS = 16
-AUTO_WINOGRAD_MIN_TILES = 64
+# `python -m bench.winograd_rule` (docs/winograd.md; forward, float32, 1 thread, C_in = C_out =
+# 8-512, sides 7-56, batches 1-16): time winograd / im2col is 0.36-0.78 from 64 tiles on at every
+# channel count, 0.52-0.95 at 16 tiles up to 256 channels, 0.99-1.86 at 4 tiles, and 1.08-1.13 at
+# 16 tiles with 512 channels (transforming 512 x 512 filters costs more than 16 tiles save)
+AUTO_WINOGRAD_MIN_TILES = 16
+AUTO_WINOGRAD_CHANNELS_PER_TILE = 8
 
 
 def _winograd_ineligible(geo):
@@ -59,11 +61,11 @@ def _winograd_ineligible(geo):
 
 
 def _winograd_pays(geo):
-    """auto's rule: enough 4x4 output tiles to pay for transforming the filters once per call,
-    and enough channels for the transforms to cost little beside the products."""
+    """auto's rule: enough 4x4 output tiles to pay for transforming the filters once per call
+    (more for many channels, whose transformed filters no longer stay in cache)."""
     tiles = geo.n * -(-geo.h_out // 4) * -(-geo.w_out // 4)
-    return (tiles >= AUTO_WINOGRAD_MIN_TILES
-            and min(geo.c_in, geo.c_out) // geo.groups >= AUTO_WINOGRAD_MIN_CHANNELS)
+    channels = max(geo.c_in, geo.c_out) // geo.groups
+    return tiles >= max(AUTO_WINOGRAD_MIN_TILES, channels / AUTO_WINOGRAD_CHANNELS_PER_TILE)
 
 
 def _use_winograd(geo, algorithm):

@@ -32,6 +32,9 @@
  * transformed filters are streamed once per block (docs/winograd.md). */
 #define PYCONV_WINO_BLOCK_BYTES ((int64_t)2 << 20)
 #define PYCONV_WINO_MIN_BLOCK 64
+/* Largest transformed filters (U) shared by all blocks: beyond, each block transforms its own
+ * panels (reading U from memory once per block costs more than transforming it again). */
+#define PYCONV_WINO_SHARED_U_BYTES (8.0 * 1024 * 1024)
 #define PYCONV_WINO_MAX_BLOCK 256
 /* Widest B micro-panel of any micro-kernel (gemm_config.h). */
 #define PYCONV_WINO_MAX_NR 32
@@ -124,7 +127,8 @@ typedef struct {
     const pyconv_conv_shape *s;
     const real *x, *bias;
     real *y;
-    const real *u;        /* transformed filters, see filter_transform */
+    const real *w;        /* the filters */
+    const real *u;        /* transformed filters (filter_transform), or NULL: per block (below) */
     const int64_t *off;   /* off[e * c_in + c] = e * v_estride + c * ldv: channel c of element e in V */
     int64_t ldv;          /* V's row length: the block's tiles and one dead column per run */
     int64_t tiles_h, tiles_w, n_tiles;
@@ -257,6 +261,8 @@ static void FN(wino_output_tile)(const real *m, int64_t estride, int64_t n_filte
 typedef struct {
     real *v;            /* 36 x c_in x ldv: the transformed input, element-major */
     real *m;            /* 36 x mpad x ldc: one group's products, element-major */
+    real *u;            /* 36 x u_estride: one panel's and KC channels' transformed filters,
+                           when they are not transformed once for all blocks */
     real *ob;           /* 40 x ldc: one tile's outputs, and their partial transform */
     real *buf;          /* the input transform's rows */
     const real **rows;  /* mpad row pointers into V, one per tile */
@@ -304,18 +310,29 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
         FN(wino_input_channel)(s, a->x + c * plane_in, wk->runs, n_runs, n_cols, wk->buf,
                                wk->v + c * a->ldv, a->v_estride);
     for (int64_t g = 0; g < s->groups; g++) {
-        /* M_e = V_e @ U_e: per element, KC channels at a time, NR filters (their panel stays in
-         * L1) times MR tiles gathered from V */
-        for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++) {
-            const real *u_e = a->u + (g * PYCONV_WINO_ELEMS + e) * a->u_estride;
-            const int64_t *off = a->off + e * s->c_in + g * cin_g;
-            real *m_e = wk->m + e * a->m_estride;
+        /* M_e = V_e @ U_e, KC channels at a time, NR filters (their panel stays in L1) times
+         * MR tiles gathered from V */
+        for (int64_t jp = 0; jp < panels; jp++) {
             for (int64_t pc = 0; pc < cin_g; pc += blk.kc) {
                 const int64_t kc = PYCONV_MIN(blk.kc, cin_g - pc);
-                for (int64_t jp = 0; jp < panels; jp++)
+                /* U of this panel and these channels: from the call's transformed filters, or
+                 * transformed here (into L2) when the block is its thread's only one */
+                const real *u = wk->u;
+                if (a->u != NULL) {
+                    u = a->u + g * PYCONV_WINO_ELEMS * a->u_estride + (jp * cin_g + pc) * nr;
+                } else {
+                    const int64_t f0 = jp * nr, n_filters = PYCONV_MIN(nr, cout_g - f0);
+                    for (int64_t c = 0; c < kc; c++)
+                        FN(wino_filter_panel)(a->w + ((g * cout_g + f0) * cin_g + pc + c) * 9,
+                                              cin_g, n_filters, nr, a->u_estride, wk->u + c * nr);
+                }
+                for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++) {
+                    const int64_t *off = a->off + e * s->c_in + g * cin_g + pc;
+                    real *m_e = wk->m + e * a->m_estride + jp * nr;
                     for (int64_t t = 0; t < nb; t += mr)
-                        ukernel(kc, off + pc, wk->rows + t, u_e + jp * cin_g * nr + pc * nr,
-                                pc == 0 ? 0 : 1, m_e + t * ldc + jp * nr, ldc);
+                        ukernel(kc, off, wk->rows + t, u + e * a->u_estride, pc == 0 ? 0 : 1,
+                                m_e + t * ldc, ldc);
+                }
             }
         }
         /* output transform, tile by tile, into y (the part of the tile inside it) */
@@ -364,34 +381,46 @@ pyconv_status FN(pyconv_conv2d_winograd)(const pyconv_conv_shape *s, const real 
     a.ldc = a.panels * nr;
     int nt = pyconv_threads_for(
         (double)PYCONV_WINO_ELEMS * (double)a.n_tiles * (double)cin_g * (double)s->c_out, n_threads);
-    /* blocks: as large as PYCONV_WINO_BLOCK_BYTES allows, at least one per thread */
+    /* blocks: as large as PYCONV_WINO_BLOCK_BYTES allows (but not so small that streaming U
+     * once per block dominates), at least one per thread */
     const int64_t tile_bytes = PYCONV_WINO_ELEMS * (2 * s->c_in + a.ldc) * (int64_t)sizeof(real);
-    int64_t nb = PYCONV_MIN(PYCONV_MAX(PYCONV_WINO_BLOCK_BYTES / tile_bytes, PYCONV_WINO_MIN_BLOCK),
-                            PYCONV_WINO_MAX_BLOCK);
+    int64_t nb = PYCONV_MAX(PYCONV_WINO_BLOCK_BYTES / tile_bytes, PYCONV_WINO_MIN_BLOCK);
+    nb = PYCONV_MIN(nb, PYCONV_WINO_MAX_BLOCK);
     nb = PYCONV_MIN(nb, (a.n_tiles + nt - 1) / nt);
     a.nb = nb = (nb + mr - 1) / mr * mr;
     a.mpad = nb;
     /* a block of nb tiles spans at most (nb - 1) / tiles_w + 2 tile rows: one run each */
     const int64_t max_runs = PYCONV_MIN(nb, (nb - 1) / a.tiles_w + 2);
     a.ldv = nb + max_runs;
+    const int64_t n_blocks = (a.n_tiles + nb - 1) / nb;
+    /* With one block per thread, or a U too large to stay in the shared cache, each thread
+     * transforms the filters panel by panel into L2 as its block needs them: U (4x the weights)
+     * then never goes to memory and back. Otherwise U is transformed once, by all threads, for
+     * all blocks. */
+    const double u_all = (double)PYCONV_WINO_ELEMS * (double)s->c_in * (double)cout_g * sizeof(real);
+    const int per_block = n_blocks <= nt || u_all > PYCONV_WINO_SHARED_U_BYTES;
+    nt = (int)PYCONV_MIN((int64_t)nt, n_blocks);
     const int64_t line = PYCONV_ALIGN / (int64_t)sizeof(real);
-    a.u_estride = a.panels * cin_g * nr + line;
+    a.u_estride = (per_block ? PYCONV_MIN(blk.kc, cin_g) : a.panels * cin_g) * nr + line;
     a.v_estride = s->c_in * a.ldv + line;
     a.m_estride = a.mpad * a.ldc + line;
-    const int64_t n_blocks = (a.n_tiles + nb - 1) / nb;
-    nt = (int)PYCONV_MIN((int64_t)nt, n_blocks);
 
-    /* shared: the transformed filters and the channel offsets into V */
-    const size_t u_bytes = (size_t)(s->groups * PYCONV_WINO_ELEMS * a.u_estride) * sizeof(real);
-    real *u = (real *)pyconv_arena_get(
-        PYCONV_ARENA_GEMM_B, u_bytes + (size_t)(PYCONV_WINO_ELEMS * s->c_in) * sizeof(int64_t));
-    if (u == NULL) return PYCONV_ERR_NOMEM;
-    int64_t *off = (int64_t *)((char *)u + u_bytes);
+    /* shared: the channel offsets into V, and the transformed filters unless per block */
+    const size_t off_bytes = (size_t)(PYCONV_WINO_ELEMS * s->c_in) * sizeof(int64_t);
+    const size_t u_bytes = (size_t)(PYCONV_WINO_ELEMS * a.u_estride) * sizeof(real);
+    int64_t *off = (int64_t *)pyconv_arena_get(
+        PYCONV_ARENA_GEMM_B, off_bytes + (per_block ? 0 : (size_t)s->groups * u_bytes));
+    if (off == NULL) return PYCONV_ERR_NOMEM;
     for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++)
         for (int64_t c = 0; c < s->c_in; c++) off[e * s->c_in + c] = e * a.v_estride + c * a.ldv;
-    FN(filter_transform)(s, w, a.panels, nr, a.u_estride, u, n_threads);
-    a.u = u;
     a.off = off;
+    a.w = w;
+    a.u = NULL;
+    if (!per_block) {
+        real *u = (real *)((char *)off + off_bytes);
+        FN(filter_transform)(s, w, a.panels, nr, a.u_estride, u, n_threads);
+        a.u = u;
+    }
 
     const size_t v_bytes = (size_t)(PYCONV_WINO_ELEMS * a.v_estride) * sizeof(real);
     const size_t m_bytes = (size_t)(PYCONV_WINO_ELEMS * a.m_estride) * sizeof(real);
@@ -399,7 +428,7 @@ pyconv_status FN(pyconv_conv2d_winograd)(const pyconv_conv_shape *s, const real 
     const size_t buf_bytes = (size_t)(3 * 6 * 4 * a.ldv) * sizeof(real);
     const size_t runs_bytes = (size_t)max_runs * sizeof(pyconv_wino_run);
     const size_t work_bytes = v_bytes + m_bytes + ob_bytes + buf_bytes + runs_bytes +
-                              (size_t)a.mpad * sizeof(real *);
+                              (size_t)a.mpad * sizeof(real *) + (per_block ? u_bytes : 0);
     int failed = 0;
     #pragma omp parallel num_threads(nt) if(nt > 1)
     {
@@ -410,6 +439,9 @@ pyconv_status FN(pyconv_conv2d_winograd)(const pyconv_conv_shape *s, const real 
             #pragma omp atomic write
             failed = 1;
         } else {
+            /* U first: the micro-kernel reads its B panels aligned (u_estride keeps them so) */
+            wk.u = (real *)base;
+            base += per_block ? u_bytes : 0;
             wk.v = (real *)base;
             wk.m = (real *)(base + v_bytes);
             wk.ob = (real *)(base + v_bytes + m_bytes);
