@@ -82,6 +82,15 @@
 typedef struct {
     int64_t img, r0, c0, col, ns;
 } pyconv_wino_run;
+
+/* Where the taps of filter f and input channel c of group g are, in the convolution the kernel
+ * runs: from w + g * group + f * filter + c * channel, tap k of the 3x3 (row-major) at [k], or at
+ * [8 - k] when flipped. The forward reads its own weights; the input gradient reads them as its
+ * transposed convolution's flipped, transposed weights, without copying them. */
+typedef struct {
+    int64_t group, filter, channel;
+    int flipped;
+} pyconv_wino_weights;
 #endif
 
 /* The one-axis transforms applied elementwise along arrays of n values: out_k[q] is
@@ -127,7 +136,8 @@ typedef struct {
     const pyconv_conv_shape *s;
     const real *x, *bias;
     real *y;
-    const real *w;        /* the filters */
+    const real *w;        /* the filters, laid out as wl says */
+    pyconv_wino_weights wl;
     const real *u;        /* transformed filters (filter_transform), or NULL: per block (below) */
     const int64_t *off;   /* off[e * c_in + c] = e * v_estride + c * ldv: channel c of element e in V */
     int64_t ldv;          /* V's row length: the block's tiles and one dead column per run */
@@ -142,15 +152,16 @@ typedef struct {
 } FN(wino_args);
 
 /* The transformed taps U = G g G^T of filters [0, n_filters) of one packed panel and one input
- * channel, w pointing at the first one's taps (filters cin_g * 9 apart): element e of filter r
- * goes to u[e * estride + r]; the panel's columns past n_filters (of nr) are zero. The taps are
- * first gathered tap-major, so that the transform runs along arrays across the filters. */
-static void FN(wino_filter_panel)(const real *w, int64_t cin_g, int64_t n_filters, int64_t nr,
-                                  int64_t estride, real *u)
+ * channel, w pointing at the first one's taps (laid out as wl says): element e of filter r goes
+ * to u[e * estride + r]; the panel's columns past n_filters (of nr) are zero. The taps are first
+ * gathered tap-major, so that the transform runs along arrays across the filters. */
+static void FN(wino_filter_panel)(const real *w, const pyconv_wino_weights *wl, int64_t n_filters,
+                                  int64_t nr, int64_t estride, real *u)
 {
     real f[9][PYCONV_WINO_MAX_NR], a[6][3][PYCONV_WINO_MAX_NR];
     for (int64_t r = 0; r < nr; r++)
-        for (int k = 0; k < 9; k++) f[k][r] = r < n_filters ? w[r * cin_g * 9 + k] : 0;
+        for (int k = 0; k < 9; k++)
+            f[k][r] = r < n_filters ? w[r * wl->filter + (wl->flipped ? 8 - k : k)] : 0;
     for (int j = 0; j < 3; j++)
         FN(wino_g_lines)(nr, f[j], f[3 + j], f[6 + j], a[0][j], a[1][j], a[2][j], a[3][j], a[4][j],
                          a[5][j]);
@@ -164,8 +175,9 @@ static void FN(wino_filter_panel)(const real *w, int64_t cin_g, int64_t n_filter
 /* U for every group, element and input channel, as B micro-panels (the K x NR layout the
  * forward's packed weights have, K = input channels of the group):
  *     u[(g * 36 + e) * estride + (jp * cin_g + c) * nr + r] = U_e(c, filter jp * nr + r of g) */
-static void FN(filter_transform)(const pyconv_conv_shape *s, const real *w, int64_t panels,
-                                 int64_t nr, int64_t estride, real *u, int n_threads)
+static void FN(filter_transform)(const pyconv_conv_shape *s, const real *w,
+                                 const pyconv_wino_weights *wl, int64_t panels, int64_t nr,
+                                 int64_t estride, real *u, int n_threads)
 {
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
     const int64_t n_items = s->groups * panels * cin_g;
@@ -175,8 +187,9 @@ static void FN(filter_transform)(const pyconv_conv_shape *s, const real *w, int6
     for (item = 0; item < n_items; item++) {
         const int64_t g = item / (panels * cin_g), jp = item / cin_g % panels, c = item % cin_g;
         const int64_t f0 = jp * nr, n_filters = PYCONV_MIN(nr, cout_g - f0);
-        FN(wino_filter_panel)(w + ((g * cout_g + f0) * cin_g + c) * 9, cin_g, n_filters, nr,
-                              estride, u + g * PYCONV_WINO_ELEMS * estride + (jp * cin_g + c) * nr);
+        FN(wino_filter_panel)(w + g * wl->group + f0 * wl->filter + c * wl->channel, wl,
+                              n_filters, nr, estride,
+                              u + g * PYCONV_WINO_ELEMS * estride + (jp * cin_g + c) * nr);
     }
 }
 
@@ -323,8 +336,9 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
                 } else {
                     const int64_t f0 = jp * nr, n_filters = PYCONV_MIN(nr, cout_g - f0);
                     for (int64_t c = 0; c < kc; c++)
-                        FN(wino_filter_panel)(a->w + ((g * cout_g + f0) * cin_g + pc + c) * 9,
-                                              cin_g, n_filters, nr, a->u_estride, wk->u + c * nr);
+                        FN(wino_filter_panel)(a->w + g * a->wl.group + f0 * a->wl.filter +
+                                                  (pc + c) * a->wl.channel,
+                                              &a->wl, n_filters, nr, a->u_estride, wk->u + c * nr);
                 }
                 for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++) {
                     const int64_t *off = a->off + e * s->c_in + g * cin_g + pc;
@@ -356,8 +370,10 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
     }
 }
 
-pyconv_status FN(pyconv_conv2d_winograd)(const pyconv_conv_shape *s, const real *x, const real *w,
-                                         const real *bias, real *y, int n_threads)
+/* The convolution s of x with the filters w (laid out as wl says), plus bias (may be NULL). */
+static pyconv_status FN(winograd_run)(const pyconv_conv_shape *s, const real *x, const real *w,
+                                      pyconv_wino_weights wl, const real *bias, real *y,
+                                      int n_threads)
 {
     if (s->kh != 3 || s->kw != 3 || s->stride_h != 1 || s->stride_w != 1 || s->dil_h != 1 ||
         s->dil_w != 1 || s->groups < 1 || s->c_in % s->groups || s->c_out % s->groups ||
@@ -415,10 +431,11 @@ pyconv_status FN(pyconv_conv2d_winograd)(const pyconv_conv_shape *s, const real 
         for (int64_t c = 0; c < s->c_in; c++) off[e * s->c_in + c] = e * a.v_estride + c * a.ldv;
     a.off = off;
     a.w = w;
+    a.wl = wl;
     a.u = NULL;
     if (!per_block) {
         real *u = (real *)((char *)off + off_bytes);
-        FN(filter_transform)(s, w, a.panels, nr, a.u_estride, u, n_threads);
+        FN(filter_transform)(s, w, &wl, a.panels, nr, a.u_estride, u, n_threads);
         a.u = u;
     }
 
@@ -460,21 +477,32 @@ pyconv_status FN(pyconv_conv2d_winograd)(const pyconv_conv_shape *s, const real 
     return failed ? PYCONV_ERR_NOMEM : PYCONV_OK;
 }
 
+pyconv_status FN(pyconv_conv2d_winograd)(const pyconv_conv_shape *s, const real *x, const real *w,
+                                         const real *bias, real *y, int n_threads)
+{
+    const int64_t cin_g = s->groups > 0 ? s->c_in / s->groups : 0;
+    const pyconv_wino_weights wl = {s->groups > 0 ? s->c_out / s->groups * cin_g * 9 : 0,
+                                    cin_g * 9, 9, 0};
+    return FN(winograd_run)(s, x, w, wl, bias, y, n_threads);
+}
+
 /* The stride-1 input gradient is the forward of gy with flipped, transposed weights
- * (transposed_t.h); its padding may come out negative (padding beyond two), which the forward
- * reads as a crop. */
+ * (transposed_t.h), read in place; its padding may come out negative (padding beyond two),
+ * which the forward reads as a crop. */
 pyconv_status FN(pyconv_conv2d_input_winograd)(const pyconv_conv_shape *s, const real *w,
                                                const real *gy, real *gx, int n_threads)
 {
     pyconv_conv_shape t;
-    if (!FN(input_as_forward)(s, &t) && (s->stride_h != 1 || s->stride_w != 1))
+    if ((!FN(input_as_forward)(s, &t) && (s->stride_h != 1 || s->stride_w != 1)) ||
+        s->groups < 1)
         return PYCONV_ERR_ARG;
     if (s->n == 0 || s->c_in == 0 || s->h_in * s->w_in == 0) return PYCONV_OK;
     if (s->c_out == 0) {
         memset(gx, 0, (size_t)(s->n * s->c_in * s->h_in * s->w_in) * sizeof(real));
         return PYCONV_OK;
     }
-    real *w_t = FN(flipped_weights)(s, w);
-    return w_t == NULL ? PYCONV_ERR_NOMEM
-                       : FN(pyconv_conv2d_winograd)(&t, gy, w_t, NULL, gx, n_threads);
+    /* filter f of t is input channel f of s, channel c of t is filter c of s */
+    const int64_t cin_g = s->c_in / s->groups;
+    const pyconv_wino_weights wl = {s->c_out / s->groups * cin_g * 9, 9, cin_g * 9, 1};
+    return FN(winograd_run)(&t, gy, w, wl, NULL, gx, n_threads);
 }
