@@ -15,7 +15,8 @@ otherwise "im2col" (the implicit GEMM).
 algorithm="winograd" (conv2d and conv2d_input) runs Winograd F(4x4, 3x3) (docs/winograd.md):
 3x3 kernels, stride 1, dilation 1, at least WINOGRAD_MIN_CHANNELS input and output channels per
 group, any padding; a ValueError names the condition a shape misses. "auto" picks it for eligible
-shapes with enough tiles and channels (_winograd_pays). The weight gradient has no Winograd form
+shapes with at least AUTO_WINOGRAD_MIN_CHANNELS channels per group and enough tiles
+(_winograd_pays). The weight gradient has no Winograd form
 here: conv2d_weight runs "winograd" as "im2col", so that one algorithm can serve a layer's three
 ops."""
 import numpy as np
@@ -42,6 +43,10 @@ WINOGRAD_MIN_CHANNELS = 8
 # 16 tiles with 512 channels (transforming 512 x 512 filters costs more than 16 tiles save)
 AUTO_WINOGRAD_MIN_TILES = 16
 AUTO_WINOGRAD_CHANNELS_PER_TILE = 8
+# auto keeps to the other algorithms' elementwise accuracy (|error| <= 4 eps sqrt(K) conv(|x|, |w|)):
+# `python -m bench.winograd_error` measures Winograd's at up to 2x that with 8 channels, within
+# it from 32 (docs/winograd.md)
+AUTO_WINOGRAD_MIN_CHANNELS = 32
 
 
 def _winograd_ineligible(geo):
@@ -61,11 +66,13 @@ def _winograd_ineligible(geo):
 
 
 def _winograd_pays(geo):
-    """auto's rule: enough 4x4 output tiles to pay for transforming the filters once per call
-    (more for many channels, whose transformed filters no longer stay in cache)."""
+    """auto's rule: enough channels, and enough 4x4 output tiles to pay for transforming the
+    filters once per call (more for many channels, whose transformed filters no longer stay in
+    cache)."""
     tiles = geo.n * -(-geo.h_out // 4) * -(-geo.w_out // 4)
     channels = max(geo.c_in, geo.c_out) // geo.groups
-    return tiles >= max(AUTO_WINOGRAD_MIN_TILES, channels / AUTO_WINOGRAD_CHANNELS_PER_TILE)
+    return (min(geo.c_in, geo.c_out) // geo.groups >= AUTO_WINOGRAD_MIN_CHANNELS
+            and tiles >= max(AUTO_WINOGRAD_MIN_TILES, channels / AUTO_WINOGRAD_CHANNELS_PER_TILE))
 
 
 def _use_winograd(geo, algorithm):
