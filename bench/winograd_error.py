@@ -14,7 +14,7 @@ A NumPy model of F(4x4) and F(6x6) in float32 (no blocking, same transforms) sho
 was not chosen: about twice the error, for fewer multiplications only on images whose sides are
 multiples of 6.
 
-    python3 -m bench.winograd_error [--channels 16,32,64,128,256,512]"""
+    python3 -m bench.winograd_error [--channels 8,16,32,64,128,256,512]"""
 import argparse
 
 import numpy as np
@@ -88,7 +88,7 @@ def numpy_model(c, rng):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--channels", default="16,32,64,128,256,512")
+    parser.add_argument("--channels", default="8,16,32,64,128,256,512")
     args = parser.parse_args(argv)
     channels = [int(c) for c in args.channels.split(",")]
     rng = np.random.default_rng(0)

@@ -43,9 +43,9 @@ WINOGRAD_MIN_CHANNELS = 8
 # 16 tiles with 512 channels (transforming 512 x 512 filters costs more than 16 tiles save)
 AUTO_WINOGRAD_MIN_TILES = 16
 AUTO_WINOGRAD_CHANNELS_PER_TILE = 8
-# auto keeps to the other algorithms' elementwise accuracy (|error| <= 4 eps sqrt(K) conv(|x|, |w|)):
-# `python -m bench.winograd_error` measures Winograd's at up to 2x that with 8 channels, within
-# it from 32 (docs/winograd.md)
+# auto keeps a margin on the other algorithms' elementwise accuracy, |error| <= 4 eps sqrt(K)
+# conv(|x|, |w|): Winograd's falls as channels grow (`python -m bench.winograd_error`, column
+# "suite": up to 2.0 at 8 channels, 1.0 at 32, 0.5 at 64, on unit-normal data; docs/winograd.md)
 AUTO_WINOGRAD_MIN_CHANNELS = 32
 
 
