@@ -59,10 +59,16 @@ cdef inline Py_ssize_t col_len(pyconv_conv_shape *s):
     return s.n * s.c_in * s.kh * s.kw * s.h_out * s.w_out
 
 
-def conv2d(bint direct, tuple geometry, const floating[::1] x, const floating[::1] w,
+cdef int algorithm_code(str algorithm) except -1:
+    """0 direct, 1 im2col, 2 winograd (conv.py passes only these)."""
+    return ("direct", "im2col", "winograd").index(algorithm)
+
+
+def conv2d(str algorithm, tuple geometry, const floating[::1] x, const floating[::1] w,
            const floating[::1] bias, floating[::1] y, int n_threads):
-    """y <- conv2d(x, w) + bias (bias may be None)."""
+    """y <- conv2d(x, w) + bias (bias may be None) by algorithm "direct", "im2col" or "winograd"."""
     cdef pyconv_conv_shape s = make_shape(geometry)
+    cdef int algo = algorithm_code(algorithm)
     check_len(x.shape[0], input_len(&s), "input")
     check_len(w.shape[0], weight_len(&s), "weight")
     check_len(y.shape[0], output_len(&s), "out")
@@ -73,73 +79,47 @@ def conv2d(bint direct, tuple geometry, const floating[::1] x, const floating[::
     cdef pyconv_status status
     with nogil:
         if floating is float:
-            if direct:
+            if algo == 0:
                 status = pyconv_conv2d_direct_f32(&s, cptr(x), cptr(w), b, ptr(y), n_threads)
-            else:
+            elif algo == 1:
                 status = pyconv_conv2d_im2col_f32(&s, cptr(x), cptr(w), b, ptr(y), n_threads)
+            else:
+                status = pyconv_conv2d_winograd_f32(&s, cptr(x), cptr(w), b, ptr(y), n_threads)
         else:
-            if direct:
+            if algo == 0:
                 status = pyconv_conv2d_direct_f64(&s, cptr(x), cptr(w), b, ptr(y), n_threads)
-            else:
+            elif algo == 1:
                 status = pyconv_conv2d_im2col_f64(&s, cptr(x), cptr(w), b, ptr(y), n_threads)
+            else:
+                status = pyconv_conv2d_winograd_f64(&s, cptr(x), cptr(w), b, ptr(y), n_threads)
     check_status(status, "conv2d")
 
 
-def conv2d_input(bint direct, tuple geometry, const floating[::1] w, const floating[::1] gy,
+def conv2d_input(str algorithm, tuple geometry, const floating[::1] w, const floating[::1] gy,
                  floating[::1] gx, int n_threads):
-    """gx <- gradient of conv2d w.r.t. its input (overwritten)."""
+    """gx <- gradient of conv2d w.r.t. its input (overwritten) by algorithm "direct", "im2col" or
+    "winograd"."""
     cdef pyconv_conv_shape s = make_shape(geometry)
+    cdef int algo = algorithm_code(algorithm)
     check_len(w.shape[0], weight_len(&s), "weight")
     check_len(gy.shape[0], output_len(&s), "grad_output")
     check_len(gx.shape[0], input_len(&s), "grad_input")
     cdef pyconv_status status
     with nogil:
         if floating is float:
-            if direct:
+            if algo == 0:
                 status = pyconv_conv2d_input_direct_f32(&s, cptr(w), cptr(gy), ptr(gx), n_threads)
-            else:
+            elif algo == 1:
                 status = pyconv_conv2d_input_im2col_f32(&s, cptr(w), cptr(gy), ptr(gx), n_threads)
-        else:
-            if direct:
-                status = pyconv_conv2d_input_direct_f64(&s, cptr(w), cptr(gy), ptr(gx), n_threads)
             else:
+                status = pyconv_conv2d_input_winograd_f32(&s, cptr(w), cptr(gy), ptr(gx), n_threads)
+        else:
+            if algo == 0:
+                status = pyconv_conv2d_input_direct_f64(&s, cptr(w), cptr(gy), ptr(gx), n_threads)
+            elif algo == 1:
                 status = pyconv_conv2d_input_im2col_f64(&s, cptr(w), cptr(gy), ptr(gx), n_threads)
-    check_status(status, "conv2d_input")
-
-
-def conv2d_winograd(tuple geometry, const floating[::1] x, const floating[::1] w,
-                    const floating[::1] bias, floating[::1] y, int n_threads):
-    """y <- conv2d(x, w) + bias by Winograd F(4x4, 3x3) (3x3, stride 1, dilation 1)."""
-    cdef pyconv_conv_shape s = make_shape(geometry)
-    check_len(x.shape[0], input_len(&s), "input")
-    check_len(w.shape[0], weight_len(&s), "weight")
-    check_len(y.shape[0], output_len(&s), "out")
-    cdef const floating *b = NULL
-    if bias is not None:
-        check_len(bias.shape[0], s.c_out, "bias")
-        b = cptr(bias)
-    cdef pyconv_status status
-    with nogil:
-        if floating is float:
-            status = pyconv_conv2d_winograd_f32(&s, cptr(x), cptr(w), b, ptr(y), n_threads)
-        else:
-            status = pyconv_conv2d_winograd_f64(&s, cptr(x), cptr(w), b, ptr(y), n_threads)
-    check_status(status, "conv2d")
-
-
-def conv2d_input_winograd(tuple geometry, const floating[::1] w, const floating[::1] gy,
-                          floating[::1] gx, int n_threads):
-    """gx <- gradient of conv2d w.r.t. its input by Winograd F(4x4, 3x3) (stride 1)."""
-    cdef pyconv_conv_shape s = make_shape(geometry)
-    check_len(w.shape[0], weight_len(&s), "weight")
-    check_len(gy.shape[0], output_len(&s), "grad_output")
-    check_len(gx.shape[0], input_len(&s), "grad_input")
-    cdef pyconv_status status
-    with nogil:
-        if floating is float:
-            status = pyconv_conv2d_input_winograd_f32(&s, cptr(w), cptr(gy), ptr(gx), n_threads)
-        else:
-            status = pyconv_conv2d_input_winograd_f64(&s, cptr(w), cptr(gy), ptr(gx), n_threads)
+            else:
+                status = pyconv_conv2d_input_winograd_f64(&s, cptr(w), cptr(gy), ptr(gx), n_threads)
     check_status(status, "conv2d_input")
 
 

@@ -88,6 +88,11 @@ def _use_winograd(geo, algorithm):
             and _winograd_ineligible(geo) is None and _winograd_pays(geo))
 
 
+def _algorithm_name(winograd, direct):
+    """The kernel the glue runs."""
+    return "winograd" if winograd else "direct" if direct else "im2col"
+
+
 class _Geometry:
     """A validated convolution geometry: the fields of the C struct pyconv_conv_shape, the
     output shape, and the thread count."""
@@ -211,12 +216,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     for arr, name in [(x, "input"), (w, "weight"), (bias, "bias")]:
         if arr is not None and np.may_share_memory(y, arr):
             raise ValueError(f"out: must not overlap {name}")
-    if y.size and winograd:
-        _conv.conv2d_winograd(geo.fields, x.reshape(-1), w.reshape(-1), bias, y.reshape(-1),
-                              geo.n_threads)
-    elif y.size:
-        _conv.conv2d(direct, geo.fields, x.reshape(-1), w.reshape(-1), bias, y.reshape(-1),
-                     geo.n_threads)
+    if y.size:
+        _conv.conv2d(_algorithm_name(winograd, direct), geo.fields, x.reshape(-1), w.reshape(-1),
+                     bias, y.reshape(-1), geo.n_threads)
     return y
 
 
@@ -232,12 +234,9 @@ def conv2d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=
     winograd = _use_winograd(geo, algorithm)
     direct = not winograd and geo.use_direct(algorithm)
     gx = np.zeros(input_size, dtype=w.dtype)
-    if gx.size and geo.c_out and winograd:
-        _conv.conv2d_input_winograd(geo.fields, w.reshape(-1), gy.reshape(-1), gx.reshape(-1),
-                                    geo.n_threads)
-    elif gx.size and geo.c_out:
-        _conv.conv2d_input(direct, geo.fields, w.reshape(-1), gy.reshape(-1), gx.reshape(-1),
-                           geo.n_threads)
+    if gx.size and geo.c_out:
+        _conv.conv2d_input(_algorithm_name(winograd, direct), geo.fields, w.reshape(-1),
+                           gy.reshape(-1), gx.reshape(-1), geo.n_threads)
     return gx
 
 
