@@ -1,7 +1,7 @@
-"""The measurement behind pyconv.conv's auto rule for Winograd (AUTO_WINOGRAD_MIN_TILES,
-AUTO_WINOGRAD_MIN_CHANNELS): time of algorithm="winograd" over algorithm="im2col" for the forward
-pass of 3x3, stride-1, padding-1 layers, float32, 1 thread, by channels (C_in = C_out), image
-side and batch; < 1 means Winograd is faster. Calls alternate in rounds (bench.timing); the
+"""The measurement behind pyconv.conv's auto rule for Winograd (AUTO_WINOGRAD_MIN_TILE_CHANNELS):
+time of algorithm="winograd" over algorithm="im2col" for the forward pass of 3x3, stride-1,
+padding-1 layers, float32, 1 thread, by channels (C_in = C_out), image side and batch; < 1 means
+Winograd is faster. Calls alternate in rounds (bench.timing); the
 median over rounds of the two calls' time ratio. The tiles column is N * ceil(H / 4) *
 ceil(W / 4), the count the rule looks at.
 

@@ -15,7 +15,7 @@ otherwise "im2col" (the implicit GEMM).
 algorithm="winograd" (conv2d and conv2d_input) runs Winograd F(4x4, 3x3) (docs/winograd.md):
 3x3 kernels, stride 1, dilation 1, at least WINOGRAD_MIN_CHANNELS input and output channels per
 group, any padding; a ValueError names the condition a shape misses. "auto" picks it for eligible
-shapes with at least AUTO_WINOGRAD_MIN_CHANNELS channels per group and enough tiles
+shapes with at least AUTO_WINOGRAD_MIN_CHANNELS channels per group and enough output tiles
 (_winograd_pays). The weight gradient has no Winograd form
 here: conv2d_weight runs "winograd" as "im2col", so that one algorithm can serve a layer's three
 ops."""
@@ -38,11 +38,10 @@ AUTO_DIRECT_MAX_FILTERS = 2
 # ---- Winograd F(4x4, 3x3): eligibility and auto's rule --------------------------------------
 WINOGRAD_MIN_CHANNELS = 8
 # `python -m bench.winograd_rule` (docs/winograd.md; forward, float32, 1 thread, C_in = C_out =
-# 8-512, sides 7-56, batches 1-16): time winograd / im2col is 0.36-0.78 from 64 tiles on at every
-# channel count, 0.52-0.95 at 16 tiles up to 256 channels, 0.99-1.86 at 4 tiles, and 1.08-1.13 at
-# 16 tiles with 512 channels (transforming 512 x 512 filters costs more than 16 tiles save)
-AUTO_WINOGRAD_MIN_TILES = 16
-AUTO_WINOGRAD_CHANNELS_PER_TILE = 8
+# 8-512, sides 7-56, batches 1-16): time winograd / im2col is 0.2-0.9 wherever tiles x channels
+# >= 512 (tiles = N * ceil(H_out / 4) * ceil(W_out / 4)), 0.91-1.00 below it (4 tiles with 8-64
+# channels): transforming the filters once per call is paid for by enough tiles, or channels
+AUTO_WINOGRAD_MIN_TILE_CHANNELS = 512
 # auto keeps a margin on the other algorithms' elementwise accuracy, |error| <= 4 eps sqrt(K)
 # conv(|x|, |w|): Winograd's falls as channels grow (`python -m bench.winograd_error`, column
 # "suite": up to 2.0 at 8 channels, 1.0 at 32, 0.5 at 64, on unit-normal data; docs/winograd.md)
@@ -66,13 +65,12 @@ def _winograd_ineligible(geo):
 
 
 def _winograd_pays(geo):
-    """auto's rule: enough channels, and enough 4x4 output tiles to pay for transforming the
-    filters once per call (more for many channels, whose transformed filters no longer stay in
-    cache)."""
+    """auto's rule: enough channels, and enough 4x4 output tiles times channels to pay for
+    transforming the filters once per call."""
     tiles = geo.n * -(-geo.h_out // 4) * -(-geo.w_out // 4)
-    channels = max(geo.c_in, geo.c_out) // geo.groups
-    return (min(geo.c_in, geo.c_out) // geo.groups >= AUTO_WINOGRAD_MIN_CHANNELS
-            and tiles >= max(AUTO_WINOGRAD_MIN_TILES, channels / AUTO_WINOGRAD_CHANNELS_PER_TILE))
+    channels = min(geo.c_in, geo.c_out) // geo.groups
+    return (channels >= AUTO_WINOGRAD_MIN_CHANNELS
+            and tiles * channels >= AUTO_WINOGRAD_MIN_TILE_CHANNELS)
 
 
 def _use_winograd(geo, algorithm):
