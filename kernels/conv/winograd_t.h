@@ -8,13 +8,14 @@
  *     M_e (tiles x C_out) = V_e @ U_e,
  * which run on the GEMM's gather micro-kernel (gemm_internal.h): tiles are the micro-tile's rows,
  * read from V_e through one row pointer per tile and one offset per channel, filters its
- * columns, from U_e packed once per call as B micro-panels. Interpolation points 0, +-1, +-2 and
- * infinity (Lavin & Gray, wincnn); F(6x6, 3x3) was not chosen (docs/winograd.md).
+ * columns, from U_e packed as B micro-panels. Interpolation points 0, +-1, +-2 and infinity
+ * (Lavin & Gray, wincnn); F(6x6, 3x3) was not chosen (docs/winograd.md).
  *
  * The batch's tiles are numbered row-major over (image, tile row, tile column) and processed in
  * blocks, one block per thread at a time: input transform of all channels (V), the 36 GEMMs of
- * each group (M), output transform with the bias into y. The workspace is one block's V and M
- * per thread plus the transformed filters, whatever the batch size. Zero padding of any size
+ * each group (M), output transform with the bias into y. The filters are transformed once per
+ * call, or per block when that keeps U out of memory (see winograd_run). The workspace is one
+ * block's V and M per thread plus the transformed filters, whatever the batch size. Zero padding of any size
  * (negative too: a crop, which the input gradient's transposed convolution may ask for) is read
  * by clipping the copied input rows; tiles past the output's edge are computed, not stored. */
 
@@ -23,21 +24,23 @@
 
 /* Defined once for both dtypes (`real` is resolved where the macros expand). */
 #ifndef PYCONV_WINO_M
-/* Output tile side, input tile side (alpha), elements of the transformed domain. */
+/* Output tile side; elements of the transformed 6x6 domain. */
 #define PYCONV_WINO_M 4
-#define PYCONV_WINO_ALPHA 6
 #define PYCONV_WINO_ELEMS 36
 /* V and M of one block of tiles in about this many bytes per thread, so that a block's
  * transformed data stays in the outer caches; but at least PYCONV_WINO_MIN_BLOCK tiles, as the
  * transformed filters are streamed once per block (docs/winograd.md). */
 #define PYCONV_WINO_BLOCK_BYTES ((int64_t)2 << 20)
 #define PYCONV_WINO_MIN_BLOCK 64
-/* Largest transformed filters (U) shared by all blocks: beyond, each block transforms its own
- * panels (reading U from memory once per block costs more than transforming it again). */
-#define PYCONV_WINO_SHARED_U_BYTES (8.0 * 1024 * 1024)
 #define PYCONV_WINO_MAX_BLOCK 256
+/* Largest transformed filters (U) shared by all blocks: beyond, each block transforms its own
+ * (reading U from memory once per block costs more than transforming it again). */
+#define PYCONV_WINO_SHARED_U_BYTES (8.0 * 1024 * 1024)
 /* Widest B micro-panel of any micro-kernel (gemm_config.h). */
 #define PYCONV_WINO_MAX_NR 32
+_Static_assert(PYCONV_REF_NR_f32 <= PYCONV_WINO_MAX_NR && PYCONV_AVX2_NR_f32 <= PYCONV_WINO_MAX_NR &&
+                   PYCONV_AVX512_NR_f32 <= PYCONV_WINO_MAX_NR,
+               "the filter transform's panel buffer holds the widest micro-panel");
 
 /* B^T d for the six values d0..d5: the input transform along one axis. */
 #define PYCONV_WINO_BT(d0, d1, d2, d3, d4, d5, o0, o1, o2, o3, o4, o5)                         \
@@ -97,8 +100,9 @@ typedef struct {
  * transform output k of the inputs in_0[q], in_1[q], ... Every array is its own restrict
  * argument, so the loops vectorize without run-time overlap checks. */
 PYCONV_SIMD_CLONES
-static void FN(wino_bt_lines)(int64_t n, const real *PYCONV_RESTRICT d0, const real *PYCONV_RESTRICT d1,
-                              const real *PYCONV_RESTRICT d2, const real *PYCONV_RESTRICT d3,
+static void FN(wino_bt_lines)(int64_t n, const real *PYCONV_RESTRICT d0,
+                              const real *PYCONV_RESTRICT d1, const real *PYCONV_RESTRICT d2,
+                              const real *PYCONV_RESTRICT d3,
                               const real *PYCONV_RESTRICT d4, const real *PYCONV_RESTRICT d5,
                               real *PYCONV_RESTRICT o0, real *PYCONV_RESTRICT o1,
                               real *PYCONV_RESTRICT o2, real *PYCONV_RESTRICT o3,
@@ -110,8 +114,9 @@ static void FN(wino_bt_lines)(int64_t n, const real *PYCONV_RESTRICT d0, const r
 }
 
 PYCONV_SIMD_CLONES
-static void FN(wino_at_lines)(int64_t n, const real *PYCONV_RESTRICT m0, const real *PYCONV_RESTRICT m1,
-                              const real *PYCONV_RESTRICT m2, const real *PYCONV_RESTRICT m3,
+static void FN(wino_at_lines)(int64_t n, const real *PYCONV_RESTRICT m0,
+                              const real *PYCONV_RESTRICT m1, const real *PYCONV_RESTRICT m2,
+                              const real *PYCONV_RESTRICT m3,
                               const real *PYCONV_RESTRICT m4, const real *PYCONV_RESTRICT m5,
                               real *PYCONV_RESTRICT o0, real *PYCONV_RESTRICT o1,
                               real *PYCONV_RESTRICT o2, real *PYCONV_RESTRICT o3)
@@ -121,8 +126,9 @@ static void FN(wino_at_lines)(int64_t n, const real *PYCONV_RESTRICT m0, const r
 }
 
 PYCONV_SIMD_CLONES
-static void FN(wino_g_lines)(int64_t n, const real *PYCONV_RESTRICT g0, const real *PYCONV_RESTRICT g1,
-                             const real *PYCONV_RESTRICT g2, real *PYCONV_RESTRICT o0,
+static void FN(wino_g_lines)(int64_t n, const real *PYCONV_RESTRICT g0,
+                             const real *PYCONV_RESTRICT g1, const real *PYCONV_RESTRICT g2,
+                             real *PYCONV_RESTRICT o0,
                              real *PYCONV_RESTRICT o1, real *PYCONV_RESTRICT o2,
                              real *PYCONV_RESTRICT o3, real *PYCONV_RESTRICT o4,
                              real *PYCONV_RESTRICT o5)
@@ -193,13 +199,13 @@ static void FN(filter_transform)(const pyconv_conv_shape *s, const real *w,
     }
 }
 
-/* V of one input channel (x_c: its plane in image 0) for the block's runs, which fill columns [0, n_cols): the
- * transformed 6x6 patch of the tile in column u has element e at v[e * vstride + u]. buf holds
- * 3 * 6 * 4 * n_cols values. The patches overlap by two columns, so each run's six input rows
- * are copied (zero-padded) once, side by side; then, across all the block's columns at once
- * (long contiguous loops, whatever the image width): split into the four column phases (input
- * column 4u + p at phase p, column u), transformed along the rows of the patch, then along
- * its columns. */
+/* V of one input channel (x_c: its plane in image 0) for the block's runs, which fill columns
+ * [0, n_cols): the transformed 6x6 patch of the tile in column u has element e at
+ * v[e * vstride + u]. buf holds 3 * 6 * 4 * n_cols values. The patches overlap by two columns,
+ * so each run's six input rows are copied (zero-padded) once, side by side; then, across all
+ * the block's columns at once (long contiguous loops, whatever the image width): split into the
+ * four column phases (input column 4u + p at phase p, column u), transformed along the rows of
+ * the patch, then along its columns. */
 static void FN(wino_input_channel)(const pyconv_conv_shape *s, const real *PYCONV_RESTRICT x_c,
                                    const pyconv_wino_run *runs, int64_t n_runs, int64_t n_cols,
                                    real *PYCONV_RESTRICT buf, real *PYCONV_RESTRICT v,
