@@ -187,15 +187,21 @@ static void FN(filter_transform)(const pyconv_conv_shape *s, const real *w,
 {
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
     const int64_t n_items = s->groups * panels * cin_g;
-    int64_t item;
     n_threads = pyconv_threads_for((double)s->c_out * (double)s->c_in * 64.0, n_threads);
-    #pragma omp parallel for num_threads(n_threads) schedule(static) if(n_threads > 1)
-    for (item = 0; item < n_items; item++) {
-        const int64_t g = item / (panels * cin_g), jp = item / cin_g % panels, c = item % cin_g;
-        const int64_t f0 = jp * nr, n_filters = PYCONV_MIN(nr, cout_g - f0);
-        FN(wino_filter_panel)(w + g * wl->group + f0 * wl->filter + c * wl->channel, wl,
-                              n_filters, nr, estride,
-                              u + g * PYCONV_WINO_ELEMS * estride + (jp * cin_g + c) * nr);
+    /* flush-to-zero as where the blocks transform their own: the same U at any thread count */
+    #pragma omp parallel num_threads(n_threads) if(n_threads > 1)
+    {
+        pyconv_fpmode fpmode = pyconv_ftz_enter();
+        int64_t item;
+        #pragma omp for schedule(static)
+        for (item = 0; item < n_items; item++) {
+            const int64_t g = item / (panels * cin_g), jp = item / cin_g % panels;
+            const int64_t c = item % cin_g, f0 = jp * nr, n_filters = PYCONV_MIN(nr, cout_g - f0);
+            FN(wino_filter_panel)(w + g * wl->group + f0 * wl->filter + c * wl->channel, wl,
+                                  n_filters, nr, estride,
+                                  u + g * PYCONV_WINO_ELEMS * estride + (jp * cin_g + c) * nr);
+        }
+        pyconv_ftz_exit(fpmode);
     }
 }
 
