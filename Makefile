@@ -17,9 +17,13 @@ develop:
 inplace:
 	$(PYTHON) setup.py -q build_ext --inplace -j 2
 
-## test: install (editable) and run the whole test suite
+## test: install (editable) and run the whole test suite with the micro-kernel the CPU gets,
+## then again under each other one it can run (PYCONV_ARCH=reference, avx2, ...; pyconv.show_config)
 test: develop
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
+	for arch in $$($(PYTHON) -c "from pyconv import _gemm; print(*(a for a in _gemm.archs() if a != _gemm.arch()))"); do \
+		echo "== PYCONV_ARCH=$$arch"; PYCONV_ARCH=$$arch $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) || exit 1; \
+	done
 
 ## test-quick: the suite against the in-place build, without slow tests
 test-quick: inplace
@@ -72,11 +76,13 @@ SANITIZE_ENV = LD_PRELOAD="$$($(CC) -print-file-name=libasan.so)" PYTHONMALLOC=m
 	LSAN_OPTIONS=suppressions=$(abspath tools/lsan.supp):print_suppressions=0 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 # Not under a preloaded ASan: test_cython_api and test_ukernel_simd run the C compiler, which
-# inherits the runtime and fails on the compiler's own leaks; matplotlib's import (test_lenet5) and torch's
-# max_pool2d (test_reference, which checks pyconv.reference against torch, and
-# test_torch_adapter) abort with no ASan report and nothing of pyconv's on the stack.
+# inherits the runtime and fails on the compiler's own leaks; matplotlib's import (test_lenet5,
+# test_resnet_digits) and torch's max_pool2d (test_reference, which checks pyconv.reference
+# against torch, and test_torch_adapter) abort with no ASan report and nothing of pyconv's on
+# the stack.
 SANITIZE_IGNORE = --ignore=tests/test_cython_api.py --ignore=tests/test_ukernel_simd.py \
-	--ignore=tests/test_lenet5.py --ignore=tests/test_reference.py --ignore=tests/test_torch_adapter.py
+	--ignore=tests/test_lenet5.py --ignore=tests/test_resnet_digits.py --ignore=tests/test_reference.py \
+	--ignore=tests/test_torch_adapter.py
 sanitize:
 	rm -rf $(SANITIZE_DIR) && mkdir -p $(SANITIZE_DIR)
 	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(SANITIZE_DIR)

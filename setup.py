@@ -1,7 +1,9 @@
 """Build pyconv's compiled kernels.
 
-All C sources under kernels/ go into one static library that every Cython extension links,
-so the kernels are compiled once. OpenMP is probed by compiling a small program; without
+All C sources under kernels/ go into one static library that exactly one extension module,
+pyconv.cython_kernels, links: a process holds one copy of the kernels (one GEMM dispatch
+table, one set of per-thread arenas), and the other modules reach them through its Cython API
+(docs/architecture.md). OpenMP is probed by compiling a small program; without
 it the build still succeeds and the kernels run single-threaded. Environment switches:
   PYCONV_DEBUG=1     -O0 -g and Cython bounds checks on
   PYCONV_NO_OPENMP=1 build without OpenMP even where the compiler has it
@@ -22,6 +24,9 @@ from setuptools.command.build_ext import build_ext
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 KERNELS = "kernels"
+PUBLIC_INCLUDE = os.path.join("pyconv", "include")  # pyconv_kernels.h, also for cimporters
+KERNEL_LIB = "pyconv_kernels"
+KERNEL_MODULE = "pyconv.cython_kernels"
 DEBUG = os.environ.get("PYCONV_DEBUG") == "1"
 SANITIZE = os.environ.get("PYCONV_SANITIZE") == "1"
 IS_MSVC = sys.platform == "win32"
@@ -96,9 +101,10 @@ MACROS = [
 
 kernel_sources = sorted(glob.glob(os.path.join(KERNELS, "**", "*.c"), recursive=True))
 kernel_headers = sorted(glob.glob(os.path.join(KERNELS, "**", "*.h"), recursive=True))
-kernel_lib = ("pyconv_kernels", {
+kernel_headers.append(os.path.join(PUBLIC_INCLUDE, "pyconv_kernels.h"))
+kernel_lib = (KERNEL_LIB, {
     "sources": kernel_sources,
-    "include_dirs": [KERNELS],
+    "include_dirs": [KERNELS, PUBLIC_INCLUDE],
     "macros": MACROS,
     "cflags": C_FLAGS,
     "obj_deps": {"": kernel_headers},
@@ -118,12 +124,22 @@ class BuildClib(build_clib):
 
 
 class BuildExt(build_ext):
-    """Build the kernel library first (build_ext --inplace skips build_clib), then link
-    every extension against it and OpenMP."""
+    """Build the kernel library first (build_ext --inplace skips build_clib), then link it into
+    pyconv.cython_kernels only (build_ext would link it into every extension), and OpenMP into
+    every extension."""
 
     def run(self):
         self.run_command("build_clib")
-        super().run()
+        build_dir = self.get_finalized_command("build_clib").build_clib
+        for ext in self.extensions:
+            if ext.name == KERNEL_MODULE:
+                ext.libraries = [KERNEL_LIB]
+                ext.library_dirs = [build_dir]
+        libraries, self.distribution.libraries = self.distribution.libraries, None
+        try:
+            super().run()
+        finally:
+            self.distribution.libraries = libraries
 
     def build_extension(self, ext):
         ext.extra_link_args = list(ext.extra_link_args) + LINK_FLAGS
@@ -134,9 +150,9 @@ def extension(name):
     return Extension(
         f"pyconv.{name}",
         sources=[os.path.join("pyconv", f"{name}.pyx")],
-        # relink when the kernel library changes (build_ext only looks at these dates)
+        # rebuild when the kernels change (build_ext only looks at these dates)
         depends=kernel_sources + kernel_headers,
-        include_dirs=[KERNELS, numpy.get_include()],
+        include_dirs=[PUBLIC_INCLUDE, numpy.get_include()],
         define_macros=MACROS,
         extra_compile_args=[f for f in C_FLAGS if f != "-std=gnu11"],
     )

@@ -1,4 +1,4 @@
-"""The measurement behind pyconv.conv.AUTO_DIRECT_MAX_FILTERS: time of algorithm="im2col" over
+"""The measurement behind PYCONV_AUTO_DIRECT_MAX_FILTERS (kernels/conv/select.c): time of algorithm="im2col" over
 algorithm="direct" for the forward pass, per filter count, on small stride-1 (and one stride-2)
 layers, float32, 1 thread; < 1 means im2col is faster. Calls alternate; medians.
 

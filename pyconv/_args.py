@@ -144,11 +144,34 @@ def output_array(out, shape, dtype, name="out"):
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{name}: expected a numpy.ndarray, got {type(out).__name__}")
     check_shape(out, shape, name)
-    if out.dtype != dtype:
+    if out.dtype.newbyteorder("=") != dtype:
         raise TypeError(f"{name}: expected dtype {dtype}, got {out.dtype}")
-    if not (out.flags.c_contiguous and out.flags.writeable and out.dtype.isnative):
-        raise ValueError(f"{name}: expected a writeable, C-contiguous, native-endian array")
+    if not out.dtype.isnative:
+        raise ValueError(f"{name}: expected a native-endian array, got byte order {out.dtype.byteorder!r}")
+    if not out.flags.c_contiguous:
+        raise ValueError(f"{name}: expected a C-contiguous array, got strides {out.strides}")
+    if not out.flags.writeable:
+        raise ValueError(f"{name}: expected a writeable array, got a read-only one")
     return out
+
+
+def check_no_overlap(out, named_arrays):
+    """ValueError when out= shares memory with one of the (array, name) inputs (None skipped)."""
+    for arr, name in named_arrays:
+        if arr is not None and np.may_share_memory(out, arr):
+            raise ValueError(f"out: must not overlap {name}")
+
+
+def as_indices(value, shape, name="indices"):
+    """An integer array (max-pool indices) of `shape`; TypeError / ValueError otherwise."""
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:
+        raise TypeError(f"{name}: expected an integer array, got {type(value).__name__}: {exc}") from None
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name}: expected an integer array, got dtype {arr.dtype}")
+    check_shape(arr, shape, name)
+    return arr
 
 
 def as_shape(value, name, ndim):

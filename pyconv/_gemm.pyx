@@ -1,36 +1,26 @@
-"""Cython glue for the GEMM kernel: typed memoryviews in, GIL released, status -> exception."""
-from pyconv._kernels cimport (check_status, pyconv_gemm_f32, pyconv_gemm_f64, pyconv_gemm_init,
-                              pyconv_gemm_isa, pyconv_status)
-
-# Choose the micro-kernel for this CPU once, at import (under the GIL, before any call).
-pyconv_gemm_init()
-
-ctypedef fused floating:
-    float
-    double
+"""Cython glue for the GEMM kernel: typed memoryviews in, GIL released, status -> exception.
+The kernel is reached through the public Cython API (pyconv.cython_kernels)."""
+from pyconv cimport cython_kernels as ck
+from pyconv._glue cimport check_status
 
 
-def gemm(bint trans_a, bint trans_b, double alpha, const floating[:, :] a,
-         const floating[:, :] b, double beta, floating[:, ::1] c, int n_threads):
+def gemm(bint trans_a, bint trans_b, double alpha, const ck.floating[:, :] a,
+         const ck.floating[:, :] b, double beta, ck.floating[:, ::1] c, int n_threads):
     """c <- alpha * op(a) @ op(b) + beta * c, in place on c (one dtype; c C-contiguous; a and b
     with unit column stride, rows possibly padded)."""
     cdef Py_ssize_t m = c.shape[0], n = c.shape[1]
     cdef Py_ssize_t k = a.shape[0] if trans_a else a.shape[1]
     cdef Py_ssize_t lda = _leading_dim(a.shape[0], a.shape[1], a.strides[0], a.strides[1],
-                                       sizeof(floating), "a")
+                                       sizeof(ck.floating), "a")
     cdef Py_ssize_t ldb = _leading_dim(b.shape[0], b.shape[1], b.strides[0], b.strides[1],
-                                       sizeof(floating), "b")
-    cdef const floating *a_ptr = &a[0, 0] if a.shape[0] * a.shape[1] else NULL
-    cdef const floating *b_ptr = &b[0, 0] if b.shape[0] * b.shape[1] else NULL
-    cdef floating *c_ptr = &c[0, 0] if m * n else NULL
-    cdef pyconv_status status
+                                       sizeof(ck.floating), "b")
+    cdef const ck.floating *a_ptr = &a[0, 0] if a.shape[0] * a.shape[1] else NULL
+    cdef const ck.floating *b_ptr = &b[0, 0] if b.shape[0] * b.shape[1] else NULL
+    cdef ck.floating *c_ptr = &c[0, 0] if m * n else NULL
+    cdef int status
     with nogil:
-        if floating is float:
-            status = pyconv_gemm_f32(trans_a, trans_b, m, n, k, <float>alpha, a_ptr, lda, b_ptr, ldb,
-                                     <float>beta, c_ptr, n, n_threads)
-        else:
-            status = pyconv_gemm_f64(trans_a, trans_b, m, n, k, alpha, a_ptr, lda, b_ptr, ldb,
-                                     beta, c_ptr, n, n_threads)
+        status = ck.gemm(trans_a, trans_b, m, n, k, <ck.floating>alpha, a_ptr, lda, b_ptr, ldb,
+                         <ck.floating>beta, c_ptr, n, n_threads)
     check_status(status, "gemm")
 
 
@@ -52,7 +42,17 @@ cdef extern from *:
 
 def isa():
     """Name of the GEMM micro-kernel chosen for this CPU at run time."""
-    return pyconv_gemm_isa().decode()
+    return ck.gemm_isa().decode()
+
+
+def archs():
+    """The PYCONV_ARCH names of the micro-kernels this CPU can run, its default last."""
+    return tuple(ck.gemm_archs().decode().split())
+
+
+def arch():
+    """The PYCONV_ARCH name of the micro-kernel in use."""
+    return ck.gemm_arch().decode()
 
 
 def compiler():

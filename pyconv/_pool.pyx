@@ -1,96 +1,91 @@
-"""Cython glue for the pooling kernels: flat C-contiguous buffers in, GIL released, status ->
-exception. pyconv/pool.py validates everything and passes the geometry as a tuple of ints."""
+"""Cython glue for the pooling kernels: a named geometry (pyconv._geometry.PoolGeometry) and
+flat C-contiguous buffers in, the GIL released, status -> exception. The kernels, and their
+geometry check, are reached through the public Cython API (pyconv.cython_kernels)."""
 from libc.stdint cimport int64_t
 
-from pyconv._kernels cimport (
-    PYCONV_ERR_INDEX, check_status, pyconv_avgpool2d_backward_f32, pyconv_avgpool2d_backward_f64,
-    pyconv_avgpool2d_f32, pyconv_avgpool2d_f64, pyconv_maxpool2d_backward_f32,
-    pyconv_maxpool2d_backward_f64, pyconv_maxpool2d_f32, pyconv_maxpool2d_f64,
-    pyconv_pool_shape, pyconv_status,
-)
-
-ctypedef fused floating:
-    float
-    double
+from pyconv cimport cython_kernels as ck
+from pyconv._glue cimport check_len, check_status
 
 
-cdef pyconv_pool_shape _shape(tuple geometry) except *:
-    """geometry = (n_planes, h_in, w_in, kh, kw, h_out, w_out, stride_h, stride_w, pad_h,
-    pad_w, dil_h, dil_w)."""
-    cdef pyconv_pool_shape s
-    (s.n_planes, s.h_in, s.w_in, s.kh, s.kw, s.h_out, s.w_out, s.stride_h, s.stride_w,
-     s.pad_h, s.pad_w, s.dil_h, s.dil_w) = geometry
-    return s
+cdef ck.pool_shape _shape(geometry) except *:
+    """The C struct, field by field from the named geometry."""
+    return geometry._asdict()
 
 
-def max_pool2d(tuple geometry, const floating[::1] x, floating[::1] y, int64_t[::1] indices,
+def check(geometry):
+    """ValueError naming the field when the kernels would reject `geometry`."""
+    cdef ck.pool_shape s = _shape(geometry)
+    cdef char msg[256]
+    if ck.pool_shape_check(&s, msg, sizeof(msg)) != ck.PYCONV_STATUS_OK:
+        raise ValueError(msg.decode())
+
+
+def max_pool2d(geometry, const ck.floating[::1] x, ck.floating[::1] y, int64_t[::1] indices,
                int n_threads):
     """y (and indices, unless None) <- max pooling of x."""
-    cdef pyconv_pool_shape s = _shape(geometry)
-    cdef const floating *xp = &x[0] if x.shape[0] else NULL
-    cdef floating *yp = &y[0] if y.shape[0] else NULL
-    cdef int64_t *ip = &indices[0] if indices is not None and indices.shape[0] else NULL
-    cdef pyconv_status status
-    if yp == NULL:
+    cdef ck.pool_shape s = _shape(geometry)
+    check_len(x.shape[0], geometry.input_size, "input")
+    check_len(y.shape[0], geometry.output_size, "out")
+    cdef int64_t *ip = NULL
+    if indices is not None:
+        check_len(indices.shape[0], geometry.output_size, "indices")
+        ip = &indices[0] if indices.shape[0] else NULL
+    if y.shape[0] == 0:
         return
+    cdef int status
     with nogil:
-        if floating is float:
-            status = pyconv_maxpool2d_f32(&s, xp, yp, ip, n_threads)
-        else:
-            status = pyconv_maxpool2d_f64(&s, xp, yp, ip, n_threads)
+        status = ck.maxpool2d(&s, &x[0], &y[0], ip, n_threads)
     check_status(status, "max_pool2d")
 
 
-def max_pool2d_backward(tuple geometry, const floating[::1] gy, const int64_t[::1] indices,
-                        floating[::1] gx, int n_threads):
+def max_pool2d_backward(geometry, const ck.floating[::1] gy, const int64_t[::1] indices,
+                        ck.floating[::1] gx, int n_threads):
     """gx <- grad_output scattered through indices; returns False on an index out of range."""
-    cdef pyconv_pool_shape s = _shape(geometry)
-    cdef const floating *gyp = &gy[0] if gy.shape[0] else NULL
-    cdef const int64_t *ip = &indices[0] if indices.shape[0] else NULL
-    cdef floating *gxp = &gx[0] if gx.shape[0] else NULL
-    cdef pyconv_status status
-    if gxp == NULL:
+    cdef ck.pool_shape s = _shape(geometry)
+    check_len(gy.shape[0], geometry.output_size, "grad_output")
+    check_len(indices.shape[0], geometry.output_size, "indices")
+    check_len(gx.shape[0], geometry.input_size, "out")
+    if gx.shape[0] == 0:
         return gy.shape[0] == 0  # empty planes: any index is out of range
+    if gy.shape[0] == 0:
+        gx[:] = 0
+        return True
+    cdef int status
     with nogil:
-        if floating is float:
-            status = pyconv_maxpool2d_backward_f32(&s, gyp, ip, gxp, n_threads)
-        else:
-            status = pyconv_maxpool2d_backward_f64(&s, gyp, ip, gxp, n_threads)
-    if status == PYCONV_ERR_INDEX:
+        status = ck.maxpool2d_backward(&s, &gy[0], &indices[0], &gx[0], n_threads)
+    if status == ck.PYCONV_STATUS_INDEX:
         return False
     check_status(status, "max_pool2d_backward")
     return True
 
 
-def avg_pool2d(tuple geometry, const floating[::1] x, floating[::1] y, bint count_include_pad,
+def avg_pool2d(geometry, const ck.floating[::1] x, ck.floating[::1] y, bint count_include_pad,
                int64_t divisor_override, int n_threads):
     """y <- average pooling of x (divisor_override == 0: none)."""
-    cdef pyconv_pool_shape s = _shape(geometry)
-    cdef const floating *xp = &x[0] if x.shape[0] else NULL
-    cdef floating *yp = &y[0] if y.shape[0] else NULL
-    cdef pyconv_status status
-    if yp == NULL:
+    cdef ck.pool_shape s = _shape(geometry)
+    check_len(x.shape[0], geometry.input_size, "input")
+    check_len(y.shape[0], geometry.output_size, "out")
+    if y.shape[0] == 0:
         return
+    cdef int status
     with nogil:
-        if floating is float:
-            status = pyconv_avgpool2d_f32(&s, xp, yp, count_include_pad, divisor_override, n_threads)
-        else:
-            status = pyconv_avgpool2d_f64(&s, xp, yp, count_include_pad, divisor_override, n_threads)
+        status = ck.avgpool2d(&s, &x[0], &y[0], count_include_pad, divisor_override, n_threads)
     check_status(status, "avg_pool2d")
 
 
-def avg_pool2d_backward(tuple geometry, const floating[::1] gy, floating[::1] gx,
+def avg_pool2d_backward(geometry, const ck.floating[::1] gy, ck.floating[::1] gx,
                         bint count_include_pad, int64_t divisor_override, int n_threads):
     """gx <- gradient of average pooling for grad_output gy."""
-    cdef pyconv_pool_shape s = _shape(geometry)
-    cdef const floating *gyp = &gy[0] if gy.shape[0] else NULL
-    cdef floating *gxp = &gx[0] if gx.shape[0] else NULL
-    cdef pyconv_status status
-    if gxp == NULL:
+    cdef ck.pool_shape s = _shape(geometry)
+    check_len(gy.shape[0], geometry.output_size, "grad_output")
+    check_len(gx.shape[0], geometry.input_size, "out")
+    if gx.shape[0] == 0:
         return
+    if gy.shape[0] == 0:
+        gx[:] = 0
+        return
+    cdef int status
     with nogil:
-        if floating is float:
-            status = pyconv_avgpool2d_backward_f32(&s, gyp, gxp, count_include_pad, divisor_override, n_threads)
-        else:
-            status = pyconv_avgpool2d_backward_f64(&s, gyp, gxp, count_include_pad, divisor_override, n_threads)
+        status = ck.avgpool2d_backward(&s, &gy[0], &gx[0], count_include_pad, divisor_override,
+                                       n_threads)
     check_status(status, "avg_pool2d_backward")

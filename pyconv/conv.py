@@ -5,187 +5,119 @@ conv2d_weight, and torch.nn.functional.unfold / fold. Arrays are NCHW; weights a
 (C_out, C_in / groups, kh, kw). The result has the float dtype of the op's first array argument
 (input; weight for conv2d_input), as in pyconv.reference; the other arrays are cast to it.
 
-algorithm="auto" picks "direct" for grouped convolutions with tiny groups
-(groups > 1 and (C_in / groups) * (C_out / groups) <= AUTO_DIRECT_MAX_GROUP_SIZE = 16, e.g.
-depthwise), where each group's GEMM would be a sliver, and for the forward pass of stride-1,
-non-1x1 convolutions with very few filters per group (C_out / groups <= AUTO_DIRECT_MAX_FILTERS
-= 2), which would fill few columns of the GEMM's micro-tiles (16 filters wide in float32);
-otherwise "im2col" (the implicit GEMM).
+Each op normalizes its arguments here, builds a named geometry (pyconv._geometry.ConvGeometry)
+that the kernels' own check validates, and asks the kernels' one selection function
+(pyconv_conv_plan_make, kernels/conv/select.c) what runs: `plan()` below is the public way to
+ask it. algorithm="auto" picks "direct" for grouped convolutions with tiny groups (depthwise)
+and for forward passes with at most 2 filters per group, "winograd" where it was measured
+faster, "im2col" (the implicit GEMM) otherwise; see docs/architecture.md.
 
 algorithm="winograd" (conv2d and conv2d_input) runs Winograd F(4x4, 3x3) (docs/winograd.md):
 3x3 kernels, stride 1, dilation 1, at least WINOGRAD_MIN_CHANNELS input and output channels per
-group, any padding; a ValueError names the condition a shape misses. "auto" picks it for eligible
-shapes with at least AUTO_WINOGRAD_MIN_CHANNELS channels per group and enough output tiles
-(_winograd_pays). The weight gradient has no Winograd form
-here: conv2d_weight runs "winograd" as "im2col", so that one algorithm can serve a layer's three
-ops."""
+group, any padding; a ValueError names the condition a shape misses. The weight gradient has no
+Winograd form here: conv2d_weight runs "winograd" as "im2col", so that one algorithm can serve a
+layer's three ops."""
+from typing import NamedTuple
+
 import numpy as np
 
 from pyconv import _conv
 from pyconv._args import (
     MAX_ELEMENTS, as_float_array, as_int, as_pair, as_shape, check_shape, check_size,
     conv_padding, output_array, output_size)
+from pyconv._geometry import ConvGeometry, check_int64
 from pyconv._threads import effective_n_threads
 
-ALGORITHMS = ("auto", "direct", "im2col", "winograd")
-AUTO_DIRECT_MAX_GROUP_SIZE = 16
-# `python -m bench.auto_rule` (1 thread, float32, stride-1 3x3 / 5x5 layers with 1-64 input
-# channels): time im2col / direct is 1.4-3.8 at 1 filter, 0.7-2.2 at 2, 0.5-1.5 at 3, 0.4-1.2
-# at 4, 0.1-0.6 from 16 on; at stride 2, im2col wins from 2 filters on
-AUTO_DIRECT_MAX_FILTERS = 2
-
-
-# ---- Winograd F(4x4, 3x3): eligibility and auto's rule --------------------------------------
+ALGORITHMS = tuple(_conv.ALGORITHMS)
+ACTIVATIONS = tuple(a for a in _conv.ACTIVATIONS if a is not None)
+OPS = tuple(_conv.OPS)
+# the kernels' PYCONV_WINOGRAD_MIN_CHANNELS (kernels/conv/select.c), for the message below
 WINOGRAD_MIN_CHANNELS = 8
-# `python -m bench.winograd_rule` (docs/winograd.md; forward, float32, 1 thread, C_in = C_out =
-# 8-512, sides 7-56, batches 1-16): time winograd / im2col is 0.2-0.9 wherever tiles x channels
-# >= 512 (tiles = N * ceil(H_out / 4) * ceil(W_out / 4)), 0.91-1.00 below it (4 tiles with 8-64
-# channels): transforming the filters once per call is paid for by enough tiles, or channels
-AUTO_WINOGRAD_MIN_TILE_CHANNELS = 512
-# auto keeps a margin on the other algorithms' elementwise accuracy, |error| <= 4 eps sqrt(K)
-# conv(|x|, |w|): Winograd's falls as channels grow (`python -m bench.winograd_error`, column
-# "suite": up to 2.0 at 8 channels, 1.0 at 32, 0.5 at 64, on unit-normal data; docs/winograd.md)
-AUTO_WINOGRAD_MIN_CHANNELS = 32
 
 
-def _winograd_ineligible(geo):
-    """Why Winograd cannot run geo (the condition it misses), or None when it can."""
-    (_, c_in, _, _, c_out, kh, kw, _, _, stride_h, stride_w, _, _, dil_h, dil_w,
-     groups) = geo.fields
-    if (kh, kw) != (3, 3):
-        return f"the kernel must be 3x3, got {kh}x{kw}"
-    if (stride_h, stride_w) != (1, 1):
-        return f"stride must be 1, got {(stride_h, stride_w)}"
-    if (dil_h, dil_w) != (1, 1):
-        return f"dilation must be 1, got {(dil_h, dil_w)}"
-    if min(c_in, c_out) // groups < WINOGRAD_MIN_CHANNELS:
-        return (f"needs at least {WINOGRAD_MIN_CHANNELS} input and output channels per group, "
-                f"got {c_in // groups} and {c_out // groups}")
-    return None
+class Plan(NamedTuple):
+    """What one convolution call runs: the algorithm ("direct", "im2col" or "winograd"), the method (how:
+    "implicit-gemm", "direct-transposed", "gemm-col2im", ...), the workspace it takes from the
+    per-thread arenas in bytes (all threads together), the thread count and the geometry."""
+    op: str
+    algorithm: str
+    method: str
+    workspace_bytes: int
+    n_threads: int
+    geometry: ConvGeometry
 
 
-def _winograd_pays(geo):
-    """auto's rule: enough channels, and enough 4x4 output tiles times channels to pay for
-    transforming the filters once per call."""
-    tiles = geo.n * -(-geo.h_out // 4) * -(-geo.w_out // 4)
-    channels = min(geo.c_in, geo.c_out) // geo.groups
-    return (channels >= AUTO_WINOGRAD_MIN_CHANNELS
-            and tiles * channels >= AUTO_WINOGRAD_MIN_TILE_CHANNELS)
+def _check_algorithm(algorithm):
+    if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm: expected one of {ALGORITHMS}, got {algorithm!r}")
+    return algorithm
 
 
-def _use_winograd(geo, algorithm):
-    """True to run geo by Winograd: asked for (ValueError when geo is not eligible), or picked by
-    auto."""
-    if isinstance(algorithm, str) and algorithm == "winograd":
-        reason = _winograd_ineligible(geo)
-        if reason is not None:
-            raise ValueError(f"algorithm='winograd': {reason}")
-        check_size((geo.c_in, geo.c_out // geo.groups + 32, 36), "winograd workspace")
-        return True
-    return (isinstance(algorithm, str) and algorithm == "auto"
-            and _winograd_ineligible(geo) is None and _winograd_pays(geo))
+def _check_winograd(op, geo):
+    """ValueError naming the condition geo misses when op cannot run by Winograd (the kernels'
+    plan only says that it cannot); the weight gradient runs "winograd" as "im2col"."""
+    if op == "conv2d_weight":
+        return
+    if (geo.kh, geo.kw) != (3, 3):
+        problem = f"the kernel must be 3x3, got {geo.kh}x{geo.kw}"
+    elif (geo.stride_h, geo.stride_w) != (1, 1):
+        problem = f"stride must be 1, got {(geo.stride_h, geo.stride_w)}"
+    elif (geo.dil_h, geo.dil_w) != (1, 1):
+        problem = f"dilation must be 1, got {(geo.dil_h, geo.dil_w)}"
+    elif min(geo.c_in, geo.c_out) // geo.groups < WINOGRAD_MIN_CHANNELS:
+        problem = (f"needs at least {WINOGRAD_MIN_CHANNELS} input and output channels per group, "
+                   f"got {geo.c_in // geo.groups} and {geo.c_out // geo.groups}")
+    else:
+        return
+    raise ValueError(f"algorithm='winograd': {problem}")
 
 
-def _algorithm_name(winograd, direct):
-    """The kernel the glue runs."""
-    return "winograd" if winograd else "direct" if direct else "im2col"
+def _plan(op, geo, algorithm, dtype, n_threads):
+    """The kernels' plan of one op; MemoryError when its workspace could not be allocated."""
+    if _check_algorithm(algorithm) == "winograd":
+        _check_winograd(op, geo)
+    chosen, method, workspace = _conv.plan(op, geo, algorithm, np.dtype(dtype).itemsize, n_threads)
+    if workspace > MAX_ELEMENTS:
+        raise MemoryError(f"{op}: the {chosen} workspace would take {workspace:.3g} bytes")
+    return Plan(op, chosen, method, int(workspace), n_threads, geo)
 
 
-class _Geometry:
-    """A validated convolution geometry: the fields of the C struct pyconv_conv_shape, the
-    output shape, and the thread count."""
-
-    def __init__(self, fields, n_threads):
-        (self.n, self.c_in, self.h_in, self.w_in, self.c_out, self.kh, self.kw, self.h_out,
-         self.w_out, _, self.stride_w, *_, self.groups) = fields
-        self.fields = fields
-        self.n_threads = n_threads
-
-    @property
-    def input_shape(self):
-        return (self.n, self.c_in, self.h_in, self.w_in)
-
-    @property
-    def output_shape(self):
-        return (self.n, self.c_out, self.h_out, self.w_out)
-
-    @property
-    def weight_shape(self):
-        return (self.c_out, self.c_in // self.groups, self.kh, self.kw)
-
-    @property
-    def k(self):
-        """Products per output value: the GEMM's reduction length."""
-        return self.c_in // self.groups * self.kh * self.kw
-
-    def use_direct(self, algorithm, forward=False):
-        """True for the direct algorithm, False for im2col; validates `algorithm`. The forward
-        pass has its own rule for few filters (its direct kernel blocks outputs in registers)."""
-        if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
-            raise ValueError(f"algorithm: expected one of {ALGORITHMS}, got {algorithm!r}")
-        if algorithm == "auto":
-            cout_g = self.c_out // self.groups
-            direct = (self.groups > 1 and (self.c_in // self.groups) * cout_g
-                      <= AUTO_DIRECT_MAX_GROUP_SIZE) or (
-                forward and cout_g <= AUTO_DIRECT_MAX_FILTERS and self.stride_w == 1
-                and self.kh * self.kw > 1)
-        else:
-            direct = algorithm == "direct"
-        if not direct:
-            # the patch buffers, in bytes: per thread, patches of one image, or of a few small
-            # images batched to at least 512 pixels (PYCONV_MIN_GEMM_PIXELS in conv_gemm_t.h)
-            check_size((self.n_threads, max(self.c_in, self.c_out) * self.kh * self.kw,
-                        self.h_out * self.w_out + 512, 8), "im2col workspace")
-        # without input channels the output is the bias: nothing to multiply
-        return direct or self.k == 0
-
-
-def _geometry(input_shape, c_out, kernel_size, stride, padding, dilation, groups, n_threads,
+def _geometry(input_shape, c_out, kernel_size, stride, padding, dilation, groups,
               *, input_name="input"):
-    """Validate the geometry shared by every op; input_shape is (N, C_in, H, W).
-
-    Checks the parameters, the groups against the channels and that the kernel fits the
-    padded input, and bounds every size so that the kernels' int64 index arithmetic cannot
-    overflow."""
+    """The ConvGeometry of an op on an (N, C_in, H, W) input, validated: argument forms here,
+    the rest by the kernels' check (groups dividing the channels, sizes within int64 indexing);
+    the kernel must fit the padded input."""
     n, c_in, h_in, w_in = input_shape
     kh, kw = kernel_size
     stride = as_pair(stride, "stride", minimum=1)
     dilation = as_pair(dilation, "dilation", minimum=1)
     groups = as_int(groups, "groups", minimum=1)
-    n_threads = effective_n_threads(n_threads)
     if kh < 1 or kw < 1:
         raise ValueError(f"kernel_size: expected positive sizes, got {(kh, kw)}")
     if c_in % groups:
         raise ValueError(f"groups: must divide the {c_in} input channels of {input_name}, got {groups}")
-    if c_out % groups:
-        raise ValueError(f"groups: must divide the {c_out} output channels, got {groups}")
     top, bottom, left, right = conv_padding(padding, (kh, kw), dilation, stride)
-    spans = [("padding", p) for p in (top, bottom, left, right)] + [
-        ("stride", stride[0]), ("stride", stride[1]),
-        ("dilation", dilation[0] * (kh - 1)), ("dilation", dilation[1] * (kw - 1)),
-        ("padding", h_in + top + bottom), ("padding", w_in + left + right)]
-    for name, value in spans:
-        if value > MAX_ELEMENTS:
-            raise ValueError(f"{name}: sizes up to {MAX_ELEMENTS} supported, got {value}")
     h_out = output_size(h_in, kh, stride[0], dilation[0], top, bottom)
     w_out = output_size(w_in, kw, stride[1], dilation[1], left, right)
+    geo = ConvGeometry(n, c_in, h_in, w_in, c_out, kh, kw, max(h_out, 0), max(w_out, 0),
+                       stride[0], stride[1], top, left, dilation[0], dilation[1], groups)
+    check_int64(geo, MAX_ELEMENTS)  # the kernels' headroom for products
+    check_size(geo.input_shape, input_name)
+    check_size(geo.output_shape, "output")
+    _conv.check(geo)
     if h_out <= 0 or w_out <= 0:
         raise ValueError(
             f"kernel_size: the dilated kernel ({dilation[0] * (kh - 1) + 1}, {dilation[1] * (kw - 1) + 1}) "
             f"is larger than the padded input ({h_in + top + bottom}, {w_in + left + right}); "
             f"expected an output size >= 1, got ({h_out}, {w_out})")
-    for shape, name in [((n, c_in, h_in, w_in), input_name), ((n, c_out, h_out, w_out), "output")]:
-        check_size(shape, name)
-    fields = (n, c_in, h_in, w_in, c_out, kh, kw, h_out, w_out, stride[0], stride[1], top, left,
-              dilation[0], dilation[1], groups)
-    return _Geometry(fields, n_threads)
+    return geo
 
 
-def _weight_geometry(input_shape, weight_shape, stride, padding, dilation, groups, n_threads,
+def _weight_geometry(input_shape, weight_shape, stride, padding, dilation, groups,
                      *, input_name="input", weight_name="weight"):
     """_geometry for a convolution with a (C_out, C_in / groups, kh, kw) weight."""
     c_out, c_in_g, kh, kw = weight_shape
-    geo = _geometry(input_shape, c_out, (kh, kw), stride, padding, dilation, groups, n_threads,
+    geo = _geometry(input_shape, c_out, (kh, kw), stride, padding, dilation, groups,
                     input_name=input_name)
     if c_in_g * geo.groups != geo.c_in:
         raise ValueError(
@@ -195,28 +127,57 @@ def _weight_geometry(input_shape, weight_shape, stride, padding, dilation, group
     return geo
 
 
+def plan(op, input_shape, weight_shape, stride=1, padding=0, dilation=1, groups=1, *,
+         algorithm="auto", dtype=np.float32, n_threads=None):
+    """What `op` ("conv2d", "conv2d_input" or "conv2d_weight") would run for an input of
+    input_shape (N, C_in, H, W) and a weight of weight_shape, with the same arguments as the
+    op: a Plan with the algorithm, the method, the workspace in bytes and the geometry.
+
+    >>> pyconv.plan("conv2d", (32, 64, 56, 56), (64, 64, 3, 3), padding=1).method
+    'winograd'
+    """
+    if op not in OPS:
+        raise ValueError(f"op: expected one of {OPS}, got {op!r}")
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"dtype: expected float32 or float64, got {dtype}")
+    geo = _weight_geometry(as_shape(input_shape, "input_shape", 4), as_shape(weight_shape, "weight_shape", 4),
+                           stride, padding, dilation, groups, input_name="input_shape",
+                           weight_name="weight_shape")
+    return _plan(op, geo, algorithm, dtype, effective_n_threads(n_threads))
+
+
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
-           algorithm="auto", out=None, n_threads=None):
+           algorithm="auto", out=None, n_threads=None, activation=None, residual=None):
     """2-D convolution (cross-correlation) of input (N, C_in, H, W) with weight
     (C_out, C_in / groups, kh, kw), plus bias (C_out,) when given -> (N, C_out, H_out, W_out).
 
     stride, dilation: int or pair. padding: int, pair, ((top, bottom), (left, right)),
-    "valid", "same" (stride 1) or "full". out= receives the result."""
+    "valid", "same" (stride 1) or "full". out= receives the result.
+
+    Fused output stage, for inference: y = activation(conv + bias + residual), applied where
+    the kernel stores y (one pass over the output). activation: None, "relu", "relu6", "silu",
+    "sigmoid" or "tanh"; residual: an array of the output's shape (a ResNet block's shortcut),
+    which out= must not overlap."""
     x = as_float_array(input, "input", ndim=4)
     w = as_float_array(weight, "weight", x.dtype, ndim=4)
-    geo = _weight_geometry(x.shape, w.shape, stride, padding, dilation, groups, n_threads)
+    geo = _weight_geometry(x.shape, w.shape, stride, padding, dilation, groups)
     if bias is not None:
         bias = as_float_array(bias, "bias", x.dtype, ndim=1)
         check_shape(bias, (geo.c_out,), "bias")
-    winograd = _use_winograd(geo, algorithm)
-    direct = not winograd and geo.use_direct(algorithm, forward=True)
+    if activation is not None and activation not in ACTIVATIONS:
+        raise ValueError(f"activation: expected None or one of {ACTIVATIONS}, got {activation!r}")
+    if residual is not None:
+        residual = as_float_array(residual, "residual", x.dtype, ndim=4)
+        check_shape(residual, geo.output_shape, "residual")
+    p = _plan("conv2d", geo, algorithm, x.dtype, effective_n_threads(n_threads))
     y = output_array(out, geo.output_shape, x.dtype)
-    for arr, name in [(x, "input"), (w, "weight"), (bias, "bias")]:
+    for arr, name in [(x, "input"), (w, "weight"), (bias, "bias"), (residual, "residual")]:
         if arr is not None and np.may_share_memory(y, arr):
             raise ValueError(f"out: must not overlap {name}")
-    if y.size:
-        _conv.conv2d(_algorithm_name(winograd, direct), geo.fields, x.reshape(-1), w.reshape(-1),
-                     bias, y.reshape(-1), geo.n_threads)
+    _conv.conv2d(p.algorithm, geo, x.reshape(-1), w.reshape(-1), bias,
+                 None if residual is None else residual.reshape(-1), activation, y.reshape(-1),
+                 p.n_threads)
     return y
 
 
@@ -226,15 +187,12 @@ def conv2d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=
     input_size = as_shape(input_size, "input_size", 4)
     w = as_float_array(weight, "weight", ndim=4)
     gy = as_float_array(grad_output, "grad_output", w.dtype, ndim=4)
-    geo = _weight_geometry(input_size, w.shape, stride, padding, dilation, groups, n_threads,
+    geo = _weight_geometry(input_size, w.shape, stride, padding, dilation, groups,
                            input_name="input_size")
     check_shape(gy, geo.output_shape, "grad_output")
-    winograd = _use_winograd(geo, algorithm)
-    direct = not winograd and geo.use_direct(algorithm)
-    gx = np.zeros(input_size, dtype=w.dtype)
-    if gx.size and geo.c_out:
-        _conv.conv2d_input(_algorithm_name(winograd, direct), geo.fields, w.reshape(-1),
-                           gy.reshape(-1), gx.reshape(-1), geo.n_threads)
+    p = _plan("conv2d_input", geo, algorithm, w.dtype, effective_n_threads(n_threads))
+    gx = np.empty(input_size, dtype=w.dtype)
+    _conv.conv2d_input(p.algorithm, geo, w.reshape(-1), gy.reshape(-1), gx.reshape(-1), p.n_threads)
     return gx
 
 
@@ -245,14 +203,12 @@ def conv2d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation
     x = as_float_array(input, "input", ndim=4)
     weight_size = as_shape(weight_size, "weight_size", 4)
     gy = as_float_array(grad_output, "grad_output", x.dtype, ndim=4)
-    geo = _weight_geometry(x.shape, weight_size, stride, padding, dilation, groups, n_threads,
+    geo = _weight_geometry(x.shape, weight_size, stride, padding, dilation, groups,
                            weight_name="weight_size")
     check_shape(gy, geo.output_shape, "grad_output")
-    direct = geo.use_direct(algorithm)
-    gw = np.zeros(weight_size, dtype=x.dtype)
-    if gw.size and geo.n:
-        _conv.conv2d_weight(direct, geo.fields, x.reshape(-1), gy.reshape(-1), gw.reshape(-1),
-                            geo.n_threads)
+    p = _plan("conv2d_weight", geo, algorithm, x.dtype, effective_n_threads(n_threads))
+    gw = np.empty(weight_size, dtype=x.dtype)
+    _conv.conv2d_weight(p.algorithm, geo, x.reshape(-1), gy.reshape(-1), gw.reshape(-1), p.n_threads)
     return gw
 
 
@@ -263,8 +219,9 @@ def conv2d_bias(grad_output, *, n_threads=None):
     n_threads = effective_n_threads(n_threads)
     gb = np.zeros(c, dtype=gy.dtype)
     if gy.size:
-        _conv.conv2d_bias((n, c, h, w, c, 1, 1, h, w, 1, 1, 0, 0, 1, 1, 1), gy.reshape(-1),
-                          gb, n_threads)
+        # the bias gradient only needs grad_output's sizes: a 1x1 convolution stands for any
+        _conv.conv2d_bias(ConvGeometry(n, c, h, w, c, 1, 1, h, w, 1, 1, 0, 0, 1, 1, 1),
+                          gy.reshape(-1), gb, n_threads)
     return gb
 
 
@@ -273,12 +230,11 @@ def im2col(input, kernel_size, dilation=1, padding=0, stride=1, *, n_threads=Non
     (channel, kernel row, kernel column), as torch.nn.functional.unfold."""
     x = as_float_array(input, "input", ndim=4)
     kernel_size = as_pair(kernel_size, "kernel_size", minimum=1)
-    geo = _geometry(x.shape, x.shape[1], kernel_size, stride, padding, dilation, 1, n_threads)
+    geo = _geometry(x.shape, x.shape[1], kernel_size, stride, padding, dilation, 1)
     shape = (geo.n, geo.c_in * geo.kh * geo.kw, geo.h_out * geo.w_out)
     check_size(shape, "output")
     col = np.empty(shape, dtype=x.dtype)
-    if col.size:
-        _conv.im2col(geo.fields, x.reshape(-1), col.reshape(-1), geo.n_threads)
+    _conv.im2col(geo, x.reshape(-1), col.reshape(-1), effective_n_threads(n_threads))
     return col
 
 
@@ -292,12 +248,12 @@ def col2im(input, output_size, kernel_size, dilation=1, padding=0, stride=1, *, 
     if rows % (kh * kw):
         raise ValueError(f"input: expected dimension 1 to be a multiple of kh*kw = {kh * kw}, got {rows}")
     geo = _geometry((n, rows // (kh * kw), h, w), rows // (kh * kw), (kh, kw), stride, padding,
-                    dilation, 1, n_threads, input_name="output_size")
+                    dilation, 1, input_name="output_size")
     if length != geo.h_out * geo.w_out:
         raise ValueError(
             f"input: expected {geo.h_out * geo.w_out} = {geo.h_out}*{geo.w_out} patches (dimension 2) "
             f"for output_size {(h, w)}, got {length}")
     x = np.zeros(geo.input_shape, dtype=col.dtype)
     if col.size:
-        _conv.col2im(geo.fields, col.reshape(-1), x.reshape(-1), geo.n_threads)
+        _conv.col2im(geo, col.reshape(-1), x.reshape(-1), effective_n_threads(n_threads))
     return x

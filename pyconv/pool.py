@@ -1,10 +1,14 @@
 """Max and average 2-D pooling, forward and backward, with torch.nn.functional's names and
-argument order. Inputs are (N, C, H, W) or (C, H, W); each op validates in one place here and
-hands the C kernels a geometry tuple (see _pool.pyx)."""
+argument order. Inputs are (N, C, H, W) or (C, H, W); each op normalizes its arguments here,
+builds a named geometry (pyconv._geometry.PoolGeometry) and has the kernels' own check
+(pyconv_pool_shape_check, through _pool.check) validate it."""
 import numpy as np
 
 from pyconv import _pool
-from pyconv._args import as_bool, as_float_array, as_int, as_pair, as_shape, check_shape, output_array, output_size
+from pyconv._args import (
+    as_bool, as_float_array, as_indices, as_int, as_pair, as_shape, check_no_overlap, check_shape, check_size,
+    output_array, output_size)
+from pyconv._geometry import PoolGeometry, check_int64
 from pyconv._threads import effective_n_threads
 
 
@@ -23,8 +27,8 @@ def _as_input_size(value, ndim):
 
 
 def _geometry(input_shape, kernel_size, stride, padding, dilation, ceil_mode, name):
-    """Validate pooling parameters against a 4-d input shape: the kernels' geometry tuple
-    (n_planes, h_in, w_in, kh, kw, h_out, w_out, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w)."""
+    """The PoolGeometry of pooling parameters over a 4-d input shape, checked by the kernels'
+    rules (padding at most half the kernel, every window reaching the input, sizes)."""
     kh, kw = as_pair(kernel_size, "kernel_size", minimum=1)
     if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
         sh, sw = kh, kw  # PyTorch's default: stride = kernel_size
@@ -33,31 +37,20 @@ def _geometry(input_shape, kernel_size, stride, padding, dilation, ceil_mode, na
     ph, pw = as_pair(padding, "padding", minimum=0)
     dh, dw = as_pair(dilation, "dilation", minimum=1)
     ceil_mode = as_bool(ceil_mode, "ceil_mode")
-    if ph > kh // 2 or pw > kw // 2:
-        raise ValueError(f"padding: expected at most half the kernel size ({kh // 2}, {kw // 2}), got ({ph}, {pw})")
     n, c, h, w = input_shape
     if h < 1 or w < 1:
         raise ValueError(f"{name}: expected non-empty planes (H, W >= 1), got shape {tuple(input_shape)}")
     h_out = output_size(h, kh, sh, dh, ph, ph, ceil_mode)
     w_out = output_size(w, kw, sw, dw, pw, pw, ceil_mode)
+    geometry = PoolGeometry(n * c, h, w, kh, kw, max(h_out, 0), max(w_out, 0), sh, sw, ph, pw, dh, dw)
+    check_int64(geometry, 2 ** 63 - 1)  # windows, strides and padding may be that large
+    check_size(input_shape, name)
+    check_size((n, c, max(h_out, 0), max(w_out, 0)), "output")
+    _pool.check(geometry)
     if h_out < 1 or w_out < 1:
         raise ValueError(f"kernel_size: the window ({dh * (kh - 1) + 1}, {dw * (kw - 1) + 1}) with dilation "
                          f"({dh}, {dw}) must fit the padded input ({h + 2 * ph}, {w + 2 * pw})")
-    return (n * c, h, w, kh, kw, h_out, w_out, sh, sw, ph, pw, dh, dw)
-
-
-def _check_windows_reach_input(size, kernel, stride, pad, dil, out, axis):
-    """With dilation a window starting in the padding can skip over a small input entirely
-    (PyTorch then returns an index outside the plane); reject such geometry. Only windows
-    starting in the padding can, and there are at most pad // stride + 1 of them."""
-    for o in range(out):
-        start = o * stride - pad
-        if start >= 0:
-            return
-        first = (-start + dil - 1) // dil
-        if first >= kernel or start + first * dil >= size:
-            raise ValueError(f"dilation: window {o} along {axis} (start {start}, dilation {dil}, "
-                             f"{kernel} taps) covers only padding of an input of size {size}")
+    return geometry
 
 
 def _divisor(divisor_override):
@@ -74,20 +67,26 @@ def _result(arr, ndim):
     return arr if ndim == 4 else arr[0]
 
 
+def _output(out, shape, ndim, x):
+    """The 4-d result array: fresh, or the caller's out= (of the input's ndim) checked."""
+    if out is None:
+        return output_array(None, shape, x.dtype)
+    y = output_array(out, shape if ndim == 4 else shape[1:], x.dtype)
+    check_no_overlap(y, [(x, "input")])
+    return y if ndim == 4 else y[np.newaxis]
+
+
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False, *, n_threads=None):
+               return_indices=False, *, out=None, n_threads=None):
     """2-D max pooling (padding counts as -inf; a NaN in a window wins, ties go to the first
     tap in row-major order). With return_indices, also the int64 argmax as the flat index
-    h * W + w inside each input plane (PyTorch's format)."""
+    h * W + w inside each input plane (PyTorch's format). out= receives the values."""
     x, ndim = _spatial_input(input, "input")
     geometry = _geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode, "input")
-    n_planes, h, w, kh, kw, h_out, w_out, sh, sw, ph, pw, dh, dw = geometry
-    _check_windows_reach_input(h, kh, sh, ph, dh, h_out, "H")
-    _check_windows_reach_input(w, kw, sw, pw, dw, w_out, "W")
     return_indices = as_bool(return_indices, "return_indices")
     n_threads = effective_n_threads(n_threads)
-    shape = x.shape[:2] + (h_out, w_out)
-    y = output_array(None, shape, x.dtype)
+    shape = x.shape[:2] + (geometry.h_out, geometry.w_out)
+    y = _output(out, shape, ndim, x)
     indices = output_array(None, shape, np.dtype(np.int64), "indices") if return_indices else None
     _pool.max_pool2d(geometry, x.reshape(-1), y.reshape(-1),
                      None if indices is None else indices.reshape(-1), n_threads)
@@ -103,16 +102,11 @@ def max_pool2d_backward(grad_output, indices, input_size, *, n_threads=None):
     n, c, h, w = _as_input_size(input_size, ndim)
     if gy.shape[:2] != (n, c):
         raise ValueError(f"grad_output: expected (N, C) = {(n, c)} as in input_size, got shape {gy.shape}")
-    try:
-        ind = np.asarray(indices)
-    except Exception as exc:
-        raise TypeError(f"indices: expected an integer array, got {type(indices).__name__}: {exc}") from None
-    if ind.dtype.kind not in "iu":
-        raise TypeError(f"indices: expected an integer array, got dtype {ind.dtype}")
-    check_shape(ind, gy.shape if ndim == 4 else gy.shape[1:], "indices")
+    ind = as_indices(indices, gy.shape if ndim == 4 else gy.shape[1:])
     n_threads = effective_n_threads(n_threads)
     gx = output_array(None, (n, c, h, w), gy.dtype, "input_size")
-    geometry = (n * c, h, w, 1, 1, gy.shape[2], gy.shape[3], 1, 1, 0, 0, 1, 1)
+    # the scatter only needs the planes' sizes: a 1x1 window stands for any
+    geometry = PoolGeometry(n * c, h, w, 1, 1, gy.shape[2], gy.shape[3], 1, 1, 0, 0, 1, 1)
     ind64 = np.ascontiguousarray(ind, dtype=np.int64).reshape(-1)
     if not _pool.max_pool2d_backward(geometry, gy.reshape(-1), ind64, gx.reshape(-1), n_threads):
         bad = ind[(ind < 0) | (ind >= h * w)]
@@ -121,15 +115,16 @@ def max_pool2d_backward(grad_output, indices, input_size, *, n_threads=None):
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-               divisor_override=None, *, n_threads=None):
+               divisor_override=None, *, out=None, n_threads=None):
     """2-D average pooling; the divisor is divisor_override when given, else the window's size
-    clipped to the padded input (count_include_pad) or to the input, as in PyTorch."""
+    clipped to the padded input (count_include_pad) or to the input, as in PyTorch. out=
+    receives the result."""
     x, ndim = _spatial_input(input, "input")
     geometry = _geometry(x.shape, kernel_size, stride, padding, 1, ceil_mode, "input")
     count_include_pad = as_bool(count_include_pad, "count_include_pad")
     divisor = _divisor(divisor_override)
     n_threads = effective_n_threads(n_threads)
-    y = output_array(None, x.shape[:2] + geometry[5:7], x.dtype)
+    y = _output(out, x.shape[:2] + (geometry.h_out, geometry.w_out), ndim, x)
     _pool.avg_pool2d(geometry, x.reshape(-1), y.reshape(-1), count_include_pad, divisor, n_threads)
     return _result(y, ndim)
 
@@ -140,7 +135,7 @@ def avg_pool2d_backward(grad_output, input_size, kernel_size, stride=None, paddi
     gy, ndim = _spatial_input(grad_output, "grad_output")
     size = _as_input_size(input_size, ndim)
     geometry = _geometry(size, kernel_size, stride, padding, 1, ceil_mode, "input_size")
-    check_shape(gy, size[:2] + geometry[5:7], "grad_output")
+    check_shape(gy, size[:2] + (geometry.h_out, geometry.w_out), "grad_output")
     count_include_pad = as_bool(count_include_pad, "count_include_pad")
     divisor = _divisor(divisor_override)
     n_threads = effective_n_threads(n_threads)

@@ -107,12 +107,34 @@ def _grouped_weight(w, groups):
 # ----------------------------------------------------------------------------------------------
 # Convolution
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """out[n, o] = bias[o] + sum over c in o's group, i, j of
-    weight[o, c, i, j] * padded_input[n, c, y*sh + i*dh, x*sw + j*dw].
+def _silu(v):
+    with np.errstate(over="ignore", invalid="ignore"):  # silu(-inf) = -inf / inf = nan, as in torch
+        return v / (1 + np.exp(-v))
+
+
+def _sigmoid(v):
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-v))
+
+
+# The activations of conv2d's output stage, NaN-propagating as in PyTorch.
+ACTIVATIONS = {
+    "relu": lambda v: np.where(v < 0, 0.0, v),
+    "relu6": lambda v: np.clip(v, 0.0, 6.0),
+    "silu": _silu,
+    "sigmoid": _sigmoid,
+    "tanh": np.tanh,
+}
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
+           activation=None, residual=None):
+    """out[n, o] = act(bias[o] + residual[n, o] + sum over c in o's group, i, j of
+    weight[o, c, i, j] * padded_input[n, c, y*sh + i*dh, x*sw + j*dw]).
 
     input (N, C, H, W); weight (O, C/groups, kh, kw); bias (O,) or None. padding: int, pair,
-    ((top, bottom), (left, right)), "valid", "same" (stride 1) or "full". -> (N, O, oh, ow)."""
+    ((top, bottom), (left, right)), "valid", "same" (stride 1) or "full". activation: None or
+    a name in ACTIVATIONS; residual: None or an (N, O, oh, ow) array. -> (N, O, oh, ow)."""
     x, dtype = _as_float64(input, "input", 4)
     w, _ = _as_float64(weight, "weight", 4)
     groups = as_int(groups, "groups", minimum=1)
@@ -126,6 +148,14 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         b, _ = _as_float64(bias, "bias", 1)
         check_shape(b, (w.shape[0],), "bias")
         y += b[:, None, None]
+    if residual is not None:
+        r, _ = _as_float64(residual, "residual", 4)
+        check_shape(r, y.shape, "residual")
+        y += r
+    if activation is not None:
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation: expected None or one of {tuple(ACTIVATIONS)}, got {activation!r}")
+        y = ACTIVATIONS[activation](y)
     return y.astype(dtype)
 
 
@@ -389,3 +419,370 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
         check_shape(b, (y.shape[1],), "bias")
         y = y + b[:, None, None]
     return y.astype(dtype)
+
+
+# ----------------------------------------------------------------------------------------------
+# padding_mode, 1-D and transposed convolution gradients (pyconv.conv_variants)
+
+__all__ += ["conv1d_input", "conv1d_weight", "conv2d_padded", "conv2d_padded_input", "conv2d_padded_weight",
+            "conv_transpose1d", "conv_transpose1d_input", "conv_transpose1d_weight", "conv_transpose2d_input",
+            "conv_transpose2d_weight", "fold", "fold_backward", "unfold", "unfold_backward"]
+
+
+def _source_index(size, before, after, padding_mode):
+    """For each position of an axis padded by (before, after): the input position it copies.
+    reflect mirrors about the edge element, replicate repeats it, circular wraps around."""
+    i = np.arange(-before, size + after)
+    if padding_mode == "reflect":
+        if max(before, after) >= size:
+            raise ValueError(f"padding: 'reflect' needs padding smaller than the input size {size}")
+        i = np.abs(i)
+        return np.where(i >= size, 2 * (size - 1) - i, i)
+    if padding_mode == "replicate":
+        return np.clip(i, 0, size - 1)
+    if padding_mode == "circular":
+        if max(before, after) > size:
+            raise ValueError(f"padding: 'circular' needs padding at most the input size {size}")
+        return i % size
+    raise ValueError(f"padding_mode: expected 'reflect', 'replicate' or 'circular', got {padding_mode!r}")
+
+
+def _mode_pads(padding, kernel, stride, dilation):
+    return conv_padding(padding, kernel, as_pair(dilation, "dilation", minimum=1), as_pair(stride, "stride", minimum=1))
+
+
+def _padded_by_mode(x, pads, padding_mode):
+    rows = _source_index(x.shape[2], pads[0], pads[1], padding_mode)
+    cols = _source_index(x.shape[3], pads[2], pads[3], padding_mode)
+    return x[:, :, rows[:, None], cols[None, :]]
+
+
+def conv2d_padded(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros"):
+    """conv2d with torch.nn.Conv2d's padding_mode: the input padded by copying its own pixels
+    ('reflect', 'replicate', 'circular'; 'zeros' is conv2d), then convolved unpadded."""
+    if padding_mode == "zeros":
+        return conv2d(input, weight, bias, stride, padding, dilation, groups)
+    x, dtype = _as_float64(input, "input", 4)
+    w, _ = _as_float64(weight, "weight", 4)
+    padded = _padded_by_mode(x, _mode_pads(padding, w.shape[2:], stride, dilation), padding_mode)
+    return conv2d(padded, w, bias, stride, 0, dilation, groups).astype(dtype)
+
+
+def conv2d_padded_input(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1,
+                        padding_mode="zeros"):
+    """Gradient of conv2d_padded w.r.t. its input: the padded input's gradient, each padded
+    position's value added to the input pixel it copies."""
+    if padding_mode == "zeros":
+        return conv2d_input(input_size, weight, grad_output, stride, padding, dilation, groups)
+    n, c, h, w_in = as_shape(input_size, "input_size", 4)
+    w, dtype = _as_float64(weight, "weight", 4)
+    pads = _mode_pads(padding, w.shape[2:], stride, dilation)
+    g = conv2d_input((n, c, h + pads[0] + pads[1], w_in + pads[2] + pads[3]), w, grad_output, stride, 0, dilation,
+                     groups).astype(np.float64)
+    rows = _source_index(h, pads[0], pads[1], padding_mode)
+    cols = _source_index(w_in, pads[2], pads[3], padding_mode)
+    grad = np.zeros((n, c, h, w_in))
+    for i, r in enumerate(rows):
+        for j, col in enumerate(cols):
+            grad[:, :, r, col] += g[:, :, i, j]
+    return grad.astype(dtype)
+
+
+def conv2d_padded_weight(input, weight_size, grad_output, stride=1, padding=0, dilation=1, groups=1,
+                         padding_mode="zeros"):
+    """Gradient of conv2d_padded w.r.t. its weight: conv2d_weight of the padded input."""
+    if padding_mode == "zeros":
+        return conv2d_weight(input, weight_size, grad_output, stride, padding, dilation, groups)
+    x, dtype = _as_float64(input, "input", 4)
+    size = as_shape(weight_size, "weight_size", 4)
+    padded = _padded_by_mode(x, _mode_pads(padding, size[2:], stride, dilation), padding_mode)
+    return conv2d_weight(padded, size, grad_output, stride, 0, dilation, groups).astype(dtype)
+
+
+def _conv1d_as_2d(stride, padding, dilation, kernel, causal):
+    dilation = as_int(dilation, "dilation", minimum=1)
+    if causal:
+        padding = ((0, 0), ((kernel - 1) * dilation, 0))
+    elif not isinstance(padding, str):
+        padding = (0, as_int(padding, "padding", minimum=0))
+    return (1, stride), padding, (1, dilation)
+
+
+def conv1d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1, causal=False):
+    """Gradient of conv1d w.r.t. its input: conv2d_input on unit-height views."""
+    n, c, length = as_shape(input_size, "input_size", 3)
+    w, dtype = _as_float64(weight, "weight", 3)
+    g, _ = _as_float64(grad_output, "grad_output", 3)
+    geometry = _conv1d_as_2d(stride, padding, dilation, w.shape[2], causal)
+    return conv2d_input((n, c, 1, length), w[:, :, None], g[:, :, None], *geometry, groups)[:, :, 0].astype(dtype)
+
+
+def conv1d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation=1, groups=1, causal=False):
+    """Gradient of conv1d w.r.t. its weight: conv2d_weight on unit-height views."""
+    x, dtype = _as_float64(input, "input", 3)
+    o, c, k = as_shape(weight_size, "weight_size", 3)
+    g, _ = _as_float64(grad_output, "grad_output", 3)
+    geometry = _conv1d_as_2d(stride, padding, dilation, k, causal)
+    return conv2d_weight(x[:, :, None], (o, c, 1, k), g[:, :, None], *geometry, groups)[:, :, 0].astype(dtype)
+
+
+def _transpose_geometry(size, kernel, stride, padding, output_padding, dilation):
+    """(stride, padding, output_padding, dilation, uncropped size, output size) of a transposed
+    convolution over a spatial `size`, as in conv_transpose2d."""
+    stride = as_pair(stride, "stride", minimum=1)
+    padding = as_pair(padding, "padding", minimum=0)
+    output_padding = as_pair(output_padding, "output_padding", minimum=0)
+    dilation = as_pair(dilation, "dilation", minimum=1)
+    uncropped = [(s_in - 1) * s + d * (k - 1) + 1 for s_in, s, d, k in zip(size, stride, dilation, kernel)]
+    out = [u + op - 2 * p for u, op, p in zip(uncropped, output_padding, padding)]
+    if min(out) < 1:
+        raise ValueError(f"input: expected an output size >= 1, got {tuple(out)}")
+    return stride, padding, output_padding, dilation, uncropped, out
+
+
+def _uncrop(g, uncropped, padding, output_padding):
+    """The adjoint of conv_transpose2d's crop: grad_output placed at offset padding inside the
+    uncropped + output_padding array (zeros elsewhere), output_padding's rows then dropped."""
+    n, c = g.shape[:2]
+    full = np.zeros((n, c, uncropped[0] + output_padding[0], uncropped[1] + output_padding[1]))
+    full[:, :, padding[0]:padding[0] + g.shape[2], padding[1]:padding[1] + g.shape[3]] = g
+    return full[:, :, :uncropped[0], :uncropped[1]]
+
+
+def conv_transpose2d_input(input_size, weight, grad_output, stride=1, padding=0, output_padding=0, groups=1,
+                           dilation=1):
+    """Gradient of conv_transpose2d w.r.t. its input: grad_output uncropped (see _uncrop), then
+    conv2d with the weight (the adjoint of conv2d_input)."""
+    n, c, h, w_in = as_shape(input_size, "input_size", 4)
+    w, dtype = _as_float64(weight, "weight", 4)
+    g, _ = _as_float64(grad_output, "grad_output", 4)
+    groups = as_int(groups, "groups", minimum=1)
+    stride, padding, output_padding, dilation, uncropped, out = _transpose_geometry(
+        (h, w_in), w.shape[2:], stride, padding, output_padding, dilation)
+    check_shape(g, (n, w.shape[1] * groups, *out), "grad_output")
+    return conv2d(_uncrop(g, uncropped, padding, output_padding), w, None, stride, 0, dilation, groups).astype(dtype)
+
+
+def conv_transpose2d_weight(input, weight_size, grad_output, stride=1, padding=0, output_padding=0, groups=1,
+                            dilation=1):
+    """Gradient of conv_transpose2d w.r.t. its weight: conv2d_weight of the uncropped grad_output
+    with the input as the output gradient."""
+    x, dtype = _as_float64(input, "input", 4)
+    size = as_shape(weight_size, "weight_size", 4)
+    g, _ = _as_float64(grad_output, "grad_output", 4)
+    groups = as_int(groups, "groups", minimum=1)
+    stride, padding, output_padding, dilation, uncropped, out = _transpose_geometry(
+        x.shape[2:], size[2:], stride, padding, output_padding, dilation)
+    check_shape(g, (x.shape[0], size[1] * groups, *out), "grad_output")
+    return conv2d_weight(_uncrop(g, uncropped, padding, output_padding), size, x, stride, 0, dilation,
+                         groups).astype(dtype)
+
+
+def _transpose1d_as_2d(stride, padding, output_padding, dilation):
+    return (1, stride), (0, padding), (0, output_padding), (1, dilation)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """torch.nn.functional.conv_transpose1d: conv_transpose2d on unit-height views."""
+    x, dtype = _as_float64(input, "input", 3)
+    w, _ = _as_float64(weight, "weight", 3)
+    s, p, op, d = _transpose1d_as_2d(stride, padding, output_padding, dilation)
+    return conv_transpose2d(x[:, :, None], w[:, :, None], bias, s, p, op, groups, d)[:, :, 0].astype(dtype)
+
+
+def conv_transpose1d_input(input_size, weight, grad_output, stride=1, padding=0, output_padding=0, groups=1,
+                           dilation=1):
+    n, c, length = as_shape(input_size, "input_size", 3)
+    w, dtype = _as_float64(weight, "weight", 3)
+    g, _ = _as_float64(grad_output, "grad_output", 3)
+    s, p, op, d = _transpose1d_as_2d(stride, padding, output_padding, dilation)
+    return conv_transpose2d_input((n, c, 1, length), w[:, :, None], g[:, :, None], s, p, op, groups,
+                                  d)[:, :, 0].astype(dtype)
+
+
+def conv_transpose1d_weight(input, weight_size, grad_output, stride=1, padding=0, output_padding=0, groups=1,
+                            dilation=1):
+    x, dtype = _as_float64(input, "input", 3)
+    c, o, k = as_shape(weight_size, "weight_size", 3)
+    g, _ = _as_float64(grad_output, "grad_output", 3)
+    s, p, op, d = _transpose1d_as_2d(stride, padding, output_padding, dilation)
+    return conv_transpose2d_weight(x[:, :, None], (c, o, 1, k), g[:, :, None], s, p, op, groups,
+                                   d)[:, :, 0].astype(dtype)
+
+
+unfold = im2col
+fold = col2im
+
+
+def unfold_backward(grad_output, input_size, kernel_size, dilation=1, padding=0, stride=1):
+    """Gradient of unfold w.r.t. its input (N, C, H, W) = input_size: fold of grad_output."""
+    return col2im(grad_output, as_shape(input_size, "input_size", 4)[2:], kernel_size, dilation, padding, stride)
+
+
+def fold_backward(grad_output, kernel_size, dilation=1, padding=0, stride=1):
+    """Gradient of fold w.r.t. its input: unfold of grad_output."""
+    return im2col(grad_output, kernel_size, dilation, padding, stride)
+
+
+# ----------------------------------------------------------------------------------------------
+# 1-D, adaptive and inverse pooling (pyconv.pool_variants, pyconv.adaptive)
+
+__all__ += ["adaptive_avg_pool1d", "adaptive_avg_pool1d_backward", "adaptive_avg_pool2d",
+            "adaptive_avg_pool2d_backward", "adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool1d",
+            "avg_pool1d_backward", "max_pool1d", "max_pool1d_backward", "max_unpool1d", "max_unpool1d_backward",
+            "max_unpool2d", "max_unpool2d_backward"]
+
+
+def _window_1d(kernel_size, stride, padding, dilation=1):
+    return (1, kernel_size), None if stride is None else (1, stride), (0, padding), (1, dilation)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """max_pool2d of (N, C, L) on a unit-height view; indices are positions in L."""
+    x, dtype = _as_float64(input, "input", 3)
+    result = max_pool2d(x[:, :, None], *_window_1d(kernel_size, stride, padding, dilation), ceil_mode, return_indices)
+    if return_indices:
+        return result[0][:, :, 0].astype(dtype), result[1][:, :, 0]
+    return result[:, :, 0].astype(dtype)
+
+
+def max_pool1d_backward(grad_output, indices, input_size):
+    g, dtype = _as_float64(grad_output, "grad_output", 3)
+    n, c, length = as_shape(input_size, "input_size", 3)
+    return max_pool2d_backward(g[:, :, None], np.asarray(indices)[:, :, None], (n, c, 1, length))[:, :, 0].astype(dtype)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    x, dtype = _as_float64(input, "input", 3)
+    y = avg_pool2d(x[:, :, None], *_window_1d(kernel_size, stride, padding)[:3], ceil_mode, count_include_pad)
+    return y[:, :, 0].astype(dtype)
+
+
+def avg_pool1d_backward(grad_output, input_size, kernel_size, stride=None, padding=0, ceil_mode=False,
+                        count_include_pad=True):
+    g, dtype = _as_float64(grad_output, "grad_output", 3)
+    n, c, length = as_shape(input_size, "input_size", 3)
+    gx = avg_pool2d_backward(g[:, :, None], (n, c, 1, length), *_window_1d(kernel_size, stride, padding)[:3],
+                             ceil_mode, count_include_pad)
+    return gx[:, :, 0].astype(dtype)
+
+
+def _adaptive_windows(size, out):
+    """[(start, end)] of the adaptive windows: [floor(i * size / out), ceil((i + 1) * size / out))."""
+    return [(math.floor(i * size / out), math.ceil((i + 1) * size / out)) for i in range(out)]
+
+
+def _adaptive_size(output_size, spatial):
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * len(spatial)
+    return tuple(s if o is None else as_int(o, "output_size", minimum=1) for o, s in zip(sizes, spatial))
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Mean over each adaptive window (see _adaptive_windows); output_size an int or a pair (None
+    keeps that axis). -> (N, C, oh, ow)."""
+    x, dtype = _as_float64(input, "input", 4)
+    oh, ow = _adaptive_size(output_size, x.shape[2:])
+    y = np.empty(x.shape[:2] + (oh, ow))
+    for i, (r0, r1) in enumerate(_adaptive_windows(x.shape[2], oh)):
+        for j, (c0, c1) in enumerate(_adaptive_windows(x.shape[3], ow)):
+            y[:, :, i, j] = x[:, :, r0:r1, c0:c1].mean(axis=(2, 3))
+    return y.astype(dtype)
+
+
+def adaptive_avg_pool2d_backward(grad_output, input_size):
+    """Each grad_output entry spread evenly over its window (overlapping windows accumulate)."""
+    g, dtype = _as_float64(grad_output, "grad_output", 4)
+    n, c, h, w = as_shape(input_size, "input_size", 4)
+    grad = np.zeros((n, c, h, w))
+    for i, (r0, r1) in enumerate(_adaptive_windows(h, g.shape[2])):
+        for j, (c0, c1) in enumerate(_adaptive_windows(w, g.shape[3])):
+            grad[:, :, r0:r1, c0:c1] += g[:, :, i, j, None, None] / ((r1 - r0) * (c1 - c0))
+    return grad.astype(dtype)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Max over each adaptive window, with max_pool2d's rules (the first NaN, else the first
+    maximum in row-major window order); indices flat h * W + w in each plane."""
+    x, dtype = _as_float64(input, "input", 4)
+    n, c, h, w = x.shape
+    oh, ow = _adaptive_size(output_size, (h, w))
+    y = np.empty((n, c, oh, ow))
+    indices = np.empty((n, c, oh, ow), dtype=np.int64)
+    plane = np.arange(h * w).reshape(h, w)
+    for i, (r0, r1) in enumerate(_adaptive_windows(h, oh)):
+        for j, (c0, c1) in enumerate(_adaptive_windows(w, ow)):
+            values = x[:, :, r0:r1, c0:c1].reshape(n, c, (r1 - r0) * (c1 - c0))
+            is_nan = np.isnan(values)
+            first = np.where(is_nan.any(axis=-1), is_nan.argmax(axis=-1), values.argmax(axis=-1))
+            y[:, :, i, j] = np.take_along_axis(values, first[..., None], axis=-1)[..., 0]
+            indices[:, :, i, j] = plane[r0:r1, c0:c1].reshape(-1)[first]
+    return (y.astype(dtype), indices) if return_indices else y.astype(dtype)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    x, dtype = _as_float64(input, "input", 3)
+    return adaptive_avg_pool2d(x[:, :, None], (1, output_size))[:, :, 0].astype(dtype)
+
+
+def adaptive_avg_pool1d_backward(grad_output, input_size):
+    g, dtype = _as_float64(grad_output, "grad_output", 3)
+    n, c, length = as_shape(input_size, "input_size", 3)
+    return adaptive_avg_pool2d_backward(g[:, :, None], (n, c, 1, length))[:, :, 0].astype(dtype)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    x, dtype = _as_float64(input, "input", 3)
+    y, indices = adaptive_max_pool2d(x[:, :, None], (1, output_size), True)
+    return (y[:, :, 0].astype(dtype), indices[:, :, 0]) if return_indices else y[:, :, 0].astype(dtype)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Zeros of (N, C, H_out, W_out), H_out = (H - 1) * stride - 2 * padding + kernel_size unless
+    output_size (the last two entries) says otherwise, with input[n, c, i, j] written at flat
+    position indices[n, c, i, j] of its plane (later entries win a repeated position)."""
+    x, dtype = _as_float64(input, "input", 4)
+    idx = np.asarray(indices)
+    check_shape(idx, x.shape, "indices")
+    kernel = as_pair(kernel_size, "kernel_size", minimum=1)
+    stride = kernel if stride is None else as_pair(stride, "stride", minimum=1)
+    padding = as_pair(padding, "padding", minimum=0)
+    if output_size is None:
+        size = tuple((s - 1) * st - 2 * p + k for s, st, p, k in zip(x.shape[2:], stride, padding, kernel))
+    else:
+        size = tuple(output_size)[-2:]
+    n, c, h, w = x.shape
+    y = np.zeros((n, c, size[0] * size[1]))
+    for a in range(n):
+        for b in range(c):
+            for i in range(h):
+                for j in range(w):
+                    position = int(idx[a, b, i, j])
+                    if not 0 <= position < size[0] * size[1]:
+                        raise ValueError(f"indices: expected values in [0, {size[0] * size[1]}), got {position}")
+                    y[a, b, position] = x[a, b, i, j]
+    return y.reshape(n, c, *size).astype(dtype)
+
+
+def max_unpool2d_backward(grad_output, indices):
+    """grad_output read at each index (PyTorch's gradient of max_unpool2d)."""
+    g, dtype = _as_float64(grad_output, "grad_output", 4)
+    idx = np.asarray(indices)
+    n, c = g.shape[:2]
+    planes = g.reshape(n, c, -1)
+    grad = np.empty(idx.shape)
+    for index in np.ndindex(*idx.shape):
+        grad[index] = planes[index[0], index[1], idx[index]]
+    return grad.astype(dtype)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    x, dtype = _as_float64(input, "input", 3)
+    size = None if output_size is None else (1, tuple(np.atleast_1d(output_size))[-1])
+    y = max_unpool2d(x[:, :, None], np.asarray(indices)[:, :, None], *_window_1d(kernel_size, stride, padding)[:3],
+                     size)
+    return y[:, :, 0].astype(dtype)
+
+
+def max_unpool1d_backward(grad_output, indices):
+    g, dtype = _as_float64(grad_output, "grad_output", 3)
+    return max_unpool2d_backward(g[:, :, None], np.asarray(indices)[:, :, None])[:, :, 0].astype(dtype)

@@ -62,7 +62,7 @@ def materialize(value):
         wide[..., ::2] = arr
         return wide[..., ::2]
     if layout == "readonly":
-        arr = arr.copy()
+        arr = np.array(arr)  # a copy, and an ndarray even when arr is a NumPy scalar (0-d complex)
         arr.flags.writeable = False
         return arr
     if layout == "bigendian":

@@ -129,6 +129,60 @@ def test_conv2d_matches_reference(dtype, algorithm, case, with_bias, seed):
     run_forward(x, w, b, kwargs, dtype, algorithm)
 
 
+@pytest.mark.parametrize("activation", [None] + list(reference.ACTIVATIONS))
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@settings(max_examples=25)
+@given(case=conv_cases(max_cout_g=20), with_residual=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_fused_output_stage_matches_reference(dtype, algorithm, activation, case, with_residual, seed):
+    """y = activation(conv + bias + residual). Every activation is at most 1.1-Lipschitz (SiLU's
+    slope peaks at 1.0998), so the sum's bound carries over, plus the residual's and the
+    activation's own rounding (a few eps of the result)."""
+    x_shape, w_shape, kwargs = case
+    rng = np.random.default_rng(seed)
+    x, w = random_array(rng, x_shape, dtype), random_array(rng, w_shape, dtype)
+    b = random_array(rng, w_shape[0], dtype)
+    y_shape = reference.conv2d(x, w, **kwargs).shape
+    r = 4 * random_array(rng, y_shape, dtype) if with_residual else None
+    got = pyconv.conv2d(x, w, b, **kwargs, algorithm=algorithm, activation=activation, residual=r)
+    expected = reference.conv2d(x, w, b, **kwargs, activation=activation, residual=r)
+    magnitude = reference.conv2d(np.abs(x), np.abs(w), np.abs(b), **kwargs).astype(np.float64)
+    eps = np.finfo(dtype).eps
+    bound = 1.1 * (TOL_FACTOR * eps * np.sqrt(w[0].size) * magnitude
+                   + (eps * np.abs(r) if with_residual else 0)) + 4 * eps * np.abs(expected)
+    assert got.dtype == np.dtype(dtype)
+    np.testing.assert_array_less(np.abs(got.astype(np.float64) - expected) - bound, 1e-300)
+
+
+@pytest.mark.parametrize("activation", list(reference.ACTIVATIONS))
+def test_fused_output_stage_propagates_nan_and_saturates(activation):
+    x = np.array([np.nan, np.inf, -np.inf, 1e30, -1e30, 3.0, -3.0, 0.0]).reshape(1, 1, 1, 8)
+    w = np.ones((1, 1, 1, 1))
+    for algorithm in ("direct", "im2col"):
+        got = pyconv.conv2d(x, w, activation=activation, algorithm=algorithm)
+        np.testing.assert_array_equal(got, reference.conv2d(x, w, activation=activation))
+
+
+@pytest.mark.parametrize("activation", list(reference.ACTIVATIONS))
+def test_reference_activations_match_torch(activation):
+    torch = pytest.importorskip("torch")
+    v = np.array([np.nan, np.inf, -np.inf, 1e30, -1e30, 3.0, -3.0, 0.0, 1e-300])
+    f = {"relu": torch.relu, "relu6": torch.nn.functional.relu6, "silu": torch.nn.functional.silu,
+         "sigmoid": torch.sigmoid, "tanh": torch.tanh}[activation]
+    np.testing.assert_array_equal(reference.ACTIVATIONS[activation](v), f(torch.from_numpy(v)).numpy())
+
+
+def test_fused_output_stage_bad_arguments():
+    x, w = np.ones((1, 2, 4, 4)), np.ones((3, 2, 3, 3))
+    with pytest.raises(ValueError, match="activation.*gelu"):
+        pyconv.conv2d(x, w, activation="gelu")
+    with pytest.raises(ValueError, match=r"residual.*\(1, 3, 2, 2\).*\(1, 3, 4, 4\)"):
+        pyconv.conv2d(x, w, residual=np.ones((1, 3, 4, 4)))
+    r = np.ones((1, 3, 2, 2))
+    with pytest.raises(ValueError, match="out.*residual"):
+        pyconv.conv2d(x, w, residual=r, out=r)
+
+
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @given(case=conv_cases(), seed=st.integers(0, 2**32 - 1))
@@ -262,7 +316,7 @@ GY = np.zeros((2, 6, 6, 6), np.float32)
 BAD_CALLS = [
     # (call, exception, words the message must contain)
     (lambda: pyconv.conv2d(X, W), ValueError, ["weight", "4 input channels", "got 2"]),
-    (lambda: pyconv.conv2d(X[0], W, groups=2), ValueError, ["input", "4-d", "3-d"]),
+    (lambda: pyconv.conv2d(X[0, 0], W, groups=2), ValueError, ["input", "4-d", "3-d", "got 2-d"]),
     (lambda: pyconv.conv2d(X, W[0], groups=2), ValueError, ["weight", "4-d"]),
     (lambda: pyconv.conv2d(X, W, stride=0, groups=2), ValueError, ["stride", "positive", "0"]),
     (lambda: pyconv.conv2d(X, W, stride=(1, -2), groups=2), ValueError, ["stride[1]", "-2"]),
@@ -297,7 +351,8 @@ BAD_CALLS = [
     (lambda: pyconv.conv2d(X, W, dilation=2**63, groups=2), ValueError, ["dilation"]),
     (lambda: pyconv.conv2d_input((2, 4, 8, 8), W, GY[:, :5], groups=2), ValueError,
      ["grad_output", "(2, 6, 6, 6)", "(2, 5, 6, 6)"]),
-    (lambda: pyconv.conv2d_input((2, 4, 8), W, GY, groups=2), ValueError, ["input_size", "4 sizes", "3"]),
+    (lambda: pyconv.conv2d_input((2, 4), W, GY, groups=2), ValueError, ["input_size", "4 sizes", "2"]),
+    (lambda: pyconv.conv2d_input((4, 8, 8), W, GY, groups=2), ValueError, ["grad_output", "3-d", "unbatched"]),
     (lambda: pyconv.conv2d_input((2, 4, 8, -8), W, GY, groups=2), ValueError, ["input_size[3]", "-8"]),
     (lambda: pyconv.conv2d_input("abcd", W, GY, groups=2), TypeError, ["input_size"]),
     (lambda: pyconv.conv2d_input((2, 6, 8, 8), W, GY, groups=2), ValueError, ["weight", "3 input channels", "got 2"]),
@@ -308,7 +363,7 @@ BAD_CALLS = [
      ["grad_output", "(2, 6, 6, 6)", "(2, 6, 5, 6)"]),
     (lambda: pyconv.conv2d_weight(X, (6, 2, 3), GY, groups=2), ValueError, ["weight_size", "3"]),
     (lambda: pyconv.conv2d_weight(X, (6, 2, 3, 3), GY, groups=2, algorithm=None), ValueError, ["algorithm"]),
-    (lambda: pyconv.conv2d_bias(GY[0]), ValueError, ["grad_output", "4-d", "3-d"]),
+    (lambda: pyconv.conv2d_bias(GY[0, 0]), ValueError, ["grad_output", "4-d", "3-d"]),
     (lambda: pyconv.conv2d_bias(GY.astype(np.int8)), TypeError, ["grad_output", "int8"]),
     (lambda: pyconv.im2col(X, 0), ValueError, ["kernel_size", "0"]),
     (lambda: pyconv.im2col(X, 9), ValueError, ["kernel", "(9, 9)", "(8, 8)"]),

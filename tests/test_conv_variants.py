@@ -202,7 +202,7 @@ X2, W2 = np.zeros((2, 4, 5, 5)), np.zeros((4, 3, 3, 3))
     (lambda: pyconv.conv1d(X1, W1, out=np.zeros((2, 6, 7))), ValueError, ["out", "shape"]),
     (lambda: pyconv.conv1d(X1, W1, out=np.zeros((2, 6, 1, 8))), ValueError, ["out", "3-d"]),
     (lambda: pyconv.conv1d(X1, W1, out=[0.0]), TypeError, ["out", "ndarray"]),
-    (lambda: pyconv.conv_transpose2d(X1, W2), ValueError, ["input", "4-d"]),
+    (lambda: pyconv.conv_transpose2d(X1[0], W2), ValueError, ["input", "4-d", "got 2-d"]),
     (lambda: pyconv.conv_transpose2d(X2, np.zeros((3, 3, 3, 3))), ValueError, ["weight", "shape[0]"]),
     (lambda: pyconv.conv_transpose2d(X2, W2, groups=3), ValueError, ["groups", "divisor"]),
     (lambda: pyconv.conv_transpose2d(X2, W2, stride=2, output_padding=2), ValueError, ["output_padding", "smaller"]),

@@ -14,7 +14,8 @@ import pyconv
 from pyconv import reference
 
 CONSUMER = textwrap.dedent("""
-    # A third-party extension: only cimports pyconv's public .pxd, no pyconv headers or libraries.
+    # A third-party extension: cimports pyconv's public .pxd and includes its header
+    # (pyconv.get_include()); it links no pyconv library.
     from libc.stdint cimport int64_t
     from pyconv cimport cython_kernels as ck
     import numpy as np
@@ -110,7 +111,9 @@ SETUP = textwrap.dedent("""
     from Cython.Build import cythonize
     from setuptools import Extension, setup
     # -O0: the test checks linkage and results, not speed; it halves the compile time
-    setup(ext_modules=cythonize([Extension("pyconv_consumer", ["pyconv_consumer.pyx"], extra_compile_args=["-O0"])],
+    include_dir = sys.argv.pop()
+    setup(ext_modules=cythonize([Extension("pyconv_consumer", ["pyconv_consumer.pyx"], extra_compile_args=["-O0"],
+                                           include_dirs=[include_dir])],
                                 include_path=[sys.argv.pop()], language_level=3, quiet=True),
           script_args=["build_ext", "--inplace", "-q"])
     """)
@@ -131,7 +134,7 @@ def consumer(tmp_path_factory):
     (tmp / "pyconv_consumer.pyx").write_text(CONSUMER)
     (tmp / "setup.py").write_text(SETUP)
     package_parent = os.path.dirname(os.path.dirname(os.path.abspath(pyconv.__file__)))
-    result = subprocess.run([sys.executable, "setup.py", package_parent], cwd=tmp, capture_output=True,
+    result = subprocess.run([sys.executable, "setup.py", package_parent, pyconv.get_include()], cwd=tmp, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     sys.path.insert(0, str(tmp))

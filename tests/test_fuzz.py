@@ -151,6 +151,28 @@ def consistent_call(draw, name):
     if name == "avg_pool2d_backward":
         return dict(grad_output=arr(n, c_in, *pool_out), input_size=(n, c_in, h, w),
                     count_include_pad=draw(st.booleans()), **pool)
+    if name in ("conv1d", "conv1d_input", "conv1d_weight"):
+        conv1 = dict(stride=geo["stride"], padding=geo["padding"], dilation=geo["dilation"], groups=g,
+                     padding_mode=draw(st.sampled_from(["zeros", "reflect", "replicate", "circular", "bogus"])))
+        return dict(input=arr(n, c_in, w), input_size=(n, c_in, w), weight=arr(c_out, c_in // g, kw),
+                    weight_size=(c_out, c_in // g, kw), grad_output=arr(n, c_out, out_shape[1]), **conv1)
+    if name.startswith("conv_transpose2d"):
+        return dict(input=arr(n, c_in, h, w), input_size=(n, c_in, h, w), weight=arr(c_in, c_out // g, kh, kw),
+                    weight_size=(c_in, c_out // g, kh, kw), grad_output=arr(n, c_out, h, w),
+                    out=draw(st.one_of(st.none(), arrays((n, c_out, h, w), dtype))), **conv)
+    if name.startswith("adaptive_"):
+        size = draw(st.one_of(st.integers(1, 8), st.tuples(st.integers(1, 8), st.integers(1, 8))))
+        shape = (n, c_in, h, w) if "2d" in name else (n, c_in, w)
+        return dict(input=arr(*shape), output_size=size if "2d" in name else draw(st.integers(1, 8)),
+                    return_indices=draw(st.booleans()), input_size=shape, grad_output=arr(*shape),
+                    indices=Layout(np.zeros(shape, np.int64)))
+    if name in ("max_pool1d", "avg_pool1d"):
+        return dict(input=arr(n, c_in, w), kernel_size=kw, stride=geo["stride"], padding=min(geo["padding"], kw // 2),
+                    ceil_mode=geo["ceil_mode"])
+    if name == "max_unpool2d":
+        indices = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1))).integers(
+            -1, h * w + 1, size=(n, c_in, *pool_out))
+        return dict(input=arr(n, c_in, *pool_out), indices=Layout(indices), output_size=(h, w), **pool)
     if name == "gemm":
         m, k, p = c_in + 1, kh, w
         return dict(a=arr(m, k), b=arr(k, p), c=arr(m, p), beta=draw(st.sampled_from([0.0, 1.0])))

@@ -1,6 +1,7 @@
 """pyconv.gemm against pyconv.reference.gemm: shapes around the blocking edges, transposes,
 alpha/beta, layouts, threads, both micro-kernels, validation."""
 import os
+import platform
 import subprocess
 import sys
 import threading
@@ -166,30 +167,53 @@ def test_denormal_mode_restored_in_caller():
     assert tiny[0] != 0
 
 
-def test_isa_matches_cpu():
-    isa = _gemm.isa()
-    assert isa in ("avx2+fma", "reference")
-    if os.environ.get("PYCONV_ARCH") == "reference":
-        assert isa == "reference"
-        return
+ISA_OF_ARCH = {"reference": "reference", "avx2": "avx2+fma", "avx512": "avx512f",
+               "avx512x12": "avx512f-12x32"}
+
+
+def _cpu_vendor():
+    with open("/proc/cpuinfo") as f:
+        return next(line for line in f if line.startswith("vendor_id")).split(":")[1].strip()
+
+
+def _cpu_flags():
     try:
         with open("/proc/cpuinfo") as f:
-            flags = next(line for line in f if line.startswith("flags")).split()
+            return set(next(line for line in f if line.startswith("flags")).split())
     except (OSError, StopIteration):
         pytest.skip("no /proc/cpuinfo")
-    assert isa == ("avx2+fma" if {"avx2", "fma"} <= set(flags) else "reference")
 
 
-@pytest.mark.skipif(os.environ.get("PYCONV_ARCH") == "reference", reason="already the reference run")
-def test_reference_micro_kernel_passes_this_file():
-    """PYCONV_ARCH=reference forces the portable micro-kernel: run this file again under it."""
+def test_isa_matches_cpu():
+    """The widest kernel the CPU runs, or the one PYCONV_ARCH forces when the CPU runs it."""
+    flags = _cpu_flags()
+    runnable = ["reference"]
+    if {"avx2", "fma"} <= flags and platform.machine() in ("x86_64", "AMD64"):
+        runnable.append("avx2")
+        if "avx512f" in flags:  # the vendor's AVX-512 kernel last: the default
+            runnable += ["avx512", "avx512x12"] if _cpu_vendor() == "GenuineIntel" else ["avx512x12", "avx512"]
+    assert _gemm.archs() == tuple(runnable)
+    forced = os.environ.get("PYCONV_ARCH")
+    expected = forced if forced in runnable else runnable[-1]
+    assert _gemm.arch() == expected
+    assert _gemm.isa() == ISA_OF_ARCH[expected]
+
+
+@pytest.mark.parametrize("arch", ["reference", "avx2", "avx512", "avx512x12", "bogus"])
+def test_pyconv_arch_forces_a_kernel_the_cpu_runs(arch):
+    """PYCONV_ARCH picks the micro-kernel at import (make test runs the whole suite under each
+    one the CPU runs); a name the CPU cannot run warns and keeps the widest."""
     package_root = os.path.dirname(os.path.dirname(os.path.abspath(pyconv.__file__)))
-    env = dict(os.environ, PYCONV_ARCH="reference",
+    env = dict(os.environ, PYCONV_ARCH=arch,
                PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-                           os.path.abspath(__file__)], env=env, capture_output=True, text=True,
+    code = "import warnings; warnings.simplefilter('error'); import pyconv; from pyconv import _gemm; print(_gemm.isa())"
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                           cwd=package_root)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    if arch in _gemm.archs():
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert proc.stdout.strip() == ISA_OF_ARCH[arch]
+    else:
+        assert proc.returncode != 0 and "PYCONV_ARCH" in proc.stderr and repr(arch) in proc.stderr
 
 
 @pytest.mark.parametrize("kwargs, exc, words", [

@@ -190,6 +190,9 @@ def _loop_threads(i):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif("libasan" in os.environ.get("LD_PRELOAD", ""),
+                    reason="under AddressSanitizer freed memory waits in its quarantine: resident "
+                           "memory grows by design (make sanitize checks leaks instead)")
 @pytest.mark.parametrize("label", [label for label in _op_calls() if "-out-" not in label] + ["kernel-error-path"])
 def test_resident_memory_stays_flat(label):
     call = _bad_index_call() if label == "kernel-error-path" else _op_calls()[label]

@@ -1,6 +1,6 @@
 """The SIMD micro-kernel template (kernels/gemm/ukernel_simd_t.h) at the AVX-512 width, on any
 AVX2 machine: a small C program instantiates it with 64-byte vectors (6x32 float, 6x16 double
-tiles, as ukernel_avx512.c does) but compiled for AVX2 + FMA, where GCC splits each 64-byte
+tiles, as ukernel_avx512.c does, and 12-row ones, as ukernel_avx512x12.c) but compiled for AVX2 + FMA, where GCC splits each 64-byte
 operation in two, and checks the packed and the gathered entry points against plain loops.
 This tests the template's indexing at that width; the AVX-512 instructions themselves run only
 on a CPU that has them (dispatch.c picks them there). Needs a C compiler and the source tree."""
@@ -15,15 +15,16 @@ import pyconv
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KERNELS = os.path.join(ROOT, "kernels")
+PUBLIC_INCLUDE = os.path.join(ROOT, "pyconv", "include")
 
 HARNESS = textwrap.dedent(r"""
     #include "common/pyconv_common.h"
     #include <math.h>
     #include <stdio.h>
 
-    #define PYCONV_WIDE_MR_f32 6
+    #define PYCONV_WIDE_MR_f32 ROWS
     #define PYCONV_WIDE_NR_f32 32
-    #define PYCONV_WIDE_MR_f64 6
+    #define PYCONV_WIDE_MR_f64 ROWS
     #define PYCONV_WIDE_NR_f64 16
     #define PYCONV_SIMD_BYTES 64
     #define PYCONV_SIMD_TARGET "avx2,fma"
@@ -32,10 +33,10 @@ HARNESS = textwrap.dedent(r"""
     #define PYCONV_TEMPLATE "gemm/ukernel_simd_t.h"
     #include "common/pyconv_instantiate.h"
 
-    /* C (6 x nr, ldc = nr + 3) = alpha * A @ B + beta * C, packed and gathered, against loops. */
+    /* C (ROWS x nr, ldc = nr + 3) = alpha * A @ B + beta * C, packed and gathered, against loops. */
     #define CHECK(real, sfx, NR, TOL)                                                         \
     static int check_##sfx(int64_t kc, real alpha, real beta) {                               \
-        enum { MR = 6, LDC = NR + 3 };                                                        \
+        enum { MR = ROWS, LDC = NR + 3 };                                                     \
         static real a[MR * 64], b[64 * NR] __attribute__((aligned(64)));                      \
         static real img[4096];                                                                \
         real c0[MR * LDC], c1[MR * LDC], want[MR * LDC];                                      \
@@ -96,15 +97,17 @@ def _avx2():
 @pytest.mark.skipif(not os.path.isdir(KERNELS), reason="needs the source tree's kernels/")
 @pytest.mark.skipif(shutil.which("cc") is None, reason="needs a C compiler")
 @pytest.mark.skipif(not _avx2(), reason="the harness is compiled for AVX2 + FMA")
-def test_wide_template_matches_loops(tmp_path):
+@pytest.mark.parametrize("rows", [6, 12])
+def test_wide_template_matches_loops(tmp_path, rows):
     src = tmp_path / "wide.c"
     exe = tmp_path / "wide"
     src.write_text(HARNESS)
-    subprocess.run(["cc", "-O2", "-std=c11", "-I", KERNELS, str(src), "-o", str(exe), "-lm"],
+    subprocess.run(["cc", "-O2", "-std=c11", f"-DROWS={rows}", "-I", KERNELS, "-I", PUBLIC_INCLUDE, str(src),
+                    "-o", str(exe), "-lm"],
                    check=True, capture_output=True, text=True)
     run = subprocess.run([str(exe)], capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout.strip() == "ok", run.stdout + run.stderr
 
 
 def test_show_config_names_the_kernel():
-    assert pyconv._gemm.isa() in ("reference", "avx2+fma", "avx512f")
+    assert pyconv._gemm.isa() in ("reference", "avx2+fma", "avx512f", "avx512f-12x32")

@@ -22,7 +22,6 @@ typedef enum {
     PYCONV_ARENA_CONV_0,        /* free for the convolution kernels */
     PYCONV_ARENA_CONV_1,
     PYCONV_ARENA_CONV_2,
-    PYCONV_ARENA_POOL,          /* free for the pooling kernels */
     PYCONV_ARENA_N_SLOTS
 } pyconv_arena_slot;
 

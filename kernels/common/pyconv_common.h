@@ -9,10 +9,6 @@
 
 #include "pyconv_kernels.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #if defined(_MSC_VER)
 #define PYCONV_RESTRICT __restrict
 #define PYCONV_INLINE static __inline
@@ -35,16 +31,38 @@
 /* Cache-line (and AVX-512) aligned buffers for packed panels and workspaces. */
 #define PYCONV_ALIGN 64
 
-/* Fewest work units (multiply-adds, or values a pooling touches) worth one more thread:
- * starting a parallel region costs a few microseconds, about what one thread does in this
- * many. */
-#define PYCONV_MIN_WORK_PER_THREAD (128.0 * 1024.0)
+/* The hot loops (direct kernels, packing, pooling) are compiled twice, for x86-64-v3 (AVX2 +
+ * FMA) and for baseline x86-64, and the loader picks one for the CPU (GCC function
+ * multi-versioning); one version elsewhere. OpenMP outlines parallel-loop bodies into functions
+ * that do not inherit the attribute, so it goes on the per-task function a loop calls. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define PYCONV_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v3", "default"), noinline))
+#else
+#define PYCONV_SIMD_CLONES
+#endif
 
-/* Threads worth using for `work` units: at most n_threads, at least 1. */
-PYCONV_INLINE int pyconv_threads_for(double work, int n_threads)
+/* For inner loops whose stride argument must become a compile-time constant at the call. */
+#if defined(__GNUC__)
+#define PYCONV_ALWAYS_INLINE static inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#define PYCONV_ALWAYS_INLINE static __forceinline
+#else
+#define PYCONV_ALWAYS_INLINE static inline
+#endif
+
+/* Element counts stay far from int64 overflow (pyconv._args.MAX_ELEMENTS is the same). */
+#define PYCONV_MAX_ELEMENTS ((int64_t)1 << 62)
+
+/* a*b*c*d (all >= 0) is at most PYCONV_MAX_ELEMENTS. */
+PYCONV_INLINE int pyconv_fits(int64_t a, int64_t b, int64_t c, int64_t d)
 {
-    const double by_work = work / PYCONV_MIN_WORK_PER_THREAD;
-    return by_work >= n_threads ? n_threads : by_work < 1 ? 1 : (int)by_work;
+    const int64_t f[4] = {a, b, c, d};
+    int64_t product = 1;
+    for (int i = 0; i < 4; i++) {
+        if (f[i] != 0 && product > PYCONV_MAX_ELEMENTS / f[i]) return 0;
+        product *= f[i];
+    }
+    return 1;
 }
 
 void *pyconv_aligned_alloc(size_t nbytes);

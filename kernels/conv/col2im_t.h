@@ -22,20 +22,30 @@ static void FN(col2im_plane)(const pyconv_conv_shape *s, const real *PYCONV_REST
     }
 }
 
+/* Planes [lo, hi) of the batch (plane = image * c_in + channel). */
+static pyconv_status FN(col2im_planes_task)(const void *ctx, int64_t lo, int64_t hi,
+                                            const pyconv_thread *th)
+{
+    const FN(pyconv_conv_io) *a = (const FN(pyconv_conv_io) *)ctx;
+    const pyconv_conv_shape *s = a->s;
+    const int64_t plane_in = s->h_in * s->w_in, plane_col = s->kh * s->kw * s->h_out * s->w_out;
+    (void)th;
+    for (int64_t p = lo; p < hi; p++) FN(col2im_plane)(s, a->src + p * plane_col, a->dst + p * plane_in);
+    return PYCONV_OK;
+}
+
 pyconv_status FN(pyconv_col2im_planes)(const pyconv_conv_shape *s, const real *col, real *x,
                                        int64_t n_planes, int n_threads)
 {
-    const int64_t plane_in = s->h_in * s->w_in, plane_col = s->kh * s->kw * s->h_out * s->w_out;
-    int64_t p;
-    n_threads = pyconv_threads_for((double)n_planes * (double)plane_col, n_threads);
-    #pragma omp parallel for num_threads(n_threads) schedule(static) if(n_threads > 1)
-    for (p = 0; p < n_planes; p++)
-        FN(col2im_plane)(s, col + p * plane_col, x + p * plane_in);
-    return PYCONV_OK;
+    const FN(pyconv_conv_io) a = {s, col, x};
+    return pyconv_parallel_for(n_planes,
+                               (double)n_planes * (double)(s->kh * s->kw * s->h_out * s->w_out),
+                               n_threads, FN(col2im_planes_task), &a, PYCONV_NO_SCRATCH);
 }
 
 pyconv_status FN(pyconv_col2im)(const pyconv_conv_shape *s, const real *col, real *x,
                                 int n_threads)
 {
+    if (pyconv_conv_shape_check(s, NULL, 0) != PYCONV_OK || n_threads < 1) return PYCONV_ERR_ARG;
     return FN(pyconv_col2im_planes)(s, col, x, s->n * s->c_in, n_threads);
 }

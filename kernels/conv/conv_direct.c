@@ -1,5 +1,3 @@
-#include "common/arena.h"
-#include "common/ftz.h"
 #include "conv/conv_internal.h"
 
 #define PYCONV_TEMPLATE "conv/conv_direct_t.h"

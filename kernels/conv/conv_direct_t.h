@@ -4,13 +4,13 @@
  * pyconv_tap_range and the output columns valid for a kernel column from the precomputed
  * ranges cols[j] .. cols[kw + j], so the innermost loops (along the output width, contiguous
  * for stride 1 and vectorized) carry no bounds checks; only the forward pass's few border
- * columns test each tap. Each parallel task owns what it
+ * columns test each tap. Each parallel task (common/parallel.h) owns what it
  * writes (an output plane, an input-gradient plane, one filter's kernel), so no reduction
  * across threads is needed and results do not depend on the thread count. Denormals are
  * flushed to zero inside (common/ftz.h), as in the GEMM. A stride-1 input gradient runs as a
- * forward pass (transposed_t.h); strided ones scatter. */
+ * forward pass (transposed_t.h); strided ones scatter (pyconv_input_direct). */
 
-#include "conv/transposed_t.h"
+#include "conv/epilogue_t.h"
 
 /* x_row[ow*sw + off] += wv * gy_row[ow] for ow in [lo, hi). */
 PYCONV_INLINE void FN(scatter_row)(real *PYCONV_RESTRICT x_row, const real *PYCONV_RESTRICT gy_row,
@@ -170,140 +170,162 @@ static void FN(weight_plane)(const pyconv_conv_shape *s, const int64_t *cols, co
     }
 }
 
-/* Threads worth using for a direct kernel: its multiply-adds, the same in all three. */
-static int FN(direct_threads)(const pyconv_conv_shape *s, int n_threads)
+/* The arguments of a direct kernel, and the per-kernel-column output ranges of its geometry
+ * (cols[j] .. cols[kw + j], pyconv_column_ranges). */
+typedef struct {
+    const pyconv_conv_shape *s;
+    const int64_t *cols;
+    const real *x, *w, *gy;
+    const FN(pyconv_epilogue) *ep;  /* forward only */
+    real *y, *gx, *gw;
+} FN(direct_args);
+
+/* Output planes [lo, hi) of the forward pass (plane t = image t / c_out, filter t % c_out). */
+static pyconv_status FN(forward_planes)(const void *ctx, int64_t lo, int64_t hi,
+                                        const pyconv_thread *th)
 {
-    return pyconv_threads_for((double)(s->n * s->c_out) * (double)(s->h_out * s->w_out) *
-                                  (double)(s->c_in / s->groups * s->kh * s->kw),
-                              n_threads);
+    const FN(direct_args) *a = (const FN(direct_args) *)ctx;
+    const pyconv_conv_shape *s = a->s;
+    const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
+    (void)th;
+    const int64_t plane_out = s->h_out * s->w_out;
+    for (int64_t t = lo; t < hi; t++) {
+        const int64_t img = t / s->c_out, oc = t % s->c_out;
+        FN(forward_plane)(s, a->cols, a->x + (img * s->c_in + oc / cout_g * cin_g) * s->h_in * s->w_in,
+                          a->w + oc * cin_g * s->kh * s->kw, a->ep->bias ? a->ep->bias[oc] : (real)0,
+                          a->y + t * plane_out);
+        /* the plane is still in cache */
+        if (FN(epilogue_fused)(a->ep))
+            FN(finish_run)(a->y + t * plane_out, a->ep->residual ? a->ep->residual + t * plane_out : NULL,
+                           plane_out, a->ep->activation);
+    }
+    return PYCONV_OK;
 }
 
-pyconv_status FN(pyconv_conv2d_direct)(const pyconv_conv_shape *s, const real *x,
-                                       const real *w, const real *bias, real *y,
+/* Input-gradient planes [lo, hi) (plane t = image t / c_in, channel t % c_in), scattered. */
+static pyconv_status FN(input_planes)(const void *ctx, int64_t lo, int64_t hi,
+                                      const pyconv_thread *th)
+{
+    const FN(direct_args) *a = (const FN(direct_args) *)ctx;
+    const pyconv_conv_shape *s = a->s;
+    const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
+    const int64_t plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
+    (void)th;
+    for (int64_t t = lo; t < hi; t++) {
+        const int64_t img = t / s->c_in, ic = t % s->c_in, g = ic / cin_g;
+        memset(a->gx + t * plane_in, 0, (size_t)plane_in * sizeof(real));
+        for (int64_t oc = g * cout_g; oc < (g + 1) * cout_g; oc++)
+            FN(input_plane)(s, a->cols, a->w + (oc * cin_g + ic - g * cin_g) * s->kh * s->kw,
+                            a->gy + (img * s->c_out + oc) * plane_out, a->gx + t * plane_in);
+    }
+    return PYCONV_OK;
+}
+
+/* Kernels [lo, hi) of the weight gradient (kernel t = filter t / cin_g, its channel t % cin_g),
+ * each summed over the batch in a fixed order into the thread's scratch accumulator. */
+static pyconv_status FN(weight_kernels)(const void *ctx, int64_t lo, int64_t hi,
+                                        const pyconv_thread *th)
+{
+    const FN(direct_args) *a = (const FN(direct_args) *)ctx;
+    const pyconv_conv_shape *s = a->s;
+    const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
+    const int64_t plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
+    const int64_t taps = s->kh * s->kw;
+    real *acc = (real *)th->scratch;
+    for (int64_t t = lo; t < hi; t++) {
+        const int64_t oc = t / cin_g, ic = oc / cout_g * cin_g + t % cin_g;
+        memset(acc, 0, (size_t)(taps * s->w_out) * sizeof(real));
+        for (int64_t img = 0; img < s->n; img++)
+            FN(weight_plane)(s, a->cols, a->x + (img * s->c_in + ic) * plane_in,
+                             a->gy + (img * s->c_out + oc) * plane_out, acc);
+        for (int64_t tap = 0; tap < taps; tap++) {
+            real sum = 0;
+            for (int64_t ow = 0; ow < s->w_out; ow++) sum += acc[tap * s->w_out + ow];
+            a->gw[t * taps + tap] = sum;
+        }
+    }
+    return PYCONV_OK;
+}
+
+/* Runs one of the tasks above over n_items with the column ranges of a's geometry. The work
+ * is the convolution's multiply-adds, the same in all three. */
+static pyconv_status FN(run_direct)(FN(direct_args) *a, int64_t n_items, pyconv_range_fn task,
+                                    pyconv_scratch scratch, int n_threads)
+{
+    const pyconv_conv_shape *s = a->s;
+    int64_t *cols = pyconv_column_ranges(s);
+    if (cols == NULL) return PYCONV_ERR_NOMEM;
+    a->cols = cols;
+    const pyconv_status st = pyconv_parallel_for(
+        n_items, (double)(s->n * s->c_out) * (double)(s->h_out * s->w_out) *
+                     (double)(s->c_in / s->groups * s->kh * s->kw),
+        n_threads, task, a, scratch);
+    pyconv_aligned_free(cols);
+    return st;
+}
+
+pyconv_status FN(pyconv_forward_direct)(const pyconv_conv_shape *s, const real *x,
+                                       const real *w, const FN(pyconv_epilogue) *ep, real *y,
                                        int n_threads)
 {
-    const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
     const int64_t plane_out = s->h_out * s->w_out;
-    if (cin_g == 0) {  /* no input channels (x may be NULL): the output is the bias */
-        for (int64_t t = 0; t < s->n * s->c_out; t++)
+    if (s->c_in == 0) {  /* no input channels (x may be NULL): the output is the bias */
+        for (int64_t t = 0; t < s->n * s->c_out; t++) {
             for (int64_t p = 0; p < plane_out; p++)
-                y[t * plane_out + p] = bias ? bias[t % s->c_out] : (real)0;
+                y[t * plane_out + p] = ep->bias ? ep->bias[t % s->c_out] : (real)0;
+            FN(finish_run)(y + t * plane_out, ep->residual ? ep->residual + t * plane_out : NULL,
+                           plane_out, ep->activation);
+        }
         return PYCONV_OK;
     }
-    int64_t *cols = pyconv_column_ranges(s);
-    if (cols == NULL) return PYCONV_ERR_NOMEM;
-    n_threads = FN(direct_threads)(s, n_threads);
-    #pragma omp parallel num_threads(n_threads) if(n_threads > 1)
-    {
-        pyconv_fpmode fpmode = pyconv_ftz_enter();
-        int64_t t;
-        #pragma omp for schedule(static)
-        for (t = 0; t < s->n * s->c_out; t++) {
-            const int64_t img = t / s->c_out, oc = t % s->c_out;
-            FN(forward_plane)(s, cols, x + (img * s->c_in + oc / cout_g * cin_g) * s->h_in * s->w_in,
-                              w + oc * cin_g * s->kh * s->kw, bias ? bias[oc] : (real)0,
-                              y + t * plane_out);
-        }
-        pyconv_ftz_exit(fpmode);
-    }
-    pyconv_aligned_free(cols);
-    return PYCONV_OK;
+    FN(direct_args) a = {s, NULL, x, w, NULL, ep, y, NULL, NULL};
+    return FN(run_direct)(&a, s->n * s->c_out, FN(forward_planes), PYCONV_NO_SCRATCH, n_threads);
 }
 
-pyconv_status FN(pyconv_conv2d_input_direct)(const pyconv_conv_shape *s, const real *w,
-                                             const real *gy, real *gx, int n_threads)
+/* Strided input gradient: every output's contributions scattered into gx. */
+pyconv_status FN(pyconv_input_direct)(const pyconv_conv_shape *s, const real *w,
+                                      const real *gy, real *gx, int n_threads)
 {
-    pyconv_conv_shape t;
-    if (FN(input_as_forward)(s, &t)) {  /* stride 1: a gather, not a scatter */
-        real *w_t = FN(flipped_weights)(s, w);
-        return w_t == NULL ? PYCONV_ERR_NOMEM : FN(pyconv_conv2d_direct)(&t, gy, w_t, NULL, gx, n_threads);
-    }
-    const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
-    const int64_t plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
-    int64_t *cols = pyconv_column_ranges(s);
-    if (cols == NULL) return PYCONV_ERR_NOMEM;
-    n_threads = FN(direct_threads)(s, n_threads);
-    #pragma omp parallel num_threads(n_threads) if(n_threads > 1)
-    {
-        pyconv_fpmode fpmode = pyconv_ftz_enter();
-        int64_t t;
-        #pragma omp for schedule(static)
-        for (t = 0; t < s->n * s->c_in; t++) {
-            const int64_t img = t / s->c_in, ic = t % s->c_in, g = ic / cin_g;
-            memset(gx + t * plane_in, 0, (size_t)plane_in * sizeof(real));
-            for (int64_t oc = g * cout_g; oc < (g + 1) * cout_g; oc++)
-                FN(input_plane)(s, cols, w + (oc * cin_g + ic - g * cin_g) * s->kh * s->kw,
-                                gy + (img * s->c_out + oc) * plane_out, gx + t * plane_in);
-        }
-        pyconv_ftz_exit(fpmode);
-    }
-    pyconv_aligned_free(cols);
-    return PYCONV_OK;
+    FN(direct_args) a = {s, NULL, NULL, w, gy, NULL, NULL, gx, NULL};
+    return FN(run_direct)(&a, s->n * s->c_in, FN(input_planes), PYCONV_NO_SCRATCH, n_threads);
 }
 
-pyconv_status FN(pyconv_conv2d_weight_direct)(const pyconv_conv_shape *s, const real *x,
+pyconv_status FN(pyconv_weight_direct)(const pyconv_conv_shape *s, const real *x,
                                               const real *gy, real *gw, int n_threads)
 {
-    const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
-    const int64_t plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
-    int64_t *cols = pyconv_column_ranges(s);
-    if (cols == NULL) return PYCONV_ERR_NOMEM;
-    n_threads = FN(direct_threads)(s, n_threads);
-    /* task t = one (oc, ic-in-group) kernel, summed over the batch in a fixed order */
-    const int64_t taps = s->kh * s->kw;
-    int failed = 0;
-    #pragma omp parallel num_threads(n_threads) if(n_threads > 1)
-    {
-        pyconv_fpmode fpmode = pyconv_ftz_enter();
-        real *acc = (real *)pyconv_arena_get(PYCONV_ARENA_CONV_0,
-                                             (size_t)(taps * s->w_out) * sizeof(real));
-        if (acc == NULL) {
-            #pragma omp atomic write
-            failed = 1;
+    FN(direct_args) a = {s, NULL, x, NULL, gy, NULL, NULL, NULL, gw};
+    const pyconv_scratch acc = {PYCONV_ARENA_CONV_0,
+                                (size_t)(s->kh * s->kw * s->w_out) * sizeof(real)};
+    return FN(run_direct)(&a, s->c_out * (s->c_in / s->groups), FN(weight_kernels), acc, n_threads);
+}
+
+/* Bias gradients [lo, hi): each filter's grad_output summed over images, then pixels. */
+static pyconv_status FN(bias_filters)(const void *ctx, int64_t lo, int64_t hi,
+                                      const pyconv_thread *th)
+{
+    const FN(pyconv_conv_io) *a = (const FN(pyconv_conv_io) *)ctx;
+    const pyconv_conv_shape *s = a->s;
+    const int64_t plane = s->h_out * s->w_out;
+    (void)th;
+    for (int64_t oc = lo; oc < hi; oc++) {
+        real total = 0;
+        for (int64_t img = 0; img < s->n; img++) {
+            const real *p = a->src + (img * s->c_out + oc) * plane;
+            real acc = 0;
+            #pragma omp simd reduction(+:acc)
+            for (int64_t k = 0; k < plane; k++) acc += p[k];
+            total += acc;
         }
-        int64_t t;
-        #pragma omp for schedule(static)
-        for (t = 0; t < s->c_out * cin_g; t++) {
-            if (acc == NULL) continue;
-            const int64_t oc = t / cin_g, ic = oc / cout_g * cin_g + t % cin_g;
-            memset(acc, 0, (size_t)(taps * s->w_out) * sizeof(real));
-            for (int64_t img = 0; img < s->n; img++)
-                FN(weight_plane)(s, cols, x + (img * s->c_in + ic) * plane_in,
-                                 gy + (img * s->c_out + oc) * plane_out, acc);
-            for (int64_t tap = 0; tap < taps; tap++) {
-                real sum = 0;
-                for (int64_t ow = 0; ow < s->w_out; ow++) sum += acc[tap * s->w_out + ow];
-                gw[t * taps + tap] = sum;
-            }
-        }
-        pyconv_ftz_exit(fpmode);
+        a->dst[oc] = total;
     }
-    pyconv_aligned_free(cols);
-    return failed ? PYCONV_ERR_NOMEM : PYCONV_OK;
+    return PYCONV_OK;
 }
 
 pyconv_status FN(pyconv_conv2d_bias)(const pyconv_conv_shape *s, const real *gy, real *gb,
                                      int n_threads)
 {
-    const int64_t plane = s->h_out * s->w_out;
-    n_threads = pyconv_threads_for((double)(s->n * s->c_out) * (double)plane, n_threads);
-    #pragma omp parallel num_threads(n_threads) if(n_threads > 1)
-    {
-        pyconv_fpmode fpmode = pyconv_ftz_enter();
-        int64_t oc;
-        #pragma omp for schedule(static)
-        for (oc = 0; oc < s->c_out; oc++) {
-            real total = 0;
-            for (int64_t img = 0; img < s->n; img++) {
-                const real *p = gy + (img * s->c_out + oc) * plane;
-                real acc = 0;
-                #pragma omp simd reduction(+:acc)
-                for (int64_t k = 0; k < plane; k++) acc += p[k];
-                total += acc;
-            }
-            gb[oc] = total;
-        }
-        pyconv_ftz_exit(fpmode);
-    }
-    return PYCONV_OK;
+    if (pyconv_conv_shape_check(s, NULL, 0) != PYCONV_OK || n_threads < 1) return PYCONV_ERR_ARG;
+    const FN(pyconv_conv_io) a = {s, gy, gb};
+    return pyconv_parallel_for(s->c_out, (double)(s->n * s->c_out) * (double)(s->h_out * s->w_out),
+                               n_threads, FN(bias_filters), &a, PYCONV_NO_SCRATCH);
 }

@@ -41,14 +41,24 @@ static void FN(im2col_plane)(const pyconv_conv_shape *s, const real *PYCONV_REST
     }
 }
 
+/* Planes [lo, hi) of the batch (plane = image * c_in + channel). */
+static pyconv_status FN(im2col_planes)(const void *ctx, int64_t lo, int64_t hi,
+                                       const pyconv_thread *th)
+{
+    const FN(pyconv_conv_io) *a = (const FN(pyconv_conv_io) *)ctx;
+    const pyconv_conv_shape *s = a->s;
+    const int64_t plane_in = s->h_in * s->w_in, plane_col = s->kh * s->kw * s->h_out * s->w_out;
+    (void)th;
+    for (int64_t p = lo; p < hi; p++) FN(im2col_plane)(s, a->src + p * plane_in, a->dst + p * plane_col);
+    return PYCONV_OK;
+}
+
 pyconv_status FN(pyconv_im2col)(const pyconv_conv_shape *s, const real *x, real *col,
                                 int n_threads)
 {
-    const int64_t plane_in = s->h_in * s->w_in, plane_col = s->kh * s->kw * s->h_out * s->w_out;
-    int64_t p;
-    n_threads = pyconv_threads_for((double)(s->n * s->c_in) * (double)plane_col, n_threads);
-    #pragma omp parallel for num_threads(n_threads) schedule(static) if(n_threads > 1)
-    for (p = 0; p < s->n * s->c_in; p++)
-        FN(im2col_plane)(s, x + p * plane_in, col + p * plane_col);
-    return PYCONV_OK;
+    if (pyconv_conv_shape_check(s, NULL, 0) != PYCONV_OK || n_threads < 1) return PYCONV_ERR_ARG;
+    const FN(pyconv_conv_io) a = {s, x, col};
+    return pyconv_parallel_for(s->n * s->c_in,
+                               (double)(s->n * s->c_in) * (double)(s->kh * s->kw * s->h_out * s->w_out),
+                               n_threads, FN(im2col_planes), &a, PYCONV_NO_SCRATCH);
 }

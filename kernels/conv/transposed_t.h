@@ -1,28 +1,11 @@
-/* Template helper (included from conv_direct_t.h and conv_gemm_t.h, once per dtype, so no
- * include guard): the input gradient of a stride-1 convolution is a forward convolution of gy
- * with the weights flipped in space and transposed per group, padded by the dilated kernel's
- * extent minus the original padding. Both algorithms run it through their forward kernel,
- * which reads its values (a gather) instead of scattering them. */
-
-/* t = that forward convolution of s; 0 when s is strided or t's padding would be negative
- * (padding beyond the kernel's extent), where the input gradient is no such forward. */
-PYCONV_INLINE int FN(input_as_forward)(const pyconv_conv_shape *s, pyconv_conv_shape *t)
-{
-    *t = *s;
-    t->c_in = s->c_out;
-    t->h_in = s->h_out;
-    t->w_in = s->w_out;
-    t->c_out = s->c_in;
-    t->h_out = s->h_in;
-    t->w_out = s->w_in;
-    t->pad_top = (s->kh - 1) * s->dil_h - s->pad_top;
-    t->pad_left = (s->kw - 1) * s->dil_w - s->pad_left;
-    return s->stride_h == 1 && s->stride_w == 1 && t->pad_top >= 0 && t->pad_left >= 0;
-}
+/* The input gradient of a stride-1 convolution is a forward convolution of gy with the weights
+ * flipped in space and transposed per group, padded by the dilated kernel's extent minus the
+ * original padding (pyconv_input_as_forward). Both algorithms run it through their forward
+ * kernel, which reads its values (a gather) instead of scattering them. */
 
 /* t's weights (c_in, c_out/groups, kh, kw): w flipped in space and transposed per group, in
  * the calling thread's arena (slot CONV_2); NULL when out of memory. */
-PYCONV_INLINE real *FN(flipped_weights)(const pyconv_conv_shape *s, const real *w)
+static real *FN(flipped_weights)(const pyconv_conv_shape *s, const real *w)
 {
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
     const int64_t taps = s->kh * s->kw;
@@ -38,4 +21,16 @@ PYCONV_INLINE real *FN(flipped_weights)(const pyconv_conv_shape *s, const real *
         }
     }
     return w_t;
+}
+
+pyconv_status FN(pyconv_input_transposed)(const pyconv_conv_shape *s, int implicit,
+                                          const real *w, const real *gy, real *gx, int n_threads)
+{
+    pyconv_conv_shape t;
+    if (!pyconv_input_as_forward(s, &t)) return PYCONV_ERR_ARG;
+    const real *w_t = FN(flipped_weights)(s, w);
+    if (w_t == NULL) return PYCONV_ERR_NOMEM;
+    const FN(pyconv_epilogue) none = {NULL, NULL, PYCONV_ACT_NONE};
+    return implicit ? FN(pyconv_forward_implicit)(&t, gy, w_t, &none, gx, n_threads)
+                    : FN(pyconv_forward_direct)(&t, gy, w_t, &none, gx, n_threads);
 }

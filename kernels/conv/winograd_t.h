@@ -13,14 +13,15 @@
  *
  * The batch's tiles are numbered row-major over (image, tile row, tile column) and processed in
  * blocks, one block per thread at a time: input transform of all channels (V), the 36 GEMMs of
- * each group (M), output transform with the bias into y. The filters are transformed once per
- * call, or per block when that keeps U out of memory (see winograd_run). The workspace is one
- * block's V and M per thread plus the transformed filters, whatever the batch size. Zero padding of any size
- * (negative too: a crop, which the input gradient's transposed convolution may ask for) is read
- * by clipping the copied input rows; tiles past the output's edge are computed, not stored. */
+ * each group (M), output transform into y through the forward's output stage (bias, residual,
+ * activation: conv/epilogue_t.h). The filters are transformed once per call, or per block when
+ * that keeps U out of memory (see wino_layout). The workspace is one block's V and M per thread
+ * plus the transformed filters, whatever the batch size. Blocks and the filter transform run on
+ * the parallel-task runner (common/parallel.h). Zero padding of any size (negative too: a crop,
+ * which the input gradient's transposed convolution may ask for) is read by clipping the copied
+ * input rows; tiles past the output's edge are computed, not stored. */
 
-#include "common/ftz.h"
-#include "conv/transposed_t.h"
+#include "conv/epilogue_t.h"
 
 /* Defined once for both dtypes (`real` is resolved where the macros expand). */
 #ifndef PYCONV_WINO_M
@@ -39,7 +40,8 @@
 /* Widest B micro-panel of any micro-kernel (gemm_config.h). */
 #define PYCONV_WINO_MAX_NR 32
 _Static_assert(PYCONV_REF_NR_f32 <= PYCONV_WINO_MAX_NR && PYCONV_AVX2_NR_f32 <= PYCONV_WINO_MAX_NR &&
-                   PYCONV_AVX512_NR_f32 <= PYCONV_WINO_MAX_NR,
+                   PYCONV_AVX512_NR_f32 <= PYCONV_WINO_MAX_NR &&
+                   PYCONV_AVX512X12_NR_f32 <= PYCONV_WINO_MAX_NR,
                "the filter transform's panel buffer holds the widest micro-panel");
 
 /* B^T d for the six values d0..d5: the input transform along one axis. */
@@ -94,6 +96,27 @@ typedef struct {
     int64_t group, filter, channel;
     int flipped;
 } pyconv_wino_weights;
+
+/* One call's blocks and workspace (wino_layout): the run and the plan's workspace both come
+ * from it. */
+typedef struct {
+    int64_t tiles_h, tiles_w, n_tiles;
+    int64_t nb;           /* tiles per block, whole micro-tiles: M's rows */
+    int64_t n_blocks, max_runs;
+    int64_t ldv;          /* V's row length: the block's tiles and one dead column per run */
+    int64_t panels, ldc;  /* filters per group in NR-wide panels; M's row length */
+    /* distances between consecutive elements e in U, V and M: a cache line more than their
+     * data, so that the 36 elements' rows, read and written together, do not all map to the
+     * same cache sets */
+    int64_t u_estride, v_estride, m_estride;
+    int nt;               /* threads */
+    int per_block;        /* each block transforms the filters it needs (U is not shared) */
+    /* shared, in the calling thread's arena (slot GEMM_B): the channel offsets into V, then
+     * the transformed filters unless per block */
+    size_t off_bytes, shared_bytes;
+    /* per thread (slot CONV_1): offsets of its parts, and its bytes */
+    size_t u_at, v_at, m_at, ob_at, buf_at, runs_at, rows_at, work_bytes;
+} pyconv_wino_layout;
 #endif
 
 /* The one-axis transforms applied elementwise along arrays of n values: out_k[q] is
@@ -138,23 +161,18 @@ static void FN(wino_g_lines)(int64_t n, const real *PYCONV_RESTRICT g0,
 }
 
 /* One call's arguments and the data its threads share. */
+
+/* One call's arguments and the data its threads share. */
 typedef struct {
     const pyconv_conv_shape *s;
-    const real *x, *bias;
+    const real *x;
+    const FN(pyconv_epilogue) *ep;
     real *y;
     const real *w;        /* the filters, laid out as wl says */
     pyconv_wino_weights wl;
-    const real *u;        /* transformed filters (filter_transform), or NULL: per block (below) */
+    real *u;              /* transformed filters (filter_transform), or NULL: per block (below) */
     const int64_t *off;   /* off[e * c_in + c] = e * v_estride + c * ldv: channel c of element e in V */
-    int64_t ldv;          /* V's row length: the block's tiles and one dead column per run */
-    int64_t tiles_h, tiles_w, n_tiles;
-    int64_t nb;           /* tiles per block */
-    int64_t mpad;         /* nb rounded up to whole micro-tiles: M's rows */
-    int64_t panels, ldc;  /* filters per group in NR-wide panels; M's row length */
-    /* distances between consecutive elements e in U, V and M: a cache line more than their
-     * data, so that the 36 elements' rows, read and written together, do not all map to the
-     * same cache sets */
-    int64_t u_estride, v_estride, m_estride;
+    pyconv_wino_layout l;
 } FN(wino_args);
 
 /* The transformed taps U = G g G^T of filters [0, n_filters) of one packed panel and one input
@@ -178,31 +196,27 @@ static void FN(wino_filter_panel)(const real *w, const pyconv_wino_weights *wl, 
     }
 }
 
-/* U for every group, element and input channel, as B micro-panels (the K x NR layout the
- * forward's packed weights have, K = input channels of the group):
- *     u[(g * 36 + e) * estride + (jp * cin_g + c) * nr + r] = U_e(c, filter jp * nr + r of g) */
-static void FN(filter_transform)(const pyconv_conv_shape *s, const real *w,
-                                 const pyconv_wino_weights *wl, int64_t panels, int64_t nr,
-                                 int64_t estride, real *u, int n_threads)
+/* Items [lo, hi) of U for every group, element and input channel, as B micro-panels (the
+ * K x NR layout the forward's packed weights have, K = input channels of the group):
+ *     u[(g * 36 + e) * u_estride + (jp * cin_g + c) * nr + r] = U_e(c, filter jp * nr + r of g)
+ * item (g, jp, c) being one panel jp of group g and channel c. The runner flushes to zero as
+ * where the blocks transform their own: the same U at any thread count. */
+static pyconv_status FN(wino_filter_items)(const void *ctx, int64_t lo, int64_t hi,
+                                           const pyconv_thread *th)
 {
+    (void)th;
+    const FN(wino_args) *a = (const FN(wino_args) *)ctx;
+    const pyconv_conv_shape *s = a->s;
+    const int64_t nr = pyconv_gemm_active_arch()->FN(blocking).nr, panels = a->l.panels;
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
-    const int64_t n_items = s->groups * panels * cin_g;
-    n_threads = pyconv_threads_for((double)s->c_out * (double)s->c_in * 64.0, n_threads);
-    /* flush-to-zero as where the blocks transform their own: the same U at any thread count */
-    #pragma omp parallel num_threads(n_threads) if(n_threads > 1)
-    {
-        pyconv_fpmode fpmode = pyconv_ftz_enter();
-        int64_t item;
-        #pragma omp for schedule(static)
-        for (item = 0; item < n_items; item++) {
-            const int64_t g = item / (panels * cin_g), jp = item / cin_g % panels;
-            const int64_t c = item % cin_g, f0 = jp * nr, n_filters = PYCONV_MIN(nr, cout_g - f0);
-            FN(wino_filter_panel)(w + g * wl->group + f0 * wl->filter + c * wl->channel, wl,
-                                  n_filters, nr, estride,
-                                  u + g * PYCONV_WINO_ELEMS * estride + (jp * cin_g + c) * nr);
-        }
-        pyconv_ftz_exit(fpmode);
+    for (int64_t item = lo; item < hi; item++) {
+        const int64_t g = item / (panels * cin_g), jp = item / cin_g % panels;
+        const int64_t c = item % cin_g, f0 = jp * nr, n_filters = PYCONV_MIN(nr, cout_g - f0);
+        FN(wino_filter_panel)(a->w + g * a->wl.group + f0 * a->wl.filter + c * a->wl.channel,
+                              &a->wl, n_filters, nr, a->l.u_estride,
+                              a->u + g * PYCONV_WINO_ELEMS * a->l.u_estride + (jp * cin_g + c) * nr);
     }
+    return PYCONV_OK;
 }
 
 /* V of one input channel (x_c: its plane in image 0) for the block's runs, which fill columns
@@ -298,10 +312,10 @@ typedef struct {
 PYCONV_INLINE void FN(wino_tile)(const FN(wino_args) *a, int64_t t, int64_t *img, int64_t *ti,
                                  int64_t *tj)
 {
-    const int64_t per_image = a->tiles_h * a->tiles_w;
+    const int64_t per_image = a->l.tiles_h * a->l.tiles_w;
     *img = t / per_image;
-    *ti = t % per_image / a->tiles_w;
-    *tj = t % a->tiles_w;
+    *ti = t % per_image / a->l.tiles_w;
+    *tj = t % a->l.tiles_w;
 }
 
 /* Tiles [t0, t0 + nb) of the batch, all of y's filters. */
@@ -311,7 +325,7 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
     const pyconv_gemm_arch *arch = pyconv_gemm_active_arch();
     const FN(pyconv_ukernel_gather) ukernel = arch->FN(ukernel_gather);
     const pyconv_gemm_blocking blk = arch->FN(blocking);
-    const int64_t mr = blk.mr, nr = blk.nr, mpad = a->mpad, ldc = a->ldc, panels = a->panels;
+    const int64_t mr = blk.mr, nr = blk.nr, mpad = a->l.nb, ldc = a->l.ldc, panels = a->l.panels;
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
     const int64_t plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
     /* the block's runs, and each tile's V column (rows past the last tile repeat the first;
@@ -325,7 +339,7 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
         run->r0 = PYCONV_WINO_M * ti - s->pad_top;
         run->c0 = PYCONV_WINO_M * tj - s->pad_left;
         run->col = n_cols;
-        run->ns = PYCONV_MIN(a->tiles_w - tj, nb - t);
+        run->ns = PYCONV_MIN(a->l.tiles_w - tj, nb - t);
         for (int64_t u = 0; u < run->ns; u++) wk->rows[t + u] = wk->v + n_cols + u;
         n_cols += run->ns + 1;
         t += run->ns;
@@ -333,7 +347,7 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
     for (int64_t t = nb; t < mpad; t++) wk->rows[t] = wk->rows[0];
     for (int64_t c = 0; c < s->c_in; c++)
         FN(wino_input_channel)(s, a->x + c * plane_in, wk->runs, n_runs, n_cols, wk->buf,
-                               wk->v + c * a->ldv, a->v_estride);
+                               wk->v + c * a->l.ldv, a->l.v_estride);
     for (int64_t g = 0; g < s->groups; g++) {
         /* M_e = V_e @ U_e, KC channels at a time, NR filters (their panel stays in L1) times
          * MR tiles gathered from V */
@@ -344,177 +358,184 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
                  * transformed here (into L2) when the block is its thread's only one */
                 const real *u = wk->u;
                 if (a->u != NULL) {
-                    u = a->u + g * PYCONV_WINO_ELEMS * a->u_estride + (jp * cin_g + pc) * nr;
+                    u = a->u + g * PYCONV_WINO_ELEMS * a->l.u_estride + (jp * cin_g + pc) * nr;
                 } else {
                     const int64_t f0 = jp * nr, n_filters = PYCONV_MIN(nr, cout_g - f0);
                     for (int64_t c = 0; c < kc; c++)
                         FN(wino_filter_panel)(a->w + g * a->wl.group + f0 * a->wl.filter +
                                                   (pc + c) * a->wl.channel,
-                                              &a->wl, n_filters, nr, a->u_estride, wk->u + c * nr);
+                                              &a->wl, n_filters, nr, a->l.u_estride, wk->u + c * nr);
                 }
                 for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++) {
                     const int64_t *off = a->off + e * s->c_in + g * cin_g + pc;
-                    real *m_e = wk->m + e * a->m_estride + jp * nr;
+                    real *m_e = wk->m + e * a->l.m_estride + jp * nr;
                     for (int64_t t = 0; t < nb; t += mr)
-                        ukernel(kc, off, wk->rows + t, u + e * a->u_estride, pc == 0 ? 0 : 1,
+                        ukernel(kc, off, wk->rows + t, u + e * a->l.u_estride, pc == 0 ? 0 : 1,
                                 m_e + t * ldc, ldc);
                 }
             }
         }
-        /* output transform, tile by tile, into y (the part of the tile inside it) */
-        const real *bias = a->bias != NULL ? a->bias + g * cout_g : NULL;
+        /* output transform, tile by tile, into y (the part of the tile inside it), through the
+         * output stage */
+        const FN(pyconv_epilogue) *ep = a->ep;
+        const real *bias = ep->bias != NULL ? ep->bias + g * cout_g : NULL;
+        const int fused = FN(epilogue_fused)(ep);
         for (int64_t t = 0; t < nb; t++) {
             int64_t img, ti, tj;
             FN(wino_tile)(a, t0 + t, &img, &ti, &tj);
             const int64_t oh = PYCONV_WINO_M * ti, ow = PYCONV_WINO_M * tj;
             const int64_t hv = PYCONV_MIN(PYCONV_WINO_M, s->h_out - oh);
             const int64_t wv = PYCONV_MIN(PYCONV_WINO_M, s->w_out - ow);
-            FN(wino_output_tile)(wk->m + t * ldc, a->m_estride, cout_g, wk->ob + 16 * ldc, wk->ob,
+            FN(wino_output_tile)(wk->m + t * ldc, a->l.m_estride, cout_g, wk->ob + 16 * ldc, wk->ob,
                                  ldc);
-            real *y = a->y + (img * s->c_out + g * cout_g) * plane_out + oh * s->w_out + ow;
+            const int64_t at = (img * s->c_out + g * cout_g) * plane_out + oh * s->w_out + ow;
             for (int64_t oc = 0; oc < cout_g; oc++) {
                 const real b = bias != NULL ? bias[oc] : (real)0;
-                for (int64_t i = 0; i < hv; i++)
+                for (int64_t i = 0; i < hv; i++) {
+                    const int64_t row = at + oc * plane_out + i * s->w_out;
                     for (int64_t j = 0; j < wv; j++)
-                        y[oc * plane_out + i * s->w_out + j] = wk->ob[(i * 4 + j) * ldc + oc] + b;
+                        a->y[row + j] = wk->ob[(i * 4 + j) * ldc + oc] + b;
+                    if (fused)
+                        FN(finish_run)(a->y + row, ep->residual ? ep->residual + row : NULL, wv,
+                                       ep->activation);
+                }
             }
         }
     }
 }
 
-/* The convolution s of x with the filters w (laid out as wl says), plus bias (may be NULL). */
-static pyconv_status FN(winograd_run)(const pyconv_conv_shape *s, const real *x, const real *w,
-                                      pyconv_wino_weights wl, const real *bias, real *y,
-                                      int n_threads)
+/* The blocks and workspace of the convolution s (3x3, stride 1, dilation 1, its output not
+ * empty, input channels in every group) on up to n_threads threads. */
+static pyconv_wino_layout FN(wino_layout)(const pyconv_conv_shape *s, int n_threads)
 {
-    if (s->kh != 3 || s->kw != 3 || s->stride_h != 1 || s->stride_w != 1 || s->dil_h != 1 ||
-        s->dil_w != 1 || s->groups < 1 || s->c_in % s->groups || s->c_out % s->groups ||
-        n_threads < 1)
-        return PYCONV_ERR_ARG;
-    if (s->n == 0 || s->h_out * s->w_out == 0 || s->c_out == 0) return PYCONV_OK;
-    /* no input channels: the output is the bias */
-    if (s->c_in == 0) return FN(pyconv_conv2d_direct)(s, x, w, bias, y, n_threads);
     const pyconv_gemm_blocking blk = pyconv_gemm_active_arch()->FN(blocking);
     const int64_t mr = blk.mr, nr = blk.nr;
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
-    FN(wino_args) a;
-    a.s = s;
-    a.x = x;
-    a.bias = bias;
-    a.y = y;
-    a.tiles_h = (s->h_out + PYCONV_WINO_M - 1) / PYCONV_WINO_M;
-    a.tiles_w = (s->w_out + PYCONV_WINO_M - 1) / PYCONV_WINO_M;
-    a.n_tiles = s->n * a.tiles_h * a.tiles_w;
-    a.panels = (cout_g + nr - 1) / nr;
-    a.ldc = a.panels * nr;
+    pyconv_wino_layout l;
+    l.tiles_h = (s->h_out + PYCONV_WINO_M - 1) / PYCONV_WINO_M;
+    l.tiles_w = (s->w_out + PYCONV_WINO_M - 1) / PYCONV_WINO_M;
+    l.n_tiles = s->n * l.tiles_h * l.tiles_w;
+    l.panels = (cout_g + nr - 1) / nr;
+    l.ldc = l.panels * nr;
     int nt = pyconv_threads_for(
-        (double)PYCONV_WINO_ELEMS * (double)a.n_tiles * (double)cin_g * (double)s->c_out, n_threads);
+        (double)PYCONV_WINO_ELEMS * (double)l.n_tiles * (double)cin_g * (double)s->c_out,
+        l.n_tiles, n_threads);
     /* blocks: as large as PYCONV_WINO_BLOCK_BYTES allows (but not so small that streaming U
      * once per block dominates), at least one per thread */
-    const int64_t tile_bytes = PYCONV_WINO_ELEMS * (2 * s->c_in + a.ldc) * (int64_t)sizeof(real);
+    const int64_t tile_bytes = PYCONV_WINO_ELEMS * (2 * s->c_in + l.ldc) * (int64_t)sizeof(real);
     int64_t nb = PYCONV_MAX(PYCONV_WINO_BLOCK_BYTES / tile_bytes, PYCONV_WINO_MIN_BLOCK);
     nb = PYCONV_MIN(nb, PYCONV_WINO_MAX_BLOCK);
-    nb = PYCONV_MIN(nb, (a.n_tiles + nt - 1) / nt);
-    a.nb = nb = (nb + mr - 1) / mr * mr;
-    a.mpad = nb;
+    nb = PYCONV_MIN(nb, (l.n_tiles + nt - 1) / nt);
+    l.nb = nb = (nb + mr - 1) / mr * mr;
     /* a block of nb tiles spans at most (nb - 1) / tiles_w + 2 tile rows: one run each */
-    const int64_t max_runs = PYCONV_MIN(nb, (nb - 1) / a.tiles_w + 2);
-    a.ldv = nb + max_runs;
-    const int64_t n_blocks = (a.n_tiles + nb - 1) / nb;
+    l.max_runs = PYCONV_MIN(nb, (nb - 1) / l.tiles_w + 2);
+    l.ldv = nb + l.max_runs;
+    l.n_blocks = (l.n_tiles + nb - 1) / nb;
     /* With one block per thread, or a U too large to stay in the shared cache, each thread
      * transforms the filters panel by panel into L2 as its block needs them: U (4x the weights)
      * then never goes to memory and back. Otherwise U is transformed once, by all threads, for
      * all blocks. */
     const double u_all = (double)PYCONV_WINO_ELEMS * (double)s->c_in * (double)cout_g * sizeof(real);
-    const int per_block = n_blocks <= nt || u_all > PYCONV_WINO_SHARED_U_BYTES;
-    nt = (int)PYCONV_MIN((int64_t)nt, n_blocks);
+    l.per_block = l.n_blocks <= nt || u_all > PYCONV_WINO_SHARED_U_BYTES;
+    l.nt = (int)PYCONV_MIN((int64_t)nt, l.n_blocks);
     const int64_t line = PYCONV_ALIGN / (int64_t)sizeof(real);
-    a.u_estride = (per_block ? PYCONV_MIN(blk.kc, cin_g) : a.panels * cin_g) * nr + line;
-    a.v_estride = s->c_in * a.ldv + line;
-    a.m_estride = a.mpad * a.ldc + line;
+    l.u_estride = (l.per_block ? PYCONV_MIN(blk.kc, cin_g) : l.panels * cin_g) * nr + line;
+    l.v_estride = s->c_in * l.ldv + line;
+    l.m_estride = nb * l.ldc + line;
 
-    /* shared: the channel offsets into V, and the transformed filters unless per block */
-    const size_t off_bytes = (size_t)(PYCONV_WINO_ELEMS * s->c_in) * sizeof(int64_t);
-    const size_t u_bytes = (size_t)(PYCONV_WINO_ELEMS * a.u_estride) * sizeof(real);
-    int64_t *off = (int64_t *)pyconv_arena_get(
-        PYCONV_ARENA_GEMM_B, off_bytes + (per_block ? 0 : (size_t)s->groups * u_bytes));
-    if (off == NULL) return PYCONV_ERR_NOMEM;
-    for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++)
-        for (int64_t c = 0; c < s->c_in; c++) off[e * s->c_in + c] = e * a.v_estride + c * a.ldv;
-    a.off = off;
-    a.w = w;
-    a.wl = wl;
-    a.u = NULL;
-    if (!per_block) {
-        real *u = (real *)((char *)off + off_bytes);
-        FN(filter_transform)(s, w, &wl, a.panels, nr, a.u_estride, u, n_threads);
-        a.u = u;
-    }
-
-    const size_t v_bytes = (size_t)(PYCONV_WINO_ELEMS * a.v_estride) * sizeof(real);
-    const size_t m_bytes = (size_t)(PYCONV_WINO_ELEMS * a.m_estride) * sizeof(real);
-    const size_t ob_bytes = (size_t)(40 * a.ldc) * sizeof(real);
-    const size_t buf_bytes = (size_t)(3 * 6 * 4 * a.ldv) * sizeof(real);
-    const size_t runs_bytes = (size_t)max_runs * sizeof(pyconv_wino_run);
-    const size_t work_bytes = v_bytes + m_bytes + ob_bytes + buf_bytes + runs_bytes +
-                              (size_t)a.mpad * sizeof(real *) + (per_block ? u_bytes : 0);
-    int failed = 0;
-    #pragma omp parallel num_threads(nt) if(nt > 1)
-    {
-        pyconv_fpmode fpmode = pyconv_ftz_enter();
-        char *base = (char *)pyconv_arena_get(PYCONV_ARENA_CONV_1, work_bytes);
-        FN(wino_work) wk = {0};
-        if (base == NULL) {
-            #pragma omp atomic write
-            failed = 1;
-        } else {
-            /* U first: the micro-kernel reads its B panels aligned (u_estride keeps them so) */
-            wk.u = (real *)base;
-            base += per_block ? u_bytes : 0;
-            wk.v = (real *)base;
-            wk.m = (real *)(base + v_bytes);
-            wk.ob = (real *)(base + v_bytes + m_bytes);
-            wk.buf = (real *)(base + v_bytes + m_bytes + ob_bytes);
-            wk.runs = (pyconv_wino_run *)(base + v_bytes + m_bytes + ob_bytes + buf_bytes);
-            wk.rows = (const real **)((char *)wk.runs + runs_bytes);
-        }
-        int64_t b;
-        #pragma omp for schedule(static)
-        for (b = 0; b < n_blocks; b++) {
-            if (base == NULL) continue;
-            FN(wino_block)(&a, &wk, b * nb, PYCONV_MIN(nb, a.n_tiles - b * nb));
-        }
-        pyconv_ftz_exit(fpmode);
-    }
-    return failed ? PYCONV_ERR_NOMEM : PYCONV_OK;
+    const size_t u_bytes = (size_t)(PYCONV_WINO_ELEMS * l.u_estride) * sizeof(real);
+    l.off_bytes = (size_t)(PYCONV_WINO_ELEMS * s->c_in) * sizeof(int64_t);
+    l.shared_bytes = l.off_bytes + (l.per_block ? 0 : (size_t)s->groups * u_bytes);
+    /* U first: the micro-kernel reads its B panels aligned (u_estride keeps them so) */
+    size_t bytes = 0;
+    l.u_at = pyconv_layout_part(&bytes, l.per_block ? u_bytes : 0);
+    l.v_at = pyconv_layout_part(&bytes, (size_t)(PYCONV_WINO_ELEMS * l.v_estride) * sizeof(real));
+    l.m_at = pyconv_layout_part(&bytes, (size_t)(PYCONV_WINO_ELEMS * l.m_estride) * sizeof(real));
+    l.ob_at = pyconv_layout_part(&bytes, (size_t)(40 * l.ldc) * sizeof(real));
+    l.buf_at = pyconv_layout_part(&bytes, (size_t)(3 * 6 * 4 * l.ldv) * sizeof(real));
+    l.runs_at = pyconv_layout_part(&bytes, (size_t)l.max_runs * sizeof(pyconv_wino_run));
+    l.rows_at = pyconv_layout_part(&bytes, (size_t)nb * sizeof(real *));
+    l.work_bytes = bytes;
+    return l;
 }
 
-pyconv_status FN(pyconv_conv2d_winograd)(const pyconv_conv_shape *s, const real *x, const real *w,
-                                         const real *bias, real *y, int n_threads)
+/* Blocks [lo, hi) on one thread, in its scratch (laid out as wino_layout says). */
+static pyconv_status FN(wino_blocks)(const void *ctx, int64_t lo, int64_t hi,
+                                     const pyconv_thread *th)
 {
-    const int64_t cin_g = s->groups > 0 ? s->c_in / s->groups : 0;
-    const pyconv_wino_weights wl = {s->groups > 0 ? s->c_out / s->groups * cin_g * 9 : 0,
-                                    cin_g * 9, 9, 0};
-    return FN(winograd_run)(s, x, w, wl, bias, y, n_threads);
+    const FN(wino_args) *a = (const FN(wino_args) *)ctx;
+    const pyconv_wino_layout *l = &a->l;
+    char *base = (char *)th->scratch;
+    const FN(wino_work) wk = {(real *)(base + l->v_at), (real *)(base + l->m_at),
+                              (real *)(base + l->u_at), (real *)(base + l->ob_at),
+                              (real *)(base + l->buf_at), (const real **)(base + l->rows_at),
+                              (pyconv_wino_run *)(base + l->runs_at)};
+    for (int64_t b = lo; b < hi; b++)
+        FN(wino_block)(a, &wk, b * l->nb, PYCONV_MIN(l->nb, l->n_tiles - b * l->nb));
+    return PYCONV_OK;
+}
+
+/* The convolution s of x with the filters w (laid out as wl says), through the output stage ep;
+ * s as wino_layout asks. */
+static pyconv_status FN(winograd_run)(const pyconv_conv_shape *s, const real *x, const real *w,
+                                      pyconv_wino_weights wl, const FN(pyconv_epilogue) *ep,
+                                      real *y, int n_threads)
+{
+    FN(wino_args) a;
+    a.s = s;
+    a.x = x;
+    a.ep = ep;
+    a.y = y;
+    a.w = w;
+    a.wl = wl;
+    a.l = FN(wino_layout)(s, n_threads);
+    /* shared, in the calling thread's arena: the channel offsets into V, and the transformed
+     * filters unless per block */
+    int64_t *off = (int64_t *)pyconv_arena_get(PYCONV_ARENA_GEMM_B, a.l.shared_bytes);
+    if (off == NULL) return PYCONV_ERR_NOMEM;
+    for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++)
+        for (int64_t c = 0; c < s->c_in; c++) off[e * s->c_in + c] = e * a.l.v_estride + c * a.l.ldv;
+    a.off = off;
+    a.u = NULL;
+    if (!a.l.per_block) {
+        a.u = (real *)((char *)off + a.l.off_bytes);
+        const pyconv_status st = pyconv_parallel_for(
+            s->groups * a.l.panels * (s->c_in / s->groups), (double)s->c_out * (double)s->c_in * 64.0,
+            n_threads, FN(wino_filter_items), &a, PYCONV_NO_SCRATCH);
+        if (st != PYCONV_OK) return st;
+    }
+    const double work =
+        (double)PYCONV_WINO_ELEMS * (double)a.l.n_tiles * (double)(s->c_in / s->groups) * (double)s->c_out;
+    return pyconv_parallel_for(a.l.n_blocks, work, a.l.nt, FN(wino_blocks), &a,
+                               (pyconv_scratch){PYCONV_ARENA_CONV_1, a.l.work_bytes});
+}
+
+pyconv_status FN(pyconv_forward_winograd)(const pyconv_conv_shape *s, const real *x, const real *w,
+                                          const FN(pyconv_epilogue) *ep, real *y, int n_threads)
+{
+    /* s's own filters: filter f of group g, channel c at w + (g * cout_g + f) * cin_g * 9 + c * 9 */
+    const int64_t cin_g = s->c_in / s->groups;
+    const pyconv_wino_weights wl = {s->c_out / s->groups * cin_g * 9, cin_g * 9, 9, 0};
+    return FN(winograd_run)(s, x, w, wl, ep, y, n_threads);
 }
 
 /* The stride-1 input gradient is the forward of gy with flipped, transposed weights
- * (transposed_t.h), read in place; its padding may come out negative (padding beyond two),
- * which the forward reads as a crop. */
-pyconv_status FN(pyconv_conv2d_input_winograd)(const pyconv_conv_shape *s, const real *w,
-                                               const real *gy, real *gx, int n_threads)
+ * (pyconv_input_as_forward), read in place; its padding may come out negative (padding beyond
+ * two), which the forward reads as a crop. */
+pyconv_status FN(pyconv_input_winograd)(const pyconv_conv_shape *s, const real *w, const real *gy,
+                                        real *gx, int n_threads)
 {
     pyconv_conv_shape t;
-    if ((!FN(input_as_forward)(s, &t) && (s->stride_h != 1 || s->stride_w != 1)) ||
-        s->groups < 1)
-        return PYCONV_ERR_ARG;
-    if (s->n == 0 || s->c_in == 0 || s->h_in * s->w_in == 0) return PYCONV_OK;
-    if (s->c_out == 0) {
-        memset(gx, 0, (size_t)(s->n * s->c_in * s->h_in * s->w_in) * sizeof(real));
-        return PYCONV_OK;
-    }
+    pyconv_input_as_forward(s, &t);
     /* filter f of t is input channel f of s, channel c of t is filter c of s */
     const int64_t cin_g = s->c_in / s->groups;
     const pyconv_wino_weights wl = {s->c_out / s->groups * cin_g * 9, 9, cin_g * 9, 1};
-    return FN(winograd_run)(&t, gy, w, wl, NULL, gx, n_threads);
+    const FN(pyconv_epilogue) none = {NULL, NULL, PYCONV_ACT_NONE};
+    return FN(winograd_run)(&t, gy, w, wl, &none, gx, n_threads);
+}
+
+double FN(pyconv_winograd_workspace)(const pyconv_conv_shape *s, int n_threads)
+{
+    const pyconv_wino_layout l = FN(wino_layout)(s, n_threads);
+    return (double)l.shared_bytes + (double)l.nt * (double)l.work_bytes;
 }

@@ -5,6 +5,13 @@
     { PYCONV_##isa##_MR_##sfx, PYCONV_##isa##_NR_##sfx, PYCONV_##isa##_KC_##sfx,                \
       PYCONV_##isa##_MC_##sfx, PYCONV_##isa##_NC_##sfx }
 
+/* Pack callbacks keep per-k-index data of one KC block on the stack (gemm_config.h). */
+_Static_assert(PYCONV_REF_KC_f32 <= PYCONV_GEMM_MAX_KC && PYCONV_REF_KC_f64 <= PYCONV_GEMM_MAX_KC &&
+                   PYCONV_AVX2_KC_f32 <= PYCONV_GEMM_MAX_KC && PYCONV_AVX2_KC_f64 <= PYCONV_GEMM_MAX_KC &&
+                   PYCONV_AVX512_KC_f32 <= PYCONV_GEMM_MAX_KC && PYCONV_AVX512_KC_f64 <= PYCONV_GEMM_MAX_KC &&
+                   PYCONV_AVX512X12_KC_f32 <= PYCONV_GEMM_MAX_KC && PYCONV_AVX512X12_KC_f64 <= PYCONV_GEMM_MAX_KC,
+               "KC beyond PYCONV_GEMM_MAX_KC");
+
 static const pyconv_gemm_arch reference_arch = {
     "reference",
     pyconv_ukernel_ref_f32, pyconv_ukernel_gather_ref_f32, PYCONV_BLOCKING(REF, f32),
@@ -23,37 +30,74 @@ static const pyconv_gemm_arch avx512_arch = {
     pyconv_ukernel_avx512_f32, pyconv_ukernel_gather_avx512_f32, PYCONV_BLOCKING(AVX512, f32),
     pyconv_ukernel_avx512_f64, pyconv_ukernel_gather_avx512_f64, PYCONV_BLOCKING(AVX512, f64),
 };
+
+static const pyconv_gemm_arch avx512x12_arch = {
+    "avx512f-12x32",
+    pyconv_ukernel_avx512x12_f32, pyconv_ukernel_gather_avx512x12_f32, PYCONV_BLOCKING(AVX512X12, f32),
+    pyconv_ukernel_avx512x12_f64, pyconv_ukernel_gather_avx512x12_f64, PYCONV_BLOCKING(AVX512X12, f64),
+};
 #endif
 
-/* Written only by pyconv_gemm_init, which runs at module import under the GIL, before any
- * kernel can run; until then the portable kernel is used. */
+/* Written only by pyconv_gemm_init, which runs once, at the import of the module holding the
+ * kernels, under the GIL, before any kernel can run. */
 static const pyconv_gemm_arch *active_arch = &reference_arch;
 
-/* The widest kernel the CPU runs; `forced` (PYCONV_ARCH) may ask for "reference", or for
- * "avx2" on an AVX-512 CPU (to compare the two). */
-static const pyconv_gemm_arch *detect_arch(const char *forced)
+/* The kernels this CPU runs, with their PYCONV_ARCH names, in the order pyconv_gemm_archs lists
+ * them; the last is the default. */
+typedef struct {
+    const char *key;
+    const pyconv_gemm_arch *arch;
+} arch_choice;
+
+#define PYCONV_MAX_ARCHS 4
+
+static int cpu_archs(arch_choice *out)
 {
-    if (forced != NULL && strcmp(forced, "reference") == 0) return &reference_arch;
+    int n = 0;
+    out[n++] = (arch_choice){"reference", &reference_arch};
 #if PYCONV_HAVE_AVX2
     __builtin_cpu_init();
     /* libgcc / compiler-rt also check that the OS saves the ymm / zmm registers. */
-    const int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    const int avx2_forced = forced != NULL && strcmp(forced, "avx2") == 0;
-    if (avx2 && __builtin_cpu_supports("avx512f") && !avx2_forced) return &avx512_arch;
-    if (avx2) return &avx2_arch;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        out[n++] = (arch_choice){"avx2", &avx2_arch};
+        if (__builtin_cpu_supports("avx512f")) {
+            /* the 6-row kernel reaches Zen 5's peak; Intel's cores want the 12-row one */
+            const arch_choice six = {"avx512", &avx512_arch}, twelve = {"avx512x12", &avx512x12_arch};
+            const int intel = __builtin_cpu_is("intel");
+            out[n++] = intel ? six : twelve;
+            out[n++] = intel ? twelve : six;
+        }
+    }
 #endif
-    return &reference_arch;
+    return n;
 }
 
-/* GCC / clang also run it when each extension module's copy of the library is loaded (at its
- * import, under the GIL), so modules that forget to call it still get the fast kernels. */
-#if defined(__GNUC__)
-__attribute__((constructor))
-#endif
 void pyconv_gemm_init(void)
 {
-    /* PYCONV_ARCH=reference forces the portable micro-kernel (tests run both paths). */
-    active_arch = detect_arch(getenv("PYCONV_ARCH"));
+    arch_choice archs[PYCONV_MAX_ARCHS];
+    const int n = cpu_archs(archs);
+    const char *forced = getenv("PYCONV_ARCH");
+    active_arch = archs[n - 1].arch;
+    for (int i = 0; forced != NULL && i < n; i++)
+        if (strcmp(forced, archs[i].key) == 0) active_arch = archs[i].arch;
+}
+
+const char *pyconv_gemm_archs(void)
+{
+    arch_choice archs[PYCONV_MAX_ARCHS];
+    const int n = cpu_archs(archs);
+    if (n < 3) return n == 1 ? "reference" : "reference avx2";
+    return archs[n - 1].arch == &avx512_arch ? "reference avx2 avx512x12 avx512"
+                                             : "reference avx2 avx512 avx512x12";
+}
+
+const char *pyconv_gemm_arch_name(void)
+{
+    arch_choice archs[PYCONV_MAX_ARCHS];
+    const int n = cpu_archs(archs);
+    for (int i = 0; i < n; i++)
+        if (archs[i].arch == active_arch) return archs[i].key;
+    return "reference";
 }
 
 const pyconv_gemm_arch *pyconv_gemm_active_arch(void) { return active_arch; }

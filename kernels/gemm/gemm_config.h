@@ -46,8 +46,8 @@
 #define PYCONV_AVX2_NC_f64 4080
 
 /* AVX-512F: the same 6 x (2 vectors) kernel on 64-byte vectors (12 of 32 zmm registers as
- * accumulators). Sized for a Skylake-SP-like core (32 KiB L1, 1 MiB L2): a 6 x KC A micro-panel
- * plus a KC x 32 B micro-panel in L1 at KC = 128. Not tuned: no AVX-512 machine was at hand. */
+ * accumulators), chosen on AMD CPUs: on Zen 5 it matches OpenBLAS (docs/performance.md). A
+ * 6 x KC A micro-panel plus a KC x 32 B micro-panel in a 32 KiB L1 at KC = 128. */
 #define PYCONV_AVX512_MR_f32 6
 #define PYCONV_AVX512_NR_f32 32
 #define PYCONV_AVX512_KC_f32 128
@@ -60,7 +60,27 @@
 #define PYCONV_AVX512_MC_f64 144
 #define PYCONV_AVX512_NC_f64 4096
 
+/* AVX-512F, 12 x (2 vectors): 24 of 32 zmm registers accumulate, so each B vector load feeds
+ * 12 FMAs and 24 independent chains cover the FMA latency of two pipes -- the shape of BLIS's
+ * and MKL's Skylake-X kernels, chosen on Intel CPUs. The KC x 32 B micro-panel (the one loop 2
+ * keeps in L1) is 24 KiB at KC = 192, under a 32-48 KiB L1 with the streamed A panels; the
+ * MC x KC A block (360 KiB) stays in a 1-2 MiB L2; the KC x NC B block (2.3 MiB) in L3. */
+#define PYCONV_AVX512X12_MR_f32 12
+#define PYCONV_AVX512X12_NR_f32 32
+#define PYCONV_AVX512X12_KC_f32 192
+#define PYCONV_AVX512X12_MC_f32 480
+#define PYCONV_AVX512X12_NC_f32 3072
+
+#define PYCONV_AVX512X12_MR_f64 12
+#define PYCONV_AVX512X12_NR_f64 16
+#define PYCONV_AVX512X12_KC_f64 192
+#define PYCONV_AVX512X12_MC_f64 240
+#define PYCONV_AVX512X12_NC_f64 3072
+
+/* Largest KC of any micro-kernel: pack callbacks may keep per-k-index data on the stack. */
+#define PYCONV_GEMM_MAX_KC 512
+
 /* Largest MR * NR of any micro-kernel: the size of the temporary tile for edge tiles. */
-#define PYCONV_GEMM_MAX_TILE 192
+#define PYCONV_GEMM_MAX_TILE 384
 
 #endif /* PYCONV_GEMM_CONFIG_H */

@@ -19,19 +19,22 @@
  * column ranges (x0 a multiple of w) and pack_a from several threads on any ranges, so a
  * callback must only read ctx and write dst.
  *
- * Threads, memory. The driver runs n_threads OpenMP threads (fewer for small problems) and
- * takes its packing buffers from the calling and worker threads' arenas (slots
- * PYCONV_ARENA_GEMM_A/B), so a caller may use the other slots freely, and may call the driver
- * with n_threads = 1 from inside its own parallel region. Flush-to-zero is on inside.
+ * Threads, memory. The driver runs a team of up to n_threads threads (fewer for small
+ * problems; common/parallel.h) and takes its packing buffers from the calling and worker
+ * threads' arenas (slots PYCONV_ARENA_GEMM_A/B), so a caller may use the other slots freely,
+ * and may call the driver with n_threads = 1 from inside its own parallel task.
  *
- * Dispatch. The micro-kernel and blocking come from pyconv_gemm_active_arch(), chosen by
- * pyconv_gemm_init() (declared in pyconv_kernels.h). Every Python extension module links its
- * own copy of the kernel library, so each module that reaches the GEMM must call
- * pyconv_gemm_init() once at import; until then the portable reference kernel is used. */
+ * Macro-kernel. Loops 2 and 1 around the micro-kernel and the edge tiles live in one function,
+ * pyconv_macro_kernel, shared by the driver (A packed) and the implicit-GEMM convolutions (A
+ * gathered through row pointers and offsets, pyconv_a_source).
+ *
+ * Dispatch. The micro-kernel and blocking come from pyconv_gemm_active_arch(), chosen once per
+ * process by pyconv_gemm_init() (declared in pyconv_kernels.h): one extension module,
+ * pyconv.cython_kernels, holds the kernels and calls it at import. */
 #ifndef PYCONV_GEMM_INTERNAL_H
 #define PYCONV_GEMM_INTERNAL_H
 
-#include "common/pyconv_common.h"
+#include "common/parallel.h"
 #include "gemm/gemm_config.h"
 
 typedef struct {
@@ -49,6 +52,13 @@ typedef void (*pyconv_ukernel_##sfx)(int64_t kc, real alpha, const real *a, cons
 typedef void (*pyconv_ukernel_gather_##sfx)(int64_t kc, const int64_t *off,                     \
                                             const real *const *rows, const real *b, real beta,  \
                                             real *c, int64_t ldc);                              \
+/* The A operand of the macro-kernel: packed micro-panels (rows == NULL; panel i at          \
+ * packed + i*kc), or gathered, A(i, p) = rows[i][off[p]] (rows padded to whole MR tiles). */   \
+typedef struct {                                                                               \
+    const real *packed;                                                                        \
+    const real *const *rows;                                                                   \
+    const int64_t *off;                                                                        \
+} pyconv_a_source_##sfx;                                                                       \
 /* Pack callback: see "Panel format" above. */                                                  \
 typedef void (*pyconv_pack_fn_##sfx)(const void *ctx, int64_t x0, int64_t nx, int64_t p0,       \
                                      int64_t kc, int64_t w, real *dst);                         \
@@ -76,7 +86,12 @@ void pyconv_ukernel_gather_avx2_##sfx(int64_t kc, const int64_t *off, const real
                                       const real *b, real beta, real *c, int64_t ldc);          \
 void pyconv_ukernel_gather_avx512_##sfx(int64_t kc, const int64_t *off,                        \
                                         const real *const *rows, const real *b, real beta,     \
-                                        real *c, int64_t ldc);
+                                        real *c, int64_t ldc);                                 \
+void pyconv_ukernel_avx512x12_##sfx(int64_t kc, real alpha, const real *a, const real *b,      \
+                                    real beta, real *c, int64_t ldc);                           \
+void pyconv_ukernel_gather_avx512x12_##sfx(int64_t kc, const int64_t *off,                     \
+                                           const real *const *rows, const real *b, real beta,  \
+                                           real *c, int64_t ldc);
 
 PYCONV_GEMM_INTERNAL_FOR(float, f32)
 PYCONV_GEMM_INTERNAL_FOR(double, f64)
@@ -95,6 +110,18 @@ typedef struct {
 
 /* The table pyconv_gemm_init() chose (read-only afterwards). */
 const pyconv_gemm_arch *pyconv_gemm_active_arch(void);
+
+/* The macro-kernel: C (mc x nc, row stride ldc) = alpha * A @ B + beta * C over the B
+ * micro-panels [jp_lo, jp_hi) of a kc-deep block (panel jp at b_block + jp*b_panel_stride)
+ * and the mc rows of A; tiles past C's edge go through a temporary (edge tiles). */
+#define PYCONV_MACRO_KERNEL_FOR(real, sfx)                                                      \
+void pyconv_macro_kernel_##sfx(const pyconv_gemm_arch *arch, int64_t mc, int64_t nc,          \
+                               int64_t kc, int64_t jp_lo, int64_t jp_hi, real alpha,           \
+                               const pyconv_a_source_##sfx *a, const real *b_block,            \
+                               int64_t b_panel_stride, real beta, real *c, int64_t ldc);
+PYCONV_MACRO_KERNEL_FOR(float, f32)
+PYCONV_MACRO_KERNEL_FOR(double, f64)
+#undef PYCONV_MACRO_KERNEL_FOR
 
 /* Threads worth using for an m x n x k product: at most n_threads, fewer when the work is too
  * small to pay for them (pyconv_threads_for), never more than n_tiles. */

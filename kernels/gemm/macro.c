@@ -1,14 +1,10 @@
 /* The BLIS-style GEMM: the five loops around the micro-kernel, threading, and the public
  * strided-matrix entry points pyconv_gemm_f32 / _f64. */
-#include "common/arena.h"
-#include "common/ftz.h"
 #include "gemm/gemm_internal.h"
 
 int pyconv_gemm_thread_count(int64_t m, int64_t n, int64_t k, int64_t n_tiles, int n_threads)
 {
-    int nt = pyconv_threads_for((double)m * (double)n * (double)k, n_threads);
-    if (n_tiles < nt) nt = (int)n_tiles;
-    return nt;
+    return pyconv_threads_for((double)m * (double)n * (double)k, n_tiles, n_threads);
 }
 
 /* Split nt threads into t_ic row groups x t_jr column groups of the mp x np micro-tiles: the

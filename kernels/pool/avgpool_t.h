@@ -74,34 +74,68 @@ static void FN(avgpool_row)(const pyconv_pool_shape *s, const real *PYCONV_RESTR
         y[ow] = FN(avg_window)(s, x, i0, i1, h_start, rows_pad, ow, count_include_pad,
                                divisor_override);
     if (lo == hi) return;
-
+    const real divisor = (real)FN(avg_divisor)(i1 - i0, kw, rows_pad, kw, count_include_pad,
+                                               divisor_override);
+    if (hi - lo < 4) {
+        /* a few wide windows (a global pool): one sum per window, taps in row-major order,
+         * rather than a vector pass of a few columns per tap */
+        for (int64_t ow = lo; ow < hi; ow++) {
+            const real *first = x + h_start * s->w_in + ow * sw - pw;
+            real sum = 0;
+            for (int64_t i = i0; i < i1; i++)
+                for (int64_t j = 0; j < kw; j++) sum += first[i * s->w_in + j];
+            y[ow] = sum / divisor;
+        }
+        return;
+    }
     for (int64_t ow = lo; ow < hi; ow++) y[ow] = 0;
     for (int64_t i = i0; i < i1; i++)
         for (int64_t j = 0; j < kw; j++)
             FN(sum_tap_any_stride)(x + (h_start + i) * s->w_in + j - pw + lo * sw, sw, y + lo,
                                    hi - lo);
-    const real divisor = (real)FN(avg_divisor)(i1 - i0, kw, rows_pad, kw, count_include_pad,
-                                               divisor_override);
     for (int64_t ow = lo; ow < hi; ow++) y[ow] /= divisor;
+}
+
+/* The arguments of a pooling pass, forward or backward. */
+typedef struct {
+    const pyconv_pool_shape *s;
+    const real *src;
+    real *dst;
+    int64_t lo, hi;  /* the interior output columns */
+    int count_include_pad;
+    int64_t divisor_override;
+} FN(avgpool_args);
+
+/* Output rows [lo, hi) of all planes, row r = plane r / h_out, row r % h_out. */
+static pyconv_status FN(avgpool_rows)(const void *ctx, int64_t lo, int64_t hi,
+                                      const pyconv_thread *th)
+{
+    const FN(avgpool_args) *a = (const FN(avgpool_args) *)ctx;
+    const pyconv_pool_shape *s = a->s;
+    (void)th;
+    for (int64_t r = lo; r < hi; r++) {
+        const int64_t p = r / s->h_out, oh = r % s->h_out;
+        FN(avgpool_row)(s, a->src + p * s->h_in * s->w_in, a->dst + r * s->w_out, oh, a->lo,
+                        a->hi, a->count_include_pad, a->divisor_override);
+    }
+    return PYCONV_OK;
+}
+
+/* Values a pooling pass touches, the work measure of both directions. */
+static double FN(avgpool_work)(const pyconv_pool_shape *s)
+{
+    return (double)s->n_planes * (double)(s->h_out * s->w_out) * (double)(s->kh * s->kw);
 }
 
 pyconv_status FN(pyconv_avgpool2d)(const pyconv_pool_shape *s, const real *x, real *y,
                                    int count_include_pad, int64_t divisor_override,
                                    int n_threads)
 {
-    const int64_t plane = s->h_in * s->w_in, out_plane = s->h_out * s->w_out;
-    int64_t lo, hi, p, oh;
-    pool_interior(s->w_out, s->kw, s->stride_w, s->pad_w, 1, s->w_in, &lo, &hi);
-    n_threads = pyconv_threads_for((double)s->n_planes * (double)(s->h_out * s->w_out) *
-                                       (double)(s->kh * s->kw), n_threads);
-#pragma omp parallel for collapse(2) num_threads(n_threads) schedule(static)
-    for (p = 0; p < s->n_planes; p++) {
-        for (oh = 0; oh < s->h_out; oh++) {
-            FN(avgpool_row)(s, x + p * plane, y + p * out_plane + oh * s->w_out, oh, lo, hi,
-                            count_include_pad, divisor_override);
-        }
-    }
-    return PYCONV_OK;
+    if (pyconv_pool_shape_check(s, NULL, 0) != PYCONV_OK || n_threads < 1) return PYCONV_ERR_ARG;
+    FN(avgpool_args) a = {s, x, y, 0, 0, count_include_pad, divisor_override};
+    pool_interior(s->w_out, s->kw, s->stride_w, s->pad_w, 1, s->w_in, &a.lo, &a.hi);
+    return pyconv_parallel_for(s->n_planes * s->h_out, FN(avgpool_work)(s), n_threads,
+                               FN(avgpool_rows), &a, PYCONV_NO_SCRATCH);
 }
 
 PYCONV_ALWAYS_INLINE void FN(spread_tap)(const real *PYCONV_RESTRICT share, int64_t sw,
@@ -172,21 +206,28 @@ static void FN(avgpool_backward_row)(const pyconv_pool_shape *s, const real *PYC
     }
 }
 
+/* Input-gradient rows [lo, hi) of all planes, row r = plane r / h_in, row r % h_in. */
+static pyconv_status FN(avgpool_backward_rows)(const void *ctx, int64_t lo, int64_t hi,
+                                               const pyconv_thread *th)
+{
+    const FN(avgpool_args) *a = (const FN(avgpool_args) *)ctx;
+    const pyconv_pool_shape *s = a->s;
+    (void)th;
+    for (int64_t r = lo; r < hi; r++) {
+        const int64_t p = r / s->h_in, h = r % s->h_in;
+        FN(avgpool_backward_row)(s, a->src + p * s->h_out * s->w_out, a->dst + r * s->w_in, h,
+                                 a->lo, a->hi, a->count_include_pad, a->divisor_override);
+    }
+    return PYCONV_OK;
+}
+
 pyconv_status FN(pyconv_avgpool2d_backward)(const pyconv_pool_shape *s, const real *gy,
                                             real *gx, int count_include_pad,
                                             int64_t divisor_override, int n_threads)
 {
-    const int64_t plane = s->h_in * s->w_in, out_plane = s->h_out * s->w_out;
-    int64_t lo, hi, p, h;
-    pool_interior(s->w_out, s->kw, s->stride_w, s->pad_w, 1, s->w_in, &lo, &hi);
-    n_threads = pyconv_threads_for((double)s->n_planes * (double)(s->h_out * s->w_out) *
-                                       (double)(s->kh * s->kw), n_threads);
-#pragma omp parallel for collapse(2) num_threads(n_threads) schedule(static)
-    for (p = 0; p < s->n_planes; p++) {
-        for (h = 0; h < s->h_in; h++) {
-            FN(avgpool_backward_row)(s, gy + p * out_plane, gx + p * plane + h * s->w_in, h, lo,
-                                     hi, count_include_pad, divisor_override);
-        }
-    }
-    return PYCONV_OK;
+    if (pyconv_pool_shape_check(s, NULL, 0) != PYCONV_OK || n_threads < 1) return PYCONV_ERR_ARG;
+    FN(avgpool_args) a = {s, gy, gx, 0, 0, count_include_pad, divisor_override};
+    pool_interior(s->w_out, s->kw, s->stride_w, s->pad_w, 1, s->w_in, &a.lo, &a.hi);
+    return pyconv_parallel_for(s->n_planes * s->h_in, FN(avgpool_work)(s), n_threads,
+                               FN(avgpool_backward_rows), &a, PYCONV_NO_SCRATCH);
 }

@@ -199,51 +199,75 @@ static void FN(maxpool_row)(const pyconv_pool_shape *s, const real *PYCONV_RESTR
     }
 }
 
+/* The arguments of max pooling, forward or backward. */
+typedef struct {
+    const pyconv_pool_shape *s;
+    const real *src;
+    real *dst;
+    int64_t *indices;            /* forward: written unless NULL */
+    const int64_t *in_indices;   /* backward: read */
+    int64_t lo, hi;              /* forward: the vectorised interior output columns */
+} FN(maxpool_args);
+
+/* Output rows [lo, hi) of all planes, row r = plane r / h_out, row r % h_out. */
+static pyconv_status FN(maxpool_rows)(const void *ctx, int64_t lo, int64_t hi,
+                                      const pyconv_thread *th)
+{
+    const FN(maxpool_args) *a = (const FN(maxpool_args) *)ctx;
+    const pyconv_pool_shape *s = a->s;
+    (void)th;
+    for (int64_t r = lo; r < hi; r++) {
+        const int64_t p = r / s->h_out, oh = r % s->h_out, at = r * s->w_out;
+        FN(maxpool_row)(s, a->src + p * s->h_in * s->w_in, a->dst + at,
+                        a->indices ? a->indices + at : NULL, oh, a->lo, a->hi);
+    }
+    return PYCONV_OK;
+}
+
 pyconv_status FN(pyconv_maxpool2d)(const pyconv_pool_shape *s, const real *x, real *y,
                                    int64_t *indices, int n_threads)
 {
-    const int64_t plane = s->h_in * s->w_in, out_plane = s->h_out * s->w_out;
-    n_threads = pyconv_threads_for((double)s->n_planes * (double)(s->h_out * s->w_out) *
-                                       (double)(s->kh * s->kw), n_threads);
-    int64_t lo, hi, p, oh;
-    pool_interior(s->w_out, s->kw, s->stride_w, s->pad_w, s->dil_w, s->w_in, &lo, &hi);
+    if (pyconv_pool_shape_check(s, NULL, 0) != PYCONV_OK || n_threads < 1) return PYCONV_ERR_ARG;
+    FN(maxpool_args) a = {s, x, y, indices, NULL, 0, 0};
+    pool_interior(s->w_out, s->kw, s->stride_w, s->pad_w, s->dil_w, s->w_in, &a.lo, &a.hi);
     if (indices != NULL && (s->kh - 1) * s->dil_h * s->w_in + (s->kw - 1) * s->dil_w
                                + POOL_CHUNK * s->stride_w > INT32_MAX)
-        lo = hi = s->w_out; /* chunk-relative indices would overflow int32: all columns scalar */
-#pragma omp parallel for collapse(2) num_threads(n_threads) schedule(static)
-    for (p = 0; p < s->n_planes; p++) {
-        for (oh = 0; oh < s->h_out; oh++) {
-            const int64_t at = p * out_plane + oh * s->w_out;
-            FN(maxpool_row)(s, x + p * plane, y + at, indices ? indices + at : NULL, oh, lo, hi);
+        a.lo = a.hi = s->w_out; /* chunk-relative indices would overflow int32: all columns scalar */
+    return pyconv_parallel_for(s->n_planes * s->h_out,
+                               (double)s->n_planes * (double)(s->h_out * s->w_out) *
+                                   (double)(s->kh * s->kw),
+                               n_threads, FN(maxpool_rows), &a, PYCONV_NO_SCRATCH);
+}
+
+/* Scatter-add of planes [lo, hi): every index of a plane lands in that plane only, so planes
+ * are independent, and within a plane the additions run in output order whatever the thread
+ * count (deterministic with overlapping windows). */
+static pyconv_status FN(maxpool_backward_planes)(const void *ctx, int64_t lo, int64_t hi,
+                                                 const pyconv_thread *th)
+{
+    const FN(maxpool_args) *a = (const FN(maxpool_args) *)ctx;
+    const int64_t plane = a->s->h_in * a->s->w_in, out_plane = a->s->h_out * a->s->w_out;
+    (void)th;
+    for (int64_t p = lo; p < hi; p++) {
+        real *PYCONV_RESTRICT g = a->dst + p * plane;
+        const real *PYCONV_RESTRICT go = a->src + p * out_plane;
+        const int64_t *PYCONV_RESTRICT ind = a->in_indices + p * out_plane;
+        memset(g, 0, (size_t)plane * sizeof(real));
+        for (int64_t o = 0; o < out_plane; o++) {
+            const int64_t at = ind[o];
+            if ((uint64_t)at >= (uint64_t)plane) return PYCONV_ERR_INDEX;
+            g[at] += go[o];
         }
     }
     return PYCONV_OK;
 }
 
-/* Scatter-add, one plane per iteration: every index of a plane lands in that plane only, so
- * planes are independent, and within a plane the additions run in output order whatever the
- * thread count (deterministic with overlapping windows). */
 pyconv_status FN(pyconv_maxpool2d_backward)(const pyconv_pool_shape *s, const real *gy,
                                             const int64_t *indices, real *gx, int n_threads)
 {
-    const int64_t plane = s->h_in * s->w_in, out_plane = s->h_out * s->w_out;
-    int bad = 0;
-    int64_t p;
-    n_threads = pyconv_threads_for((double)s->n_planes * (double)(plane + out_plane), n_threads);
-#pragma omp parallel for num_threads(n_threads) schedule(static) reduction(| : bad)
-    for (p = 0; p < s->n_planes; p++) {
-        real *PYCONV_RESTRICT g = gx + p * plane;
-        const real *PYCONV_RESTRICT go = gy + p * out_plane;
-        const int64_t *PYCONV_RESTRICT ind = indices + p * out_plane;
-        memset(g, 0, (size_t)plane * sizeof(real));
-        for (int64_t o = 0; o < out_plane; o++) {
-            const int64_t at = ind[o];
-            if ((uint64_t)at >= (uint64_t)plane) {
-                bad = 1;
-                break;
-            }
-            g[at] += go[o];
-        }
-    }
-    return bad ? PYCONV_ERR_INDEX : PYCONV_OK;
+    if (pyconv_pool_shape_check(s, NULL, 0) != PYCONV_OK || n_threads < 1) return PYCONV_ERR_ARG;
+    const FN(maxpool_args) a = {s, gy, gx, NULL, indices, 0, 0};
+    return pyconv_parallel_for(s->n_planes,
+                               (double)s->n_planes * (double)(s->h_in * s->w_in + s->h_out * s->w_out),
+                               n_threads, FN(maxpool_backward_planes), &a, PYCONV_NO_SCRATCH);
 }

@@ -2,24 +2,7 @@
 #ifndef PYCONV_POOL_GEOMETRY_H
 #define PYCONV_POOL_GEOMETRY_H
 
-#include "common/pyconv_common.h"
-
-/* For inner loops whose stride argument must become a compile-time constant at the call. */
-#if defined(__GNUC__)
-#define PYCONV_ALWAYS_INLINE static inline __attribute__((always_inline))
-#elif defined(_MSC_VER)
-#define PYCONV_ALWAYS_INLINE static __forceinline
-#else
-#define PYCONV_ALWAYS_INLINE static inline
-#endif
-
-/* The functions holding the vectorised loops get an AVX2 clone, picked at load time where the
- * CPU has AVX2 (GCC's ifunc-based function multi-versioning); elsewhere the baseline build. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define PYCONV_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define PYCONV_SIMD_CLONES
-#endif
+#include "common/parallel.h"
 
 /* Interior output columns are processed in chunks of this many (a stack buffer's length). */
 #define POOL_CHUNK 256

@@ -39,14 +39,21 @@ def _require(module, package):
 def load_digits_32x32(test_fraction=0.2, seed=0, subset=None):
     """(x_train, y_train, x_test, y_test): float32 images (N, 1, 32, 32) standardised with the
     training set's mean and std, int64 labels. subset keeps that many images (for quick runs)."""
+    return load_digits(3, 4, test_fraction, seed, subset)
+
+
+def load_digits(upsample, pad, test_fraction=0.2, seed=0, subset=None):
+    """The digits upsampled (nearest neighbour) by `upsample`, zero-padded by `pad` on each side,
+    split (stratified) and standardised with the training set's mean and std: (x_train, y_train,
+    x_test, y_test), float32 images (N, 1, 8 * upsample + 2 * pad, ...) and int64 labels."""
     datasets = _require("sklearn.datasets", "scikit-learn")
     model_selection = _require("sklearn.model_selection", "scikit-learn")
     digits = datasets.load_digits()
     images, labels = digits.images.astype(np.float32), digits.target.astype(np.int64)
     if subset is not None:
         images, labels = images[:subset], labels[:subset]
-    images = np.kron(images, np.ones((1, 3, 3), np.float32))
-    images = np.pad(images, ((0, 0), (4, 4), (4, 4)))[:, None]
+    images = np.kron(images, np.ones((1, upsample, upsample), np.float32))
+    images = np.pad(images, ((0, 0), (pad, pad), (pad, pad)))[:, None]
     x_train, x_test, y_train, y_test = model_selection.train_test_split(
         images, labels, test_size=test_fraction, random_state=seed, stratify=labels)
     mean, std = x_train.mean(), x_train.std()
@@ -126,21 +133,15 @@ def train(model, data, epochs, batch_size, lr, seed, log=print):
     return history
 
 
-def feature_maps(model, image):
-    """Activations after the first and second convolution stages (conv + activation) for one image."""
-    x = image[None]
-    first = model[:2](x)[0]
-    second = model[2:5](first[None])[0]
-    return first, second
-
-
-def plot(model, history, image, label, path):
-    """One PNG: loss and accuracy curves, first-layer filters, feature maps of one test digit."""
+def plot(model, history, image, label, path, first_stage, second_stage, name="LeNet-5"):
+    """One PNG: loss and accuracy curves, the first layer's filters (model[0]'s weight), and the
+    feature maps of one test digit after first_stage and then second_stage (slices of model)."""
     matplotlib = _require("matplotlib", "matplotlib")
     matplotlib.use("Agg")
     plt = importlib.import_module("matplotlib.pyplot")
     model.eval()
-    first, second = feature_maps(model, image)
+    first = first_stage(image[None])[0]
+    second = second_stage(first[None])[0]
     predicted = int(model(image[None]).argmax())
     epochs = np.arange(1, len(history["train_loss"]) + 1)
 
@@ -160,6 +161,8 @@ def plot(model, history, image, label, path):
 
     def show_grid(subfig, arrays, titles, suptitle, cmap, rows=1, symmetric=False):
         axes = np.atleast_1d(subfig.subplots(rows, -(-len(arrays) // rows))).ravel()
+        for ax in axes[len(arrays):]:
+            ax.axis("off")
         for ax, arr, title in zip(axes, arrays, titles):
             limit = np.abs(arr).max() if symmetric else None
             ax.imshow(arr, cmap=cmap, vmin=-limit if symmetric else None, vmax=limit)
@@ -169,53 +172,73 @@ def plot(model, history, image, label, path):
         subfig.suptitle(suptitle, fontsize=10)
 
     weights = model[0].weight.data[:, 0]
+    kh, kw = weights.shape[1:]
     show_grid(filters, list(weights), [f"filter {k}" for k in range(len(weights))],
-              "Learned first-layer filters (conv 6@5x5; red > 0 > blue)", "RdBu_r", symmetric=True)
+              f"{name}: learned first-layer filters (conv {len(weights)}@{kh}x{kw}; red > 0 > blue)", "RdBu_r",
+              symmetric=True)
     show_grid(maps1, [image[0]] + list(first),
               [f"input: {label} (predicted {predicted})"] + [f"map {k}" for k in range(len(first))],
-              "Test digit and its conv-1 feature maps (28x28)", "gray")
+              f"Test digit and its first-stage feature maps ({first.shape[1]}x{first.shape[2]})", "gray",
+              rows=1 if len(first) <= 8 else 2)
     show_grid(maps2, list(second), [f"map {k}" for k in range(len(second))],
-              "Conv-2 feature maps (10x10)", "gray", rows=2)
+              f"Second-stage feature maps ({second.shape[1]}x{second.shape[2]})", "gray", rows=2)
     fig.savefig(path, dpi=90)
     plt.close(fig)
     model.train()
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m pyconv.examples.lenet5",
-                                     description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=20)
+def parse_arguments(argv, prog, doc, epochs, lr, out, add_model_arguments=None):
+    """The command line shared by the digit examples: --epochs, --batch-size, --lr, --seed,
+    the model's own options (add_model_arguments(parser)), --subset, --threads, --out. Applies
+    --threads; returns the parsed arguments."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc.split("\n")[0])
+    parser.add_argument("--epochs", type=int, default=epochs)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate")
+    parser.add_argument("--lr", type=float, default=lr, help="Adam learning rate")
     parser.add_argument("--seed", type=int, default=0,
                         help="seeds the split, the initialisation and the shuffling")
-    parser.add_argument("--activation", choices=["relu", "tanh"], default="relu")
-    parser.add_argument("--pool", choices=["max", "avg"], default="max")
+    if add_model_arguments is not None:
+        add_model_arguments(parser)
     parser.add_argument("--subset", type=int, default=None,
                         help="use only this many images (quick checks)")
     parser.add_argument("--threads", type=int, default=None,
                         help="threads for pyconv's kernels (default: pyconv.get_num_threads())")
-    parser.add_argument("--out", default="lenet5_digits.png", help="PNG to write; '' for none")
+    parser.add_argument("--out", default=out, help="PNG to write; '' for none")
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1:
         parser.error("--epochs and --batch-size must be positive")
     if args.threads is not None:
         pyconv.set_num_threads(args.threads)
+    return args
 
+
+def run(model, data, args, title, stages, name):
+    """Print the model, train it, report the held-out accuracy and, unless --out is '', write the
+    PNG with the feature maps after stages = (first_stage, second_stage); returns the history."""
     start = time.perf_counter()
-    data = load_digits_32x32(seed=args.seed, subset=args.subset)
-    model = lenet5(args.activation, args.pool, rng=args.seed)
-    print(f"LeNet-5 ({args.activation}, {args.pool} pooling) on {len(data[0])} training / "
-          f"{len(data[2])} test digits, {pyconv.get_num_threads()} thread(s)")
-    model.summary((1, 32, 32))
+    print(f"{title} on {len(data[0])} training / {len(data[2])} test digits, {pyconv.get_num_threads()} thread(s)")
+    model.summary(data[0].shape[1:])
     history = train(model, data, args.epochs, args.batch_size, args.lr, args.seed)
     print(f"test accuracy {history['test_acc'][-1]:.2%} after {args.epochs} epochs, "
           f"{time.perf_counter() - start:.1f} s in all")
     if args.out:
         x_test, y_test = data[2], data[3]
-        plot(model, history, x_test[0], int(y_test[0]), args.out)
+        plot(model, history, x_test[0], int(y_test[0]), args.out, *stages, name=name)
         print(f"wrote {args.out}")
     return history
+
+
+def main(argv=None):
+    def model_arguments(parser):
+        parser.add_argument("--activation", choices=["relu", "tanh"], default="relu")
+        parser.add_argument("--pool", choices=["max", "avg"], default="max")
+
+    args = parse_arguments(argv, "python -m pyconv.examples.lenet5", __doc__, 20, 2e-3, "lenet5_digits.png",
+                           model_arguments)
+    data = load_digits_32x32(seed=args.seed, subset=args.subset)
+    model = lenet5(args.activation, args.pool, rng=args.seed)
+    return run(model, data, args, f"LeNet-5 ({args.activation}, {args.pool} pooling)", (model[:2], model[2:5]),
+               "LeNet-5")
 
 
 if __name__ == "__main__":

@@ -39,12 +39,13 @@ def uniform(shape, bound, dtype, rng):
     return rng.uniform(-bound, bound, size=shape).astype(dtype)
 
 
-def default_weight_and_bias(weight_shape, fan_in, bias, dtype, rng):
+def default_weight_and_bias(weight_shape, fan_in, bias, dtype, rng, bias_size=None):
     """PyTorch's Conv/Linear reset_parameters: kaiming_uniform_(a=sqrt(5)) for the weight,
     whose bound gain * sqrt(3 / fan_in) with gain = sqrt(2 / (1 + a^2)) is 1 / sqrt(fan_in),
-    and U(+-1 / sqrt(fan_in)) for the bias."""
+    and U(+-1 / sqrt(fan_in)) for the bias (of bias_size, by default weight_shape[0])."""
     rng = as_generator(rng)
     dtype = as_dtype(dtype)
     bound = 1.0 / math.sqrt(fan_in)
     weight = uniform(weight_shape, bound, dtype, rng)
-    return weight, (uniform((weight_shape[0],), bound, dtype, rng) if bias else None)
+    size = weight_shape[0] if bias_size is None else bias_size
+    return weight, (uniform((size,), bound, dtype, rng) if bias else None)

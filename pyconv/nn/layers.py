@@ -359,3 +359,149 @@ class Dropout(Module):
     def extra_repr(self):
         return f"p={self.p}"
 
+
+
+class Identity(Module):
+    """Returns its input (a placeholder, as torch.nn.Identity; e.g. a shortcut that changes nothing)."""
+
+    def forward(self, x):
+        return x
+
+    def backward(self, grad_output):
+        return grad_output
+
+
+class ReLU6(_Elementwise):
+    """min(max(x, 0), 6); the gradient is 1 strictly inside (0, 6), as in PyTorch."""
+
+    def _forward(self, x):
+        return np.clip(x, 0, 6), (x > 0) & (x < 6)
+
+    def _backward(self, g, inside):
+        return g * inside
+
+
+class SiLU(_Elementwise):
+    """x * sigmoid(x) (swish); sigmoid computed as in Sigmoid, without overflow."""
+
+    def _forward(self, x):
+        s = np.exp(-np.logaddexp(0, -x))
+        return x * s, (x, s)
+
+    def _backward(self, g, state):
+        x, s = state
+        return g * (s * (1 + x * (1 - s)))
+
+
+class AdaptiveAvgPool2d(Module):
+    """Adaptive average pooling to output_size (an int or a pair; None keeps that axis); with
+    output_size=1, global average pooling (a ResNet's head)."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+        self._cache = None
+
+    def output_shape(self, input_shape):
+        n, c, h, w = as_shape(input_shape, "AdaptiveAvgPool2d input shape", 4)
+        size = self.output_size if isinstance(self.output_size, (tuple, list)) else (self.output_size,) * 2
+        return (n, c) + tuple(s if o is None else o for o, s in zip(size, (h, w)))
+
+    def forward(self, x):
+        x = _input(x, self, ndim=4)
+        y = pyconv.adaptive_avg_pool2d(x, self.output_size)
+        self._cache = (x.shape, y.shape, x.dtype)
+        return y
+
+    def backward(self, grad_output):
+        input_shape, out_shape, dtype = require_forward(self._cache, self)
+        return pyconv.adaptive_avg_pool2d_backward(_grad(grad_output, out_shape, dtype, self), input_shape)
+
+    def _receptive_field(self, field):
+        raise ValueError("receptive_field: AdaptiveAvgPool2d's window depends on the input size; pass only the "
+                         "layers before it")
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class _Convolution(Module):
+    """A convolution layer: subclasses give _ops (the functional op, its input and its weight
+    gradient, called with the geometry tuple _geometry) and _ndim. The weight is (out,
+    in / groups, *kernel), or (in, out / groups, *kernel) when transposed, initialised as PyTorch
+    does (fan_in = its second dimension times the kernel taps); the bias has out_channels entries."""
+
+    def __init__(self, in_channels, out_channels, kernel, groups, transposed, bias, dtype, rng):
+        super().__init__()
+        self.in_channels = as_int(in_channels, "in_channels", minimum=1)
+        self.out_channels = as_int(out_channels, "out_channels", minimum=1)
+        self.groups = as_int(groups, "groups", minimum=1)
+        if self.in_channels % self.groups or self.out_channels % self.groups:
+            raise ValueError(f"groups: in_channels ({self.in_channels}) and out_channels "
+                             f"({self.out_channels}) must be divisible by groups ({self.groups})")
+        first, second = (self.in_channels, self.out_channels) if transposed else (self.out_channels, self.in_channels)
+        weight_shape = (first, second // self.groups) + tuple(kernel)
+        fan_in = math.prod(weight_shape[1:])
+        weight, bias_data = default_weight_and_bias(weight_shape, fan_in, bias, dtype, rng, self.out_channels)
+        self.weight = Parameter(weight)
+        self.bias = None if bias_data is None else Parameter(bias_data)
+        self._cache = None
+
+    def forward(self, x):
+        x = _input(x, self, self.weight.dtype, self._ndim)
+        bias = None if self.bias is None else self.bias.data
+        y = self._ops[0](x, self.weight.data, bias, *self._geometry)
+        self._cache = (x, y.shape)
+        return y
+
+    def backward(self, grad_output):
+        x, out_shape = require_forward(self._cache, self)
+        g = _grad(grad_output, out_shape, x.dtype, self)
+        self.weight.grad += self._ops[2](x, self.weight.shape, g, *self._geometry)
+        if self.bias is not None:
+            self.bias.grad += pyconv.conv2d_bias(g if g.ndim == 4 else g[:, :, np.newaxis])
+        return self._ops[1](x.shape, self.weight.data, g, *self._geometry)
+
+    def output_shape(self, input_shape):
+        shape = as_shape(input_shape, f"{type(self).__name__} input shape", self._ndim)
+        probe = np.zeros((0,) + shape[1:], self.weight.dtype)  # an empty batch: the shape, no work
+        return shape[:1] + self._ops[0](probe, self.weight.data, None, *self._geometry).shape[1:]
+
+
+class Conv1d(_Convolution):
+    """1-D convolution of (N, C_in, L) with a (out, in/groups, k) weight, as torch.nn.Conv1d
+    (padding: an int, 'valid', 'same' or 'full')."""
+
+    _ndim = 3
+    _ops = (pyconv.conv1d, pyconv.conv1d_input, pyconv.conv1d_weight)
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, *, dtype=np.float32, rng=None):
+        k = as_int(kernel_size[0] if isinstance(kernel_size, (tuple, list)) else kernel_size, "kernel_size", minimum=1)
+        super().__init__(in_channels, out_channels, (k,), groups, False, bias, dtype, rng)
+        self._geometry = (stride, padding, dilation, self.groups)
+
+    def extra_repr(self):
+        stride, padding, dilation, groups = self._geometry
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.weight.shape[2]}, stride={stride}, "
+                f"padding={padding}, dilation={dilation}, groups={groups}, bias={self.bias is not None}")
+
+
+class ConvTranspose2d(_Convolution):
+    """2-D transposed convolution with a (in, out/groups, kh, kw) weight, as
+    torch.nn.ConvTranspose2d (its argument order: groups, bias, then dilation)."""
+
+    _ndim = 4
+    _ops = (pyconv.conv_transpose2d, pyconv.conv_transpose2d_input, pyconv.conv_transpose2d_weight)
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, *, dtype=np.float32, rng=None):
+        super().__init__(in_channels, out_channels, as_pair(kernel_size, "kernel_size", minimum=1), groups, True, bias,
+                         dtype, rng)
+        self._geometry = (stride, padding, output_padding, self.groups, dilation)
+
+    def extra_repr(self):
+        stride, padding, output_padding, groups, dilation = self._geometry
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.weight.shape[2:]}, stride={stride}, "
+                f"padding={padding}, output_padding={output_padding}, groups={groups}, dilation={dilation}, "
+                f"bias={self.bias is not None}")

@@ -1,6 +1,5 @@
-#include "common/arena.h"
 #include "conv/conv_internal.h"
 #include "gemm/gemm_internal.h"
 
-#define PYCONV_TEMPLATE "conv/conv_gemm_t.h"
+#define PYCONV_TEMPLATE "conv/implicit_weight_t.h"
 #include "common/pyconv_instantiate.h"

@@ -1,0 +1,82 @@
+/* The parallel-task runner every kernel family uses: the one place that starts OpenMP teams.
+ *
+ * A kernel describes its work as a team body (runs once on every thread, may meet at
+ * barriers) or as a range task (a static share of n independent items per thread); the
+ * runner decides the thread count from the work, enters flush-to-zero on every thread and
+ * restores the caller's mode, hands each thread its scratch buffer from its own arena, and
+ * collects the first failure. Scratch is taken before any thread starts work, and a failure
+ * to get it stops every thread together, so a body never waits at a barrier for a thread
+ * that gave up. Threads are only started for more than one thread: a kernel called from
+ * inside another kernel's task with n_threads = 1 runs inline on that task's thread. */
+#ifndef PYCONV_PARALLEL_H
+#define PYCONV_PARALLEL_H
+
+#include "common/arena.h"
+#include "common/pyconv_common.h"
+
+typedef struct {
+    int tid;        /* this thread's rank in the team, 0 .. n_threads - 1 */
+    int n_threads;  /* the team's size */
+    void *scratch;  /* this thread's scratch buffer; NULL when none was asked for */
+} pyconv_thread;
+
+/* Per-thread scratch: `bytes` from each thread's arena slot `slot` (no scratch when 0). */
+typedef struct {
+    pyconv_arena_slot slot;
+    size_t bytes;
+} pyconv_scratch;
+
+#define PYCONV_NO_SCRATCH ((pyconv_scratch){PYCONV_ARENA_N_SLOTS, 0})
+
+/* A team body. Every thread must reach the same barriers whatever its own status. */
+typedef pyconv_status (*pyconv_team_fn)(const void *ctx, const pyconv_thread *th);
+
+/* A range task: items [lo, hi) of a loop whose items are independent. */
+typedef pyconv_status (*pyconv_range_fn)(const void *ctx, int64_t lo, int64_t hi,
+                                         const pyconv_thread *th);
+
+/* Fewest work units (multiply-adds, or values touched) worth one more thread: starting a
+ * parallel region costs a few microseconds, about what one thread does in this many. */
+#define PYCONV_MIN_WORK_PER_THREAD (128.0 * 1024.0)
+
+/* Threads worth using for `work` units split into at most `parts` pieces: at most
+ * n_threads, at least 1. */
+PYCONV_INLINE int pyconv_threads_for(double work, int64_t parts, int n_threads)
+{
+    const double by_work = work / PYCONV_MIN_WORK_PER_THREAD;
+    int nt = by_work >= n_threads ? n_threads : by_work < 1 ? 1 : (int)by_work;
+    return parts < nt ? (int)PYCONV_MAX(parts, 1) : nt;
+}
+
+/* Runs body on a team of n_threads threads (exactly: the caller sized it). */
+pyconv_status pyconv_run_team(int n_threads, pyconv_team_fn body, const void *ctx,
+                              pyconv_scratch scratch);
+
+/* Runs task over items [0, n_items) in static contiguous shares, on as many threads as
+ * `work` units pay for (pyconv_threads_for). */
+pyconv_status pyconv_parallel_for(int64_t n_items, double work, int n_threads,
+                                  pyconv_range_fn task, const void *ctx, pyconv_scratch scratch);
+
+/* One step of a chunked loop: items [first, first + count), n_threads threads inside it. */
+typedef pyconv_status (*pyconv_chunk_fn)(const void *ctx, int64_t first, int64_t count,
+                                         int n_threads);
+
+/* Runs step over items [0, n) in chunks of `chunk` items: whole chunks, each on one thread, as
+ * many on every thread; each chunk left over (fewer than the threads) then runs with every
+ * thread inside it. For a batch of images: an image's work is split only when the images
+ * cannot keep the threads busy. */
+pyconv_status pyconv_parallel_chunks(int64_t n, int64_t chunk, int n_threads,
+                                     pyconv_chunk_fn step, const void *ctx);
+
+/* Every thread of the calling team waits here until all have arrived. */
+void pyconv_team_barrier(void);
+
+/* This thread's static share [*lo, *hi) of n items. */
+PYCONV_INLINE void pyconv_team_share(const pyconv_thread *th, int64_t n, int64_t *lo,
+                                     int64_t *hi)
+{
+    *lo = n * th->tid / th->n_threads;
+    *hi = n * (th->tid + 1) / th->n_threads;
+}
+
+#endif /* PYCONV_PARALLEL_H */

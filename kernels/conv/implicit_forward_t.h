@@ -1,0 +1,230 @@
+/* Implicit-GEMM forward convolution (template). Per group, with K = c_in/groups*kh*kw taps,
+ * M = c_out/groups filters and the output pixels of a chunk of images:
+ *     y_g^T (pixels x M) = P_g^T (pixels x K) @ W_g^T (K x M)  (+ bias)
+ * without building P: the micro-kernel's rows are output pixels gathered from the (padded)
+ * images through the tap offsets (conv/gather_t.h), its columns filters, from W_g^T packed
+ * once per call into B micro-panels. Filter counts that are multiples of NR fill every
+ * micro-tile. A block of pixels' results is transposed into y as it is stored, through the
+ * output stage (bias, residual, activation: conv/epilogue_t.h).
+ * Workspace: the packed weights, one chunk of padded images per busy thread, one block of
+ * results per thread — independent of the batch. */
+
+#include "conv/epilogue_t.h"
+
+/* The call's shared workspace (the calling thread's GEMM_B slot): W_g^T as B micro-panels
+ * (group g's ceil(M / NR) panels of K x NR), then the tap offsets of the gather. */
+typedef struct {
+    size_t w_packed, tap_off, bytes;
+} FN(forward_layout);
+
+static FN(forward_layout) FN(forward_layout_of)(const pyconv_conv_shape *s, int64_t nr)
+{
+    const int64_t cout_g = s->c_out / s->groups, k = s->c_in / s->groups * s->kh * s->kw;
+    FN(forward_layout) l = {0, 0, 0};
+    l.w_packed = pyconv_layout_part(&l.bytes, (size_t)(s->groups * ((cout_g + nr - 1) / nr) * nr * k) *
+                                                  sizeof(real));
+    l.tap_off = pyconv_layout_part(&l.bytes, (size_t)(s->c_in * s->kh * s->kw) * sizeof(int64_t));
+    return l;
+}
+
+/* A thread's block workspace (its CONV_1 slot): the block's transposed results (mc x ldc),
+ * its pixels' offsets and row pointers. */
+typedef struct {
+    size_t ct, pix, rows, bytes;
+} FN(block_layout);
+
+static FN(block_layout) FN(block_layout_of)(int64_t mc, int64_t ldc)
+{
+    FN(block_layout) l = {0, 0, 0, 0};
+    l.ct = pyconv_layout_part(&l.bytes, (size_t)(mc * ldc) * sizeof(real));
+    l.pix = pyconv_layout_part(&l.bytes, (size_t)mc * sizeof(int64_t));
+    l.rows = pyconv_layout_part(&l.bytes, (size_t)mc * sizeof(real *));
+    return l;
+}
+
+/* The forward pass's arguments. */
+typedef struct {
+    FN(pyconv_gather) in;
+    const FN(pyconv_epilogue) *ep;
+    real *y;
+    const real *w_packed;
+} FN(forward_args);
+
+/* One chunk of images' arguments, as its pixel-block tasks see them. */
+typedef struct {
+    const FN(forward_args) *f;
+    const pyconv_gemm_arch *arch;
+    const real *src;           /* the chunk's images as the gather reads them */
+    int64_t img, pixels, mc, ldc, panels, k;
+    int64_t pgroups;           /* filter-panel groups per pixel block: tasks = blocks x groups */
+    FN(block_layout) layout;
+} FN(chunk_args);
+
+/* y for pixels [q0, q0 + n_px) of images from img on, filters [oc_lo, oc_hi) of group g:
+ * the block's transposed result ct (row t = pixel q0 + t, ldc apart) through the output stage. */
+PYCONV_SIMD_CLONES
+static void FN(store_block)(const FN(forward_args) *f, int64_t img, int64_t g, int64_t q0,
+                            int64_t n_px, int64_t oc_lo, int64_t oc_hi, const real *ct, int64_t ldc)
+{
+    const pyconv_conv_shape *s = f->in.s;
+    const int64_t l = s->h_out * s->w_out, cout_g = s->c_out / s->groups;
+    for (int64_t q = q0; q < q0 + n_px;) {
+        const int64_t m = q / l, p0 = q % l, run = PYCONV_MIN(l - p0, q0 + n_px - q);
+        const real *c = ct + (q - q0) * ldc;
+        for (int64_t oc = oc_lo; oc < oc_hi; oc++) {
+            const int64_t at = ((img + m) * s->c_out + g * cout_g + oc) * l + p0;
+            real *row = f->y + at;
+            const real b = f->ep->bias ? f->ep->bias[g * cout_g + oc] : (real)0;
+            for (int64_t t = 0; t < run; t++) row[t] = c[t * ldc + oc] + b;
+            if (FN(epilogue_fused)(f->ep))
+                FN(finish_run)(row, f->ep->residual ? f->ep->residual + at : NULL, run,
+                               f->ep->activation);
+        }
+        q += run;
+    }
+}
+
+/* Tasks [lo, hi) of a chunk, task t = pixel block t / pgroups, filter panels of group
+ * t % pgroups: per group of the convolution, loop 4 around the shared macro-kernel. */
+static pyconv_status FN(forward_blocks)(const void *ctx, int64_t lo, int64_t hi,
+                                        const pyconv_thread *th)
+{
+    const FN(chunk_args) *c = (const FN(chunk_args) *)ctx;
+    const FN(forward_args) *f = c->f;
+    const pyconv_conv_shape *s = f->in.s;
+    const pyconv_gemm_blocking blk = c->arch->FN(blocking);
+    real *ct = (real *)((char *)th->scratch + c->layout.ct);
+    int64_t *pix = (int64_t *)((char *)th->scratch + c->layout.pix);
+    const real **rows = (const real **)((char *)th->scratch + c->layout.rows);
+    const int64_t cout_g = s->c_out / s->groups;
+    for (int64_t t = lo; t < hi; t++) {
+        const int64_t b = t / c->pgroups, pg = t % c->pgroups;
+        const int64_t jp_lo = c->panels * pg / c->pgroups, jp_hi = c->panels * (pg + 1) / c->pgroups;
+        const int64_t q0 = b * c->mc, n_px = PYCONV_MIN(c->mc, c->pixels - q0);
+        const int64_t m_tiles = (n_px + blk.mr - 1) / blk.mr * blk.mr;
+        FN(pyconv_gather_pixels)(&f->in, q0, n_px, pix);
+        /* rows past the last pixel repeat the first one; their results are not stored */
+        for (int64_t r = 0; r < m_tiles; r++) rows[r] = c->src + pix[r < n_px ? r : 0];
+        for (int64_t g = 0; g < s->groups; g++) {
+            const real *w_g = f->w_packed + g * c->ldc * c->k;
+            /* loop 4 around the micro-kernel: KC-deep slices of the taps */
+            for (int64_t pc = 0; pc < c->k; pc += blk.kc) {
+                const FN(pyconv_a_source) a = {NULL, rows, f->in.off + g * c->k + pc};
+                FN(pyconv_macro_kernel)(c->arch, m_tiles, c->ldc, PYCONV_MIN(blk.kc, c->k - pc), jp_lo,
+                                        jp_hi, 1, &a, w_g + pc * blk.nr, c->k * blk.nr,
+                                        pc == 0 ? 0 : 1, ct, c->ldc);
+            }
+            FN(store_block)(f, c->img, g, q0, n_px, jp_lo * blk.nr, PYCONV_MIN(jp_hi * blk.nr, cout_g),
+                            ct, c->ldc);
+        }
+    }
+    return PYCONV_OK;
+}
+
+/* How a chunk's pixels x filter panels are cut into tasks for nt threads (c->mc, c->pgroups).
+ * Enough pixels for whole MC blocks on every thread: pixel blocks only, as many on every
+ * thread (whole micro-tiles). Fewer (small images, small batches): the filter panels are split
+ * too, each task streaming only its share of the packed weights, and the pixels for the rest. */
+static void FN(cut_tasks)(FN(chunk_args) *c, const pyconv_gemm_blocking *blk, int nt)
+{
+    const int64_t by_mc = (c->pixels + blk->mc - 1) / blk->mc;
+    int64_t blocks;
+    c->pgroups = 1;
+    if (by_mc >= nt) {
+        blocks = (by_mc + nt - 1) / nt * nt;
+    } else {
+        c->pgroups = PYCONV_MIN(c->panels, nt);
+        blocks = PYCONV_MAX(by_mc, (nt + c->pgroups - 1) / c->pgroups);
+    }
+    c->mc = ((c->pixels + blocks - 1) / blocks + blk->mr - 1) / blk->mr * blk->mr;
+}
+
+/* Forward of images [img, img + imgs): their pixels in blocks spread over the threads. */
+static pyconv_status FN(forward_chunk)(const void *ctx, int64_t img, int64_t imgs,
+                                       int n_threads)
+{
+    const FN(forward_args) *f = (const FN(forward_args) *)ctx;
+    const pyconv_conv_shape *s = f->in.s;
+    FN(chunk_args) c;
+    c.f = f;
+    c.arch = pyconv_gemm_active_arch();
+    const pyconv_gemm_blocking blk = c.arch->FN(blocking);
+    c.img = img;
+    c.k = s->c_in / s->groups * s->kh * s->kw;
+    c.panels = (s->c_out / s->groups + blk.nr - 1) / blk.nr;
+    c.ldc = c.panels * blk.nr;
+    c.pixels = imgs * s->h_out * s->w_out;
+    c.src = FN(pyconv_gather_images)(&f->in, img, imgs, n_threads);
+    if (c.src == NULL) return PYCONV_ERR_NOMEM;
+    const int nt = pyconv_gemm_thread_count(c.pixels, s->c_out, c.k,
+                                            (c.pixels + blk.mr - 1) / blk.mr * c.panels, n_threads);
+    FN(cut_tasks)(&c, &blk, nt);
+    c.layout = FN(block_layout_of)(c.mc, c.ldc);
+    const int64_t n_tasks = (c.pixels + c.mc - 1) / c.mc * c.pgroups;
+    const pyconv_scratch block = {PYCONV_ARENA_CONV_1, c.layout.bytes};
+    /* nt already counts the work: the tasks are spread over exactly that many threads */
+    return pyconv_parallel_for(n_tasks, (double)nt * PYCONV_MIN_WORK_PER_THREAD, nt,
+                               FN(forward_blocks), &c, block);
+}
+
+/* Groups x micro-panels [lo, hi) of W_g^T packed as B micro-panels. */
+static pyconv_status FN(pack_weights)(const void *ctx, int64_t lo, int64_t hi,
+                                      const pyconv_thread *th)
+{
+    const FN(pyconv_conv_io) *a = (const FN(pyconv_conv_io) *)ctx;
+    const pyconv_conv_shape *s = a->s;
+    const int64_t nr = pyconv_gemm_active_arch()->FN(blocking).nr;
+    const int64_t cout_g = s->c_out / s->groups, k = s->c_in / s->groups * s->kh * s->kw;
+    const int64_t panels = (cout_g + nr - 1) / nr;
+    (void)th;
+    for (int64_t e = lo; e < hi; e++) {
+        const int64_t g = e / panels, jp = e % panels;
+        const FN(pyconv_strided) w_t = {a->src + g * cout_g * k, k, 1};
+        FN(pyconv_pack_strided)(&w_t, jp * nr, PYCONV_MIN(nr, cout_g - jp * nr), 0, k, nr,
+                                a->dst + e * k * nr);
+    }
+    return PYCONV_OK;
+}
+
+/* Images per chunk: enough for PYCONV_MIN_GEMM_PIXELS pixels. */
+static int64_t FN(forward_chunk_images)(const pyconv_conv_shape *s)
+{
+    const int64_t l = PYCONV_MAX(s->h_out * s->w_out, 1);
+    return (PYCONV_MIN_GEMM_PIXELS + l - 1) / l;
+}
+
+/* Needs pyconv_gather_fits(s). */
+pyconv_status FN(pyconv_forward_implicit)(const pyconv_conv_shape *s, const real *x,
+                                          const real *w, const FN(pyconv_epilogue) *ep, real *y,
+                                          int n_threads)
+{
+    if (!pyconv_gather_fits(s)) return PYCONV_ERR_ARG;
+    if (s->n == 0 || s->h_out * s->w_out == 0 || s->c_out == 0) return PYCONV_OK;
+    const int64_t nr = pyconv_gemm_active_arch()->FN(blocking).nr;
+    const int64_t k = s->c_in / s->groups * s->kh * s->kw;
+    const int64_t panels = (s->c_out / s->groups + nr - 1) / nr;
+    const FN(forward_layout) layout = FN(forward_layout_of)(s, nr);
+    char *ws = (char *)pyconv_arena_get(PYCONV_ARENA_GEMM_B, layout.bytes);
+    if (ws == NULL) return PYCONV_ERR_NOMEM;
+    FN(forward_args) f;
+    f.ep = ep;
+    f.y = y;
+    f.w_packed = (const real *)(ws + layout.w_packed);
+    FN(pyconv_gather_init)(&f.in, s, x, (int64_t *)(ws + layout.tap_off));
+    const FN(pyconv_conv_io) pack = {s, w, (real *)(ws + layout.w_packed)};
+    pyconv_status st = pyconv_parallel_for(s->groups * panels, (double)(s->groups * panels * nr * k),
+                                           n_threads, FN(pack_weights), &pack, PYCONV_NO_SCRATCH);
+    if (st != PYCONV_OK) return st;
+    return pyconv_parallel_chunks(s->n, FN(forward_chunk_images)(s), n_threads, FN(forward_chunk), &f);
+}
+
+double FN(pyconv_forward_implicit_workspace)(const pyconv_conv_shape *s, int n_threads)
+{
+    const pyconv_gemm_blocking blk = pyconv_gemm_active_arch()->FN(blocking);
+    const int64_t ldc = (s->c_out / s->groups + blk.nr - 1) / blk.nr * blk.nr;
+    const pyconv_gather_extent e = pyconv_gather_extent_of(s);
+    const double chunk = (double)PYCONV_MIN(FN(forward_chunk_images)(s), PYCONV_MAX(s->n, 1));
+    const double padded = e.padded ? chunk * (double)s->c_in * (double)e.hp * (double)e.wp * sizeof(real) : 0;
+    return (double)FN(forward_layout_of)(s, blk.nr).bytes +
+           n_threads * (padded + (double)FN(block_layout_of)(blk.mc, ldc).bytes);
+}

@@ -1,0 +1,359 @@
+/* Implicit-GEMM weight gradient (template), two ways; conv/select.c chooses.
+ *
+ * Taps as rows (pyconv_weight_implicit). Per group, with K taps, M filters:
+ *     gW_g^T (K x M) = P_g (K x pixels) @ gy_g^T (pixels x M), summed over the batch
+ * an implicit GEMM whose micro-kernel rows are kernel taps gathered from the images (the
+ * tap's first value, then one offset per pixel: conv/gather_t.h) and whose columns are
+ * filters, from gy packed per KC pixels. The batch goes through in order, in chunks of
+ * images, into one transposed accumulator; the threads split the tap micro-tiles, so every
+ * value is summed in the same order by one thread: the result does not depend on the thread
+ * count. Nothing of the images is packed; few filters leave micro-tile columns empty.
+ *
+ * Filters as rows (pyconv_weight_gemm). Per group:
+ *     gW_g (M x K) = sum over pixel chunks c of gy_g[:, c] (M x Q) @ P_g[c, :] (Q x K)
+ * on the GEMM driver, gy packed as A, the patches gathered into B micro-panels, gW_g written
+ * in place (no transpose). The chunks split the pixel reduction when the micro-tiles alone
+ * cannot keep threads busy (few filters or taps, e.g. a network's first layer): each chunk
+ * gets its own partial sum and the partials are added in chunk order. The chunk size depends
+ * on the shape only, so the result is the same at any thread count. */
+
+/* Several images' (rows x len) blocks side by side along k, as one matrix:
+ * X(x, p) = base[(p / len) * image_stride + x * len + p % len]. */
+typedef struct {
+    const real *base;
+    int64_t len, image_stride;
+} FN(image_rows);
+
+/* Pack callback for an image_rows matrix: each micro-panel's k-range is cut at image borders
+ * into runs that are ordinary strided blocks. */
+static void FN(pack_image_rows)(const void *ctx, int64_t x0, int64_t nx, int64_t p0, int64_t kc,
+                                int64_t w, real *dst)
+{
+    const FN(image_rows) *m = (const FN(image_rows) *)ctx;
+    for (int64_t q = 0; q < nx; q += w, dst += kc * w) {
+        for (int64_t p = 0; p < kc;) {
+            const int64_t img = (p0 + p) / m->len, l = (p0 + p) % m->len;
+            const int64_t run = PYCONV_MIN(kc - p, m->len - l);
+            const FN(pyconv_strided) block = {m->base + img * m->image_stride, m->len, 1};
+            FN(pyconv_pack_strided)(&block, x0 + q, PYCONV_MIN(w, nx - q), l, run, w, dst + p * w);
+            p += run;
+        }
+    }
+}
+
+/* Bytes of padded images per chunk (the whole batch when nothing is padded, as nothing is
+ * copied): fewer parallel regions and barriers for small images. */
+#define PYCONV_WGRAD_CHUNK_BYTES ((int64_t)4 << 20)
+
+/* The call's workspace (the calling thread's CONV_1 slot): the accumulator (groups x kpad x
+ * ldc: gW_g^T, rows padded to whole micro-tiles), the B block of KC pixels of gy_g^T shared by
+ * the team, those pixels' offsets, the tap offsets. */
+typedef struct {
+    size_t acc, b_block, pix, tap_off, bytes;
+    int64_t kpad, ldc, kc_max, chunk;
+} FN(weight_layout);
+
+static FN(weight_layout) FN(weight_layout_of)(const pyconv_conv_shape *s,
+                                              const pyconv_gemm_blocking *blk)
+{
+    const int64_t k = s->c_in / s->groups * s->kh * s->kw, l = s->h_out * s->w_out;
+    const pyconv_gather_extent e = pyconv_gather_extent_of(s);
+    FN(weight_layout) w;
+    w.kpad = (k + blk->mr - 1) / blk->mr * blk->mr;
+    w.ldc = (s->c_out / s->groups + blk->nr - 1) / blk->nr * blk->nr;
+    const int64_t image_bytes = s->c_in * e.hp * e.wp * (int64_t)sizeof(real);
+    w.chunk = e.padded ? PYCONV_MAX((PYCONV_MIN_GEMM_PIXELS + l - 1) / PYCONV_MAX(l, 1),
+                                    PYCONV_WGRAD_CHUNK_BYTES / PYCONV_MAX(image_bytes, 1))
+                       : PYCONV_MAX(s->n, 1);
+    w.kc_max = PYCONV_MIN(blk->kc, PYCONV_MIN(w.chunk, s->n) * l);
+    w.bytes = 0;
+    w.acc = pyconv_layout_part(&w.bytes, (size_t)(s->groups * w.kpad * w.ldc) * sizeof(real));
+    w.b_block = pyconv_layout_part(&w.bytes, (size_t)(w.kc_max * w.ldc) * sizeof(real));
+    w.pix = pyconv_layout_part(&w.bytes, (size_t)w.kc_max * sizeof(int64_t));
+    w.tap_off = pyconv_layout_part(&w.bytes, (size_t)(s->c_in * s->kh * s->kw) * sizeof(int64_t));
+    return w;
+}
+
+typedef struct {
+    FN(pyconv_gather) in;
+    const pyconv_gemm_arch *arch;
+    const real *gy;
+    real *acc, *b_block;
+    int64_t *pix;
+    real *gw;
+    int64_t kpad, ldc;
+    /* the chunk being summed */
+    const real *src;
+    int64_t img, imgs;
+    int first;
+} FN(weight_args);
+
+/* The team body of one chunk: acc (+)= the products of images [img, img + imgs), gathered at
+ * src (acc overwritten by the first chunk). */
+static pyconv_status FN(weight_chunk_team)(const void *ctx, const pyconv_thread *th)
+{
+    const FN(weight_args) *a = (const FN(weight_args) *)ctx;
+    const pyconv_conv_shape *s = a->in.s;
+    const pyconv_gemm_blocking blk = a->arch->FN(blocking);
+    const int64_t mr = blk.mr, nr = blk.nr, ldc = a->ldc, nt = th->n_threads;
+    const int64_t cout_g = s->c_out / s->groups, k = s->c_in / s->groups * s->kh * s->kw;
+    const int64_t l = s->h_out * s->w_out, pixels = a->imgs * l, panels = ldc / nr;
+    const real **rows = (const real **)th->scratch;
+    int64_t t_lo, t_hi;
+    pyconv_team_share(th, a->kpad / mr, &t_lo, &t_hi);
+    for (int64_t g = 0; g < s->groups; g++) {
+        const FN(image_rows) grads = {a->gy + (a->img * s->c_out + g * cout_g) * l, l,
+                                      s->c_out * l};
+        /* this thread's taps; taps past the last repeat the first, their sums never read */
+        for (int64_t t = t_lo * mr; t < t_hi * mr; t++)
+            rows[t] = a->src + a->in.off[g * k + (t < k ? t : 0)];
+        /* loop 4 around the micro-kernel: KC pixels at a time */
+        for (int64_t pc = 0; pc < pixels; pc += blk.kc) {
+            const int64_t kc = PYCONV_MIN(blk.kc, pixels - pc);
+            /* everyone is done with the previous B block before it is overwritten */
+            if (g > 0 || pc > 0) pyconv_team_barrier();
+            /* each thread packs (and finds the offsets of) a share of the pixels */
+            const int64_t lo = kc * th->tid / nt, hi = kc * (th->tid + 1) / nt;
+            if (hi > lo) {
+                FN(pyconv_gather_pixels)(&a->in, pc + lo, hi - lo, a->pix + lo);
+                for (int64_t jp = 0; jp < panels; jp++)
+                    FN(pack_image_rows)(&grads, jp * nr, PYCONV_MIN(nr, cout_g - jp * nr), pc + lo,
+                                        hi - lo, nr, a->b_block + (jp * kc + lo) * nr);
+            }
+            pyconv_team_barrier();
+            if (t_hi == t_lo) continue;
+            const FN(pyconv_a_source) taps = {NULL, rows + t_lo * mr, a->pix};
+            FN(pyconv_macro_kernel)(a->arch, (t_hi - t_lo) * mr, ldc, kc, 0, panels, 1, &taps,
+                                    a->b_block, kc * nr, a->first && pc == 0 ? 0 : 1,
+                                    a->acc + (g * a->kpad + t_lo * mr) * ldc, ldc);
+        }
+    }
+    return PYCONV_OK;
+}
+
+/* Rows [lo, hi) of the accumulator (group row / K, tap row % K) transposed into gw, taps in
+ * order, so the strided writes fill gw's lines while they are cached. */
+static pyconv_status FN(transpose_acc)(const void *ctx, int64_t lo, int64_t hi,
+                                       const pyconv_thread *th)
+{
+    const FN(weight_args) *a = (const FN(weight_args) *)ctx;
+    const pyconv_conv_shape *s = a->in.s;
+    const int64_t cout_g = s->c_out / s->groups, k = s->c_in / s->groups * s->kh * s->kw;
+    (void)th;
+    for (int64_t row = lo; row < hi; row++) {
+        const int64_t g = row / k, tap = row % k;
+        const real *src = a->acc + (g * a->kpad + tap) * a->ldc;
+        real *dst = a->gw + g * cout_g * k + tap;
+        for (int64_t oc = 0; oc < cout_g; oc++) dst[oc * k] = src[oc];
+    }
+    return PYCONV_OK;
+}
+
+/* Needs pyconv_gather_fits(s). */
+pyconv_status FN(pyconv_weight_implicit)(const pyconv_conv_shape *s, const real *x,
+                                         const real *gy, real *gw, int n_threads)
+{
+    if (!pyconv_gather_fits(s)) return PYCONV_ERR_ARG;
+    const int64_t k = s->c_in / s->groups * s->kh * s->kw, l = s->h_out * s->w_out;
+    if (s->n == 0 || l == 0 || s->c_out == 0) {
+        memset(gw, 0, (size_t)(s->c_out * k) * sizeof(real));
+        return PYCONV_OK;
+    }
+    FN(weight_args) a;
+    a.arch = pyconv_gemm_active_arch();
+    const pyconv_gemm_blocking blk = a.arch->FN(blocking);
+    const FN(weight_layout) w = FN(weight_layout_of)(s, &blk);
+    char *ws = (char *)pyconv_arena_get(PYCONV_ARENA_CONV_1, w.bytes);
+    if (ws == NULL) return PYCONV_ERR_NOMEM;
+    a.gy = gy;
+    a.gw = gw;
+    a.kpad = w.kpad;
+    a.ldc = w.ldc;
+    a.acc = (real *)(ws + w.acc);
+    a.b_block = (real *)(ws + w.b_block);
+    a.pix = (int64_t *)(ws + w.pix);
+    FN(pyconv_gather_init)(&a.in, s, x, (int64_t *)(ws + w.tap_off));
+    const pyconv_scratch rows = {PYCONV_ARENA_CONV_2, (size_t)w.kpad * sizeof(real *)};
+    for (int64_t img = 0; img < s->n; img += w.chunk) {
+        a.img = img;
+        a.imgs = PYCONV_MIN(w.chunk, s->n - img);
+        a.first = img == 0;
+        a.src = FN(pyconv_gather_images)(&a.in, img, a.imgs, n_threads);
+        if (a.src == NULL) return PYCONV_ERR_NOMEM;
+        const pyconv_status st = pyconv_run_team(
+            pyconv_gemm_thread_count(k, s->c_out, a.imgs * l, w.kpad / blk.mr, n_threads),
+            FN(weight_chunk_team), &a, rows);
+        if (st != PYCONV_OK) return st;
+    }
+    return pyconv_parallel_for(s->groups * k, (double)(s->c_out * k), n_threads,
+                               FN(transpose_acc), &a, PYCONV_NO_SCRATCH);
+}
+
+double FN(pyconv_weight_implicit_workspace)(const pyconv_conv_shape *s, int n_threads)
+{
+    const pyconv_gemm_blocking blk = pyconv_gemm_active_arch()->FN(blocking);
+    const FN(weight_layout) w = FN(weight_layout_of)(s, &blk);
+    const pyconv_gather_extent e = pyconv_gather_extent_of(s);
+    const double padded = e.padded ? (double)PYCONV_MIN(w.chunk, PYCONV_MAX(s->n, 1)) *
+                                         (double)s->c_in * (double)e.hp * (double)e.wp * sizeof(real)
+                                   : 0;
+    return (double)w.bytes + padded + (double)n_threads * (double)w.kpad * sizeof(real *);
+}
+
+/* Pixels per chunk of the filters-as-rows gradient: all of them when the group's
+ * micro-tiles keep PYCONV_WGRAD_BUSY_TILES threads' worth of work, else at most
+ * PYCONV_WGRAD_MAX_CHUNKS chunks of whole KC blocks. A function of the shape only. */
+#define PYCONV_WGRAD_BUSY_TILES 64
+#define PYCONV_WGRAD_MAX_CHUNKS 32
+
+static int64_t FN(weight_chunk_pixels)(const pyconv_conv_shape *s, const pyconv_gemm_blocking *blk)
+{
+    const int64_t m = s->c_out / s->groups, k = s->c_in / s->groups * s->kh * s->kw;
+    const int64_t pixels = s->n * s->h_out * s->w_out;
+    const int64_t tiles = (m + blk->mr - 1) / blk->mr * ((k + blk->nr - 1) / blk->nr);
+    if (tiles >= PYCONV_WGRAD_BUSY_TILES || pixels <= blk->kc) return PYCONV_MAX(pixels, 1);
+    const int64_t chunks = PYCONV_MIN(PYCONV_WGRAD_MAX_CHUNKS, (pixels + blk->kc - 1) / blk->kc);
+    return ((pixels + chunks - 1) / chunks + blk->kc - 1) / blk->kc * blk->kc;
+}
+
+/* One chunk's operands, as the driver's pack callbacks see them. */
+typedef struct {
+    FN(pyconv_gather) in;
+    const real *src;       /* the chunk's images as the gather reads them */
+    FN(image_rows) grads;  /* gy_g of those images */
+    int64_t first;         /* the chunk's first pixel, counted from its first image */
+    int64_t group_taps;    /* g * K: group g's first tap offset */
+} FN(chunk_operands);
+
+/* A(i, p) = gy of filter i at the chunk's pixel p. */
+static void FN(pack_chunk_grads)(const void *ctx, int64_t x0, int64_t nx, int64_t p0, int64_t kc,
+                                 int64_t w, real *dst)
+{
+    const FN(chunk_operands) *c = (const FN(chunk_operands) *)ctx;
+    FN(pack_image_rows)(&c->grads, x0, nx, c->first + p0, kc, w, dst);
+}
+
+/* B(p, j) = tap j of the chunk's pixel p, gathered from the images. */
+static void FN(pack_chunk_patches)(const void *ctx, int64_t x0, int64_t nx, int64_t p0, int64_t kc,
+                                   int64_t w, real *dst)
+{
+    const FN(chunk_operands) *c = (const FN(chunk_operands) *)ctx;
+    const int64_t *off = c->in.off + c->group_taps;
+    int64_t pix[PYCONV_GEMM_MAX_KC];
+    FN(pyconv_gather_pixels)(&c->in, c->first + p0, kc, pix);
+    for (int64_t q = 0; q < nx; q += w, dst += kc * w) {
+        const int64_t width = PYCONV_MIN(w, nx - q);
+        for (int64_t p = 0; p < kc; p++) {
+            const real *at = c->src + pix[p];
+            real *d = dst + p * w;
+            for (int64_t r = 0; r < width; r++) d[r] = at[off[x0 + q + r]];
+            for (int64_t r = width; r < w; r++) d[r] = 0;
+        }
+    }
+}
+
+typedef struct {
+    const pyconv_conv_shape *s;
+    const int64_t *tap_off;
+    const real *x, *gy;
+    real *gw, *partials;  /* partials: one gW per chunk, NULL with one chunk */
+    int64_t chunk;        /* pixels per chunk */
+} FN(weight_gemm_args);
+
+/* Chunks [c0, c0 + count) of the pixels, each with n_threads threads inside. */
+static pyconv_status FN(weight_gemm_chunks)(const void *ctx, int64_t c0, int64_t count, int n_threads)
+{
+    const FN(weight_gemm_args) *a = (const FN(weight_gemm_args) *)ctx;
+    const pyconv_conv_shape *s = a->s;
+    const int64_t l = s->h_out * s->w_out, pixels = s->n * l;
+    const int64_t m = s->c_out / s->groups, k = s->c_in / s->groups * s->kh * s->kw;
+    for (int64_t c = c0; c < c0 + count; c++) {
+        const int64_t q0 = c * a->chunk, q = PYCONV_MIN(a->chunk, pixels - q0);
+        const int64_t img0 = q0 / l, imgs = (q0 + q - 1) / l - img0 + 1;
+        FN(chunk_operands) ops;
+        ops.in.s = s;
+        ops.in.x = a->x;
+        ops.in.e = pyconv_gather_extent_of(s);
+        ops.in.off = a->tap_off;
+        ops.src = FN(pyconv_gather_images)(&ops.in, img0, imgs, n_threads);
+        if (ops.src == NULL) return PYCONV_ERR_NOMEM;
+        ops.first = q0 - img0 * l;
+        real *out = a->partials ? a->partials + c * s->c_out * k : a->gw;
+        for (int64_t g = 0; g < s->groups; g++) {
+            ops.grads = (FN(image_rows)){a->gy + (img0 * s->c_out + g * m) * l, l, s->c_out * l};
+            ops.group_taps = g * k;
+            const pyconv_status st = FN(pyconv_gemm_driver)(
+                m, k, q, 1, FN(pack_chunk_grads), &ops, FN(pack_chunk_patches), &ops, 0,
+                out + g * m * k, k, n_threads);
+            if (st != PYCONV_OK) return st;
+        }
+    }
+    return PYCONV_OK;
+}
+
+/* gw[e] = the chunks' partial sums of element e, added in chunk order, for e in [lo, hi). */
+static pyconv_status FN(add_partials)(const void *ctx, int64_t lo, int64_t hi, const pyconv_thread *th)
+{
+    const FN(weight_gemm_args) *a = (const FN(weight_gemm_args) *)ctx;
+    const int64_t size = a->s->c_out * (a->s->c_in / a->s->groups) * a->s->kh * a->s->kw;
+    const int64_t chunks = (a->s->n * a->s->h_out * a->s->w_out + a->chunk - 1) / a->chunk;
+    (void)th;
+    for (int64_t e = lo; e < hi; e++) {
+        real sum = a->partials[e];
+        for (int64_t c = 1; c < chunks; c++) sum += a->partials[c * size + e];
+        a->gw[e] = sum;
+    }
+    return PYCONV_OK;
+}
+
+/* The call's workspace (the calling thread's CONV_1 slot): the tap offsets, the partials. */
+typedef struct {
+    size_t tap_off, partials, bytes;
+    int64_t chunk, chunks;
+} FN(weight_gemm_layout);
+
+static FN(weight_gemm_layout) FN(weight_gemm_layout_of)(const pyconv_conv_shape *s,
+                                                        const pyconv_gemm_blocking *blk)
+{
+    FN(weight_gemm_layout) w = {0, 0, 0, 0, 0};
+    const int64_t pixels = s->n * s->h_out * s->w_out;
+    w.chunk = FN(weight_chunk_pixels)(s, blk);
+    w.chunks = (pixels + w.chunk - 1) / w.chunk;
+    w.tap_off = pyconv_layout_part(&w.bytes, (size_t)(s->c_in * s->kh * s->kw) * sizeof(int64_t));
+    w.partials = pyconv_layout_part(
+        &w.bytes, w.chunks > 1 ? (size_t)(w.chunks * s->c_out * (s->c_in / s->groups) * s->kh * s->kw) * sizeof(real) : 0);
+    return w;
+}
+
+/* Needs pyconv_gather_fits(s) and a non-empty result and reduction (conv/select.c). */
+pyconv_status FN(pyconv_weight_gemm)(const pyconv_conv_shape *s, const real *x, const real *gy,
+                                     real *gw, int n_threads)
+{
+    if (!pyconv_gather_fits(s)) return PYCONV_ERR_ARG;
+    const pyconv_gemm_blocking blk = pyconv_gemm_active_arch()->FN(blocking);
+    const FN(weight_gemm_layout) w = FN(weight_gemm_layout_of)(s, &blk);
+    char *ws = (char *)pyconv_arena_get(PYCONV_ARENA_CONV_1, w.bytes);
+    if (ws == NULL) return PYCONV_ERR_NOMEM;
+    FN(pyconv_gather) taps;
+    FN(pyconv_gather_init)(&taps, s, x, (int64_t *)(ws + w.tap_off));
+    const FN(weight_gemm_args) a = {s, taps.off, x, gy, gw,
+                                    w.chunks > 1 ? (real *)(ws + w.partials) : NULL, w.chunk};
+    pyconv_status st = pyconv_parallel_chunks(w.chunks, 1, n_threads, FN(weight_gemm_chunks), &a);
+    if (st != PYCONV_OK || w.chunks == 1) return st;
+    const int64_t size = s->c_out * (s->c_in / s->groups) * s->kh * s->kw;
+    return pyconv_parallel_for(size, (double)size * (double)w.chunks, n_threads, FN(add_partials), &a,
+                               PYCONV_NO_SCRATCH);
+}
+
+double FN(pyconv_weight_gemm_workspace)(const pyconv_conv_shape *s, int n_threads)
+{
+    const pyconv_gemm_blocking blk = pyconv_gemm_active_arch()->FN(blocking);
+    const FN(weight_gemm_layout) w = FN(weight_gemm_layout_of)(s, &blk);
+    const pyconv_gather_extent e = pyconv_gather_extent_of(s);
+    const int64_t l = PYCONV_MAX(s->h_out * s->w_out, 1);
+    /* per busy thread: a chunk's padded images and the GEMM's A block; the B block */
+    const double padded = e.padded ? (double)((w.chunk + l - 1) / l + 1) * (double)s->c_in *
+                                         (double)e.hp * (double)e.wp * sizeof(real) : 0;
+    return (double)w.bytes + (double)n_threads * (padded + (double)(blk.mc * blk.kc) * sizeof(real)) +
+           (double)(blk.nc * blk.kc) * sizeof(real);
+}

@@ -1,0 +1,301 @@
+/* The convolution boundary: the one geometry check (shared by the Python glue and the public
+ * cimport API, which both reach the kernels through the entry points that call it), and the
+ * one function that chooses the algorithm and method of a call -- every fallback included --
+ * and says how much workspace it takes. */
+#include <stdio.h>
+
+#include "conv/conv_internal.h"
+#include "gemm/gemm_internal.h"
+
+static pyconv_status problem(char *msg, size_t len, const char *text)
+{
+    if (msg != NULL && len > 0) snprintf(msg, len, "%s", text);
+    return PYCONV_ERR_ARG;
+}
+
+pyconv_status pyconv_conv_shape_check(const pyconv_conv_shape *s, char *msg, size_t len)
+{
+    char text[256];
+    if (s == NULL) return problem(msg, len, "geometry: expected a pointer, got NULL");
+    if (s->n < 0 || s->c_in < 0 || s->h_in < 0 || s->w_in < 0 || s->c_out < 0 || s->h_out < 0 ||
+        s->w_out < 0)
+        return problem(msg, len, "geometry: expected sizes >= 0");
+    if (s->kh < 1 || s->kw < 1) return problem(msg, len, "kernel_size: expected positive sizes");
+    if (s->stride_h < 1 || s->stride_w < 1) return problem(msg, len, "stride: expected positive values");
+    if (s->dil_h < 1 || s->dil_w < 1) return problem(msg, len, "dilation: expected positive values");
+    if (s->pad_top < 0 || s->pad_left < 0) return problem(msg, len, "padding: expected values >= 0");
+    if (s->groups < 1) return problem(msg, len, "groups: expected a positive int");
+    if (s->c_in % s->groups || s->c_out % s->groups) {
+        snprintf(text, sizeof text, "groups: must divide the %lld input and %lld output channels, got %lld",
+                 (long long)s->c_in, (long long)s->c_out, (long long)s->groups);
+        return problem(msg, len, text);
+    }
+    /* every array, the patch matrix of im2col, and every span an index is built from */
+    const int64_t taps = s->c_in * s->kh * s->kw;
+    if (!pyconv_fits(s->n, s->c_in, s->h_in, s->w_in))
+        return problem(msg, len, "input: more elements than 64-bit indices can address");
+    if (!pyconv_fits(s->n, s->c_out, s->h_out, s->w_out))
+        return problem(msg, len, "output: more elements than 64-bit indices can address");
+    if (!pyconv_fits(s->c_in, s->kh, s->kw, 1) || !pyconv_fits(s->c_out, taps, 1, 1) ||
+        !pyconv_fits(s->n, taps, s->h_out, s->w_out))
+        return problem(msg, len, "weight: more elements (or patch values) than 64-bit indices can address");
+    if (!pyconv_fits(s->h_out, s->stride_h, 2, 1) || !pyconv_fits(s->w_out, s->stride_w, 2, 1))
+        return problem(msg, len, "stride: the output's span is beyond 64-bit indices");
+    if (!pyconv_fits(s->kh, s->dil_h, 2, 1) || !pyconv_fits(s->kw, s->dil_w, 2, 1))
+        return problem(msg, len, "dilation: the kernel's span is beyond 64-bit indices");
+    if (s->pad_top > PYCONV_MAX_ELEMENTS / 2 || s->pad_left > PYCONV_MAX_ELEMENTS / 2 ||
+        s->h_in > PYCONV_MAX_ELEMENTS / 2 || s->w_in > PYCONV_MAX_ELEMENTS / 2)
+        return problem(msg, len, "padding: the padded input's span is beyond 64-bit indices");
+    return PYCONV_OK;
+}
+
+pyconv_status pyconv_pool_shape_check(const pyconv_pool_shape *s, char *msg, size_t len)
+{
+    char text[256];
+    if (s == NULL) return problem(msg, len, "geometry: expected a pointer, got NULL");
+    if (s->n_planes < 0 || s->h_out < 0 || s->w_out < 0)
+        return problem(msg, len, "geometry: expected sizes >= 0");
+    if (s->h_in < 1 || s->w_in < 1) return problem(msg, len, "input: expected non-empty planes (H, W >= 1)");
+    if (s->kh < 1 || s->kw < 1) return problem(msg, len, "kernel_size: expected positive sizes");
+    if (s->stride_h < 1 || s->stride_w < 1) return problem(msg, len, "stride: expected positive values");
+    if (s->dil_h < 1 || s->dil_w < 1) return problem(msg, len, "dilation: expected positive values");
+    if (s->pad_h < 0 || s->pad_w < 0 || s->pad_h > s->kh / 2 || s->pad_w > s->kw / 2) {
+        snprintf(text, sizeof text, "padding: expected at most half the kernel size (%lld, %lld), got (%lld, %lld)",
+                 (long long)(s->kh / 2), (long long)(s->kw / 2), (long long)s->pad_h, (long long)s->pad_w);
+        return problem(msg, len, text);
+    }
+    if (!pyconv_fits(s->n_planes, s->h_in, s->w_in, 1))
+        return problem(msg, len, "input: more elements than 64-bit indices can address");
+    if (!pyconv_fits(s->n_planes, s->h_out, s->w_out, 1))
+        return problem(msg, len, "output: more elements than 64-bit indices can address");
+    /* With dilation a window starting in the padding can skip over a small input entirely
+     * (PyTorch then returns an index outside the plane). Only windows starting in the
+     * padding can, and there are at most pad / stride + 1 of them per axis. Window sizes,
+     * strides and padding may be anything up to INT64_MAX: no product below overflows. */
+    const int64_t size[2] = {s->h_in, s->w_in}, k[2] = {s->kh, s->kw}, st[2] = {s->stride_h, s->stride_w};
+    const int64_t pad[2] = {s->pad_h, s->pad_w}, dil[2] = {s->dil_h, s->dil_w}, out[2] = {s->h_out, s->w_out};
+    for (int axis = 0; axis < 2; axis++) {
+        for (int64_t o = 0; o < out[axis] && o <= pad[axis] / st[axis]; o++) {
+            const int64_t before = pad[axis] - o * st[axis];  /* padding before the window: > 0 */
+            if (before <= 0) break;
+            /* the first tap inside: ceil(before / dil), at this column of the input */
+            const int64_t first = (before - 1) / dil[axis] + 1;
+            const int64_t at = before % dil[axis] ? dil[axis] - before % dil[axis] : 0;
+            if (first >= k[axis] || at >= size[axis]) {
+                const int64_t start = -before;
+                snprintf(text, sizeof text,
+                         "dilation: window %lld along %s (start %lld, dilation %lld, %lld taps) covers "
+                         "only padding of an input of size %lld",
+                         (long long)o, axis ? "W" : "H", (long long)start, (long long)dil[axis],
+                         (long long)k[axis], (long long)size[axis]);
+                return problem(msg, len, text);
+            }
+        }
+    }
+    return PYCONV_OK;
+}
+
+/* algorithm="auto": the direct kernels for grouped convolutions with tiny groups
+ * ((c_in/groups) * (c_out/groups) <= PYCONV_AUTO_DIRECT_MAX_GROUP_SIZE, e.g. depthwise), where
+ * each group's GEMM would be a sliver, and for the forward pass of stride-1, non-1x1
+ * convolutions with at most PYCONV_AUTO_DIRECT_MAX_FILTERS filters per group, which would fill
+ * few columns of the micro-tiles; Winograd where its rule below says; the implicit GEMM
+ * otherwise. The thresholds come from
+ * `python -m bench.auto_rule` (docs/performance.md). */
+#define PYCONV_AUTO_DIRECT_MAX_GROUP_SIZE 16
+#define PYCONV_AUTO_DIRECT_MAX_FILTERS 2
+
+/* Winograd F(4x4, 3x3) (conv/winograd_t.h) runs 3x3, stride-1, dilation-1 convolutions with at
+ * least PYCONV_WINOGRAD_MIN_CHANNELS input and output channels per group. */
+#define PYCONV_WINOGRAD_MIN_CHANNELS 8
+
+static int winograd_eligible(const pyconv_conv_shape *s)
+{
+    return s->kh == 3 && s->kw == 3 && s->stride_h == 1 && s->stride_w == 1 && s->dil_h == 1 &&
+           s->dil_w == 1 && PYCONV_MIN(s->c_in, s->c_out) / s->groups >= PYCONV_WINOGRAD_MIN_CHANNELS;
+}
+
+/* algorithm="auto" runs the forward and input gradient of eligible shapes by Winograd with at
+ * least PYCONV_AUTO_WINOGRAD_MIN_CHANNELS channels per group (a margin on the other algorithms'
+ * accuracy: Winograd's error falls as channels grow, `python -m bench.winograd_error`) and at
+ * least PYCONV_AUTO_WINOGRAD_MIN_TILE_CHANNELS output tiles x channels (transforming the filters
+ * once per call is paid for by enough tiles, or channels: `python -m bench.winograd_rule`;
+ * docs/winograd.md). */
+#define PYCONV_AUTO_WINOGRAD_MIN_CHANNELS 32
+#define PYCONV_AUTO_WINOGRAD_MIN_TILE_CHANNELS 512
+
+static int winograd_pays(const pyconv_conv_shape *s)
+{
+    const int64_t tiles = s->n * ((s->h_out + 3) / 4) * ((s->w_out + 3) / 4);
+    const int64_t channels = PYCONV_MIN(s->c_in, s->c_out) / s->groups;
+    return channels >= PYCONV_AUTO_WINOGRAD_MIN_CHANNELS &&
+           (double)tiles * (double)channels >= PYCONV_AUTO_WINOGRAD_MIN_TILE_CHANNELS;
+}
+
+static pyconv_algorithm auto_algorithm(const pyconv_conv_shape *s, pyconv_conv_op op)
+{
+    const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
+    if (op != PYCONV_OP_WEIGHT_GRAD && winograd_eligible(s) && winograd_pays(s))
+        return PYCONV_ALGO_WINOGRAD;
+    if (s->groups > 1 && cin_g * cout_g <= PYCONV_AUTO_DIRECT_MAX_GROUP_SIZE) return PYCONV_ALGO_DIRECT;
+    if (op == PYCONV_OP_FORWARD && cout_g <= PYCONV_AUTO_DIRECT_MAX_FILTERS && s->stride_w == 1 &&
+        s->kh * s->kw > 1)
+        return PYCONV_ALGO_DIRECT;
+    return PYCONV_ALGO_IM2COL;
+}
+
+static pyconv_gemm_blocking blocking(int real_size)
+{
+    const pyconv_gemm_arch *arch = pyconv_gemm_active_arch();
+    return real_size == 4 ? arch->blocking_f32 : arch->blocking_f64;
+}
+
+/* Share of a micro-tile dimension of `size` that holds values. */
+static double filled(int64_t size, int64_t tile)
+{
+    return (double)size / (double)((size + tile - 1) / tile * tile);
+}
+
+/* The weight gradient's two implicit GEMMs (conv/implicit_weight_t.h): taps as micro-tile
+ * rows and filters as columns, gathered straight from the images but written through a
+ * transposed accumulator; or filters as rows and taps as columns, the patches packed and the
+ * result written in place, the pixel reduction split into chunks when the tiles are few.
+ * Filters as rows when they fill the micro-tiles better, or when the result is large next to
+ * the pixels it sums (the transpose then costs as much as the products). */
+static int weight_filters_as_rows(const pyconv_conv_shape *s, int real_size)
+{
+    const pyconv_gemm_blocking blk = blocking(real_size);
+    const int64_t m = s->c_out / s->groups, k = s->c_in / s->groups * s->kh * s->kw;
+    const double taps_as_rows = filled(k, blk.mr) * filled(m, blk.nr);
+    const double filters_as_rows = filled(m, blk.mr) * filled(k, blk.nr);
+    return filters_as_rows > taps_as_rows || s->n * s->h_out * s->w_out < 4 * blk.kc;
+}
+
+/* Bytes of each algorithm's workspace, for the dtype of real_size. */
+static double workspace_bytes(const pyconv_conv_shape *s, pyconv_conv_op op, pyconv_conv_method m,
+                              int real_size, int n_threads)
+{
+    const int f32 = real_size == 4;
+    const double cols = (double)(2 * s->kw) * sizeof(int64_t);
+    const double flipped = (double)(s->c_in * (s->c_out / s->groups) * s->kh * s->kw) * real_size;
+    pyconv_conv_shape t;
+    switch (m) {
+    case PYCONV_METHOD_DIRECT:
+        /* the weight gradient's per-thread accumulator */
+        return cols + (op == PYCONV_OP_WEIGHT_GRAD
+                           ? (double)n_threads * (double)(s->kh * s->kw * s->w_out) * real_size : 0);
+    case PYCONV_METHOD_DIRECT_TRANSPOSED:
+        pyconv_input_as_forward(s, &t);
+        return flipped + (double)(2 * t.kw) * sizeof(int64_t);
+    case PYCONV_METHOD_IMPLICIT_GEMM:
+        if (op == PYCONV_OP_WEIGHT_GRAD)
+            return f32 ? pyconv_weight_implicit_workspace_f32(s, n_threads)
+                       : pyconv_weight_implicit_workspace_f64(s, n_threads);
+        return f32 ? pyconv_forward_implicit_workspace_f32(s, n_threads)
+                   : pyconv_forward_implicit_workspace_f64(s, n_threads);
+    case PYCONV_METHOD_IMPLICIT_TRANSPOSED:
+        pyconv_input_as_forward(s, &t);
+        return flipped + (f32 ? pyconv_forward_implicit_workspace_f32(&t, n_threads)
+                              : pyconv_forward_implicit_workspace_f64(&t, n_threads));
+    case PYCONV_METHOD_GEMM_COL2IM:
+        return f32 ? pyconv_input_gemm_col2im_workspace_f32(s, n_threads)
+                   : pyconv_input_gemm_col2im_workspace_f64(s, n_threads);
+    case PYCONV_METHOD_GEMM_PATCHES:
+        return f32 ? pyconv_weight_gemm_workspace_f32(s, n_threads)
+                   : pyconv_weight_gemm_workspace_f64(s, n_threads);
+    case PYCONV_METHOD_WINOGRAD:
+        return f32 ? pyconv_winograd_workspace_f32(s, n_threads)
+                   : pyconv_winograd_workspace_f64(s, n_threads);
+    case PYCONV_METHOD_WINOGRAD_TRANSPOSED:
+        pyconv_input_as_forward(s, &t);
+        return f32 ? pyconv_winograd_workspace_f32(&t, n_threads)
+                   : pyconv_winograd_workspace_f64(&t, n_threads);
+    default:
+        return 0;
+    }
+}
+
+pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op op,
+                                    pyconv_algorithm requested, int real_size, int n_threads,
+                                    pyconv_conv_plan *plan)
+{
+    if (pyconv_conv_shape_check(s, NULL, 0) != PYCONV_OK || plan == NULL || n_threads < 1 ||
+        (real_size != 4 && real_size != 8) || requested < PYCONV_ALGO_AUTO ||
+        requested > PYCONV_ALGO_WINOGRAD || op < PYCONV_OP_FORWARD || op > PYCONV_OP_WEIGHT_GRAD)
+        return PYCONV_ERR_ARG;
+    /* no Winograd weight gradient: it runs as im2col, so that one algorithm serves a layer's
+     * three ops */
+    if (requested == PYCONV_ALGO_WINOGRAD && op != PYCONV_OP_WEIGHT_GRAD && !winograd_eligible(s))
+        return PYCONV_ERR_ARG;
+    const pyconv_algorithm algo = requested == PYCONV_ALGO_AUTO ? auto_algorithm(s, op)
+                                : requested == PYCONV_ALGO_WINOGRAD && op == PYCONV_OP_WEIGHT_GRAD
+                                    ? PYCONV_ALGO_IM2COL
+                                    : requested;
+    const int64_t cin_g = s->c_in / s->groups;
+    const int empty_out = op == PYCONV_OP_FORWARD ? s->n * s->c_out * s->h_out * s->w_out == 0
+                        : op == PYCONV_OP_INPUT_GRAD ? s->n * s->c_in * s->h_in * s->w_in == 0
+                                                     : s->c_out * cin_g * s->kh * s->kw == 0;
+    pyconv_conv_shape t;
+    pyconv_conv_method m;
+    plan->algorithm = algo;
+    if (empty_out) {
+        m = PYCONV_METHOD_NONE;
+    } else if (op == PYCONV_OP_FORWARD) {
+        /* no input channels: the output is the bias; huge padding: see pyconv_gather_fits */
+        m = s->c_in == 0 ? PYCONV_METHOD_BIAS_ONLY
+          : algo == PYCONV_ALGO_WINOGRAD ? PYCONV_METHOD_WINOGRAD
+          : algo == PYCONV_ALGO_IM2COL && pyconv_gather_fits(s) ? PYCONV_METHOD_IMPLICIT_GEMM
+                                                                : PYCONV_METHOD_DIRECT;
+    } else if (op == PYCONV_OP_WEIGHT_GRAD) {
+        m = s->n * s->h_out * s->w_out == 0 ? PYCONV_METHOD_ZEROS
+          : algo != PYCONV_ALGO_IM2COL || !pyconv_gather_fits(s) ? PYCONV_METHOD_DIRECT
+          : weight_filters_as_rows(s, real_size) ? PYCONV_METHOD_GEMM_PATCHES
+                                                 : PYCONV_METHOD_IMPLICIT_GEMM;
+    } else if (s->c_out == 0 || s->h_out * s->w_out == 0) {
+        m = PYCONV_METHOD_ZEROS;
+    } else if (algo == PYCONV_ALGO_WINOGRAD) {
+        /* stride 1: the forward of gy, whose padding may be negative (a crop, which it reads) */
+        m = PYCONV_METHOD_WINOGRAD_TRANSPOSED;
+    } else if (!pyconv_input_as_forward(s, &t)) {
+        /* strided (or padding beyond the kernel's extent): no forward form */
+        m = algo == PYCONV_ALGO_IM2COL ? PYCONV_METHOD_GEMM_COL2IM : PYCONV_METHOD_DIRECT;
+    } else if (algo == PYCONV_ALGO_DIRECT) {
+        m = PYCONV_METHOD_DIRECT_TRANSPOSED;
+    } else if ((s->kh == 1 && s->kw == 1 && s->pad_top == 0 && s->pad_left == 0 &&
+                s->h_out == s->h_in && s->w_out == s->w_in) ||
+               2 * cin_g < blocking(real_size).nr) {
+        /* pointwise: the GEMM writes gx directly; few input channels per group would fill few
+         * columns of the transposed forward's micro-tiles */
+        m = PYCONV_METHOD_GEMM_COL2IM;
+    } else {
+        m = pyconv_gather_fits(&t) ? PYCONV_METHOD_IMPLICIT_TRANSPOSED : PYCONV_METHOD_DIRECT_TRANSPOSED;
+    }
+    plan->method = m;
+    if (m == PYCONV_METHOD_DIRECT || m == PYCONV_METHOD_DIRECT_TRANSPOSED)
+        plan->algorithm = PYCONV_ALGO_DIRECT;
+    else if (m == PYCONV_METHOD_IMPLICIT_GEMM || m == PYCONV_METHOD_IMPLICIT_TRANSPOSED ||
+             m == PYCONV_METHOD_GEMM_COL2IM || m == PYCONV_METHOD_GEMM_PATCHES)
+        plan->algorithm = PYCONV_ALGO_IM2COL;
+    else if (m == PYCONV_METHOD_WINOGRAD || m == PYCONV_METHOD_WINOGRAD_TRANSPOSED)
+        plan->algorithm = PYCONV_ALGO_WINOGRAD;
+    plan->workspace_bytes = workspace_bytes(s, op, m, real_size, n_threads);
+    return PYCONV_OK;
+}
+
+const char *pyconv_conv_method_name(pyconv_conv_method method)
+{
+    switch (method) {
+    case PYCONV_METHOD_NONE: return "none";
+    case PYCONV_METHOD_ZEROS: return "zeros";
+    case PYCONV_METHOD_BIAS_ONLY: return "bias-only";
+    case PYCONV_METHOD_DIRECT: return "direct";
+    case PYCONV_METHOD_DIRECT_TRANSPOSED: return "direct-transposed";
+    case PYCONV_METHOD_IMPLICIT_GEMM: return "implicit-gemm";
+    case PYCONV_METHOD_IMPLICIT_TRANSPOSED: return "implicit-gemm-transposed";
+    case PYCONV_METHOD_GEMM_COL2IM: return "gemm-col2im";
+    case PYCONV_METHOD_GEMM_PATCHES: return "gemm-patches";
+    case PYCONV_METHOD_WINOGRAD: return "winograd";
+    case PYCONV_METHOD_WINOGRAD_TRANSPOSED: return "winograd-transposed";
+    }
+    return "unknown";
+}
