@@ -1,7 +1,8 @@
-"""algorithm="winograd" (F(4x4, 3x3)) against pyconv.reference: forward and input gradient, both
-dtypes, on generated eligible shapes (non-square images, sizes not multiples of the tile, 1x1 and
-2x2 images with padding, padding 0-3 and asymmetric, groups), N = 0, adversarial magnitudes,
-NaN / inf, thread counts, and the ValueError for ineligible shapes.
+"""algorithm="winograd" (F(4x4, 3x3)) against pyconv.reference: forward (with the fused output
+stage: bias, residual, activation) and input gradient, both dtypes, on generated eligible shapes
+(non-square images, sizes not multiples of the tile, 1x1 and 2x2 images with padding, padding
+0-3 and asymmetric, groups), N = 0, adversarial magnitudes, NaN / inf, thread counts, and the
+ValueError for ineligible shapes.
 
 Tolerance. Winograd rounds the transforms of each tile's whole 6x6 input patch, so its error is
 bounded by the magnitudes of that patch (pyconv.reference.winograd_magnitude: per output, the sum
@@ -13,7 +14,7 @@ over channels of |x| over the 9x9 window holding every patch its tile can read, 
 8-20 channels; WINOGRAD_TOL_FACTOR = 0.25 leaves a margin of 3.4 over that worst case."""
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pyconv
@@ -88,6 +89,34 @@ def test_winograd_matches_reference(dtype, case, with_bias, seed):
     b = rng.uniform(-1, 1, w_shape[0]).astype(dtype) if with_bias else None
     y = check_forward(x, w, b, kwargs, pads, dtype)
     check_input_grad(x_shape, w, rng.uniform(-1, 1, y.shape).astype(dtype), kwargs, pads, dtype)
+
+
+@pytest.mark.parametrize("activation", [None] + list(reference.ACTIVATIONS))
+@pytest.mark.parametrize("dtype", DTYPES)
+@settings(max_examples=25)
+@given(case=winograd_cases(), with_residual=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_fused_output_stage(dtype, activation, case, with_residual, seed):
+    """y = activation(conv + bias + residual), applied where the output transform stores y: the
+    sum's bound carries over through the activation (at most 1.1-Lipschitz), plus the residual's
+    and the activation's own rounding (a few eps of the result), as in test_conv."""
+    x_shape, w_shape, kwargs, pads = case
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, x_shape).astype(dtype)
+    w = rng.uniform(-1, 1, w_shape).astype(dtype)
+    b = rng.uniform(-1, 1, w_shape[0]).astype(dtype)
+    y_shape = reference.conv2d(x, w, **kwargs).shape
+    r = rng.uniform(-4, 4, y_shape).astype(dtype) if with_residual else None
+    got = pyconv.conv2d(x, w, b, **kwargs, algorithm="winograd", activation=activation, residual=r)
+    x64, w64, b64 = x.astype(np.float64), w.astype(np.float64), b.astype(np.float64)
+    expected = reference.conv2d(x64, w64, b64, **kwargs, activation=activation,
+                                residual=None if r is None else r.astype(np.float64))
+    magnitude = (reference.winograd_magnitude(x64, w64, pads, kwargs["groups"])
+                 + np.abs(b64)[:, None, None])
+    eps = np.finfo(dtype).eps
+    bound = 1.1 * (WINOGRAD_TOL_FACTOR * eps * np.sqrt(w[0].size) * magnitude
+                   + (eps * np.abs(r) if with_residual else 0)) + 4 * eps * np.abs(expected)
+    assert got.dtype == np.dtype(dtype)
+    np.testing.assert_array_less(np.abs(got.astype(np.float64) - expected) - bound, 1e-300)
 
 
 CORNERS = {
