@@ -1,4 +1,4 @@
-"""The measurement behind pyconv.conv's auto rule for Winograd (AUTO_WINOGRAD_MIN_TILE_CHANNELS):
+"""The measurement behind the auto rule for Winograd (PYCONV_AUTO_WINOGRAD_MIN_TILE_CHANNELS,
 time of algorithm="winograd" over algorithm="im2col" for the forward pass of 3x3, stride-1,
 padding-1 layers, float32, 1 thread, by channels (C_in = C_out), image side and batch; < 1 means
 Winograd is faster. Calls alternate in rounds (bench.timing); the
