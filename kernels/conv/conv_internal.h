@@ -76,6 +76,13 @@ PYCONV_INLINE int pyconv_gather_fits(const pyconv_conv_shape *s)
                               PYCONV_MAX_PADDED_PLANE_RATIO * (double)s->h_in * (double)s->w_in + 65536.0;
 }
 
+/* A 1x1, stride-1, unpadded convolution: its output planes are GEMMs of the input planes. */
+PYCONV_INLINE int pyconv_is_pointwise(const pyconv_conv_shape *s)
+{
+    return s->kh == 1 && s->kw == 1 && s->stride_h == 1 && s->stride_w == 1 && s->pad_top == 0 &&
+           s->pad_left == 0 && s->h_out == s->h_in && s->w_out == s->w_in;
+}
+
 /* Images per step of the implicit GEMM: small images are batched so a step has at least this
  * many pixels (or GEMM depth, for the weight gradient). */
 #define PYCONV_MIN_GEMM_PIXELS 512
@@ -131,9 +138,14 @@ typedef struct {                                                                
 pyconv_status pyconv_forward_direct_##sfx(const pyconv_conv_shape *s, const real *x,         \
                                           const real *w, const pyconv_epilogue_##sfx *ep,     \
                                           real *y, int n_threads);                            \
+/* flipped: w are the weights of the convolution whose stride-1 input gradient this is */    \
 pyconv_status pyconv_forward_implicit_##sfx(const pyconv_conv_shape *s, const real *x,       \
-                                            const real *w, const pyconv_epilogue_##sfx *ep,   \
-                                            real *y, int n_threads);                          \
+                                            const real *w, int flipped,                       \
+                                            const pyconv_epilogue_##sfx *ep, real *y,         \
+                                            int n_threads);                                   \
+pyconv_status pyconv_forward_pointwise_##sfx(const pyconv_conv_shape *s, const real *x,      \
+                                             const real *w, const pyconv_epilogue_##sfx *ep,  \
+                                             real *y, int n_threads);                         \
 /* Winograd F(4x4, 3x3) (conv/winograd_t.h): 3x3, stride 1, dilation 1, input channels in    \
  * every group; the input gradient of such a convolution as its transposed forward.          */ \
 pyconv_status pyconv_forward_winograd_##sfx(const pyconv_conv_shape *s, const real *x,       \

@@ -14,7 +14,8 @@ pyconv_status FN(pyconv_conv2d)(const pyconv_conv_shape *s, pyconv_algorithm alg
     if (st != PYCONV_OK) return st;
     switch (plan.method) {
     case PYCONV_METHOD_NONE: return PYCONV_OK;
-    case PYCONV_METHOD_IMPLICIT_GEMM: return FN(pyconv_forward_implicit)(s, x, w, &ep, y, n_threads);
+    case PYCONV_METHOD_IMPLICIT_GEMM: return FN(pyconv_forward_implicit)(s, x, w, 0, &ep, y, n_threads);
+    case PYCONV_METHOD_GEMM_POINTWISE: return FN(pyconv_forward_pointwise)(s, x, w, &ep, y, n_threads);
     case PYCONV_METHOD_WINOGRAD: return FN(pyconv_forward_winograd)(s, x, w, &ep, y, n_threads);
     default: return FN(pyconv_forward_direct)(s, x, w, &ep, y, n_threads);  /* bias-only too */
     }

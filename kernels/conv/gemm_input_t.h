@@ -3,16 +3,10 @@
  * and group, col_g (K x L) = W_g^T @ gy_g on the GEMM driver, then col2im into gx. A 1x1,
  * stride-1, unpadded convolution has gx = col: the GEMM writes it directly. */
 
-static int FN(is_pointwise)(const pyconv_conv_shape *s)
-{
-    return s->kh == 1 && s->kw == 1 && s->stride_h == 1 && s->stride_w == 1 &&
-           s->pad_top == 0 && s->pad_left == 0 && s->h_out == s->h_in && s->w_out == s->w_in;
-}
-
 /* Bytes of one image's patch matrix (all groups): the per-thread workspace. */
 static size_t FN(col_bytes)(const pyconv_conv_shape *s)
 {
-    return FN(is_pointwise)(s) ? 0 : (size_t)(s->c_in * s->kh * s->kw * s->h_out * s->w_out) * sizeof(real);
+    return pyconv_is_pointwise(s) ? 0 : (size_t)(s->c_in * s->kh * s->kw * s->h_out * s->w_out) * sizeof(real);
 }
 
 typedef struct {
@@ -31,7 +25,7 @@ static pyconv_status FN(input_image)(const void *ctx, int64_t img, int64_t imgs,
     real *gxi = a->gx + img * s->c_in * s->h_in * s->w_in;
     real *col = gxi;
     (void)imgs;
-    if (!FN(is_pointwise)(s)) {
+    if (!pyconv_is_pointwise(s)) {
         col = (real *)pyconv_arena_get(PYCONV_ARENA_CONV_0, FN(col_bytes)(s));
         if (col == NULL) return PYCONV_ERR_NOMEM;
     }

@@ -11,34 +11,49 @@
 
 #include "conv/epilogue_t.h"
 
+/* Whether the weights are packed as each task needs a KC x NR slice of them rather than all
+ * at once: when the whole batch is one block of pixels, each weight is used by one task only,
+ * and packing ahead would write the packed weights out and read them back (three passes over
+ * an array as large as the weights, for a few pixels' products each; ResNet's 512-channel
+ * 7x7 layers at batch 1 are memory-bound that way). */
+static int FN(pack_as_needed)(const pyconv_conv_shape *s, const pyconv_gemm_blocking *blk)
+{
+    return s->n * s->h_out * s->w_out <= blk->mc;
+}
+
 /* The call's shared workspace (the calling thread's GEMM_B slot): W_g^T as B micro-panels
- * (group g's ceil(M / NR) panels of K x NR), then the tap offsets of the gather. */
+ * (group g's ceil(M / NR) panels of K x NR; none when packed as needed), then the tap offsets
+ * of the gather. */
 typedef struct {
     size_t w_packed, tap_off, bytes;
 } FN(forward_layout);
 
-static FN(forward_layout) FN(forward_layout_of)(const pyconv_conv_shape *s, int64_t nr)
+static FN(forward_layout) FN(forward_layout_of)(const pyconv_conv_shape *s,
+                                                const pyconv_gemm_blocking *blk)
 {
     const int64_t cout_g = s->c_out / s->groups, k = s->c_in / s->groups * s->kh * s->kw;
+    const int64_t nr = blk->nr;
     FN(forward_layout) l = {0, 0, 0};
-    l.w_packed = pyconv_layout_part(&l.bytes, (size_t)(s->groups * ((cout_g + nr - 1) / nr) * nr * k) *
-                                                  sizeof(real));
+    l.w_packed = pyconv_layout_part(
+        &l.bytes, FN(pack_as_needed)(s, blk) ? 0 : (size_t)(s->groups * ((cout_g + nr - 1) / nr) * nr * k) *
+                                                        sizeof(real));
     l.tap_off = pyconv_layout_part(&l.bytes, (size_t)(s->c_in * s->kh * s->kw) * sizeof(int64_t));
     return l;
 }
 
 /* A thread's block workspace (its CONV_1 slot): the block's transposed results (mc x ldc),
- * its pixels' offsets and row pointers. */
+ * its pixels' offsets and row pointers, and the KC x NR weight slice packed as needed. */
 typedef struct {
-    size_t ct, pix, rows, bytes;
+    size_t ct, pix, rows, w_slice, bytes;
 } FN(block_layout);
 
-static FN(block_layout) FN(block_layout_of)(int64_t mc, int64_t ldc)
+static FN(block_layout) FN(block_layout_of)(int64_t mc, int64_t ldc, const pyconv_gemm_blocking *blk)
 {
-    FN(block_layout) l = {0, 0, 0, 0};
+    FN(block_layout) l = {0, 0, 0, 0, 0};
     l.ct = pyconv_layout_part(&l.bytes, (size_t)(mc * ldc) * sizeof(real));
     l.pix = pyconv_layout_part(&l.bytes, (size_t)mc * sizeof(int64_t));
     l.rows = pyconv_layout_part(&l.bytes, (size_t)mc * sizeof(real *));
+    l.w_slice = pyconv_layout_part(&l.bytes, (size_t)(blk->kc * blk->nr) * sizeof(real));
     return l;
 }
 
@@ -47,7 +62,9 @@ typedef struct {
     FN(pyconv_gather) in;
     const FN(pyconv_epilogue) *ep;
     real *y;
-    const real *w_packed;
+    const real *w;         /* the weights: as given, or (flipped) those of the convolution whose */
+    int flipped;           /* stride-1 input gradient this forward pass is (transposed_t.h) */
+    const real *w_packed;  /* ... packed ahead, or NULL: packed as needed */
 } FN(forward_args);
 
 /* One chunk of images' arguments, as its pixel-block tasks see them. */
@@ -59,6 +76,30 @@ typedef struct {
     int64_t pgroups;           /* filter-panel groups per pixel block: tasks = blocks x groups */
     FN(block_layout) layout;
 } FN(chunk_args);
+
+/* Rows [p0, p0 + kc) of micro-panel jp of group g's W_g^T (tap p, filter j) into dst. As
+ * given, W_g^T is a strided matrix. Flipped, filter j of this convolution is input channel j
+ * of the original one and tap p = (f, t) its filter f's tap taps-1-t, read in place: the
+ * transposed weights are never copied. */
+static void FN(pack_weight_slice)(const FN(forward_args) *f, int64_t g, int64_t jp, int64_t p0,
+                                  int64_t kc, int64_t nr, real *dst)
+{
+    const pyconv_conv_shape *s = f->in.s;
+    const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
+    const int64_t taps = s->kh * s->kw, k = cin_g * taps, width = PYCONV_MIN(nr, cout_g - jp * nr);
+    if (!f->flipped) {
+        const FN(pyconv_strided) w_t = {f->w + g * cout_g * k, k, 1};
+        FN(pyconv_pack_strided)(&w_t, jp * nr, width, p0, kc, nr, dst);
+        return;
+    }
+    for (int64_t p = 0; p < kc; p++) {
+        const int64_t filter = (p0 + p) / taps, tap = taps - 1 - (p0 + p) % taps;
+        const real *src = f->w + ((g * cin_g + filter) * cout_g + jp * nr) * taps + tap;
+        real *d = dst + p * nr;
+        for (int64_t r = 0; r < width; r++) d[r] = src[r * taps];
+        for (int64_t r = width; r < nr; r++) d[r] = 0;
+    }
+}
 
 /* y for pixels [q0, q0 + n_px) of images from img on, filters [oc_lo, oc_hi) of group g:
  * the block's transposed result ct (row t = pixel q0 + t, ldc apart) through the output stage. */
@@ -96,6 +137,7 @@ static pyconv_status FN(forward_blocks)(const void *ctx, int64_t lo, int64_t hi,
     real *ct = (real *)((char *)th->scratch + c->layout.ct);
     int64_t *pix = (int64_t *)((char *)th->scratch + c->layout.pix);
     const real **rows = (const real **)((char *)th->scratch + c->layout.rows);
+    real *w_slice = (real *)((char *)th->scratch + c->layout.w_slice);
     const int64_t cout_g = s->c_out / s->groups;
     for (int64_t t = lo; t < hi; t++) {
         const int64_t b = t / c->pgroups, pg = t % c->pgroups;
@@ -106,13 +148,22 @@ static pyconv_status FN(forward_blocks)(const void *ctx, int64_t lo, int64_t hi,
         /* rows past the last pixel repeat the first one; their results are not stored */
         for (int64_t r = 0; r < m_tiles; r++) rows[r] = c->src + pix[r < n_px ? r : 0];
         for (int64_t g = 0; g < s->groups; g++) {
-            const real *w_g = f->w_packed + g * c->ldc * c->k;
             /* loop 4 around the micro-kernel: KC-deep slices of the taps */
             for (int64_t pc = 0; pc < c->k; pc += blk.kc) {
+                const int64_t kc = PYCONV_MIN(blk.kc, c->k - pc);
                 const FN(pyconv_a_source) a = {NULL, rows, f->in.off + g * c->k + pc};
-                FN(pyconv_macro_kernel)(c->arch, m_tiles, c->ldc, PYCONV_MIN(blk.kc, c->k - pc), jp_lo,
-                                        jp_hi, 1, &a, w_g + pc * blk.nr, c->k * blk.nr,
-                                        pc == 0 ? 0 : 1, ct, c->ldc);
+                if (f->w_packed != NULL) {
+                    FN(pyconv_macro_kernel)(c->arch, m_tiles, c->ldc, kc, jp_lo, jp_hi, 1, &a,
+                                            f->w_packed + g * c->ldc * c->k + pc * blk.nr,
+                                            c->k * blk.nr, pc == 0 ? 0 : 1, ct, c->ldc);
+                    continue;
+                }
+                /* loop 2 here: each panel's slice packed as needed, then loop 1 */
+                for (int64_t jp = jp_lo; jp < jp_hi; jp++) {
+                    FN(pack_weight_slice)(f, g, jp, pc, kc, blk.nr, w_slice);
+                    FN(pyconv_macro_kernel)(c->arch, m_tiles, blk.nr, kc, 0, 1, 1, &a, w_slice,
+                                            kc * blk.nr, pc == 0 ? 0 : 1, ct + jp * blk.nr, c->ldc);
+                }
             }
             FN(store_block)(f, c->img, g, q0, n_px, jp_lo * blk.nr, PYCONV_MIN(jp_hi * blk.nr, cout_g),
                             ct, c->ldc);
@@ -159,7 +210,7 @@ static pyconv_status FN(forward_chunk)(const void *ctx, int64_t img, int64_t img
     const int nt = pyconv_gemm_thread_count(c.pixels, s->c_out, c.k,
                                             (c.pixels + blk.mr - 1) / blk.mr * c.panels, n_threads);
     FN(cut_tasks)(&c, &blk, nt);
-    c.layout = FN(block_layout_of)(c.mc, c.ldc);
+    c.layout = FN(block_layout_of)(c.mc, c.ldc, &blk);
     const int64_t n_tasks = (c.pixels + c.mc - 1) / c.mc * c.pgroups;
     const pyconv_scratch block = {PYCONV_ARENA_CONV_1, c.layout.bytes};
     /* nt already counts the work: the tasks are spread over exactly that many threads */
@@ -167,22 +218,23 @@ static pyconv_status FN(forward_chunk)(const void *ctx, int64_t img, int64_t img
                                FN(forward_blocks), &c, block);
 }
 
-/* Groups x micro-panels [lo, hi) of W_g^T packed as B micro-panels. */
+/* Groups x micro-panels [lo, hi) of W_g^T packed ahead, each a whole K x NR micro-panel. */
+typedef struct {
+    const FN(forward_args) *f;
+    real *dst;
+} FN(pack_args);
+
 static pyconv_status FN(pack_weights)(const void *ctx, int64_t lo, int64_t hi,
                                       const pyconv_thread *th)
 {
-    const FN(pyconv_conv_io) *a = (const FN(pyconv_conv_io) *)ctx;
-    const pyconv_conv_shape *s = a->s;
+    const FN(pack_args) *a = (const FN(pack_args) *)ctx;
+    const pyconv_conv_shape *s = a->f->in.s;
     const int64_t nr = pyconv_gemm_active_arch()->FN(blocking).nr;
-    const int64_t cout_g = s->c_out / s->groups, k = s->c_in / s->groups * s->kh * s->kw;
-    const int64_t panels = (cout_g + nr - 1) / nr;
+    const int64_t k = s->c_in / s->groups * s->kh * s->kw;
+    const int64_t panels = (s->c_out / s->groups + nr - 1) / nr;
     (void)th;
-    for (int64_t e = lo; e < hi; e++) {
-        const int64_t g = e / panels, jp = e % panels;
-        const FN(pyconv_strided) w_t = {a->src + g * cout_g * k, k, 1};
-        FN(pyconv_pack_strided)(&w_t, jp * nr, PYCONV_MIN(nr, cout_g - jp * nr), 0, k, nr,
-                                a->dst + e * k * nr);
-    }
+    for (int64_t e = lo; e < hi; e++)
+        FN(pack_weight_slice)(a->f, e / panels, e % panels, 0, k, nr, a->dst + e * k * nr);
     return PYCONV_OK;
 }
 
@@ -195,26 +247,31 @@ static int64_t FN(forward_chunk_images)(const pyconv_conv_shape *s)
 
 /* Needs pyconv_gather_fits(s). */
 pyconv_status FN(pyconv_forward_implicit)(const pyconv_conv_shape *s, const real *x,
-                                          const real *w, const FN(pyconv_epilogue) *ep, real *y,
-                                          int n_threads)
+                                          const real *w, int flipped, const FN(pyconv_epilogue) *ep,
+                                          real *y, int n_threads)
 {
     if (!pyconv_gather_fits(s)) return PYCONV_ERR_ARG;
     if (s->n == 0 || s->h_out * s->w_out == 0 || s->c_out == 0) return PYCONV_OK;
-    const int64_t nr = pyconv_gemm_active_arch()->FN(blocking).nr;
-    const int64_t k = s->c_in / s->groups * s->kh * s->kw;
+    const pyconv_gemm_blocking blk = pyconv_gemm_active_arch()->FN(blocking);
+    const int64_t nr = blk.nr, k = s->c_in / s->groups * s->kh * s->kw;
     const int64_t panels = (s->c_out / s->groups + nr - 1) / nr;
-    const FN(forward_layout) layout = FN(forward_layout_of)(s, nr);
+    const FN(forward_layout) layout = FN(forward_layout_of)(s, &blk);
     char *ws = (char *)pyconv_arena_get(PYCONV_ARENA_GEMM_B, layout.bytes);
     if (ws == NULL) return PYCONV_ERR_NOMEM;
     FN(forward_args) f;
     f.ep = ep;
     f.y = y;
-    f.w_packed = (const real *)(ws + layout.w_packed);
+    f.w = w;
+    f.flipped = flipped;
+    f.w_packed = NULL;
     FN(pyconv_gather_init)(&f.in, s, x, (int64_t *)(ws + layout.tap_off));
-    const FN(pyconv_conv_io) pack = {s, w, (real *)(ws + layout.w_packed)};
-    pyconv_status st = pyconv_parallel_for(s->groups * panels, (double)(s->groups * panels * nr * k),
-                                           n_threads, FN(pack_weights), &pack, PYCONV_NO_SCRATCH);
-    if (st != PYCONV_OK) return st;
+    if (!FN(pack_as_needed)(s, &blk)) {
+        const FN(pack_args) pack = {&f, (real *)(ws + layout.w_packed)};
+        const pyconv_status st = pyconv_parallel_for(s->groups * panels, (double)(s->groups * panels * nr * k),
+                                                     n_threads, FN(pack_weights), &pack, PYCONV_NO_SCRATCH);
+        if (st != PYCONV_OK) return st;
+        f.w_packed = (const real *)(ws + layout.w_packed);
+    }
     return pyconv_parallel_chunks(s->n, FN(forward_chunk_images)(s), n_threads, FN(forward_chunk), &f);
 }
 
@@ -225,6 +282,6 @@ double FN(pyconv_forward_implicit_workspace)(const pyconv_conv_shape *s, int n_t
     const pyconv_gather_extent e = pyconv_gather_extent_of(s);
     const double chunk = (double)PYCONV_MIN(FN(forward_chunk_images)(s), PYCONV_MAX(s->n, 1));
     const double padded = e.padded ? chunk * (double)s->c_in * (double)e.hp * (double)e.wp * sizeof(real) : 0;
-    return (double)FN(forward_layout_of)(s, blk.nr).bytes +
-           n_threads * (padded + (double)FN(block_layout_of)(blk.mc, ldc).bytes);
+    return (double)FN(forward_layout_of)(s, &blk).bytes +
+           n_threads * (padded + (double)FN(block_layout_of)(blk.mc, ldc, &blk).bytes);
 }

@@ -193,10 +193,10 @@ static double workspace_bytes(const pyconv_conv_shape *s, pyconv_conv_op op, pyc
                        : pyconv_weight_implicit_workspace_f64(s, n_threads);
         return f32 ? pyconv_forward_implicit_workspace_f32(s, n_threads)
                    : pyconv_forward_implicit_workspace_f64(s, n_threads);
-    case PYCONV_METHOD_IMPLICIT_TRANSPOSED:
+    case PYCONV_METHOD_IMPLICIT_TRANSPOSED:  /* reads the weights flipped in place */
         pyconv_input_as_forward(s, &t);
-        return flipped + (f32 ? pyconv_forward_implicit_workspace_f32(&t, n_threads)
-                              : pyconv_forward_implicit_workspace_f64(&t, n_threads));
+        return f32 ? pyconv_forward_implicit_workspace_f32(&t, n_threads)
+                   : pyconv_forward_implicit_workspace_f64(&t, n_threads);
     case PYCONV_METHOD_GEMM_COL2IM:
         return f32 ? pyconv_input_gemm_col2im_workspace_f32(s, n_threads)
                    : pyconv_input_gemm_col2im_workspace_f64(s, n_threads);
@@ -210,6 +210,11 @@ static double workspace_bytes(const pyconv_conv_shape *s, pyconv_conv_op op, pyc
         pyconv_input_as_forward(s, &t);
         return f32 ? pyconv_winograd_workspace_f32(&t, n_threads)
                    : pyconv_winograd_workspace_f64(&t, n_threads);
+    case PYCONV_METHOD_GEMM_POINTWISE: {
+        /* the GEMM's A block per thread and its shared B block */
+        const pyconv_gemm_blocking blk = blocking(real_size);
+        return ((double)n_threads * (double)(blk.mc * blk.kc) + (double)(blk.nc * blk.kc)) * real_size;
+    }
     default:
         return 0;
     }
@@ -244,8 +249,9 @@ pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op o
         /* no input channels: the output is the bias; huge padding: see pyconv_gather_fits */
         m = s->c_in == 0 ? PYCONV_METHOD_BIAS_ONLY
           : algo == PYCONV_ALGO_WINOGRAD ? PYCONV_METHOD_WINOGRAD
-          : algo == PYCONV_ALGO_IM2COL && pyconv_gather_fits(s) ? PYCONV_METHOD_IMPLICIT_GEMM
-                                                                : PYCONV_METHOD_DIRECT;
+          : algo != PYCONV_ALGO_IM2COL || !pyconv_gather_fits(s) ? PYCONV_METHOD_DIRECT
+          : pyconv_is_pointwise(s) ? PYCONV_METHOD_GEMM_POINTWISE
+                                   : PYCONV_METHOD_IMPLICIT_GEMM;
     } else if (op == PYCONV_OP_WEIGHT_GRAD) {
         m = s->n * s->h_out * s->w_out == 0 ? PYCONV_METHOD_ZEROS
           : algo != PYCONV_ALGO_IM2COL || !pyconv_gather_fits(s) ? PYCONV_METHOD_DIRECT
@@ -261,9 +267,7 @@ pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op o
         m = algo == PYCONV_ALGO_IM2COL ? PYCONV_METHOD_GEMM_COL2IM : PYCONV_METHOD_DIRECT;
     } else if (algo == PYCONV_ALGO_DIRECT) {
         m = PYCONV_METHOD_DIRECT_TRANSPOSED;
-    } else if ((s->kh == 1 && s->kw == 1 && s->pad_top == 0 && s->pad_left == 0 &&
-                s->h_out == s->h_in && s->w_out == s->w_in) ||
-               2 * cin_g < blocking(real_size).nr) {
+    } else if (pyconv_is_pointwise(s) || 2 * cin_g < blocking(real_size).nr) {
         /* pointwise: the GEMM writes gx directly; few input channels per group would fill few
          * columns of the transposed forward's micro-tiles */
         m = PYCONV_METHOD_GEMM_COL2IM;
@@ -274,7 +278,8 @@ pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op o
     if (m == PYCONV_METHOD_DIRECT || m == PYCONV_METHOD_DIRECT_TRANSPOSED)
         plan->algorithm = PYCONV_ALGO_DIRECT;
     else if (m == PYCONV_METHOD_IMPLICIT_GEMM || m == PYCONV_METHOD_IMPLICIT_TRANSPOSED ||
-             m == PYCONV_METHOD_GEMM_COL2IM || m == PYCONV_METHOD_GEMM_PATCHES)
+             m == PYCONV_METHOD_GEMM_COL2IM || m == PYCONV_METHOD_GEMM_PATCHES ||
+             m == PYCONV_METHOD_GEMM_POINTWISE)
         plan->algorithm = PYCONV_ALGO_IM2COL;
     else if (m == PYCONV_METHOD_WINOGRAD || m == PYCONV_METHOD_WINOGRAD_TRANSPOSED)
         plan->algorithm = PYCONV_ALGO_WINOGRAD;
@@ -296,6 +301,7 @@ const char *pyconv_conv_method_name(pyconv_conv_method method)
     case PYCONV_METHOD_GEMM_PATCHES: return "gemm-patches";
     case PYCONV_METHOD_WINOGRAD: return "winograd";
     case PYCONV_METHOD_WINOGRAD_TRANSPOSED: return "winograd-transposed";
+    case PYCONV_METHOD_GEMM_POINTWISE: return "gemm-pointwise";
     }
     return "unknown";
 }

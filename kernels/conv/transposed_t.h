@@ -1,7 +1,8 @@
 /* The input gradient of a stride-1 convolution is a forward convolution of gy with the weights
  * flipped in space and transposed per group, padded by the dilated kernel's extent minus the
  * original padding (pyconv_input_as_forward). Both algorithms run it through their forward
- * kernel, which reads its values (a gather) instead of scattering them. */
+ * kernel, which reads its values (a gather) instead of scattering them: the implicit GEMM
+ * reads the weights flipped in place as it packs them, the direct kernel from a flipped copy. */
 
 /* t's weights (c_in, c_out/groups, kh, kw): w flipped in space and transposed per group, in
  * the calling thread's arena (slot CONV_2); NULL when out of memory. */
@@ -28,9 +29,8 @@ pyconv_status FN(pyconv_input_transposed)(const pyconv_conv_shape *s, int implic
 {
     pyconv_conv_shape t;
     if (!pyconv_input_as_forward(s, &t)) return PYCONV_ERR_ARG;
-    const real *w_t = FN(flipped_weights)(s, w);
-    if (w_t == NULL) return PYCONV_ERR_NOMEM;
     const FN(pyconv_epilogue) none = {NULL, NULL, PYCONV_ACT_NONE};
-    return implicit ? FN(pyconv_forward_implicit)(&t, gy, w_t, &none, gx, n_threads)
-                    : FN(pyconv_forward_direct)(&t, gy, w_t, &none, gx, n_threads);
+    if (implicit) return FN(pyconv_forward_implicit)(&t, gy, w, 1, &none, gx, n_threads);
+    const real *w_t = FN(flipped_weights)(s, w);
+    return w_t == NULL ? PYCONV_ERR_NOMEM : FN(pyconv_forward_direct)(&t, gy, w_t, &none, gx, n_threads);
 }

@@ -12,6 +12,18 @@ PYCONV_INLINE void FN(pack_panel)(const real *PYCONV_RESTRICT src, int64_t sx, i
         for (int64_t p = 0; p < kc; p++) memcpy(dst + p * w, src + p * sp, (size_t)w * sizeof(real));
         return;
     }
+    if (width == w && sp == 1) {
+        /* a transpose (B from a row-major weight matrix, A from a column-major one): blocks of
+         * 16 k-indices, so each row's cache line is read once, whole, and the block's
+         * 16 x w values are written while they are in L1 */
+        int64_t p = 0;
+        for (; p + 16 <= kc; p += 16)
+            for (int64_t r = 0; r < w; r++)
+                for (int64_t q = 0; q < 16; q++) dst[(p + q) * w + r] = src[r * sx + p + q];
+        for (; p < kc; p++)
+            for (int64_t r = 0; r < w; r++) dst[p * w + r] = src[r * sx + p];
+        return;
+    }
     if (width == w) {
         for (int64_t p = 0; p < kc; p++)
             for (int64_t r = 0; r < w; r++) dst[p * w + r] = src[p * sp + r * sx];
@@ -44,6 +56,7 @@ void FN(pyconv_pack_strided)(const void *ctx, int64_t x0, int64_t nx, int64_t p0
             PYCONV_PACK_WIDTH(4)
             PYCONV_PACK_WIDTH(6)
             PYCONV_PACK_WIDTH(8)
+            PYCONV_PACK_WIDTH(12)
             PYCONV_PACK_WIDTH(16)
             PYCONV_PACK_WIDTH(32)
             default: FN(pack_panel)(src, sx, sp, width, kc, w, dst);

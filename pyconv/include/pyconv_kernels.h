@@ -78,6 +78,7 @@ typedef enum {
     PYCONV_METHOD_DIRECT,               /* direct loops (the input gradient scatters) */
     PYCONV_METHOD_DIRECT_TRANSPOSED,    /* stride-1 input gradient: direct forward of gy */
     PYCONV_METHOD_IMPLICIT_GEMM,        /* implicit GEMM (forward, weight gradient) */
+    PYCONV_METHOD_GEMM_POINTWISE,       /* 1x1 stride-1 unpadded forward: plain GEMMs of planes */
     PYCONV_METHOD_IMPLICIT_TRANSPOSED,  /* stride-1 input gradient: implicit-GEMM forward of gy */
     PYCONV_METHOD_GEMM_COL2IM,          /* input gradient: GEMM per image, then col2im */
     PYCONV_METHOD_GEMM_PATCHES,         /* weight gradient: GEMM of gy and gathered patches */

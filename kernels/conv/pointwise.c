@@ -1,0 +1,5 @@
+#include "conv/conv_internal.h"
+#include "gemm/gemm_internal.h"
+
+#define PYCONV_TEMPLATE "conv/pointwise_t.h"
+#include "common/pyconv_instantiate.h"
