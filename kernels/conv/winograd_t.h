@@ -481,14 +481,8 @@ static pyconv_status FN(winograd_run)(const pyconv_conv_shape *s, const real *x,
                                       pyconv_wino_weights wl, const FN(pyconv_epilogue) *ep,
                                       real *y, int n_threads)
 {
-    FN(wino_args) a;
-    a.s = s;
-    a.x = x;
-    a.ep = ep;
-    a.y = y;
-    a.w = w;
-    a.wl = wl;
-    a.l = FN(wino_layout)(s, n_threads);
+    FN(wino_args) a = {.s = s, .x = x, .ep = ep, .y = y, .w = w, .wl = wl,
+                       .l = FN(wino_layout)(s, n_threads)};
     /* shared, in the calling thread's arena: the channel offsets into V, and the transformed
      * filters unless per block */
     int64_t *off = (int64_t *)pyconv_arena_get(PYCONV_ARENA_GEMM_B, a.l.shared_bytes);
@@ -496,7 +490,6 @@ static pyconv_status FN(winograd_run)(const pyconv_conv_shape *s, const real *x,
     for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++)
         for (int64_t c = 0; c < s->c_in; c++) off[e * s->c_in + c] = e * a.l.v_estride + c * a.l.ldv;
     a.off = off;
-    a.u = NULL;
     if (!a.l.per_block) {
         a.u = (real *)((char *)off + a.l.off_bytes);
         const pyconv_status st = pyconv_parallel_for(
