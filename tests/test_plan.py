@@ -15,8 +15,9 @@ from pyconv import reference
 CASES = [
     ("conv2d", (2, 8, 9, 9), (16, 8, 3, 3), dict(padding=1), "auto", "implicit-gemm"),
     ("conv2d", (2, 8, 9, 9), (2, 8, 3, 3), dict(padding=1), "auto", "direct"),
-    ("conv2d", (2, 8, 9, 9), (16, 8, 1, 1), {}, "auto", "gemm-pointwise"),
-    ("conv2d", (3, 8, 5, 7), (12, 4, 1, 1), dict(groups=2), "im2col", "gemm-pointwise"),
+    ("conv2d", (2, 8, 32, 32), (16, 8, 1, 1), {}, "auto", "gemm-pointwise"),
+    ("conv2d", (3, 8, 25, 21), (12, 4, 1, 1), dict(groups=2), "im2col", "gemm-pointwise"),
+    ("conv2d", (2, 8, 9, 9), (16, 8, 1, 1), {}, "auto", "implicit-gemm"),
     ("conv2d", (2, 8, 9, 9), (16, 8, 1, 1), dict(stride=2), "auto", "implicit-gemm"),
     ("conv2d", (2, 8, 9, 9), (8, 1, 3, 3), dict(padding=1, groups=8), "auto", "direct"),
     ("conv2d", (2, 0, 5, 5), (4, 0, 3, 3), {}, "im2col", "bias-only"),

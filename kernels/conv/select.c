@@ -100,10 +100,15 @@ pyconv_status pyconv_pool_shape_check(const pyconv_pool_shape *s, char *msg, siz
  * each group's GEMM would be a sliver, and for the forward pass of stride-1, non-1x1
  * convolutions with at most PYCONV_AUTO_DIRECT_MAX_FILTERS filters per group, which would fill
  * few columns of the micro-tiles; Winograd where its rule below says; the implicit GEMM
- * otherwise. The thresholds come from
- * `python -m bench.auto_rule` (docs/performance.md). */
+ * otherwise. The thresholds come from `python -m bench.auto_rule` (docs/performance.md). */
 #define PYCONV_AUTO_DIRECT_MAX_GROUP_SIZE 16
 #define PYCONV_AUTO_DIRECT_MAX_FILTERS 2
+
+/* A pointwise forward runs as plain GEMMs of the image planes (pixels as micro-tile columns)
+ * from this many pixels per image; below, the implicit GEMM's pixel rows and filter columns
+ * fill the micro-tiles better (docs/performance.md, 2026-11-30: 1 thread, ResNet-50's 1x1
+ * layers at 7x7 and 14x14 vs 56x56). */
+#define PYCONV_POINTWISE_MIN_PIXELS 512
 
 /* Winograd F(4x4, 3x3) (conv/winograd_t.h) runs 3x3, stride-1, dilation-1 convolutions with at
  * least PYCONV_WINOGRAD_MIN_CHANNELS input and output channels per group. */
@@ -250,7 +255,8 @@ pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op o
         m = s->c_in == 0 ? PYCONV_METHOD_BIAS_ONLY
           : algo == PYCONV_ALGO_WINOGRAD ? PYCONV_METHOD_WINOGRAD
           : algo != PYCONV_ALGO_IM2COL || !pyconv_gather_fits(s) ? PYCONV_METHOD_DIRECT
-          : pyconv_is_pointwise(s) ? PYCONV_METHOD_GEMM_POINTWISE
+          : pyconv_is_pointwise(s) && s->h_out * s->w_out >= PYCONV_POINTWISE_MIN_PIXELS
+              ? PYCONV_METHOD_GEMM_POINTWISE
                                    : PYCONV_METHOD_IMPLICIT_GEMM;
     } else if (op == PYCONV_OP_WEIGHT_GRAD) {
         m = s->n * s->h_out * s->w_out == 0 ? PYCONV_METHOD_ZEROS
