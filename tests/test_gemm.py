@@ -186,12 +186,16 @@ def _cpu_flags():
 
 def test_isa_matches_cpu():
     """The widest kernel the CPU runs, or the one PYCONV_ARCH forces when the CPU runs it."""
-    flags = _cpu_flags()
-    runnable = ["reference"]
-    if {"avx2", "fma"} <= flags and platform.machine() in ("x86_64", "AMD64"):
-        runnable.append("avx2")
-        if "avx512f" in flags:  # the vendor's AVX-512 kernel last: the default
-            runnable += ["avx512", "avx512x12"] if _cpu_vendor() == "GenuineIntel" else ["avx512x12", "avx512"]
+    if platform.machine().lower() in ("aarch64", "arm64"):
+        runnable = ["reference", "neon"]  # NEON is part of every aarch64 CPU
+    else:
+        flags = _cpu_flags()
+        runnable = ["reference"]
+        if {"avx2", "fma"} <= flags and platform.machine() in ("x86_64", "AMD64"):
+            runnable.append("avx2")
+            if "avx512f" in flags:  # the vendor's AVX-512 kernel last: the default
+                runnable += (["avx512", "avx512x12"] if _cpu_vendor() == "GenuineIntel"
+                             else ["avx512x12", "avx512"])
     assert _gemm.archs() == tuple(runnable)
     forced = os.environ.get("PYCONV_ARCH")
     expected = forced if forced in runnable else runnable[-1]

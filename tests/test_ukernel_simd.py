@@ -110,4 +110,4 @@ def test_wide_template_matches_loops(tmp_path, rows):
 
 
 def test_show_config_names_the_kernel():
-    assert pyconv._gemm.isa() in ("reference", "avx2+fma", "avx512f", "avx512f-12x32")
+    assert pyconv._gemm.isa() in ("reference", "avx2+fma", "avx512f", "avx512f-12x32", "neon")

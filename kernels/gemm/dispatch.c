@@ -9,7 +9,8 @@
 _Static_assert(PYCONV_REF_KC_f32 <= PYCONV_GEMM_MAX_KC && PYCONV_REF_KC_f64 <= PYCONV_GEMM_MAX_KC &&
                    PYCONV_AVX2_KC_f32 <= PYCONV_GEMM_MAX_KC && PYCONV_AVX2_KC_f64 <= PYCONV_GEMM_MAX_KC &&
                    PYCONV_AVX512_KC_f32 <= PYCONV_GEMM_MAX_KC && PYCONV_AVX512_KC_f64 <= PYCONV_GEMM_MAX_KC &&
-                   PYCONV_AVX512X12_KC_f32 <= PYCONV_GEMM_MAX_KC && PYCONV_AVX512X12_KC_f64 <= PYCONV_GEMM_MAX_KC,
+                   PYCONV_AVX512X12_KC_f32 <= PYCONV_GEMM_MAX_KC && PYCONV_AVX512X12_KC_f64 <= PYCONV_GEMM_MAX_KC &&
+                   PYCONV_NEON_KC_f32 <= PYCONV_GEMM_MAX_KC && PYCONV_NEON_KC_f64 <= PYCONV_GEMM_MAX_KC,
                "KC beyond PYCONV_GEMM_MAX_KC");
 
 static const pyconv_gemm_arch reference_arch = {
@@ -35,6 +36,14 @@ static const pyconv_gemm_arch avx512x12_arch = {
     "avx512f-12x32",
     pyconv_ukernel_avx512x12_f32, pyconv_ukernel_gather_avx512x12_f32, PYCONV_BLOCKING(AVX512X12, f32),
     pyconv_ukernel_avx512x12_f64, pyconv_ukernel_gather_avx512x12_f64, PYCONV_BLOCKING(AVX512X12, f64),
+};
+#endif
+
+#if PYCONV_HAVE_NEON
+static const pyconv_gemm_arch neon_arch = {
+    "neon",
+    pyconv_ukernel_neon_f32, pyconv_ukernel_gather_neon_f32, PYCONV_BLOCKING(NEON, f32),
+    pyconv_ukernel_neon_f64, pyconv_ukernel_gather_neon_f64, PYCONV_BLOCKING(NEON, f64),
 };
 #endif
 
@@ -69,6 +78,9 @@ static int cpu_archs(arch_choice *out)
         }
     }
 #endif
+#if PYCONV_HAVE_NEON
+    out[n++] = (arch_choice){"neon", &neon_arch}; /* every aarch64 CPU has NEON */
+#endif
     return n;
 }
 
@@ -84,11 +96,17 @@ void pyconv_gemm_init(void)
 
 const char *pyconv_gemm_archs(void)
 {
+#if PYCONV_HAVE_NEON
+    return "reference neon"; /* cpu_archs on every aarch64 CPU */
+#elif PYCONV_HAVE_AVX2
     arch_choice archs[PYCONV_MAX_ARCHS];
     const int n = cpu_archs(archs);
     if (n < 3) return n == 1 ? "reference" : "reference avx2";
     return archs[n - 1].arch == &avx512_arch ? "reference avx2 avx512x12 avx512"
                                              : "reference avx2 avx512 avx512x12";
+#else
+    return "reference";
+#endif
 }
 
 const char *pyconv_gemm_arch_name(void)

@@ -77,6 +77,28 @@
 #define PYCONV_AVX512X12_MC_f64 240
 #define PYCONV_AVX512X12_NC_f64 3072
 
+/* NEON (aarch64, where it is always present): BLIS's armv8a tile shapes (8 x 12 float, 6 x 8
+ * double) and its Cortex-A57 MC and NC (120, 3072). KC 256 (BLIS: 640 / 240; at most
+ * PYCONV_GEMM_MAX_KC here) keeps an MR x KC A micro-panel plus a KC x NR B micro-panel (20 KiB
+ * float, 28 KiB double) in a 32 KiB L1D (Cortex-A72/A76; Neoverse cores have 64 KiB). Not
+ * tuned: no ARM machine was at hand, only QEMU. */
+#if defined(__aarch64__) && defined(__GNUC__)
+#define PYCONV_HAVE_NEON 1
+#else
+#define PYCONV_HAVE_NEON 0
+#endif
+#define PYCONV_NEON_MR_f32 8
+#define PYCONV_NEON_NR_f32 12
+#define PYCONV_NEON_KC_f32 256
+#define PYCONV_NEON_MC_f32 120
+#define PYCONV_NEON_NC_f32 3072
+
+#define PYCONV_NEON_MR_f64 6
+#define PYCONV_NEON_NR_f64 8
+#define PYCONV_NEON_KC_f64 256
+#define PYCONV_NEON_MC_f64 120
+#define PYCONV_NEON_NC_f64 3072
+
 /* Largest KC of any micro-kernel: pack callbacks may keep per-k-index data on the stack. */
 #define PYCONV_GEMM_MAX_KC 512
 

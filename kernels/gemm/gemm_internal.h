@@ -80,6 +80,10 @@ void pyconv_ukernel_avx2_##sfx(int64_t kc, real alpha, const real *a, const real
                                real beta, real *c, int64_t ldc);                                \
 void pyconv_ukernel_avx512_##sfx(int64_t kc, real alpha, const real *a, const real *b,         \
                                  real beta, real *c, int64_t ldc);                              \
+void pyconv_ukernel_neon_##sfx(int64_t kc, real alpha, const real *a, const real *b,           \
+                               real beta, real *c, int64_t ldc);                                \
+void pyconv_ukernel_gather_neon_##sfx(int64_t kc, const int64_t *off, const real *const *rows, \
+                                      const real *b, real beta, real *c, int64_t ldc);          \
 void pyconv_ukernel_gather_ref_##sfx(int64_t kc, const int64_t *off, const real *const *rows,  \
                                      const real *b, real beta, real *c, int64_t ldc);           \
 void pyconv_ukernel_gather_avx2_##sfx(int64_t kc, const int64_t *off, const real *const *rows, \

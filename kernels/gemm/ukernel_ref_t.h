@@ -21,14 +21,7 @@ PYCONV_INLINE void FN(ref_tile)(int64_t kc, real alpha, const real *PYCONV_RESTR
     }
 }
 
-void FN(pyconv_ukernel_ref)(int64_t kc, real alpha, const real *a, const real *b, real beta,
-                            real *c, int64_t ldc)
-{
-    FN(ref_tile)(kc, alpha, a, NULL, NULL, b, beta, c, ldc);
-}
-
-void FN(pyconv_ukernel_gather_ref)(int64_t kc, const int64_t *off, const real *const *rows,
-                                   const real *b, real beta, real *c, int64_t ldc)
-{
-    FN(ref_tile)(kc, 1, NULL, off, rows, b, beta, c, ldc);
-}
+#define PYCONV_UKERNEL_TILE ref_tile
+#define PYCONV_UKERNEL_NAME(f) f##_ref
+#define PYCONV_UKERNEL_ATTR
+#include "gemm/ukernel_entry_t.h"

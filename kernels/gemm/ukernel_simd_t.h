@@ -74,17 +74,7 @@ static inline void FN(simd_tile)(int64_t kc, real alpha, const real *PYCONV_REST
     }
 }
 
-__attribute__((target(PYCONV_SIMD_TARGET)))
-void FN(PYCONV_SIMD_NAME(pyconv_ukernel))(int64_t kc, real alpha, const real *a, const real *b,
-                                          real beta, real *c, int64_t ldc)
-{
-    FN(simd_tile)(kc, alpha, a, NULL, NULL, b, beta, c, ldc);
-}
-
-__attribute__((target(PYCONV_SIMD_TARGET)))
-void FN(PYCONV_SIMD_NAME(pyconv_ukernel_gather))(int64_t kc, const int64_t *off,
-                                                 const real *const *rows, const real *b,
-                                                 real beta, real *c, int64_t ldc)
-{
-    FN(simd_tile)(kc, 1, NULL, off, rows, b, beta, c, ldc);
-}
+#define PYCONV_UKERNEL_TILE simd_tile
+#define PYCONV_UKERNEL_NAME(f) PYCONV_SIMD_NAME(f)
+#define PYCONV_UKERNEL_ATTR __attribute__((target(PYCONV_SIMD_TARGET)))
+#include "gemm/ukernel_entry_t.h"
