@@ -41,7 +41,8 @@
 #define PYCONV_WINO_MAX_NR 32
 _Static_assert(PYCONV_REF_NR_f32 <= PYCONV_WINO_MAX_NR && PYCONV_AVX2_NR_f32 <= PYCONV_WINO_MAX_NR &&
                    PYCONV_AVX512_NR_f32 <= PYCONV_WINO_MAX_NR &&
-                   PYCONV_AVX512X12_NR_f32 <= PYCONV_WINO_MAX_NR,
+                   PYCONV_AVX512X12_NR_f32 <= PYCONV_WINO_MAX_NR &&
+                   PYCONV_NEON_NR_f32 <= PYCONV_WINO_MAX_NR,
                "the filter transform's panel buffer holds the widest micro-panel");
 
 /* B^T d for the six values d0..d5: the input transform along one axis. */
@@ -214,7 +215,8 @@ static pyconv_status FN(wino_filter_items)(const void *ctx, int64_t lo, int64_t 
         const int64_t c = item % cin_g, f0 = jp * nr, n_filters = PYCONV_MIN(nr, cout_g - f0);
         FN(wino_filter_panel)(a->w + g * a->wl.group + f0 * a->wl.filter + c * a->wl.channel,
                               &a->wl, n_filters, nr, a->l.u_estride,
-                              a->u + g * PYCONV_WINO_ELEMS * a->l.u_estride + (jp * cin_g + c) * nr);
+                              a->u + g * PYCONV_WINO_ELEMS * a->l.u_estride +
+                                  (jp * cin_g + c) * nr);
     }
     return PYCONV_OK;
 }
@@ -364,7 +366,8 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
                     for (int64_t c = 0; c < kc; c++)
                         FN(wino_filter_panel)(a->w + g * a->wl.group + f0 * a->wl.filter +
                                                   (pc + c) * a->wl.channel,
-                                              &a->wl, n_filters, nr, a->l.u_estride, wk->u + c * nr);
+                                              &a->wl, n_filters, nr, a->l.u_estride,
+                                              wk->u + c * nr);
                 }
                 for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++) {
                     const int64_t *off = a->off + e * s->c_in + g * cin_g + pc;
@@ -488,17 +491,19 @@ static pyconv_status FN(winograd_run)(const pyconv_conv_shape *s, const real *x,
     int64_t *off = (int64_t *)pyconv_arena_get(PYCONV_ARENA_GEMM_B, a.l.shared_bytes);
     if (off == NULL) return PYCONV_ERR_NOMEM;
     for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++)
-        for (int64_t c = 0; c < s->c_in; c++) off[e * s->c_in + c] = e * a.l.v_estride + c * a.l.ldv;
+        for (int64_t c = 0; c < s->c_in; c++)
+            off[e * s->c_in + c] = e * a.l.v_estride + c * a.l.ldv;
     a.off = off;
     if (!a.l.per_block) {
         a.u = (real *)((char *)off + a.l.off_bytes);
         const pyconv_status st = pyconv_parallel_for(
-            s->groups * a.l.panels * (s->c_in / s->groups), (double)s->c_out * (double)s->c_in * 64.0,
-            n_threads, FN(wino_filter_items), &a, PYCONV_NO_SCRATCH);
+            s->groups * a.l.panels * (s->c_in / s->groups),
+            (double)s->c_out * (double)s->c_in * 64.0, n_threads, FN(wino_filter_items), &a,
+            PYCONV_NO_SCRATCH);
         if (st != PYCONV_OK) return st;
     }
-    const double work =
-        (double)PYCONV_WINO_ELEMS * (double)a.l.n_tiles * (double)(s->c_in / s->groups) * (double)s->c_out;
+    const double work = (double)PYCONV_WINO_ELEMS * (double)a.l.n_tiles *
+                        (double)(s->c_in / s->groups) * (double)s->c_out;
     return pyconv_parallel_for(a.l.n_blocks, work, a.l.nt, FN(wino_blocks), &a,
                                (pyconv_scratch){PYCONV_ARENA_CONV_1, a.l.work_bytes});
 }
@@ -506,7 +511,8 @@ static pyconv_status FN(winograd_run)(const pyconv_conv_shape *s, const real *x,
 pyconv_status FN(pyconv_forward_winograd)(const pyconv_conv_shape *s, const real *x, const real *w,
                                           const FN(pyconv_epilogue) *ep, real *y, int n_threads)
 {
-    /* s's own filters: filter f of group g, channel c at w + (g * cout_g + f) * cin_g * 9 + c * 9 */
+    /* s's own filters: filter f of group g, channel c at
+     * w + (g * cout_g + f) * cin_g * 9 + c * 9 */
     const int64_t cin_g = s->c_in / s->groups;
     const pyconv_wino_weights wl = {s->c_out / s->groups * cin_g * 9, cin_g * 9, 9, 0};
     return FN(winograd_run)(s, x, w, wl, ep, y, n_threads);
