@@ -1,6 +1,8 @@
 """`python -m bench`: time pyconv against the NumPy reference and PyTorch on real network layers.
 
-See docs/performance.md for what each column means. Exit status: 0 when every pyconv result matched
+`--suite networks` times whole networks instead (every conv and pool layer of ResNet-18/50,
+MobileNetV2 and VGG-16; bench/networks.py) against PyTorch and ONNX Runtime. See
+docs/performance.md for what each column means. Exit status: 0 when every pyconv result matched
 the reference (ops not implemented yet are reported, not failures), 1 when one mismatched or raised,
 2 on bad arguments or when pyconv does not import."""
 import argparse
@@ -15,32 +17,42 @@ import sys
 import numpy as np
 
 from bench import cases as case_table
-from bench import memory, report, timing
-from bench.ops import (IMPLEMENTATIONS, PYCONV_ALGORITHMS, bind, check, check_case, implementations, is_pyconv,
-                       make_inputs, optional_module)
+from bench import memory, network_suite, networks, report, timing
+from bench.ops import (IMPLEMENTATIONS, NETWORK_IMPLEMENTATIONS, PYCONV_ALGORITHMS, bind, check, check_case,
+                       implementations, is_pyconv, make_inputs, optional_module)
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", default="layers", choices=("layers", "networks"),
+                        help="layers: the layer table of bench/cases.py (default); networks: every conv and pool "
+                             "layer of ResNet-18, ResNet-50, MobileNetV2 and VGG-16 at 224x224, summed per network")
     parser.add_argument("--threads", default=None,
                         help="comma-separated thread counts, e.g. 1,2 (default: pyconv.get_num_threads())")
     parser.add_argument("--filter", default=None, metavar="REGEX",
                         help="only cases whose 'layer/op' name matches (re.search), e.g. lenet or conv2d_input; "
                              "the memory measurement runs when 'memory' matches")
     parser.add_argument("--impl", default=None,
-                        help="comma-separated implementations to run (pyconv-direct, pyconv-im2col, pyconv-winograd, pyconv-auto, "
-                             "pyconv, reference, torch, numpy); default: all available")
+                        help="comma-separated implementations to run (pyconv-direct, pyconv-im2col, pyconv-winograd, "
+                             "pyconv-auto, pyconv, reference, torch, numpy; networks: pyconv, torch, onnxruntime); "
+                             "default: all available")
     parser.add_argument("--quick", action="store_true",
-                        help="small batches, small GEMMs, short timing budget: well under a minute")
+                        help="small batches, small GEMMs, short timing budget: well under a minute (networks: "
+                             "batch 1, fewer rounds, under about two minutes on two cores)")
     parser.add_argument("--batch", type=int, default=None, metavar="N",
-                        help="batch size of every convolution and pooling case (default: the case table's)")
+                        help="batch size of every convolution and pooling case (default: the case table's; "
+                             "networks: 1 and 32)")
     parser.add_argument("--dtype", default="float32", choices=("float32", "float64"))
     parser.add_argument("--budget", type=float, default=None, metavar="SECONDS",
-                        help="timing budget per case and thread count (default 1.0; 0.15 with --quick)")
+                        help="timing budget per case and thread count (default 1.0; 0.15 with --quick; "
+                             "networks: 0.5, 0.05 with --quick)")
     parser.add_argument("--no-reference", action="store_true",
                         help="do not time pyconv.reference (pyconv is still checked against it)")
+    parser.add_argument("--no-check", action="store_true",
+                        help="networks: do not check pyconv's results against pyconv.reference")
     parser.add_argument("--json", metavar="OUT", help="write every result, with the machine facts, to OUT")
-    parser.add_argument("--plot", metavar="OUT.png", help="draw GFLOP/s per layer and thread scaling (matplotlib)")
+    parser.add_argument("--plot", metavar="OUT.png", help="draw GFLOP/s per layer and thread scaling (networks: "
+                                                          "each network's summed time per implementation; matplotlib)")
     args = parser.parse_args(argv)
     try:
         args.threads = None if args.threads is None else [int(t) for t in args.threads.split(",")]
@@ -50,15 +62,21 @@ def parse_args(argv):
         parser.error(f"--threads: expected comma-separated positive ints, got {args.threads}")
     if args.batch is not None and args.batch < 1:
         parser.error(f"--batch: expected a positive int, got {args.batch}")
+    args.batches = [args.batch] if args.batch else [1] if args.quick else list(networks.BATCHES)
     try:
-        args.cases = case_table.select(args.filter, quick=args.quick, batch=args.batch)
+        if args.suite == "networks":
+            args.cases = networks.select(args.filter, batches=args.batches)
+        else:
+            args.cases = case_table.select(args.filter, quick=args.quick, batch=args.batch)
     except re.error as error:
         parser.error(f"--filter: not a regular expression ({error}): {args.filter!r}")
+    known = NETWORK_IMPLEMENTATIONS if args.suite == "networks" else IMPLEMENTATIONS
     args.impls = None if args.impl is None else set(args.impl.split(","))
-    if args.impls is not None and not args.impls <= set(IMPLEMENTATIONS):
-        parser.error(f"--impl: expected names from {', '.join(IMPLEMENTATIONS)}, got {args.impl!r}")
+    if args.impls is not None and not args.impls <= set(known):
+        parser.error(f"--impl: expected names from {', '.join(known)}, got {args.impl!r}")
+    args.min_repeats = network_suite.QUICK_MIN_REPEATS if args.quick else timing.MIN_REPEATS
     if args.budget is None:
-        args.budget = 0.15 if args.quick else 1.0
+        args.budget = (0.05 if args.quick else 0.5) if args.suite == "networks" else 0.15 if args.quick else 1.0
     if args.budget < 0:
         parser.error(f"--budget: expected seconds >= 0, got {args.budget}")
     if args.plot and optional_module("matplotlib") is None:
@@ -246,6 +264,23 @@ def print_header(facts, checked):
         print("WARNING: pyconv.reference does not import: pyconv results are NOT checked.")
 
 
+def networks_main(args, modules, facts):
+    """--suite networks: run, print, write the JSON and the plot; the exit status."""
+    ort = modules["onnxruntime"]
+    facts["onnxruntime"] = ort.__version__ if ort else "not installed (pip install onnx onnxruntime)"
+    print(f"onnxruntime {facts['onnxruntime']}; every implementation at the row's thread count (PyTorch: "
+          f"set_num_threads, ONNX Runtime: intra_op_num_threads)\n")
+    rows, sums, status = network_suite.run(args, modules, Progress)
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump({"machine": facts, "results": rows,
+                       "totals": [{"batch": b, "threads": t, "network": n, "mode": m, "seconds": s}
+                                  for (b, t, n, m), s in sorted(sums.items())]}, out, indent=1, default=str)
+    if args.plot:
+        report.plot_networks(sums, args.plot)
+    return status
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     pyconv = optional_module("pyconv")
@@ -259,6 +294,14 @@ def main(argv=None):
     threads = args.threads or [pyconv.get_num_threads()]
     facts = machine_facts(pyconv, torch, args.dtype)
     print_header(facts, reference is not None)
+    if args.suite == "networks":
+        args.threads = threads
+        # ONNX Runtime runs models the onnx package builds: both, or neither
+        ort = optional_module("onnxruntime") if optional_module("onnx") is not None else None
+        if args.impls is not None and "onnxruntime" not in args.impls:
+            ort = None
+        return networks_main(args, {"pyconv": pyconv, "reference": reference, "torch": torch, "onnxruntime": ort},
+                             facts)
     peaks = measure_peaks(threads, args.dtype, args.quick) if args.cases else {}
     modules = {"pyconv": pyconv, "reference": reference, "torch": torch}
     progress = Progress(len(args.cases) * len(threads))

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from bench.cases import CONV_OPS, GEMM_OPS, POOL_OPS, Case, with_batch
+from bench.cases import CONV_OPS, GEMM_OPS, POOL_OPS, Case, PoolLayer, with_batch
 
 PYCONV_ALGORITHMS = ("direct", "im2col", "winograd", "auto")
 IMPLEMENTATIONS = tuple(f"pyconv-{a}" for a in PYCONV_ALGORITHMS) + ("pyconv", "reference", "torch", "numpy")
@@ -235,3 +235,76 @@ def _compare_exact(got, expected):
             return (f"MISMATCH in {name} at {where}: got {array[where]!r}, expected {want[where]!r}; "
                     f"{int(differ.sum())} of {differ.size} differ")
     return "ok"
+
+
+# ---- the network suite (bench/networks.py): one call runs a layer's ops in one mode -----------
+
+NETWORK_IMPLEMENTATIONS = ("pyconv", "torch", "onnxruntime")
+
+
+def network_implementations(case, torch_available, onnxruntime_available):
+    """The implementations that run a network case: ONNX Runtime runs inference only."""
+    names = ["pyconv"]
+    if torch_available:
+        names.append("torch")
+    if onnxruntime_available and case.mode == "inference":
+        names.append("onnxruntime")
+    return names
+
+
+def network_inputs(case, dtype, reference=None, torch=None):
+    """The arrays every op of the case needs (one array per argument name, shared by the ops)."""
+    arrays = {}
+    for op in case.ops:
+        for name, array in make_inputs(Case(case.layer, op), dtype, reference=reference, torch=torch).items():
+            arrays.setdefault(name, array)
+    return arrays
+
+
+def onnx_model(layer, arrays):
+    """A one-node ONNX model (bytes) of the layer's forward pass: input -> output, the weight and
+    bias as initializers (as in a deployed model). Needs the onnx package."""
+    from onnx import TensorProto, helper, numpy_helper
+    elem = {np.dtype("float32"): TensorProto.FLOAT, np.dtype("float64"): TensorProto.DOUBLE}[arrays["input"].dtype]
+    if isinstance(layer, PoolLayer):
+        k, s, p = [layer.kernel] * 2, [layer.stride] * 2, [layer.padding] * 4
+        if layer.kind == "max":
+            node = helper.make_node("MaxPool", ["input"], ["output"], kernel_shape=k, strides=s, pads=p)
+        else:
+            node = helper.make_node("AveragePool", ["input"], ["output"], kernel_shape=k, strides=s, pads=p,
+                                    count_include_pad=1)
+        initializers = []
+    else:
+        names = ["weight"] + (["bias"] if layer.bias else [])
+        initializers = [numpy_helper.from_array(arrays[name], name) for name in names]
+        node = helper.make_node("Conv", ["input"] + names, ["output"], kernel_shape=list(layer.kernel),
+                                strides=[layer.stride] * 2, pads=[layer.padding] * 4,
+                                dilations=[layer.dilation] * 2, group=layer.groups)
+    graph = helper.make_graph([node], layer.name, [helper.make_tensor_value_info("input", elem, layer.input_shape)],
+                              [helper.make_tensor_value_info("output", elem, layer.output_shape)], initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8  # what ONNX Runtime releases since 1.10 read
+    return model.SerializeToString()
+
+
+def onnx_call(onnxruntime, layer, arrays, n_threads):
+    """A no-argument ONNX Runtime call of the layer's forward pass at n_threads intra-op threads."""
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = n_threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+    session = onnxruntime.InferenceSession(onnx_model(layer, arrays), options, providers=["CPUExecutionProvider"])
+    feed = {"input": arrays["input"]}
+    return lambda: session.run(None, feed)
+
+
+def bind_network(case, impl, arrays, n_threads, *, pyconv=None, torch=None, onnxruntime=None):
+    """The no-argument call that runs every op of the network case with `impl` (pyconv with its
+    algorithm="auto"); PyTorch's thread count is process-wide: the caller sets it."""
+    if impl == "onnxruntime":
+        return onnx_call(onnxruntime, case.layer, arrays, n_threads)
+    per_op = "pyconv-auto" if impl == "pyconv" and case.ops[0] in CONV_OPS else impl
+    calls = [bind(Case(case.layer, op), per_op, arrays, n_threads, pyconv=pyconv, torch=torch) for op in case.ops]
+    if len(calls) == 1:
+        return calls[0]
+    return lambda: [call() for call in calls]

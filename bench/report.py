@@ -119,3 +119,86 @@ def plot(rows, path):
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+# ---- the network suite ----------------------------------------------------------------------
+
+NETWORK_PEERS = ("torch", "onnxruntime")
+
+
+def _aligned(lines):
+    """Lines of cells as text, columns left-aligned, a rule under the first."""
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    text = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines]
+    text.insert(1, "-" * len(text[0]))
+    return "\n".join(text)
+
+
+def _loss(row):
+    """The row's worst speed ratio against any peer (rows without one sort last)."""
+    return min(row["vs"].values(), default=math.inf)
+
+
+def network_table(rows):
+    """One line per network case x thread count, the worst pyconv/peer ratio first."""
+    peers = [p for p in NETWORK_PEERS if any(p in row["times"] for row in rows)]
+    header = ["case", "N", "thr", "networks (count)", "pyconv ms"]
+    for peer in peers:
+        header += [f"{peer} ms", f"x{peer}"]
+    lines = [header + ["check"]]
+    for row in sorted(rows, key=_loss):
+        cells = [row["case"], str(row["batch"]), str(row["threads"]),
+                 " ".join(f"{net}x{n}" for net, n in row["networks"].items()),
+                 _fmt(row["times"].get("pyconv", math.nan) * 1e3, ".3f")]
+        for peer in peers:
+            cells += [_fmt(row["times"].get(peer, math.nan) * 1e3, ".3f"), _fmt(row["vs"].get(peer), ".2f")]
+        notes = [row.get("check", "")] + [f"{impl}: {e}" for impl, e in row["errors"].items()]
+        lines.append(cells + ["; ".join(n for n in notes if n)])
+    return _aligned(lines)
+
+
+def network_totals(sums):
+    """network_suite.totals as text: per batch, thread count, network and mode, the summed times
+    and pyconv's speed relative to each peer (peer total / pyconv total)."""
+    peers = [p for p in NETWORK_PEERS if any(p in by_impl for by_impl in sums.values())]
+    header = ["N", "thr", "network", "mode", "pyconv ms"]
+    for peer in peers:
+        header += [f"{peer} ms", f"x{peer}"]
+    lines = [header]
+    for (batch, threads, net, mode), by_impl in sorted(sums.items()):
+        ours = by_impl.get("pyconv")
+        cells = [str(batch), str(threads), net, mode, _fmt(None if ours is None else ours * 1e3, ".1f")]
+        for peer in peers:
+            theirs = by_impl.get(peer)
+            cells += [_fmt(None if theirs is None else theirs * 1e3, ".1f"),
+                      _fmt(theirs / ours if ours and theirs else None, ".2f")]
+        lines.append(cells)
+    return ("Network totals: each distinct layer's median time x its count, summed; x<peer> = peer total / "
+            "pyconv total (>1: pyconv faster)\n" + _aligned(lines))
+
+
+def plot_networks(sums, path):
+    """Bars of each network's summed time per implementation, one panel per batch size and
+    thread count, inference and training side by side. Needs matplotlib."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = sorted({(batch, threads) for batch, threads, _, _ in sums})
+    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4.5), squeeze=False)
+    for ax, (batch, threads) in zip(axes[0], panels):
+        groups = sorted((net, mode) for b, t, net, mode in sums if (b, t) == (batch, threads))
+        impls = [i for i in ("pyconv",) + NETWORK_PEERS if any(i in sums[(batch, threads) + g] for g in groups)]
+        width = 0.8 / max(1, len(impls))
+        for j, impl in enumerate(impls):
+            ax.bar([i + j * width for i in range(len(groups))],
+                   [sums[(batch, threads) + g].get(impl, 0.0) * 1e3 for g in groups], width, label=impl)
+        ax.set_xticks([i + 0.4 - width / 2 for i in range(len(groups))])
+        ax.set_xticklabels([f"{net}\n{mode}" for net, mode in groups], rotation=45, ha="right", fontsize=7)
+        ax.set_yscale("log")
+        ax.set_ylabel("summed conv + pool time, ms")
+        ax.set_title(f"batch {batch}, {threads} thread{'s' if threads > 1 else ''}")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

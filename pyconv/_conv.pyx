@@ -16,8 +16,12 @@ OPS = {"conv2d": ck.PYCONV_OP_FORWARD, "conv2d_input": ck.PYCONV_OP_INPUT_GRAD,
 
 
 cdef ck.conv_shape _shape(geometry) except *:
-    """The C struct, field by field from the named geometry."""
-    return geometry._asdict()
+    """The C struct from the named geometry, whose fields are the struct's in its order
+    (pyconv._geometry.ConvGeometry)."""
+    cdef ck.conv_shape s
+    (s.n, s.c_in, s.h_in, s.w_in, s.c_out, s.kh, s.kw, s.h_out, s.w_out, s.stride_h, s.stride_w,
+     s.pad_top, s.pad_left, s.dil_h, s.dil_w, s.groups) = geometry
+    return s
 
 
 def check(geometry):

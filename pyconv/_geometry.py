@@ -1,5 +1,6 @@
 """Named geometries: the fields of the C structs pyconv_conv_shape and pyconv_pool_shape
-(pyconv/include/pyconv_kernels.h), by name. The glue builds each struct from these names."""
+(pyconv/include/pyconv_kernels.h), by name and in the structs' order, which the glue's one
+conversion (_conv.pyx / _pool.pyx `_shape`) relies on."""
 from typing import NamedTuple
 
 # The argument of the public functions each field comes from, for messages.
@@ -15,7 +16,9 @@ _ARGUMENT_OF = {
 def check_int64(geometry, limit):
     """ValueError naming the argument when a field is beyond `limit`, so that the struct's
     int64 fields can hold it (the kernels check the rest of the geometry themselves)."""
-    for field, value in geometry._asdict().items():
+    if max(geometry) <= limit:
+        return
+    for field, value in zip(geometry._fields, geometry):
         if value > limit:
             raise ValueError(f"{_ARGUMENT_OF[field]}: sizes up to {limit} supported, "
                              f"got {value} ({field})")

@@ -8,8 +8,12 @@ from pyconv._glue cimport check_len, check_status
 
 
 cdef ck.pool_shape _shape(geometry) except *:
-    """The C struct, field by field from the named geometry."""
-    return geometry._asdict()
+    """The C struct from the named geometry, whose fields are the struct's in its order
+    (pyconv._geometry.PoolGeometry)."""
+    cdef ck.pool_shape s
+    (s.n_planes, s.h_in, s.w_in, s.kh, s.kw, s.h_out, s.w_out, s.stride_h, s.stride_w, s.pad_h,
+     s.pad_w, s.dil_h, s.dil_w) = geometry
+    return s
 
 
 def check(geometry):

@@ -99,6 +99,18 @@ def run_weight_grad(x, w_shape, gy, kwargs, dtype, algorithm):
     return got
 
 
+def run_all_ops(case, seed, dtype, algorithm):
+    """Forward (with bias), input and weight gradient of case = (input_shape, weight_shape,
+    kwargs) on random arrays, each against the reference."""
+    x_shape, w_shape, kwargs = case
+    rng = np.random.default_rng(seed)
+    x, w = random_array(rng, x_shape, dtype), random_array(rng, w_shape, dtype)
+    y = run_forward(x, w, random_array(rng, w_shape[0], dtype), kwargs, dtype, algorithm)
+    gy = random_array(rng, y.shape, dtype)
+    run_input_grad(x_shape, w, gy, kwargs, dtype, algorithm)
+    run_weight_grad(x, w_shape, gy, kwargs, dtype, algorithm)
+
+
 # ---- every op x algorithm x dtype on generated geometries ------------------------------------
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
@@ -109,13 +121,7 @@ def test_many_channels_match_reference(dtype, algorithm, case, seed):
     """Channel counts that fill several micro-tile columns (16 float32 filters), reductions
     longer than one KC block (256), and >= 8 channels per group (the stride-1 input gradient
     then runs as a forward pass): all three ops."""
-    x_shape, w_shape, kwargs = case
-    rng = np.random.default_rng(seed)
-    x, w = random_array(rng, x_shape, dtype), random_array(rng, w_shape, dtype)
-    y = run_forward(x, w, random_array(rng, w_shape[0], dtype), kwargs, dtype, algorithm)
-    gy = random_array(rng, y.shape, dtype)
-    run_input_grad(x_shape, w, gy, kwargs, dtype, algorithm)
-    run_weight_grad(x, w_shape, gy, kwargs, dtype, algorithm)
+    run_all_ops(case, seed, dtype, algorithm)
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)

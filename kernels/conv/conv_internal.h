@@ -171,7 +171,18 @@ double pyconv_forward_implicit_workspace_##sfx(const pyconv_conv_shape *s, int n
 double pyconv_winograd_workspace_##sfx(const pyconv_conv_shape *s, int n_threads);           \
 double pyconv_weight_implicit_workspace_##sfx(const pyconv_conv_shape *s, int n_threads);    \
 double pyconv_weight_gemm_workspace_##sfx(const pyconv_conv_shape *s, int n_threads);        \
-double pyconv_input_gemm_col2im_workspace_##sfx(const pyconv_conv_shape *s, int n_threads);
+double pyconv_input_gemm_col2im_workspace_##sfx(const pyconv_conv_shape *s, int n_threads);   \
+/* Depthwise convolutions (groups == c_in == c_out; conv/depthwise_t.h): every op, any        \
+ * geometry, and the bytes of workspace op takes. */                                          \
+pyconv_status pyconv_forward_depthwise_##sfx(const pyconv_conv_shape *s, const real *x,      \
+                                             const real *w, const pyconv_epilogue_##sfx *ep,  \
+                                             real *y, int n_threads);                         \
+pyconv_status pyconv_input_depthwise_##sfx(const pyconv_conv_shape *s, const real *w,        \
+                                           const real *gy, real *gx, int n_threads);          \
+pyconv_status pyconv_weight_depthwise_##sfx(const pyconv_conv_shape *s, const real *x,       \
+                                            const real *gy, real *gw, int n_threads);         \
+double pyconv_depthwise_workspace_##sfx(const pyconv_conv_shape *s, pyconv_conv_op op,       \
+                                        int n_threads);
 
 PYCONV_DECLARE_CONV_INTERNAL(float, f32)
 PYCONV_DECLARE_CONV_INTERNAL(double, f64)

@@ -220,6 +220,9 @@ static double workspace_bytes(const pyconv_conv_shape *s, pyconv_conv_op op, pyc
         const pyconv_gemm_blocking blk = blocking(real_size);
         return ((double)n_threads * (double)(blk.mc * blk.kc) + (double)(blk.nc * blk.kc)) * real_size;
     }
+    case PYCONV_METHOD_DEPTHWISE:
+        return f32 ? pyconv_depthwise_workspace_f32(s, op, n_threads)
+                   : pyconv_depthwise_workspace_f64(s, op, n_threads);
     default:
         return 0;
     }
@@ -280,8 +283,12 @@ pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op o
     } else {
         m = pyconv_gather_fits(&t) ? PYCONV_METHOD_IMPLICIT_TRANSPOSED : PYCONV_METHOD_DIRECT_TRANSPOSED;
     }
+    /* one channel per group: the depthwise kernels, wherever the direct loops would run */
+    if ((m == PYCONV_METHOD_DIRECT || m == PYCONV_METHOD_DIRECT_TRANSPOSED) &&
+        s->groups == s->c_in && s->groups == s->c_out)
+        m = PYCONV_METHOD_DEPTHWISE;
     plan->method = m;
-    if (m == PYCONV_METHOD_DIRECT || m == PYCONV_METHOD_DIRECT_TRANSPOSED)
+    if (m == PYCONV_METHOD_DIRECT || m == PYCONV_METHOD_DIRECT_TRANSPOSED || m == PYCONV_METHOD_DEPTHWISE)
         plan->algorithm = PYCONV_ALGO_DIRECT;
     else if (m == PYCONV_METHOD_IMPLICIT_GEMM || m == PYCONV_METHOD_IMPLICIT_TRANSPOSED ||
              m == PYCONV_METHOD_GEMM_COL2IM || m == PYCONV_METHOD_GEMM_PATCHES ||
@@ -308,6 +315,7 @@ const char *pyconv_conv_method_name(pyconv_conv_method method)
     case PYCONV_METHOD_WINOGRAD: return "winograd";
     case PYCONV_METHOD_WINOGRAD_TRANSPOSED: return "winograd-transposed";
     case PYCONV_METHOD_GEMM_POINTWISE: return "gemm-pointwise";
+    case PYCONV_METHOD_DEPTHWISE: return "depthwise";
     }
     return "unknown";
 }

@@ -82,6 +82,7 @@ typedef enum {
     PYCONV_METHOD_IMPLICIT_TRANSPOSED,  /* stride-1 input gradient: implicit-GEMM forward of gy */
     PYCONV_METHOD_GEMM_COL2IM,          /* input gradient: GEMM per image, then col2im */
     PYCONV_METHOD_GEMM_PATCHES,         /* weight gradient: GEMM of gy and gathered patches */
+    PYCONV_METHOD_DEPTHWISE,            /* groups == c_in == c_out: the depthwise kernels */
     PYCONV_METHOD_WINOGRAD,             /* Winograd F(4x4, 3x3) forward */
     PYCONV_METHOD_WINOGRAD_TRANSPOSED   /* stride-1 input gradient: Winograd forward of gy */
 } pyconv_conv_method;

@@ -1,0 +1,531 @@
+/* Depthwise convolution template (groups == c_in == c_out, method PYCONV_METHOD_DEPTHWISE):
+ * forward with the output stage (conv/epilogue_t.h), input gradient, weight gradient;
+ * instantiated by depthwise.c.
+ *
+ * Each (image, channel) plane is first copied into a zero-padded buffer in the thread's scratch
+ * (pyconv_dw_plane), so no loop tests bounds: every output is the same list of taps, each tap
+ * an offset into the buffer. The padding positions are the same for every plane of a call, so
+ * a task zeroes its buffer once and each copy only overwrites the values. A tile of R output
+ * rows x B columns keeps its sums in registers across all taps and is stored once; B is a
+ * multiple of a 256-bit vector, and narrow planes take more rows per tile, so every tile has
+ * eight independent vector sums (the multiply-add latency times its throughput).
+ *
+ * Strided reads are made contiguous by splitting the buffer's columns by phase (column c goes
+ * to row c % stride). The strided input gradient is split the other way round: the positions
+ * ih = ih0 + k*sh, iw = iw0 + q*sw of one phase (ih0, iw0) each sum the same taps (those whose
+ * output lands on the stride's grid) over a contiguous stretch of grad_output, so each phase
+ * is again a list of offsets into a padded copy of grad_output, with no multiply by zero.
+ *
+ * The weight gradient keeps one vector of sums per tap across every row, column block and
+ * image of its channel, reduced once at the end; one task owns a channel and sums its images
+ * in order, so the result does not depend on the thread count. The tasks run on the runner
+ * (common/parallel.h), which also flushes denormals to zero. */
+
+#include "conv/epilogue_t.h"
+
+#if defined(__GNUC__)
+typedef real FN(dw_vec) __attribute__((vector_size(PYCONV_DW_BYTES), aligned(sizeof(real))));
+#else
+typedef real FN(dw_vec);
+#endif
+
+/* dst[r*dst_row + t*dst_col] = init + sum over k < n_taps of wt[k] * src[r*row_step + off[k] + t]
+ * for r < nr <= R, t < nc <= V vectors. R and V are constants at every call (R * V =
+ * PYCONV_DW_TILE_VECTORS), so the sums stay in registers across the taps. Rows whose whole
+ * vectors end within the `room` elements from dst are stored whole even when nc is shorter:
+ * their excess lands on the rows after them, which are stored later (see dw_tiles_of). */
+PYCONV_ALWAYS_INLINE void FN(dw_tile)(const real *src, int64_t row_step, const int64_t *off,
+                                      const real *wt, int64_t n_taps, real init, real *dst,
+                                      int64_t dst_row, int64_t dst_col, int64_t nr, int64_t nc,
+                                      int64_t room, int R, int V)
+{
+    typedef FN(dw_vec) vec;
+    enum { L = PYCONV_DW_LANES };
+    const vec zero = {0};
+    vec acc[PYCONV_DW_TILE_VECTORS];
+    for (int e = 0; e < R * V; e++) acc[e] = zero + init;
+    for (int64_t k = 0; k < n_taps; k++) {
+        const real wv = wt[k];
+        const real *s = src + off[k];
+        for (int r = 0; r < R; r++)
+            for (int v = 0; v < V; v++) acc[r * V + v] += wv * *(const vec *)(s + r * row_step + v * L);
+    }
+    for (int r = 0; r < R && r < nr; r++) {
+        if (dst_col == 1 && (nc == V * L || r * dst_row + V * L <= room)) {
+            for (int v = 0; v < V; v++) *(vec *)(dst + r * dst_row + v * L) = acc[r * V + v];
+        } else {
+            real row[PYCONV_DW_TILE_VECTORS * L];
+            memcpy(row, &acc[r * V], (size_t)V * sizeof(vec));
+            for (int64_t t = 0; t < nc; t++) dst[r * dst_row + t * dst_col] = row[t];
+        }
+    }
+}
+
+/* Every output of an n_rows x n_cols block through R x V-vector tiles; a last column tile that
+ * does not fit ends at n_cols, overlapping the one before (recomputing the same values). Tiles
+ * read up to round_up(n_rows, R) rows and max(n_cols, V vectors) columns of src. Rows narrower
+ * than a tile and contiguous in dst (dst_row == n_cols) are stored as whole vectors where they
+ * end inside the block, each spilling onto the next rows before those are stored; `padded`
+ * dst rows have room for whole tiles past n_cols, and always take whole vectors. */
+PYCONV_ALWAYS_INLINE void FN(dw_tiles_of)(const real *src, int64_t row_step, const int64_t *off,
+                                          const real *wt, int64_t n_taps, real init, real *dst,
+                                          int64_t dst_row, int64_t dst_col, int64_t n_rows,
+                                          int64_t n_cols, int padded, int R, int V)
+{
+    const int64_t B = (int64_t)V * PYCONV_DW_LANES;
+    const int spill = n_cols < B && dst_col == 1 && dst_row == n_cols;
+    for (int64_t r0 = 0; r0 < n_rows; r0 += R)
+        for (int64_t c0 = 0; c0 < n_cols; c0 += B) {
+            const int64_t c = n_cols >= B ? PYCONV_MIN(c0, n_cols - B) : c0;
+            const int64_t nr = PYCONV_MIN(R, n_rows - r0);
+            FN(dw_tile)(src + r0 * row_step + c, row_step, off, wt, n_taps, init,
+                        dst + r0 * dst_row + c * dst_col, dst_row, dst_col, nr,
+                        PYCONV_MIN(B, n_cols - c),
+                        padded ? INT64_MAX : spill ? (n_rows - r0) * n_cols : 0, R, V);
+        }
+}
+
+/* dw_tiles_of with the tile shape for the width: 1, 2 or 4 vectors wide, 8, 4 or 2 rows. */
+#define PYCONV_DW_TILES_BY_WIDTH(taps)                                                        \
+    do {                                                                                      \
+        if (n_cols <= PYCONV_DW_LANES)                                                        \
+            FN(dw_tiles_of)(src, row_step, off, wt, taps, init, dst, dst_row, dst_col,        \
+                            n_rows, n_cols, padded, 8, 1);                                    \
+        else if (n_cols <= 2 * PYCONV_DW_LANES)                                               \
+            FN(dw_tiles_of)(src, row_step, off, wt, taps, init, dst, dst_row, dst_col,        \
+                            n_rows, n_cols, padded, 4, 2);                                    \
+        else                                                                                  \
+            FN(dw_tiles_of)(src, row_step, off, wt, taps, init, dst, dst_row, dst_col,        \
+                            n_rows, n_cols, padded, 2, 4);                                    \
+    } while (0)
+
+/* dw_tiles_of for any tap list; 3x3 kernels (9 taps, the common case) get their own copy,
+ * with the tap count known to the compiler. */
+PYCONV_ALWAYS_INLINE void FN(dw_tiles)(const real *src, int64_t row_step, const int64_t *off,
+                                       const real *wt, int64_t n_taps, real init, real *dst,
+                                       int64_t dst_row, int64_t dst_col, int64_t n_rows,
+                                       int64_t n_cols, int padded)
+{
+    if (n_taps == 9)
+        PYCONV_DW_TILES_BY_WIDTH(9);
+    else
+        PYCONV_DW_TILES_BY_WIDTH(n_taps);
+}
+#undef PYCONV_DW_TILES_BY_WIDTH
+
+/* d[k * d_step] = s[k * s_step] for k < n. The steps are constants at the calls that matter
+ * (1 and 2), which compile to vector copies, deinterleaves and interleaves; the loop stays a
+ * loop (a library call costs more than the short rows of small planes). */
+PYCONV_ALWAYS_INLINE void FN(dw_copy)(real *PYCONV_RESTRICT d, int64_t d_step,
+                                      const real *PYCONV_RESTRICT s, int64_t s_step, int64_t n)
+{
+    typedef FN(dw_vec) vec;
+    int64_t k = 0;
+    if (d_step == 1 && s_step == 1) {
+        for (; k + PYCONV_DW_LANES <= n; k += PYCONV_DW_LANES) {
+            PYCONV_NO_LIBCALL_LOOP();
+            *(vec *)(d + k) = *(const vec *)(s + k);
+        }
+        for (; k < n; k++) {
+            PYCONV_NO_LIBCALL_LOOP();
+            d[k] = s[k];
+        }
+    } else {
+        for (; k < n; k++) d[k * d_step] = s[k * s_step];
+    }
+}
+
+/* Copy the h x w plane src into buf at l's positions (those that fall inside the buffer).
+ * phases == l->phases, a constant at the calls for strides 1 and 2 (no divisions per plane). */
+PYCONV_ALWAYS_INLINE void FN(dw_fill_by)(const pyconv_dw_plane *l, int64_t phases,
+                                         const real *PYCONV_RESTRICT src, int64_t h, int64_t w,
+                                         real *PYCONV_RESTRICT buf)
+{
+    const int64_t span = phases * l->width;
+    const int64_t r_lo = PYCONV_MAX(0, -l->top), r_hi = PYCONV_MIN(h, l->rows - l->top);
+    const int64_t c_lo = PYCONV_MAX(0, -l->left), c_hi = PYCONV_MIN(w, span - l->left);
+    for (int64_t p = 0; p < phases; p++) {
+        /* the first column c >= c_lo with (c + left) % phases == p, and the count */
+        const int64_t c0 = c_lo + (p - (c_lo + l->left) % phases + phases) % phases;
+        const int64_t n = c0 < c_hi ? (c_hi - c0 + phases - 1) / phases : 0;
+        real *d = buf + p * l->width + (c0 + l->left) / phases + l->top * span;
+        for (int64_t r = r_lo; r < r_hi; r++) FN(dw_copy)(d + r * span, 1, src + r * w + c0, phases, n);
+    }
+}
+
+PYCONV_ALWAYS_INLINE void FN(dw_fill)(const pyconv_dw_plane *l, const real *PYCONV_RESTRICT src,
+                                      int64_t h, int64_t w, real *PYCONV_RESTRICT buf)
+{
+    if (l->phases == 1)
+        FN(dw_fill_by)(l, 1, src, h, w, buf);
+    else if (l->phases == 2)
+        FN(dw_fill_by)(l, 2, src, h, w, buf);
+    else
+        FN(dw_fill_by)(l, l->phases, src, h, w, buf);
+}
+
+/* The layout of an input plane for the forward pass and the weight gradient: the padded input,
+ * columns split by the stride, holding every value the output tiles read (rows rounded up to
+ * the tallest tile, columns to the widest tile and to whole vectors). */
+static pyconv_dw_plane FN(dw_input_plane_of)(const pyconv_conv_shape *s)
+{
+    const int64_t lanes = PYCONV_DW_LANES;
+    const int64_t cols = PYCONV_MAX(pyconv_round_up(s->w_out, lanes), 4 * lanes);
+    pyconv_dw_plane l;
+    l.rows = (pyconv_round_up(s->h_out, 8) - 1) * s->stride_h + (s->kh - 1) * s->dil_h + 1;
+    l.phases = s->stride_w;
+    l.width = cols + (s->kw - 1) * s->dil_w / s->stride_w;
+    l.top = s->pad_top;
+    l.left = s->pad_left;
+    return l;
+}
+
+/* One forward plane: the copy of x, then every output through the tiles. */
+PYCONV_SIMD_CLONES
+static void FN(dw_forward_plane)(const pyconv_conv_shape *s, const pyconv_dw_plane *l,
+                                 const int64_t *off, const real *x, const real *wc, real b,
+                                 real *buf, real *y)
+{
+    FN(dw_fill)(l, x, s->h_in, s->w_in, buf);
+    FN(dw_tiles)(buf, s->stride_h * l->phases * l->width, off, wc, s->kh * s->kw, b, y, s->w_out, 1,
+                 s->h_out, s->w_out, 0);
+}
+
+/* The input-gradient padded copy of grad_output (phases along both axes, see dw_input_plane)
+ * and, in *cols, the widest phase row in whole tiles. */
+static pyconv_dw_plane FN(dw_grad_plane_of)(const pyconv_conv_shape *s, int64_t *cols)
+{
+    const int64_t sh = s->stride_h, sw = s->stride_w;
+    *cols = PYCONV_MAX(pyconv_round_up((s->w_in + sw - 1) / sw, PYCONV_DW_LANES), 4 * PYCONV_DW_LANES);
+    /* grad_output padded so that every shift of every phase's rows and columns is inside */
+    pyconv_dw_plane l;
+    l.phases = 1;
+    l.top = (s->kh - 1) * s->dil_h / sh;
+    l.left = (s->kw - 1) * s->dil_w / sw;
+    l.rows = l.top + pyconv_round_up((s->h_in + sh - 1) / sh, 8) +
+             (PYCONV_MIN(sh, s->h_in) - 1 + s->pad_top) / sh;
+    l.width = l.left + *cols + (PYCONV_MIN(sw, s->w_in) - 1 + s->pad_left) / sw;
+    return l;
+}
+
+/* Each thread's scratch (one arena buffer): byte offsets of its named parts. */
+typedef struct {
+    size_t plane;   /* the padded copy of one input (or grad_output) plane; zero where padding */
+    size_t grad;    /* weight gradient: one grad_output plane, rows padded to whole vectors */
+    size_t sums;    /* weight gradient: the vector sums of a run of channels' taps */
+    size_t off;     /* input gradient: one phase's tap offsets ... */
+    size_t wt;      /* ... and weights */
+    size_t rows;    /* strided input gradient: the phase rows of one plane */
+    size_t zeroed;  /* the parts from 0 up to here start zeroed */
+    size_t bytes;
+} FN(depthwise_layout);
+
+/* The scratch of op for s; run: the weight gradient's channels per task. */
+static FN(depthwise_layout) FN(depthwise_layout_of)(const pyconv_conv_shape *s, pyconv_conv_op op,
+                                                    int64_t run)
+{
+    const int64_t taps = s->kh * s->kw;
+    FN(depthwise_layout) l;
+    memset(&l, 0, sizeof l);
+    if (op == PYCONV_OP_INPUT_GRAD) {
+        int64_t cols;
+        const pyconv_dw_plane p = FN(dw_grad_plane_of)(s, &cols);
+        l.plane = pyconv_layout_part(&l.bytes, (size_t)pyconv_dw_plane_size(&p) * sizeof(real));
+        l.zeroed = l.bytes;
+        l.off = pyconv_layout_part(&l.bytes, (size_t)taps * sizeof(int64_t));
+        l.wt = pyconv_layout_part(&l.bytes, (size_t)taps * sizeof(real));
+        if (s->stride_w > 1)
+            l.rows = pyconv_layout_part(
+                &l.bytes, (size_t)(pyconv_round_up(s->h_in, s->stride_h) * s->stride_w * cols) * sizeof(real));
+        return l;
+    }
+    const pyconv_dw_plane p = FN(dw_input_plane_of)(s);
+    l.plane = pyconv_layout_part(&l.bytes, (size_t)pyconv_dw_plane_size(&p) * sizeof(real));
+    if (op == PYCONV_OP_WEIGHT_GRAD) {
+        l.grad = pyconv_layout_part(&l.bytes,
+                                    (size_t)(s->h_out * pyconv_round_up(s->w_out, PYCONV_DW_LANES)) * sizeof(real));
+        l.zeroed = l.bytes;
+        l.sums = pyconv_layout_part(&l.bytes, (size_t)(run * taps) * sizeof(FN(dw_vec)));
+    } else {
+        l.zeroed = l.bytes;
+    }
+    return l;
+}
+
+/* The multiply-adds of every op (one per output and tap): the work the threads are sized by. */
+static double FN(dw_work)(const pyconv_conv_shape *s)
+{
+    return (double)(s->n * s->c_out) * (double)(s->h_out * s->w_out) * (double)(s->kh * s->kw);
+}
+
+/* The weight gradient's channels per task for n_threads threads: a run of channels walked image
+ * by image reads planes that lie side by side in memory. */
+static int64_t FN(dw_channel_run)(const pyconv_conv_shape *s, int n_threads)
+{
+    return PYCONV_MAX(1, PYCONV_MIN(PYCONV_DW_CHANNEL_RUN, (s->c_out + n_threads - 1) / n_threads));
+}
+
+/* This thread's scratch, its zeroed parts zeroed (the padding that every plane's copy leaves as
+ * it is). */
+static char *FN(dw_scratch)(const FN(depthwise_layout) *l, const pyconv_thread *th)
+{
+    char *scratch = (char *)th->scratch;
+    memset(scratch, 0, l->zeroed);
+    return scratch;
+}
+
+/* The arguments of a depthwise kernel. */
+typedef struct {
+    const pyconv_conv_shape *s;
+    FN(depthwise_layout) layout;
+    pyconv_dw_plane plane;          /* the padded copy the tiles read */
+    const int64_t *off;             /* forward, weight gradient: tap offsets into the copy */
+    pyconv_dw_phases ph;            /* input gradient: the taps by phase */
+    int64_t cols;                   /* input gradient: the phase rows' width */
+    int64_t run;                    /* weight gradient: channels per task */
+    const real *x, *w, *gy;
+    const FN(pyconv_epilogue) *ep;  /* forward only */
+    real *y, *gx, *gw;
+} FN(dw_args);
+
+/* Runs task over n_items on copies of the input planes (forward, weight gradient): sets a's
+ * plane layout and tap offsets, each thread's scratch sized by a->layout. */
+static pyconv_status FN(dw_run_on_input_planes)(FN(dw_args) *a, int64_t n_items, int n_threads,
+                                                pyconv_range_fn task)
+{
+    const pyconv_conv_shape *s = a->s;
+    a->plane = FN(dw_input_plane_of)(s);
+    int64_t *off = (int64_t *)pyconv_aligned_alloc((size_t)(s->kh * s->kw) * sizeof(int64_t));
+    if (off == NULL) return PYCONV_ERR_NOMEM;
+    pyconv_dw_input_offsets(s, &a->plane, off);
+    a->off = off;
+    const pyconv_scratch scratch = {PYCONV_ARENA_CONV_0, a->layout.bytes};
+    const pyconv_status st = pyconv_parallel_for(n_items, FN(dw_work)(s), n_threads, task, a, scratch);
+    pyconv_aligned_free(off);
+    return st;
+}
+
+/* Output planes [lo, hi) (plane p = image p / c, channel p % c), each finished by the epilogue
+ * while it is still in cache. */
+static pyconv_status FN(dw_forward_planes)(const void *ctx, int64_t lo, int64_t hi,
+                                           const pyconv_thread *th)
+{
+    const FN(dw_args) *a = (const FN(dw_args) *)ctx;
+    const pyconv_conv_shape *s = a->s;
+    const int64_t taps = s->kh * s->kw, plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
+    real *buf = (real *)(FN(dw_scratch)(&a->layout, th) + a->layout.plane);
+    for (int64_t p = lo; p < hi; p++) {
+        const int64_t c = p % s->c_out;
+        FN(dw_forward_plane)(s, &a->plane, a->off, a->x + p * plane_in, a->w + c * taps,
+                             a->ep->bias ? a->ep->bias[c] : (real)0, buf, a->y + p * plane_out);
+        if (FN(epilogue_fused)(a->ep))
+            FN(finish_run)(a->y + p * plane_out, a->ep->residual ? a->ep->residual + p * plane_out : NULL,
+                           plane_out, a->ep->activation);
+    }
+    return PYCONV_OK;
+}
+
+pyconv_status FN(pyconv_forward_depthwise)(const pyconv_conv_shape *s, const real *x, const real *w,
+                                           const FN(pyconv_epilogue) *ep, real *y, int n_threads)
+{
+    FN(dw_args) a;
+    memset(&a, 0, sizeof a);
+    a.s = s;
+    a.layout = FN(depthwise_layout_of)(s, PYCONV_OP_FORWARD, 0);
+    a.x = x;
+    a.w = w;
+    a.ep = ep;
+    a.y = y;
+    return FN(dw_run_on_input_planes)(&a, s->n * s->c_out, n_threads, FN(dw_forward_planes));
+}
+
+/* One input-gradient plane gx: the copy of gy, then for each phase (ih0, iw0) its list of taps
+ * (offsets into buf in off, weights in wt) through the tiles. With unit column stride the
+ * tiles write gx; otherwise the phase rows of tmp (row ih, phase iw0 at (ih*sw + iw0) *
+ * tmp_width), interleaved into gx at the end. */
+PYCONV_SIMD_CLONES
+static void FN(dw_input_plane)(const pyconv_conv_shape *s, const pyconv_dw_plane *l,
+                               const pyconv_dw_phases *ph, const real *gy, const real *wc,
+                               real *buf, int64_t *off, real *wt, real *tmp, int64_t tmp_width,
+                               real *gx)
+{
+    const int64_t sh = s->stride_h, sw = s->stride_w, w_in = s->w_in;
+    FN(dw_fill)(l, gy, s->h_out, s->w_out, buf);
+    for (int64_t ih0 = 0; ih0 < ph->n_h; ih0++)
+        for (int64_t iw0 = 0; iw0 < ph->n_w; iw0++) {
+            int64_t n = 0;
+            for (int64_t a = ph->start_h[ih0]; a < ph->start_h[ih0 + 1]; a++)
+                for (int64_t b = ph->start_w[iw0]; b < ph->start_w[iw0 + 1]; b++) {
+                    off[n] = (ph->shift_h[a] + l->top) * l->width + ph->shift_w[b] + l->left;
+                    wt[n++] = wc[ph->tap_h[a] * s->kw + ph->tap_w[b]];
+                }
+            if (sw == 1)
+                FN(dw_tiles)(buf, l->width, off, wt, n, (real)0, gx + ih0 * w_in, sh * w_in, 1,
+                             ph->count_h[ih0], ph->count_w[iw0], 0);
+            else
+                FN(dw_tiles)(buf, l->width, off, wt, n, (real)0, tmp + (ih0 * sw + iw0) * tmp_width,
+                             sh * sw * tmp_width, 1, ph->count_h[ih0], ph->count_w[iw0], 1);
+        }
+    if (sw == 1) return;
+    for (int64_t ih = 0; ih < s->h_in; ih++)
+        for (int64_t iw0 = 0; iw0 < ph->n_w; iw0++) {
+            real *d = gx + ih * w_in + iw0;
+            const real *t = tmp + (ih * sw + iw0) * tmp_width;
+            if (sw == 2)
+                FN(dw_copy)(d, 2, t, 1, ph->count_w[iw0]);
+            else
+                FN(dw_copy)(d, sw, t, 1, ph->count_w[iw0]);
+        }
+}
+
+/* Input-gradient planes [lo, hi) (plane p = image p / c, channel p % c). */
+static pyconv_status FN(dw_input_planes)(const void *ctx, int64_t lo, int64_t hi,
+                                         const pyconv_thread *th)
+{
+    const FN(dw_args) *a = (const FN(dw_args) *)ctx;
+    const pyconv_conv_shape *s = a->s;
+    const int64_t taps = s->kh * s->kw, plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
+    char *scratch = FN(dw_scratch)(&a->layout, th);
+    real *buf = (real *)(scratch + a->layout.plane);
+    int64_t *off = (int64_t *)(scratch + a->layout.off);
+    real *wt = (real *)(scratch + a->layout.wt);
+    real *tmp = s->stride_w == 1 ? NULL : (real *)(scratch + a->layout.rows);
+    for (int64_t p = lo; p < hi; p++)
+        FN(dw_input_plane)(s, &a->plane, &a->ph, a->gy + p * plane_out, a->w + p % s->c_in * taps, buf,
+                           off, wt, tmp, a->cols, a->gx + p * plane_in);
+    return PYCONV_OK;
+}
+
+pyconv_status FN(pyconv_input_depthwise)(const pyconv_conv_shape *s, const real *w, const real *gy,
+                                         real *gx, int n_threads)
+{
+    const int64_t kh = s->kh, kw = s->kw;
+    FN(dw_args) a;
+    memset(&a, 0, sizeof a);
+    a.s = s;
+    a.layout = FN(depthwise_layout_of)(s, PYCONV_OP_INPUT_GRAD, 0);
+    a.plane = FN(dw_grad_plane_of)(s, &a.cols);
+    a.w = w;
+    a.gy = gy;
+    a.gx = gx;
+    pyconv_dw_phases *ph = &a.ph;
+    ph->n_h = PYCONV_MIN(s->stride_h, s->h_in);
+    ph->n_w = PYCONV_MIN(s->stride_w, s->w_in);
+    int64_t *axes = (int64_t *)pyconv_aligned_alloc(
+        (size_t)(2 * ph->n_h + 1 + 2 * kh + 2 * ph->n_w + 1 + 2 * kw) * sizeof(int64_t));
+    if (axes == NULL) return PYCONV_ERR_NOMEM;
+    ph->start_h = axes;
+    ph->count_h = ph->start_h + ph->n_h + 1;
+    ph->tap_h = ph->count_h + ph->n_h;
+    ph->shift_h = ph->tap_h + kh;
+    ph->start_w = ph->shift_h + kh;
+    ph->count_w = ph->start_w + ph->n_w + 1;
+    ph->tap_w = ph->count_w + ph->n_w;
+    ph->shift_w = ph->tap_w + kw;
+    pyconv_dw_phase_taps(ph->n_h, s->h_in, s->pad_top, s->stride_h, kh, s->dil_h, ph->start_h, ph->count_h,
+                         ph->tap_h, ph->shift_h);
+    pyconv_dw_phase_taps(ph->n_w, s->w_in, s->pad_left, s->stride_w, kw, s->dil_w, ph->start_w, ph->count_w,
+                         ph->tap_w, ph->shift_w);
+    const pyconv_scratch scratch = {PYCONV_ARENA_CONV_0, a.layout.bytes};
+    const pyconv_status st = pyconv_parallel_for(s->n * s->c_in, FN(dw_work)(s), n_threads,
+                                                 FN(dw_input_planes), &a, scratch);
+    pyconv_aligned_free(axes);
+    return st;
+}
+
+/* acc[k] += sum over rows oh and column blocks q of the vectors g[oh, q..] * x[oh*row_step +
+ * off[k] + q..], for k < n_taps <= PYCONV_DW_TAP_CHUNK: the taps' sums stay in registers over
+ * the whole plane. g is g_width (whole vectors) wide, zero past the plane's width. */
+PYCONV_ALWAYS_INLINE void FN(dw_weight_taps)(const real *xb, int64_t row_step, const int64_t *off,
+                                             int64_t n_taps, const real *g, int64_t g_width,
+                                             int64_t h_out, FN(dw_vec) *PYCONV_RESTRICT acc)
+{
+    typedef FN(dw_vec) vec;
+    vec a[PYCONV_DW_TAP_CHUNK];
+    for (int64_t k = 0; k < n_taps; k++) a[k] = acc[k];
+    for (int64_t oh = 0; oh < h_out; oh++)
+        for (int64_t q = 0; q < g_width; q += PYCONV_DW_LANES) {
+            const vec gv = *(const vec *)(g + oh * g_width + q);
+            const real *xv = xb + oh * row_step + q;
+            for (int64_t k = 0; k < n_taps; k++) a[k] += gv * *(const vec *)(xv + off[k]);
+        }
+    for (int64_t k = 0; k < n_taps; k++) acc[k] = a[k];
+}
+
+/* One image's contribution to the weight gradient of one channel: the copies of the x and gy
+ * planes, then every tap's sums, PYCONV_DW_TAP_CHUNK taps at a time (a 3x3 kernel in one pass,
+ * the tap loop unrolled). gy's copy pads its rows to whole vectors with zeros; rows already
+ * whole vectors long are read in place. */
+PYCONV_SIMD_CLONES
+static void FN(dw_weight_plane)(const pyconv_conv_shape *s, const pyconv_dw_plane *lx,
+                                const pyconv_dw_plane *lg, const int64_t *off, const real *x,
+                                const real *g, real *xb, real *gb, FN(dw_vec) *acc)
+{
+    const int64_t taps = s->kh * s->kw, row_step = s->stride_h * lx->phases * lx->width;
+    FN(dw_fill)(lx, x, s->h_in, s->w_in, xb);
+    if (lg->width != s->w_out) {
+        FN(dw_fill)(lg, g, s->h_out, s->w_out, gb);
+        g = gb;
+    }
+    for (int64_t k0 = 0; k0 < taps; k0 += PYCONV_DW_TAP_CHUNK) {
+        const int64_t n = PYCONV_MIN(PYCONV_DW_TAP_CHUNK, taps - k0);
+        if (n == PYCONV_DW_TAP_CHUNK)
+            FN(dw_weight_taps)(xb, row_step, off + k0, PYCONV_DW_TAP_CHUNK, g, lg->width, s->h_out,
+                               acc + k0);
+        else
+            FN(dw_weight_taps)(xb, row_step, off + k0, n, g, lg->width, s->h_out, acc + k0);
+    }
+}
+
+/* Runs of channels [lo, hi) of the weight gradient (run t = channels t*run .. t*run + run - 1),
+ * each channel's sums taken over the images in order, whatever the runs. */
+static pyconv_status FN(dw_weight_runs)(const void *ctx, int64_t lo, int64_t hi,
+                                        const pyconv_thread *th)
+{
+    typedef FN(dw_vec) vec;
+    const FN(dw_args) *a = (const FN(dw_args) *)ctx;
+    const pyconv_conv_shape *s = a->s;
+    const int64_t taps = s->kh * s->kw, plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
+    const pyconv_dw_plane lg = {s->h_out, 1, pyconv_round_up(s->w_out, PYCONV_DW_LANES), 0, 0};
+    char *scratch = FN(dw_scratch)(&a->layout, th);
+    real *xb = (real *)(scratch + a->layout.plane), *gb = (real *)(scratch + a->layout.grad);
+    vec *acc = (vec *)(scratch + a->layout.sums);
+    for (int64_t t = lo; t < hi; t++) {
+        const int64_t c0 = t * a->run, c1 = PYCONV_MIN(s->c_out, c0 + a->run);
+        memset(acc, 0, (size_t)((c1 - c0) * taps) * sizeof(vec));
+        for (int64_t img = 0; img < s->n; img++)
+            for (int64_t c = c0; c < c1; c++)
+                FN(dw_weight_plane)(s, &a->plane, &lg, a->off, a->x + (img * s->c_in + c) * plane_in,
+                                    a->gy + (img * s->c_out + c) * plane_out, xb, gb, acc + (c - c0) * taps);
+        for (int64_t k = 0; k < (c1 - c0) * taps; k++) {
+            real lane[PYCONV_DW_LANES], sum = 0;
+            memcpy(lane, &acc[k], sizeof lane);
+            for (int l = 0; l < PYCONV_DW_LANES; l++) sum += lane[l];
+            a->gw[c0 * taps + k] = sum;
+        }
+    }
+    return PYCONV_OK;
+}
+
+pyconv_status FN(pyconv_weight_depthwise)(const pyconv_conv_shape *s, const real *x, const real *gy,
+                                          real *gw, int n_threads)
+{
+    const int nt = pyconv_threads_for(FN(dw_work)(s), s->c_out, n_threads);
+    FN(dw_args) a;
+    memset(&a, 0, sizeof a);
+    a.s = s;
+    a.run = FN(dw_channel_run)(s, nt);
+    a.layout = FN(depthwise_layout_of)(s, PYCONV_OP_WEIGHT_GRAD, a.run);
+    a.x = x;
+    a.gy = gy;
+    a.gw = gw;
+    return FN(dw_run_on_input_planes)(&a, (s->c_out + a.run - 1) / a.run, nt, FN(dw_weight_runs));
+}
+
+double FN(pyconv_depthwise_workspace)(const pyconv_conv_shape *s, pyconv_conv_op op, int n_threads)
+{
+    const int64_t parts = op == PYCONV_OP_WEIGHT_GRAD ? s->c_out : s->n * s->c_out;
+    const int nt = pyconv_threads_for(FN(dw_work)(s), parts, n_threads);
+    const FN(depthwise_layout) l = FN(depthwise_layout_of)(s, op, FN(dw_channel_run)(s, nt));
+    return (double)nt * (double)l.bytes;
+}
