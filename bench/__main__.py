@@ -33,8 +33,8 @@ def parse_args(argv):
                         help="only cases whose 'layer/op' name matches (re.search), e.g. lenet or conv2d_input; "
                              "the memory measurement runs when 'memory' matches")
     parser.add_argument("--impl", default=None,
-                        help="comma-separated implementations to run (pyconv-direct, pyconv-im2col, pyconv-auto, "
-                             "pyconv, reference, torch, numpy; networks: pyconv, torch, onnxruntime); "
+                        help="comma-separated implementations to run (pyconv-direct, pyconv-im2col, pyconv-winograd, "
+                             "pyconv-auto, pyconv, reference, torch, numpy; networks: pyconv, torch, onnxruntime); "
                              "default: all available")
     parser.add_argument("--quick", action="store_true",
                         help="small batches, small GEMMs, short timing budget: well under a minute (networks: "

@@ -2,7 +2,7 @@
 check of pyconv's result against the NumPy reference.
 
 Implementations: pyconv (per algorithm for convolutions: "pyconv-direct", "pyconv-im2col",
-"pyconv-auto"; plain "pyconv" for pooling and GEMM), "reference" (pyconv.reference), "torch"
+"pyconv-winograd" (on the layers it takes, forward and input gradient), "pyconv-auto"; plain "pyconv" for pooling and GEMM), "reference" (pyconv.reference), "torch"
 (PyTorch CPU, only when it imports) and "numpy" (numpy.matmul, for GEMM)."""
 import importlib
 import math
@@ -11,7 +11,7 @@ import numpy as np
 
 from bench.cases import CONV_OPS, GEMM_OPS, POOL_OPS, Case, PoolLayer, with_batch
 
-PYCONV_ALGORITHMS = ("direct", "im2col", "auto")
+PYCONV_ALGORITHMS = ("direct", "im2col", "winograd", "auto")
 IMPLEMENTATIONS = tuple(f"pyconv-{a}" for a in PYCONV_ALGORITHMS) + ("pyconv", "reference", "torch", "numpy")
 # Batch the check against the reference runs at: the reference is plain NumPy and can be slow.
 CHECK_BATCH = 2
@@ -29,7 +29,8 @@ def optional_module(name):
 
 def implementations(case, torch_available, with_reference=True):
     """The implementation names that run `case`, pyconv's first."""
-    names = [f"pyconv-{a}" for a in PYCONV_ALGORITHMS] if case.op in CONV_OPS else ["pyconv"]
+    names = ([f"pyconv-{a}" for a in PYCONV_ALGORITHMS if a != "winograd" or takes_winograd(case)]
+             if case.op in CONV_OPS else ["pyconv"])
     if case.op in GEMM_OPS:
         names.append("numpy")
     elif with_reference:
@@ -37,6 +38,14 @@ def implementations(case, torch_available, with_reference=True):
     if torch_available:
         names.append("torch")
     return names
+
+
+def takes_winograd(case):
+    """True for the benchmarked layers algorithm="winograd" runs: 3x3, stride 1, dilation 1,
+    ungrouped; forward and input gradient (its weight gradient is im2col's)."""
+    layer = case.layer
+    return (case.op != "conv2d_weight" and tuple(layer.kernel) == (3, 3) and layer.stride == 1
+            and layer.dilation == 1 and layer.groups == 1)
 
 
 def is_pyconv(impl):

@@ -7,7 +7,7 @@ from pyconv._glue cimport check_len, check_status
 
 
 ALGORITHMS = {"auto": ck.PYCONV_ALGO_AUTO, "direct": ck.PYCONV_ALGO_DIRECT,
-              "im2col": ck.PYCONV_ALGO_IM2COL}
+              "im2col": ck.PYCONV_ALGO_IM2COL, "winograd": ck.PYCONV_ALGO_WINOGRAD}
 _ALGORITHM_NAMES = {code: name for name, code in ALGORITHMS.items()}
 ACTIVATIONS = {None: ck.PYCONV_ACT_NONE, "relu": ck.PYCONV_ACT_RELU, "relu6": ck.PYCONV_ACT_RELU6,
                "silu": ck.PYCONV_ACT_SILU, "sigmoid": ck.PYCONV_ACT_SIGMOID, "tanh": ck.PYCONV_ACT_TANH}

@@ -31,6 +31,7 @@ cdef extern from "pyconv_kernels.h" nogil:
         PYCONV_ALGO_AUTO
         PYCONV_ALGO_DIRECT
         PYCONV_ALGO_IM2COL
+        PYCONV_ALGO_WINOGRAD
 
     ctypedef enum pyconv_conv_op:
         PYCONV_OP_FORWARD

@@ -9,8 +9,14 @@ Each op normalizes its arguments here, builds a named geometry (pyconv._geometry
 that the kernels' own check validates, and asks the kernels' one selection function
 (pyconv_conv_plan_make, kernels/conv/select.c) what runs: `plan()` below is the public way to
 ask it. algorithm="auto" picks "direct" for grouped convolutions with tiny groups (depthwise)
-and for forward passes with at most 2 filters per group, "im2col" (the implicit GEMM)
-otherwise; see docs/architecture.md."""
+and for forward passes with at most 2 filters per group, "winograd" where it was measured
+faster, "im2col" (the implicit GEMM) otherwise; see docs/architecture.md.
+
+algorithm="winograd" (conv2d and conv2d_input) runs Winograd F(4x4, 3x3) (docs/winograd.md):
+3x3 kernels, stride 1, dilation 1, at least WINOGRAD_MIN_CHANNELS input and output channels per
+group, any padding; a ValueError names the condition a shape misses. The weight gradient has no
+Winograd form here: conv2d_weight runs "winograd" as "im2col", so that one algorithm can serve a
+layer's three ops."""
 from typing import NamedTuple
 
 import numpy as np
@@ -25,10 +31,12 @@ from pyconv._threads import effective_n_threads
 ALGORITHMS = tuple(_conv.ALGORITHMS)
 ACTIVATIONS = tuple(a for a in _conv.ACTIVATIONS if a is not None)
 OPS = tuple(_conv.OPS)
+# the kernels' PYCONV_WINOGRAD_MIN_CHANNELS (kernels/conv/select.c), for the message below
+WINOGRAD_MIN_CHANNELS = 8
 
 
 class Plan(NamedTuple):
-    """What one convolution call runs: the algorithm ("direct" or "im2col"), the method (how:
+    """What one convolution call runs: the algorithm ("direct", "im2col" or "winograd"), the method (how:
     "implicit-gemm", "direct-transposed", "gemm-col2im", ...), the workspace it takes from the
     per-thread arenas in bytes (all threads together), the thread count and the geometry."""
     op: str
@@ -45,10 +53,30 @@ def _check_algorithm(algorithm):
     return algorithm
 
 
+def _check_winograd(op, geo):
+    """ValueError naming the condition geo misses when op cannot run by Winograd (the kernels'
+    plan only says that it cannot); the weight gradient runs "winograd" as "im2col"."""
+    if op == "conv2d_weight":
+        return
+    if (geo.kh, geo.kw) != (3, 3):
+        problem = f"the kernel must be 3x3, got {geo.kh}x{geo.kw}"
+    elif (geo.stride_h, geo.stride_w) != (1, 1):
+        problem = f"stride must be 1, got {(geo.stride_h, geo.stride_w)}"
+    elif (geo.dil_h, geo.dil_w) != (1, 1):
+        problem = f"dilation must be 1, got {(geo.dil_h, geo.dil_w)}"
+    elif min(geo.c_in, geo.c_out) // geo.groups < WINOGRAD_MIN_CHANNELS:
+        problem = (f"needs at least {WINOGRAD_MIN_CHANNELS} input and output channels per group, "
+                   f"got {geo.c_in // geo.groups} and {geo.c_out // geo.groups}")
+    else:
+        return
+    raise ValueError(f"algorithm='winograd': {problem}")
+
+
 def _plan(op, geo, algorithm, dtype, n_threads):
     """The kernels' plan of one op; MemoryError when its workspace could not be allocated."""
-    chosen, method, workspace = _conv.plan(op, geo, _check_algorithm(algorithm),
-                                           np.dtype(dtype).itemsize, n_threads)
+    if _check_algorithm(algorithm) == "winograd":
+        _check_winograd(op, geo)
+    chosen, method, workspace = _conv.plan(op, geo, algorithm, np.dtype(dtype).itemsize, n_threads)
     if workspace > MAX_ELEMENTS:
         raise MemoryError(f"{op}: the {chosen} workspace would take {workspace:.3g} bytes")
     return Plan(op, chosen, method, int(workspace), n_threads, geo)
@@ -106,7 +134,7 @@ def plan(op, input_shape, weight_shape, stride=1, padding=0, dilation=1, groups=
     op: a Plan with the algorithm, the method, the workspace in bytes and the geometry.
 
     >>> pyconv.plan("conv2d", (32, 64, 56, 56), (64, 64, 3, 3), padding=1).method
-    'implicit-gemm'
+    'winograd'
     """
     if op not in OPS:
         raise ValueError(f"op: expected one of {OPS}, got {op!r}")

@@ -22,9 +22,9 @@ from libc.stdint cimport int64_t
 
 from pyconv._kernels cimport (
     PYCONV_ACT_NONE, PYCONV_ACT_RELU, PYCONV_ACT_RELU6, PYCONV_ACT_SIGMOID, PYCONV_ACT_SILU,
-    PYCONV_ACT_TANH, PYCONV_ALGO_AUTO, PYCONV_ALGO_DIRECT, PYCONV_ALGO_IM2COL, PYCONV_OP_FORWARD,
-    PYCONV_OP_INPUT_GRAD, PYCONV_OP_WEIGHT_GRAD, pyconv_conv_plan, pyconv_conv_shape,
-    pyconv_pool_shape)
+    PYCONV_ACT_TANH, PYCONV_ALGO_AUTO, PYCONV_ALGO_DIRECT, PYCONV_ALGO_IM2COL, PYCONV_ALGO_WINOGRAD,
+    PYCONV_OP_FORWARD, PYCONV_OP_INPUT_GRAD, PYCONV_OP_WEIGHT_GRAD, pyconv_conv_plan,
+    pyconv_conv_shape, pyconv_pool_shape)
 
 ctypedef fused floating:
     float
@@ -49,7 +49,7 @@ ctypedef pyconv_conv_shape conv_shape
 # h_out, w_out, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w.
 ctypedef pyconv_pool_shape pool_shape
 
-# What a convolution call runs: algorithm (PYCONV_ALGO_DIRECT / _IM2COL), method (see
+# What a convolution call runs: algorithm (PYCONV_ALGO_DIRECT / _IM2COL / _WINOGRAD), method (see
 # conv_method_name) and workspace_bytes (all threads together).
 ctypedef pyconv_conv_plan conv_plan
 
@@ -59,7 +59,10 @@ cdef int conv_shape_check(const conv_shape *s, char *msg, size_t msg_len) noexce
 cdef int pool_shape_check(const pool_shape *s, char *msg, size_t msg_len) noexcept nogil
 
 # The plan of convolution op (PYCONV_OP_FORWARD / _INPUT_GRAD / _WEIGHT_GRAD) asked to run
-# `algorithm` (PYCONV_ALGO_AUTO / _DIRECT / _IM2COL), for elements of real_size bytes (4, 8).
+# `algorithm` (PYCONV_ALGO_AUTO / _DIRECT / _IM2COL / _WINOGRAD), for elements of real_size
+# bytes (4, 8). WINOGRAD (F(4x4, 3x3)) takes 3x3, stride-1, dilation-1 convolutions with >= 8
+# input and output channels per group (PYCONV_STATUS_ARG otherwise); the weight gradient runs it
+# as IM2COL.
 cdef int conv_plan_make(const conv_shape *s, int op, int algorithm, int real_size, int n_threads,
                         conv_plan *plan) noexcept nogil
 cdef const char *conv_method_name(int method) noexcept nogil

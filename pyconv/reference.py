@@ -17,7 +17,7 @@ from pyconv._args import (as_float_array, as_int, as_pair, as_shape, check_shape
 
 __all__ = [
     "avg_pool2d", "avg_pool2d_backward", "col2im", "conv2d", "conv2d_bias", "conv2d_input",
-    "conv2d_weight", "gemm", "im2col", "max_pool2d", "max_pool2d_backward",
+    "conv2d_weight", "gemm", "im2col", "max_pool2d", "max_pool2d_backward", "winograd_magnitude",
 ]
 
 
@@ -157,6 +157,23 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
             raise ValueError(f"activation: expected None or one of {tuple(ACTIVATIONS)}, got {activation!r}")
         y = ACTIVATIONS[activation](y)
     return y.astype(dtype)
+
+
+def winograd_magnitude(input, weight, pads, groups=1):
+    """The scale of Winograd F(4x4, 3x3)'s rounding errors in each output of the stride-1 3x3
+    convolution of input with weight, padded by pads = (top, bottom, left, right) (negative: a
+    crop). The transforms mix each 4x4 output tile's whole 6x6 input patch, so the scale is, per
+    output o: the sum over o's group's channels c of (the sum of |input[c]| over the 9x9 window
+    that holds every 6x6 patch o's tile can read) * (the sum of |weight[o, c]| over the taps).
+    Float64, shaped like the convolution's output (docs/winograd.md)."""
+    x, _ = _as_float64(input, "input", 4)
+    w, _ = _as_float64(weight, "weight", 4)
+    top, bottom, left, right = (int(p) for p in pads)
+    h, w_in = x.shape[2:]
+    x = np.abs(x[:, :, max(0, -top):h - max(0, -bottom), max(0, -left):w_in - max(0, -right)])
+    taps = np.abs(w).sum(axis=(2, 3))[:, :, None, None] * np.ones((1, 1, 9, 9))
+    padding = ((max(0, top) + 3, max(0, bottom) + 3), (max(0, left) + 3, max(0, right) + 3))
+    return conv2d(x, taps, padding=padding, groups=groups)
 
 
 def conv2d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1):

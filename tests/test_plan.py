@@ -43,6 +43,16 @@ CASES = [
     ("conv2d_weight", (2, 8, 9, 9), (8, 1, 3, 3), dict(padding=1, groups=8), "auto", "depthwise"),
     ("conv2d_weight", (2, 8, 9, 9), (16, 1, 3, 3), dict(padding=1, groups=8), "auto", "direct"),
     ("conv2d_weight", (0, 8, 9, 9), (16, 8, 3, 3), dict(padding=1), "auto", "zeros"),
+    # Winograd: auto's rule (>= 32 channels per group, tiles x channels >= 512), asked for, the
+    # input gradient with a crop (padding beyond two), and the weight gradient running im2col
+    ("conv2d", (2, 32, 16, 16), (32, 32, 3, 3), dict(padding=1), "auto", "winograd"),
+    ("conv2d", (1, 32, 4, 4), (32, 32, 3, 3), dict(padding=1), "auto", "implicit-gemm"),
+    ("conv2d", (2, 16, 16, 16), (16, 16, 3, 3), dict(padding=1), "auto", "implicit-gemm"),
+    ("conv2d", (2, 8, 9, 7), (16, 8, 3, 3), dict(padding=((2, 0), (1, 1))), "winograd", "winograd"),
+    ("conv2d", (0, 8, 9, 9), (8, 8, 3, 3), dict(padding=1), "winograd", "none"),
+    ("conv2d_input", (2, 32, 16, 16), (32, 32, 3, 3), dict(padding=1), "auto", "winograd-transposed"),
+    ("conv2d_input", (2, 8, 9, 9), (16, 8, 3, 3), dict(padding=3), "winograd", "winograd-transposed"),
+    ("conv2d_weight", (2, 8, 9, 9), (16, 8, 3, 3), dict(padding=1), "winograd", "gemm-patches"),
 ]
 
 
@@ -65,7 +75,9 @@ def _run(op, x_shape, w_shape, kwargs, algorithm, impl, rng):
 def test_plan_names_the_method_and_the_method_is_right(op, x_shape, w_shape, kwargs, algorithm, method):
     p = pyconv.plan(op, x_shape, w_shape, **kwargs, algorithm=algorithm, dtype=np.float64)
     assert p.method in ((method,) if isinstance(method, str) else method)
-    assert p.algorithm in ("direct", "im2col")
+    assert p.algorithm == {"winograd": "winograd", "winograd-transposed": "winograd"}.get(
+        p.method, p.algorithm)
+    assert p.algorithm in ("direct", "im2col", "winograd")
     assert p.workspace_bytes >= 0
     got = _run(op, x_shape, w_shape, kwargs, algorithm, pyconv, np.random.default_rng(0))
     expected = _run(op, x_shape, w_shape, kwargs, algorithm, reference, np.random.default_rng(0))
@@ -84,15 +96,20 @@ def test_chunked_weight_gradient_is_the_same_at_any_thread_count(n_threads):
     np.testing.assert_allclose(one, reference.conv2d_weight(x, (6, 1, 3, 3), gy), rtol=1e-12, atol=1e-12)
 
 
-def test_forward_workspace_does_not_grow_with_the_batch():
-    sizes = {pyconv.plan("conv2d", (n, 64, 28, 28), (64, 64, 3, 3), padding=1, n_threads=2).workspace_bytes
-             for n in (1, 8, 64, 512)}
+@pytest.mark.parametrize("algorithm, batches", [("im2col", (1, 8, 64, 512)), ("winograd", (8, 64, 512))])
+def test_forward_workspace_does_not_grow_with_the_batch(algorithm, batches):
+    """Per thread, one image's (or one block of tiles') workspace; Winograd also shares the
+    transformed filters once there are more blocks than threads (from 2 images here)."""
+    sizes = {pyconv.plan("conv2d", (n, 64, 28, 28), (64, 64, 3, 3), padding=1, algorithm=algorithm,
+                         n_threads=2).workspace_bytes
+             for n in batches}
     assert len(sizes) == 1
 
 
 @pytest.mark.parametrize("kwargs, exc, words", [
     (dict(op="conv3d"), ValueError, ["op", "conv3d"]),
     (dict(algorithm="fft"), ValueError, ["algorithm", "fft"]),
+    (dict(algorithm="winograd", w_shape=(4, 4, 3, 3)), ValueError, ["winograd", "8 input and output channels"]),
     (dict(dtype=np.float16), TypeError, ["dtype", "float16"]),
     (dict(w_shape=(4, 3, 3, 3), groups=2), ValueError, ["groups"]),
     (dict(n_threads=0), ValueError, ["n_threads"]),

@@ -146,6 +146,13 @@ pyconv_status pyconv_forward_implicit_##sfx(const pyconv_conv_shape *s, const re
 pyconv_status pyconv_forward_pointwise_##sfx(const pyconv_conv_shape *s, const real *x,      \
                                              const real *w, const pyconv_epilogue_##sfx *ep,  \
                                              real *y, int n_threads);                         \
+/* Winograd F(4x4, 3x3) (conv/winograd_t.h): 3x3, stride 1, dilation 1, input channels in    \
+ * every group; the input gradient of such a convolution as its transposed forward.          */ \
+pyconv_status pyconv_forward_winograd_##sfx(const pyconv_conv_shape *s, const real *x,       \
+                                            const real *w, const pyconv_epilogue_##sfx *ep,   \
+                                            real *y, int n_threads);                          \
+pyconv_status pyconv_input_winograd_##sfx(const pyconv_conv_shape *s, const real *w,         \
+                                          const real *gy, real *gx, int n_threads);           \
 pyconv_status pyconv_input_direct_##sfx(const pyconv_conv_shape *s, const real *w,           \
                                         const real *gy, real *gx, int n_threads);             \
 pyconv_status pyconv_input_transposed_##sfx(const pyconv_conv_shape *s, int implicit,        \
@@ -161,6 +168,7 @@ pyconv_status pyconv_weight_gemm_##sfx(const pyconv_conv_shape *s, const real *x
                                        const real *gy, real *gw, int n_threads);              \
 /* Bytes of workspace each algorithm takes for s with n_threads (all threads together). */   \
 double pyconv_forward_implicit_workspace_##sfx(const pyconv_conv_shape *s, int n_threads);   \
+double pyconv_winograd_workspace_##sfx(const pyconv_conv_shape *s, int n_threads);           \
 double pyconv_weight_implicit_workspace_##sfx(const pyconv_conv_shape *s, int n_threads);    \
 double pyconv_weight_gemm_workspace_##sfx(const pyconv_conv_shape *s, int n_threads);        \
 double pyconv_input_gemm_col2im_workspace_##sfx(const pyconv_conv_shape *s, int n_threads);   \

@@ -16,6 +16,7 @@ pyconv_status FN(pyconv_conv2d)(const pyconv_conv_shape *s, pyconv_algorithm alg
     case PYCONV_METHOD_NONE: return PYCONV_OK;
     case PYCONV_METHOD_IMPLICIT_GEMM: return FN(pyconv_forward_implicit)(s, x, w, 0, &ep, y, n_threads);
     case PYCONV_METHOD_GEMM_POINTWISE: return FN(pyconv_forward_pointwise)(s, x, w, &ep, y, n_threads);
+    case PYCONV_METHOD_WINOGRAD: return FN(pyconv_forward_winograd)(s, x, w, &ep, y, n_threads);
     case PYCONV_METHOD_DEPTHWISE: return FN(pyconv_forward_depthwise)(s, x, w, &ep, y, n_threads);
     default: return FN(pyconv_forward_direct)(s, x, w, &ep, y, n_threads);  /* bias-only too */
     }
@@ -36,6 +37,7 @@ pyconv_status FN(pyconv_conv2d_input)(const pyconv_conv_shape *s, pyconv_algorit
     case PYCONV_METHOD_DIRECT_TRANSPOSED: return FN(pyconv_input_transposed)(s, 0, w, gy, gx, n_threads);
     case PYCONV_METHOD_IMPLICIT_TRANSPOSED: return FN(pyconv_input_transposed)(s, 1, w, gy, gx, n_threads);
     case PYCONV_METHOD_GEMM_COL2IM: return FN(pyconv_input_gemm_col2im)(s, w, gy, gx, n_threads);
+    case PYCONV_METHOD_WINOGRAD_TRANSPOSED: return FN(pyconv_input_winograd)(s, w, gy, gx, n_threads);
     case PYCONV_METHOD_DEPTHWISE: return FN(pyconv_input_depthwise)(s, w, gy, gx, n_threads);
     default: return FN(pyconv_input_direct)(s, w, gy, gx, n_threads);
     }

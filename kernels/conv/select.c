@@ -99,8 +99,8 @@ pyconv_status pyconv_pool_shape_check(const pyconv_pool_shape *s, char *msg, siz
  * ((c_in/groups) * (c_out/groups) <= PYCONV_AUTO_DIRECT_MAX_GROUP_SIZE, e.g. depthwise), where
  * each group's GEMM would be a sliver, and for the forward pass of stride-1, non-1x1
  * convolutions with at most PYCONV_AUTO_DIRECT_MAX_FILTERS filters per group, which would fill
- * few columns of the micro-tiles; the implicit GEMM otherwise. The thresholds come from
- * `python -m bench.auto_rule` (docs/performance.md). */
+ * few columns of the micro-tiles; Winograd where its rule below says; the implicit GEMM
+ * otherwise. The thresholds come from `python -m bench.auto_rule` (docs/performance.md). */
 #define PYCONV_AUTO_DIRECT_MAX_GROUP_SIZE 16
 #define PYCONV_AUTO_DIRECT_MAX_FILTERS 2
 
@@ -110,9 +110,38 @@ pyconv_status pyconv_pool_shape_check(const pyconv_pool_shape *s, char *msg, siz
  * layers at 7x7 and 14x14 vs 56x56). */
 #define PYCONV_POINTWISE_MIN_PIXELS 512
 
+/* Winograd F(4x4, 3x3) (conv/winograd_t.h) runs 3x3, stride-1, dilation-1 convolutions with at
+ * least PYCONV_WINOGRAD_MIN_CHANNELS input and output channels per group. */
+#define PYCONV_WINOGRAD_MIN_CHANNELS 8
+
+static int winograd_eligible(const pyconv_conv_shape *s)
+{
+    return s->kh == 3 && s->kw == 3 && s->stride_h == 1 && s->stride_w == 1 && s->dil_h == 1 &&
+           s->dil_w == 1 && PYCONV_MIN(s->c_in, s->c_out) / s->groups >= PYCONV_WINOGRAD_MIN_CHANNELS;
+}
+
+/* algorithm="auto" runs the forward and input gradient of eligible shapes by Winograd with at
+ * least PYCONV_AUTO_WINOGRAD_MIN_CHANNELS channels per group (a margin on the other algorithms'
+ * accuracy: Winograd's error falls as channels grow, `python -m bench.winograd_error`) and at
+ * least PYCONV_AUTO_WINOGRAD_MIN_TILE_CHANNELS output tiles x channels (transforming the filters
+ * once per call is paid for by enough tiles, or channels: `python -m bench.winograd_rule`;
+ * docs/winograd.md). */
+#define PYCONV_AUTO_WINOGRAD_MIN_CHANNELS 32
+#define PYCONV_AUTO_WINOGRAD_MIN_TILE_CHANNELS 512
+
+static int winograd_pays(const pyconv_conv_shape *s)
+{
+    const int64_t tiles = s->n * ((s->h_out + 3) / 4) * ((s->w_out + 3) / 4);
+    const int64_t channels = PYCONV_MIN(s->c_in, s->c_out) / s->groups;
+    return channels >= PYCONV_AUTO_WINOGRAD_MIN_CHANNELS &&
+           (double)tiles * (double)channels >= PYCONV_AUTO_WINOGRAD_MIN_TILE_CHANNELS;
+}
+
 static pyconv_algorithm auto_algorithm(const pyconv_conv_shape *s, pyconv_conv_op op)
 {
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
+    if (op != PYCONV_OP_WEIGHT_GRAD && winograd_eligible(s) && winograd_pays(s))
+        return PYCONV_ALGO_WINOGRAD;
     if (s->groups > 1 && cin_g * cout_g <= PYCONV_AUTO_DIRECT_MAX_GROUP_SIZE) return PYCONV_ALGO_DIRECT;
     if (op == PYCONV_OP_FORWARD && cout_g <= PYCONV_AUTO_DIRECT_MAX_FILTERS && s->stride_w == 1 &&
         s->kh * s->kw > 1)
@@ -179,6 +208,13 @@ static double workspace_bytes(const pyconv_conv_shape *s, pyconv_conv_op op, pyc
     case PYCONV_METHOD_GEMM_PATCHES:
         return f32 ? pyconv_weight_gemm_workspace_f32(s, n_threads)
                    : pyconv_weight_gemm_workspace_f64(s, n_threads);
+    case PYCONV_METHOD_WINOGRAD:
+        return f32 ? pyconv_winograd_workspace_f32(s, n_threads)
+                   : pyconv_winograd_workspace_f64(s, n_threads);
+    case PYCONV_METHOD_WINOGRAD_TRANSPOSED:
+        pyconv_input_as_forward(s, &t);
+        return f32 ? pyconv_winograd_workspace_f32(&t, n_threads)
+                   : pyconv_winograd_workspace_f64(&t, n_threads);
     case PYCONV_METHOD_GEMM_POINTWISE: {
         /* the GEMM's A block per thread and its shared B block */
         const pyconv_gemm_blocking blk = blocking(real_size);
@@ -198,9 +234,16 @@ pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op o
 {
     if (pyconv_conv_shape_check(s, NULL, 0) != PYCONV_OK || plan == NULL || n_threads < 1 ||
         (real_size != 4 && real_size != 8) || requested < PYCONV_ALGO_AUTO ||
-        requested > PYCONV_ALGO_IM2COL || op < PYCONV_OP_FORWARD || op > PYCONV_OP_WEIGHT_GRAD)
+        requested > PYCONV_ALGO_WINOGRAD || op < PYCONV_OP_FORWARD || op > PYCONV_OP_WEIGHT_GRAD)
         return PYCONV_ERR_ARG;
-    const pyconv_algorithm algo = requested == PYCONV_ALGO_AUTO ? auto_algorithm(s, op) : requested;
+    /* no Winograd weight gradient: it runs as im2col, so that one algorithm serves a layer's
+     * three ops */
+    if (requested == PYCONV_ALGO_WINOGRAD && op != PYCONV_OP_WEIGHT_GRAD && !winograd_eligible(s))
+        return PYCONV_ERR_ARG;
+    const pyconv_algorithm algo = requested == PYCONV_ALGO_AUTO ? auto_algorithm(s, op)
+                                : requested == PYCONV_ALGO_WINOGRAD && op == PYCONV_OP_WEIGHT_GRAD
+                                    ? PYCONV_ALGO_IM2COL
+                                    : requested;
     const int64_t cin_g = s->c_in / s->groups;
     const int empty_out = op == PYCONV_OP_FORWARD ? s->n * s->c_out * s->h_out * s->w_out == 0
                         : op == PYCONV_OP_INPUT_GRAD ? s->n * s->c_in * s->h_in * s->w_in == 0
@@ -213,6 +256,7 @@ pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op o
     } else if (op == PYCONV_OP_FORWARD) {
         /* no input channels: the output is the bias; huge padding: see pyconv_gather_fits */
         m = s->c_in == 0 ? PYCONV_METHOD_BIAS_ONLY
+          : algo == PYCONV_ALGO_WINOGRAD ? PYCONV_METHOD_WINOGRAD
           : algo != PYCONV_ALGO_IM2COL || !pyconv_gather_fits(s) ? PYCONV_METHOD_DIRECT
           : pyconv_is_pointwise(s) && s->h_out * s->w_out >= PYCONV_POINTWISE_MIN_PIXELS
               ? PYCONV_METHOD_GEMM_POINTWISE
@@ -224,6 +268,9 @@ pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op o
                                                  : PYCONV_METHOD_IMPLICIT_GEMM;
     } else if (s->c_out == 0 || s->h_out * s->w_out == 0) {
         m = PYCONV_METHOD_ZEROS;
+    } else if (algo == PYCONV_ALGO_WINOGRAD) {
+        /* stride 1: the forward of gy, whose padding may be negative (a crop, which it reads) */
+        m = PYCONV_METHOD_WINOGRAD_TRANSPOSED;
     } else if (!pyconv_input_as_forward(s, &t)) {
         /* strided (or padding beyond the kernel's extent): no forward form */
         m = algo == PYCONV_ALGO_IM2COL ? PYCONV_METHOD_GEMM_COL2IM : PYCONV_METHOD_DIRECT;
@@ -247,6 +294,8 @@ pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op o
              m == PYCONV_METHOD_GEMM_COL2IM || m == PYCONV_METHOD_GEMM_PATCHES ||
              m == PYCONV_METHOD_GEMM_POINTWISE)
         plan->algorithm = PYCONV_ALGO_IM2COL;
+    else if (m == PYCONV_METHOD_WINOGRAD || m == PYCONV_METHOD_WINOGRAD_TRANSPOSED)
+        plan->algorithm = PYCONV_ALGO_WINOGRAD;
     plan->workspace_bytes = workspace_bytes(s, op, m, real_size, n_threads);
     return PYCONV_OK;
 }
@@ -263,6 +312,8 @@ const char *pyconv_conv_method_name(pyconv_conv_method method)
     case PYCONV_METHOD_IMPLICIT_TRANSPOSED: return "implicit-gemm-transposed";
     case PYCONV_METHOD_GEMM_COL2IM: return "gemm-col2im";
     case PYCONV_METHOD_GEMM_PATCHES: return "gemm-patches";
+    case PYCONV_METHOD_WINOGRAD: return "winograd";
+    case PYCONV_METHOD_WINOGRAD_TRANSPOSED: return "winograd-transposed";
     case PYCONV_METHOD_GEMM_POINTWISE: return "gemm-pointwise";
     case PYCONV_METHOD_DEPTHWISE: return "depthwise";
     }

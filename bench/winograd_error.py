@@ -1,0 +1,111 @@
+"""Accuracy of algorithm="winograd" (F(4x4, 3x3)) against the float64 reference, the numbers in
+docs/winograd.md and behind the tolerance of tests/test_winograd.py.
+
+For unit-normal input and weights (N = 2, 14x14 images, padding 1, C_in = C_out = C) it prints,
+per dtype, op (forward; input gradient) and C:
+  norm    ||y - y_ref|| / ||y_ref||, normwise relative error;
+  max     max |y - y_ref| / max |y_ref|;
+  suite   max |y - y_ref| / (eps * sqrt(K) * conv(|x|, |w|)), K = 9 C, the elementwise measure
+          the rest of the suite bounds by 4 (im2col's column shows what a GEMM-based sum gives);
+  tile    max |y - y_ref| / (eps * sqrt(K) * winograd_magnitude), the elementwise measure the
+          Winograd tests bound: Winograd's rounding errors come from the whole 6x6 input patch of
+          an output's tile, not only from its 3x3 window (pyconv.reference.winograd_magnitude).
+A NumPy model of F(4x4) and F(6x6) in float32 (no blocking, same transforms) shows why F(6x6)
+was not chosen: about twice the error, for fewer multiplications only on images whose sides are
+multiples of 6.
+
+    python3 -m bench.winograd_error [--channels 8,16,32,64,128,256,512]"""
+import argparse
+
+import numpy as np
+
+import pyconv
+from pyconv import reference
+
+
+def measures(got, exact, magnitude, magnitude_w, k, dtype):
+    err = np.abs(got.astype(np.float64) - exact)
+    scale = np.finfo(dtype).eps * np.sqrt(k)
+    return (np.linalg.norm(err) / np.linalg.norm(exact), err.max() / np.abs(exact).max(),
+            (err / (scale * magnitude)).max(), (err / (scale * magnitude_w)).max())
+
+
+def measure_ops(c, dtype, algorithm, rng):
+    x = rng.standard_normal((2, c, 14, 14))
+    w = rng.standard_normal((c, c, 3, 3))
+    gy = rng.standard_normal((2, c, 14, 14))
+    xs, ws, gys = x.astype(dtype), w.astype(dtype), gy.astype(dtype)
+    x, w, gy = xs.astype(np.float64), ws.astype(np.float64), gys.astype(np.float64)
+    k = 9 * c
+    forward = measures(pyconv.conv2d(xs, ws, padding=1, algorithm=algorithm),
+                       reference.conv2d(x, w, None, padding=1),
+                       reference.conv2d(np.abs(x), np.abs(w), None, padding=1),
+                       reference.winograd_magnitude(x, w, (1, 1, 1, 1)), k, dtype)
+    # the input gradient is the forward of gy with the flipped, transposed weights, padding 2 - 1
+    w_t = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+    backward = measures(pyconv.conv2d_input(xs.shape, ws, gys, padding=1, algorithm=algorithm),
+                        reference.conv2d_input(x.shape, w, gy, padding=1),
+                        reference.conv2d_input(x.shape, np.abs(w), np.abs(gy), padding=1),
+                        reference.winograd_magnitude(gy, w_t, (1, 1, 1, 1)), k, dtype)
+    return forward, backward
+
+
+def numpy_model(c, rng):
+    """Normwise relative error of float32 F(4x4) and F(6x6) models on a (c, 26, 26) image."""
+    bt4 = np.array([[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
+                    [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]])
+    g4 = np.array([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
+                   [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]])
+    at4 = np.array([[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0],
+                    [0, 1, -1, 8, -8, 1]])
+    bt6 = np.array([[1, 0, -21 / 4, 0, 21 / 4, 0, -1, 0], [0, 1, 1, -17 / 4, -17 / 4, 1, 1, 0],
+                    [0, -1, 1, 17 / 4, -17 / 4, -1, 1, 0], [0, 1 / 2, 1 / 4, -5 / 2, -5 / 4, 2, 1, 0],
+                    [0, -1 / 2, 1 / 4, 5 / 2, -5 / 4, -2, 1, 0], [0, 2, 4, -5 / 2, -5, 1 / 2, 1, 0],
+                    [0, -2, 4, 5 / 2, -5, -1 / 2, 1, 0], [0, -1, 0, 21 / 4, 0, -21 / 4, 0, 1]])
+    g6 = np.array([[1, 0, 0], [-2 / 9, -2 / 9, -2 / 9], [-2 / 9, 2 / 9, -2 / 9],
+                   [1 / 90, 1 / 45, 2 / 45], [1 / 90, -1 / 45, 2 / 45], [32 / 45, 16 / 45, 8 / 45],
+                   [32 / 45, -16 / 45, 8 / 45], [0, 0, 1]])
+    at6 = np.array([[1, 1, 1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 1 / 2, -1 / 2, 0],
+                    [0, 1, 1, 4, 4, 1 / 4, 1 / 4, 0], [0, 1, -1, 8, -8, 1 / 8, -1 / 8, 0],
+                    [0, 1, 1, 16, 16, 1 / 16, 1 / 16, 0], [0, 1, -1, 32, -32, 1 / 32, -1 / 32, 1]])
+    x = rng.standard_normal((c, 26, 26)).astype(np.float32)
+    w = rng.standard_normal((16, c, 3, 3)).astype(np.float32)
+    exact = reference.conv2d(x[None].astype(np.float64), w.astype(np.float64))[0]
+    errors = []
+    for bt, g, at in ((bt4, g4, at4), (bt6, g6, at6)):
+        bt, g, at = (m.astype(np.float32) for m in (bt, g, at))
+        m, alpha = at.shape
+        u = np.einsum("ij,kcjl,ml->kcim", g, w, g)
+        y = np.zeros((16, 24, 24), np.float32)
+        for i in range(0, 24, m):
+            for j in range(0, 24, m):
+                v = np.einsum("ij,cjl,ml->cim", bt, x[:, i:i + alpha, j:j + alpha], bt)
+                y[:, i:i + m, j:j + m] = np.einsum("ij,kjl,ml->kim", at,
+                                                   np.einsum("kcim,cim->kim", u, v), at)
+        errors.append(np.linalg.norm(y - exact) / np.linalg.norm(exact))
+    return errors
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--channels", default="8,16,32,64,128,256,512")
+    args = parser.parse_args(argv)
+    channels = [int(c) for c in args.channels.split(",")]
+    rng = np.random.default_rng(0)
+    print(f"{'dtype':8} {'op':8} {'C':>4}  {'norm':>8} {'max':>8} {'suite':>6} {'tile':>6}"
+          f"   im2col: {'norm':>8} {'suite':>6}")
+    for dtype in (np.float32, np.float64):
+        for c in channels:
+            wino = measure_ops(c, dtype, "winograd", np.random.default_rng(c))
+            gemm = measure_ops(c, dtype, "im2col", np.random.default_rng(c))
+            for op, m, g in zip(("forward", "input"), wino, gemm):
+                print(f"{np.dtype(dtype).name:8} {op:8} {c:>4}  {m[0]:8.1e} {m[1]:8.1e} {m[2]:6.2f} "
+                      f"{m[3]:6.3f}   im2col: {g[0]:8.1e} {g[2]:6.2f}", flush=True)
+    print("\nNumPy float32 models, normwise relative error on a 26x26 image, 16 filters:")
+    for c in channels:
+        f4, f6 = numpy_model(c, rng)
+        print(f"C={c:<4} F(4x4, 3x3) {f4:8.1e}   F(6x6, 3x3) {f6:8.1e}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

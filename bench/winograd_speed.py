@@ -1,0 +1,80 @@
+"""The Winograd speed targets (docs/winograd.md): float32 3x3 stride-1 ResNet and VGG layers,
+forward and input gradient, batches 1-32, 1 and 2 threads: algorithm="winograd" and "im2col"
+against PyTorch, side by side in one run. Calls of the three alternate in rotated rounds
+(bench.timing.interleaved); a ratio is the median over rounds of torch's time / pyconv's (> 1:
+pyconv faster). Effective GFLOP/s count the direct convolution's 2 * N * C_out * H * W * C_in * 9
+FLOPs; "% FMA" is that rate over the FMA peak of the cores used (PEAK_GFLOPS_PER_CORE: a Zen 5 core,
+2 x 512-bit FMA pipes at about 3.7 GHz).
+
+    python3 -m bench.winograd_speed [--threads 1,2] [--budget 1.0] [--filter REGEX]"""
+import argparse
+import re
+
+import numpy as np
+
+import pyconv
+from bench import timing
+from bench.ops import optional_module
+
+PEAK_GFLOPS_PER_CORE = 240.0
+# (name, C_in, C_out, side); every layer at every batch
+LAYERS = [("resnet_64", 64, 64, 56), ("resnet_128", 128, 128, 28), ("resnet_256", 256, 256, 14),
+          ("resnet_512", 512, 512, 7), ("vgg_conv3_1", 128, 256, 56), ("vgg_conv4_2", 512, 512, 28),
+          ("vgg_conv5_1", 512, 512, 14)]
+BATCHES = (1, 8, 32)
+# the largest layers only at batch 1 and 8 (seconds per call otherwise)
+MAX_MACS = 4e10
+
+
+def calls(torch, op, x, w, gy, n_threads):
+    t_x, t_w, t_gy = (torch.from_numpy(a) for a in (x, w, gy))
+    if op == "conv2d":
+        pyconv_call = lambda a: lambda: pyconv.conv2d(x, w, padding=1, algorithm=a, n_threads=n_threads)
+        torch_call = lambda: torch.nn.functional.conv2d(t_x, t_w, padding=1)
+    else:
+        pyconv_call = lambda a: lambda: pyconv.conv2d_input(x.shape, w, gy, padding=1, algorithm=a,
+                                                            n_threads=n_threads)
+        torch_call = lambda: torch.nn.grad.conv2d_input(x.shape, t_w, t_gy, padding=1)
+    return {"winograd": pyconv_call("winograd"), "im2col": pyconv_call("im2col"), "torch": torch_call}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--budget", type=float, default=1.0)
+    parser.add_argument("--filter", default=None, metavar="REGEX", help="layer name, e.g. resnet")
+    args = parser.parse_args(argv)
+    torch = optional_module("torch")
+    if torch is None:
+        raise SystemExit("bench.winograd_speed compares with PyTorch, which does not import here")
+    rng = np.random.default_rng(0)
+    print(f"{'layer':12} {'N':>3} {'op':13} {'thr':>3} {'wino GF/s':>9} {'% FMA':>6} "
+          f"{'wino/torch':>10} {'im2col/torch':>12} {'wino/im2col':>11}")
+    for name, c_in, c_out, side in LAYERS:
+        if args.filter and not re.search(args.filter, name):
+            continue
+        w = rng.standard_normal((c_out, c_in, 3, 3), dtype=np.float32)
+        for n in BATCHES:
+            macs = n * c_in * c_out * 9 * side * side
+            if macs > MAX_MACS:
+                continue
+            x = rng.standard_normal((n, c_in, side, side), dtype=np.float32)
+            gy = rng.standard_normal((n, c_out, side, side), dtype=np.float32)
+            for op in ("conv2d", "conv2d_input"):
+                for n_threads in (int(t) for t in args.threads.split(",")):
+                    torch.set_num_threads(n_threads)
+                    times, errors = timing.interleaved(calls(torch, op, x, w, gy, n_threads),
+                                                       args.budget)
+                    if errors:
+                        raise SystemExit(f"{name} {op}: {errors}")
+                    rate = 2 * macs / timing.median_time(times["winograd"]) / 1e9
+                    print(f"{name:12} {n:>3} {op:13} {n_threads:>3} {rate:9.1f} "
+                          f"{100 * rate / (PEAK_GFLOPS_PER_CORE * n_threads):6.0f} "
+                          f"{timing.paired_ratio(times['winograd'], times['torch']):10.2f} "
+                          f"{timing.paired_ratio(times['im2col'], times['torch']):12.2f} "
+                          f"{timing.paired_ratio(times['winograd'], times['im2col']):11.2f}",
+                          flush=True)
+
+
+if __name__ == "__main__":
+    main()

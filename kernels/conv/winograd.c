@@ -1,0 +1,6 @@
+#include "common/arena.h"
+#include "conv/conv_internal.h"
+#include "gemm/gemm_internal.h"
+
+#define PYCONV_TEMPLATE "conv/winograd_t.h"
+#include "common/pyconv_instantiate.h"

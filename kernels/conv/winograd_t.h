@@ -1,0 +1,540 @@
+/* Winograd minimal filtering F(4x4, 3x3) for 3x3, stride-1, dilation-1 convolutions.
+ *
+ * Each 4x4 block of outputs ("tile") of one filter comes from the 6x6 input patch d under it:
+ *     y_tile = A^T [ sum_c (G g_c G^T) .* (B^T d_c B) ] A
+ * so the 36 products per channel replace 144 multiply-adds of the direct convolution. With the
+ * transformed filters U_e (C_in x C_out per element e of the 6x6 domain) and the transformed
+ * input V_e (tiles x C_in), the sum over channels is 36 independent GEMMs
+ *     M_e (tiles x C_out) = V_e @ U_e,
+ * which run on the GEMM's gather micro-kernel (gemm_internal.h): tiles are the micro-tile's rows,
+ * read from V_e through one row pointer per tile and one offset per channel, filters its
+ * columns, from U_e packed as B micro-panels. Interpolation points 0, +-1, +-2 and infinity
+ * (Lavin & Gray, wincnn); F(6x6, 3x3) was not chosen (docs/winograd.md).
+ *
+ * The batch's tiles are numbered row-major over (image, tile row, tile column) and processed in
+ * blocks, one block per thread at a time: input transform of all channels (V), the 36 GEMMs of
+ * each group (M), output transform into y through the forward's output stage (bias, residual,
+ * activation: conv/epilogue_t.h). The filters are transformed once per call, or per block when
+ * that keeps U out of memory (see wino_layout). The workspace is one block's V and M per thread
+ * plus the transformed filters, whatever the batch size. Blocks and the filter transform run on
+ * the parallel-task runner (common/parallel.h). Zero padding of any size (negative too: a crop,
+ * which the input gradient's transposed convolution may ask for) is read by clipping the copied
+ * input rows; tiles past the output's edge are computed, not stored. */
+
+#include "conv/epilogue_t.h"
+
+/* Defined once for both dtypes (`real` is resolved where the macros expand). */
+#ifndef PYCONV_WINO_M
+/* Output tile side; elements of the transformed 6x6 domain. */
+#define PYCONV_WINO_M 4
+#define PYCONV_WINO_ELEMS 36
+/* V and M of one block of tiles in about this many bytes per thread, so that a block's
+ * transformed data stays in the outer caches; but at least PYCONV_WINO_MIN_BLOCK tiles, as the
+ * transformed filters are streamed once per block (docs/winograd.md). */
+#define PYCONV_WINO_BLOCK_BYTES ((int64_t)2 << 20)
+#define PYCONV_WINO_MIN_BLOCK 64
+#define PYCONV_WINO_MAX_BLOCK 256
+/* Largest transformed filters (U) shared by all blocks: beyond, each block transforms its own
+ * (reading U from memory once per block costs more than transforming it again). */
+#define PYCONV_WINO_SHARED_U_BYTES (8.0 * 1024 * 1024)
+/* Widest B micro-panel of any micro-kernel (gemm_config.h). */
+#define PYCONV_WINO_MAX_NR 32
+_Static_assert(PYCONV_REF_NR_f32 <= PYCONV_WINO_MAX_NR && PYCONV_AVX2_NR_f32 <= PYCONV_WINO_MAX_NR &&
+                   PYCONV_AVX512_NR_f32 <= PYCONV_WINO_MAX_NR &&
+                   PYCONV_AVX512X12_NR_f32 <= PYCONV_WINO_MAX_NR &&
+                   PYCONV_NEON_NR_f32 <= PYCONV_WINO_MAX_NR,
+               "the filter transform's panel buffer holds the widest micro-panel");
+
+/* B^T d for the six values d0..d5: the input transform along one axis. */
+#define PYCONV_WINO_BT(d0, d1, d2, d3, d4, d5, o0, o1, o2, o3, o4, o5)                         \
+    do {                                                                                       \
+        const real s42 = (d4) - 4 * (d2), s31 = (d3) - 4 * (d1);                               \
+        const real t42 = (d4) - (d2), t31 = 2 * ((d3) - (d1));                                 \
+        (o0) = 4 * (d0) - 5 * (d2) + (d4);                                                     \
+        (o1) = s42 + s31;                                                                      \
+        (o2) = s42 - s31;                                                                      \
+        (o3) = t42 + t31;                                                                      \
+        (o4) = t42 - t31;                                                                      \
+        (o5) = 4 * (d1) - 5 * (d3) + (d5);                                                     \
+    } while (0)
+
+/* A^T m for m0..m5: the output transform along one axis (four values). */
+#define PYCONV_WINO_AT(m0, m1, m2, m3, m4, m5, o0, o1, o2, o3)                                 \
+    do {                                                                                       \
+        const real p12 = (m1) + (m2), n12 = (m1) - (m2);                                       \
+        const real p34 = (m3) + (m4), n34 = (m3) - (m4);                                       \
+        (o0) = (m0) + p12 + p34;                                                               \
+        (o1) = n12 + 2 * n34;                                                                  \
+        (o2) = p12 + 4 * p34;                                                                  \
+        (o3) = n12 + 8 * n34 + (m5);                                                           \
+    } while (0)
+
+/* G g for the three taps g0..g2: the filter transform along one axis. */
+#define PYCONV_WINO_G(g0, g1, g2, o0, o1, o2, o3, o4, o5)                                      \
+    do {                                                                                       \
+        const real q02 = (g0) + (g2), r02 = (g0) * (real)(1.0 / 24) + (g2) * (real)(1.0 / 6);  \
+        (o0) = (g0) * (real)0.25;                                                              \
+        (o1) = (q02 + (g1)) * (real)(-1.0 / 6);                                                \
+        (o2) = (q02 - (g1)) * (real)(-1.0 / 6);                                                \
+        (o3) = r02 + (g1) * (real)(1.0 / 12);                                                  \
+        (o4) = r02 - (g1) * (real)(1.0 / 12);                                                  \
+        (o5) = (g2);                                                                           \
+    } while (0)
+
+/* A run: ns consecutive tiles of one tile row, whose top-left input value is (r0, c0) of image
+ * img (any sign: rows and columns outside it read as zeros), transformed into V columns
+ * col .. col + ns - 1; column col + ns is left dead (a run's last patch reads two columns past
+ * its 4 * ns, which the next run's transform must not share). */
+typedef struct {
+    int64_t img, r0, c0, col, ns;
+} pyconv_wino_run;
+
+/* Where the taps of filter f and input channel c of group g are, in the convolution the kernel
+ * runs: from w + g * group + f * filter + c * channel, tap k of the 3x3 (row-major) at [k], or at
+ * [8 - k] when flipped. The forward reads its own weights; the input gradient reads them as its
+ * transposed convolution's flipped, transposed weights, without copying them. */
+typedef struct {
+    int64_t group, filter, channel;
+    int flipped;
+} pyconv_wino_weights;
+
+/* One call's blocks and workspace (wino_layout): the run and the plan's workspace both come
+ * from it. */
+typedef struct {
+    int64_t tiles_h, tiles_w, n_tiles;
+    int64_t nb;           /* tiles per block, whole micro-tiles: M's rows */
+    int64_t n_blocks, max_runs;
+    int64_t ldv;          /* V's row length: the block's tiles and one dead column per run */
+    int64_t panels, ldc;  /* filters per group in NR-wide panels; M's row length */
+    /* distances between consecutive elements e in U, V and M: a cache line more than their
+     * data, so that the 36 elements' rows, read and written together, do not all map to the
+     * same cache sets */
+    int64_t u_estride, v_estride, m_estride;
+    int nt;               /* threads */
+    int per_block;        /* each block transforms the filters it needs (U is not shared) */
+    /* shared, in the calling thread's arena (slot GEMM_B): the channel offsets into V, then
+     * the transformed filters unless per block */
+    size_t off_bytes, shared_bytes;
+    /* per thread (slot CONV_1): offsets of its parts, and its bytes */
+    size_t u_at, v_at, m_at, ob_at, buf_at, runs_at, rows_at, work_bytes;
+} pyconv_wino_layout;
+#endif
+
+/* The one-axis transforms applied elementwise along arrays of n values: out_k[q] is
+ * transform output k of the inputs in_0[q], in_1[q], ... Every array is its own restrict
+ * argument, so the loops vectorize without run-time overlap checks. */
+PYCONV_SIMD_CLONES
+static void FN(wino_bt_lines)(int64_t n, const real *PYCONV_RESTRICT d0,
+                              const real *PYCONV_RESTRICT d1, const real *PYCONV_RESTRICT d2,
+                              const real *PYCONV_RESTRICT d3,
+                              const real *PYCONV_RESTRICT d4, const real *PYCONV_RESTRICT d5,
+                              real *PYCONV_RESTRICT o0, real *PYCONV_RESTRICT o1,
+                              real *PYCONV_RESTRICT o2, real *PYCONV_RESTRICT o3,
+                              real *PYCONV_RESTRICT o4, real *PYCONV_RESTRICT o5)
+{
+    for (int64_t q = 0; q < n; q++)
+        PYCONV_WINO_BT(d0[q], d1[q], d2[q], d3[q], d4[q], d5[q], o0[q], o1[q], o2[q], o3[q],
+                       o4[q], o5[q]);
+}
+
+PYCONV_SIMD_CLONES
+static void FN(wino_at_lines)(int64_t n, const real *PYCONV_RESTRICT m0,
+                              const real *PYCONV_RESTRICT m1, const real *PYCONV_RESTRICT m2,
+                              const real *PYCONV_RESTRICT m3,
+                              const real *PYCONV_RESTRICT m4, const real *PYCONV_RESTRICT m5,
+                              real *PYCONV_RESTRICT o0, real *PYCONV_RESTRICT o1,
+                              real *PYCONV_RESTRICT o2, real *PYCONV_RESTRICT o3)
+{
+    for (int64_t q = 0; q < n; q++)
+        PYCONV_WINO_AT(m0[q], m1[q], m2[q], m3[q], m4[q], m5[q], o0[q], o1[q], o2[q], o3[q]);
+}
+
+PYCONV_SIMD_CLONES
+static void FN(wino_g_lines)(int64_t n, const real *PYCONV_RESTRICT g0,
+                             const real *PYCONV_RESTRICT g1, const real *PYCONV_RESTRICT g2,
+                             real *PYCONV_RESTRICT o0,
+                             real *PYCONV_RESTRICT o1, real *PYCONV_RESTRICT o2,
+                             real *PYCONV_RESTRICT o3, real *PYCONV_RESTRICT o4,
+                             real *PYCONV_RESTRICT o5)
+{
+    for (int64_t q = 0; q < n; q++)
+        PYCONV_WINO_G(g0[q], g1[q], g2[q], o0[q], o1[q], o2[q], o3[q], o4[q], o5[q]);
+}
+
+/* One call's arguments and the data its threads share. */
+
+/* One call's arguments and the data its threads share. */
+typedef struct {
+    const pyconv_conv_shape *s;
+    const real *x;
+    const FN(pyconv_epilogue) *ep;
+    real *y;
+    const real *w;        /* the filters, laid out as wl says */
+    pyconv_wino_weights wl;
+    real *u;              /* transformed filters (filter_transform), or NULL: per block (below) */
+    const int64_t *off;   /* off[e * c_in + c] = e * v_estride + c * ldv: channel c of element e in V */
+    pyconv_wino_layout l;
+} FN(wino_args);
+
+/* The transformed taps U = G g G^T of filters [0, n_filters) of one packed panel and one input
+ * channel, w pointing at the first one's taps (laid out as wl says): element e of filter r goes
+ * to u[e * estride + r]; the panel's columns past n_filters (of nr) are zero. The taps are first
+ * gathered tap-major, so that the transform runs along arrays across the filters. */
+static void FN(wino_filter_panel)(const real *w, const pyconv_wino_weights *wl, int64_t n_filters,
+                                  int64_t nr, int64_t estride, real *u)
+{
+    real f[9][PYCONV_WINO_MAX_NR], a[6][3][PYCONV_WINO_MAX_NR];
+    for (int64_t r = 0; r < nr; r++)
+        for (int k = 0; k < 9; k++)
+            f[k][r] = r < n_filters ? w[r * wl->filter + (wl->flipped ? 8 - k : k)] : 0;
+    for (int j = 0; j < 3; j++)
+        FN(wino_g_lines)(nr, f[j], f[3 + j], f[6 + j], a[0][j], a[1][j], a[2][j], a[3][j], a[4][j],
+                         a[5][j]);
+    for (int i = 0; i < 6; i++) {
+        real *ui = u + i * 6 * estride;
+        FN(wino_g_lines)(nr, a[i][0], a[i][1], a[i][2], ui, ui + estride, ui + 2 * estride,
+                         ui + 3 * estride, ui + 4 * estride, ui + 5 * estride);
+    }
+}
+
+/* Items [lo, hi) of U for every group, element and input channel, as B micro-panels (the
+ * K x NR layout the forward's packed weights have, K = input channels of the group):
+ *     u[(g * 36 + e) * u_estride + (jp * cin_g + c) * nr + r] = U_e(c, filter jp * nr + r of g)
+ * item (g, jp, c) being one panel jp of group g and channel c. The runner flushes to zero as
+ * where the blocks transform their own: the same U at any thread count. */
+static pyconv_status FN(wino_filter_items)(const void *ctx, int64_t lo, int64_t hi,
+                                           const pyconv_thread *th)
+{
+    (void)th;
+    const FN(wino_args) *a = (const FN(wino_args) *)ctx;
+    const pyconv_conv_shape *s = a->s;
+    const int64_t nr = pyconv_gemm_active_arch()->FN(blocking).nr, panels = a->l.panels;
+    const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
+    for (int64_t item = lo; item < hi; item++) {
+        const int64_t g = item / (panels * cin_g), jp = item / cin_g % panels;
+        const int64_t c = item % cin_g, f0 = jp * nr, n_filters = PYCONV_MIN(nr, cout_g - f0);
+        FN(wino_filter_panel)(a->w + g * a->wl.group + f0 * a->wl.filter + c * a->wl.channel,
+                              &a->wl, n_filters, nr, a->l.u_estride,
+                              a->u + g * PYCONV_WINO_ELEMS * a->l.u_estride +
+                                  (jp * cin_g + c) * nr);
+    }
+    return PYCONV_OK;
+}
+
+/* V of one input channel (x_c: its plane in image 0) for the block's runs, which fill columns
+ * [0, n_cols): the transformed 6x6 patch of the tile in column u has element e at
+ * v[e * vstride + u]. buf holds 3 * 6 * 4 * n_cols values. The patches overlap by two columns,
+ * so each run's six input rows are copied (zero-padded) once, side by side; then, across all
+ * the block's columns at once (long contiguous loops, whatever the image width): split into the
+ * four column phases (input column 4u + p at phase p, column u), transformed along the rows of
+ * the patch, then along its columns. */
+static void FN(wino_input_channel)(const pyconv_conv_shape *s, const real *PYCONV_RESTRICT x_c,
+                                   const pyconv_wino_run *runs, int64_t n_runs, int64_t n_cols,
+                                   real *PYCONV_RESTRICT buf, real *PYCONV_RESTRICT v,
+                                   int64_t vstride)
+{
+    const int64_t width = 4 * n_cols, w_in = s->w_in;
+    real *line = buf, *phases = buf + 6 * width, *cols = phases + 6 * width;
+    for (int64_t q = 0; q < n_runs; q++) {
+        const pyconv_wino_run *run = runs + q;
+        const int64_t len = 4 * (run->ns + 1), c0 = run->c0;
+        const int64_t lo = PYCONV_MAX(c0, 0), hi = PYCONV_MIN(c0 + len, w_in);
+        const real *plane = x_c + run->img * s->c_in * s->h_in * w_in;
+        for (int64_t i = 0; i < 6; i++) {
+            real *dst = line + i * width + 4 * run->col;
+            const int64_t r = run->r0 + i;
+            if (r < 0 || r >= s->h_in || hi <= lo) {
+                memset(dst, 0, (size_t)len * sizeof(real));
+                continue;
+            }
+            memset(dst, 0, (size_t)(lo - c0) * sizeof(real));
+            memcpy(dst + (lo - c0), plane + r * w_in + lo, (size_t)(hi - lo) * sizeof(real));
+            memset(dst + (hi - c0), 0, (size_t)(c0 + len - hi) * sizeof(real));
+        }
+    }
+    for (int64_t i = 0; i < 6; i++) {
+        const real *src = line + i * width;
+        real *p = phases + i * width;
+        for (int64_t u = 0; u < n_cols; u++) {
+            p[u] = src[4 * u];
+            p[n_cols + u] = src[4 * u + 1];
+            p[2 * n_cols + u] = src[4 * u + 2];
+            p[3 * n_cols + u] = src[4 * u + 3];
+        }
+    }
+    FN(wino_bt_lines)(width, phases, phases + width, phases + 2 * width, phases + 3 * width,
+                      phases + 4 * width, phases + 5 * width, cols, cols + width, cols + 2 * width,
+                      cols + 3 * width, cols + 4 * width, cols + 5 * width);
+    /* the last column is dead: no column past it to read */
+    for (int64_t k = 0; k < 6; k++) {
+        const real *t = cols + k * width;
+        real *vk = v + k * 6 * vstride;
+        FN(wino_bt_lines)(n_cols - 1, t, t + n_cols, t + 2 * n_cols, t + 3 * n_cols, t + 1,
+                          t + n_cols + 1, vk, vk + vstride, vk + 2 * vstride, vk + 3 * vstride,
+                          vk + 4 * vstride, vk + 5 * vstride);
+    }
+}
+
+/* The 4x4 outputs of one tile for filters [0, n_filters) from their 36 elements
+ * (m[e * estride + oc]): output (i, j) of filter oc goes to ob[(i * 4 + j) * ldo + oc]; tmp
+ * holds 24 * ldo values. */
+static void FN(wino_output_tile)(const real *m, int64_t estride, int64_t n_filters, real *tmp,
+                                 real *ob, int64_t ldo)
+{
+    /* along the rows of the 6x6 tile: tmp[(k * 4 + j) * ldo + oc] */
+    for (int64_t k = 0; k < 6; k++) {
+        const real *mk = m + k * 6 * estride;
+        real *tk = tmp + k * 4 * ldo;
+        FN(wino_at_lines)(n_filters, mk, mk + estride, mk + 2 * estride, mk + 3 * estride,
+                          mk + 4 * estride, mk + 5 * estride, tk, tk + ldo, tk + 2 * ldo,
+                          tk + 3 * ldo);
+    }
+    /* then along its columns */
+    for (int64_t j = 0; j < 4; j++) {
+        const real *tj = tmp + j * ldo;
+        FN(wino_at_lines)(n_filters, tj, tj + 4 * ldo, tj + 8 * ldo, tj + 12 * ldo, tj + 16 * ldo,
+                          tj + 20 * ldo, ob + j * ldo, ob + (4 + j) * ldo, ob + (8 + j) * ldo,
+                          ob + (12 + j) * ldo);
+    }
+}
+
+/* Per-thread workspace of one block. */
+typedef struct {
+    real *v;            /* 36 x c_in x ldv: the transformed input, element-major */
+    real *m;            /* 36 x mpad x ldc: one group's products, element-major */
+    real *u;            /* 36 x u_estride: one panel's and KC channels' transformed filters,
+                           when they are not transformed once for all blocks */
+    real *ob;           /* 40 x ldc: one tile's outputs, and their partial transform */
+    real *buf;          /* the input transform's rows */
+    const real **rows;  /* mpad row pointers into V, one per tile */
+    pyconv_wino_run *runs;
+} FN(wino_work);
+
+/* Tile t of the batch: image, tile row, tile column. */
+PYCONV_INLINE void FN(wino_tile)(const FN(wino_args) *a, int64_t t, int64_t *img, int64_t *ti,
+                                 int64_t *tj)
+{
+    const int64_t per_image = a->l.tiles_h * a->l.tiles_w;
+    *img = t / per_image;
+    *ti = t % per_image / a->l.tiles_w;
+    *tj = t % a->l.tiles_w;
+}
+
+/* Tiles [t0, t0 + nb) of the batch, all of y's filters. */
+static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int64_t t0, int64_t nb)
+{
+    const pyconv_conv_shape *s = a->s;
+    const pyconv_gemm_arch *arch = pyconv_gemm_active_arch();
+    const FN(pyconv_ukernel_gather) ukernel = arch->FN(ukernel_gather);
+    const pyconv_gemm_blocking blk = arch->FN(blocking);
+    const int64_t mr = blk.mr, nr = blk.nr, mpad = a->l.nb, ldc = a->l.ldc, panels = a->l.panels;
+    const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
+    const int64_t plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
+    /* the block's runs, and each tile's V column (rows past the last tile repeat the first;
+     * their products are not read) */
+    int64_t n_runs = 0, n_cols = 0;
+    for (int64_t t = 0; t < nb; n_runs++) {
+        int64_t img, ti, tj;
+        FN(wino_tile)(a, t0 + t, &img, &ti, &tj);
+        pyconv_wino_run *run = wk->runs + n_runs;
+        run->img = img;
+        run->r0 = PYCONV_WINO_M * ti - s->pad_top;
+        run->c0 = PYCONV_WINO_M * tj - s->pad_left;
+        run->col = n_cols;
+        run->ns = PYCONV_MIN(a->l.tiles_w - tj, nb - t);
+        for (int64_t u = 0; u < run->ns; u++) wk->rows[t + u] = wk->v + n_cols + u;
+        n_cols += run->ns + 1;
+        t += run->ns;
+    }
+    for (int64_t t = nb; t < mpad; t++) wk->rows[t] = wk->rows[0];
+    for (int64_t c = 0; c < s->c_in; c++)
+        FN(wino_input_channel)(s, a->x + c * plane_in, wk->runs, n_runs, n_cols, wk->buf,
+                               wk->v + c * a->l.ldv, a->l.v_estride);
+    for (int64_t g = 0; g < s->groups; g++) {
+        /* M_e = V_e @ U_e, KC channels at a time, NR filters (their panel stays in L1) times
+         * MR tiles gathered from V */
+        for (int64_t jp = 0; jp < panels; jp++) {
+            for (int64_t pc = 0; pc < cin_g; pc += blk.kc) {
+                const int64_t kc = PYCONV_MIN(blk.kc, cin_g - pc);
+                /* U of this panel and these channels: from the call's transformed filters, or
+                 * transformed here (into L2) when the block is its thread's only one */
+                const real *u = wk->u;
+                if (a->u != NULL) {
+                    u = a->u + g * PYCONV_WINO_ELEMS * a->l.u_estride + (jp * cin_g + pc) * nr;
+                } else {
+                    const int64_t f0 = jp * nr, n_filters = PYCONV_MIN(nr, cout_g - f0);
+                    for (int64_t c = 0; c < kc; c++)
+                        FN(wino_filter_panel)(a->w + g * a->wl.group + f0 * a->wl.filter +
+                                                  (pc + c) * a->wl.channel,
+                                              &a->wl, n_filters, nr, a->l.u_estride,
+                                              wk->u + c * nr);
+                }
+                for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++) {
+                    const int64_t *off = a->off + e * s->c_in + g * cin_g + pc;
+                    real *m_e = wk->m + e * a->l.m_estride + jp * nr;
+                    for (int64_t t = 0; t < nb; t += mr)
+                        ukernel(kc, off, wk->rows + t, u + e * a->l.u_estride, pc == 0 ? 0 : 1,
+                                m_e + t * ldc, ldc);
+                }
+            }
+        }
+        /* output transform, tile by tile, into y (the part of the tile inside it), through the
+         * output stage */
+        const FN(pyconv_epilogue) *ep = a->ep;
+        const real *bias = ep->bias != NULL ? ep->bias + g * cout_g : NULL;
+        const int fused = FN(epilogue_fused)(ep);
+        for (int64_t t = 0; t < nb; t++) {
+            int64_t img, ti, tj;
+            FN(wino_tile)(a, t0 + t, &img, &ti, &tj);
+            const int64_t oh = PYCONV_WINO_M * ti, ow = PYCONV_WINO_M * tj;
+            const int64_t hv = PYCONV_MIN(PYCONV_WINO_M, s->h_out - oh);
+            const int64_t wv = PYCONV_MIN(PYCONV_WINO_M, s->w_out - ow);
+            FN(wino_output_tile)(wk->m + t * ldc, a->l.m_estride, cout_g, wk->ob + 16 * ldc, wk->ob,
+                                 ldc);
+            const int64_t at = (img * s->c_out + g * cout_g) * plane_out + oh * s->w_out + ow;
+            for (int64_t oc = 0; oc < cout_g; oc++) {
+                const real b = bias != NULL ? bias[oc] : (real)0;
+                for (int64_t i = 0; i < hv; i++) {
+                    const int64_t row = at + oc * plane_out + i * s->w_out;
+                    for (int64_t j = 0; j < wv; j++)
+                        a->y[row + j] = wk->ob[(i * 4 + j) * ldc + oc] + b;
+                    if (fused)
+                        FN(finish_run)(a->y + row, ep->residual ? ep->residual + row : NULL, wv,
+                                       ep->activation);
+                }
+            }
+        }
+    }
+}
+
+/* The blocks and workspace of the convolution s (3x3, stride 1, dilation 1, its output not
+ * empty, input channels in every group) on up to n_threads threads. */
+static pyconv_wino_layout FN(wino_layout)(const pyconv_conv_shape *s, int n_threads)
+{
+    const pyconv_gemm_blocking blk = pyconv_gemm_active_arch()->FN(blocking);
+    const int64_t mr = blk.mr, nr = blk.nr;
+    const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
+    pyconv_wino_layout l;
+    l.tiles_h = (s->h_out + PYCONV_WINO_M - 1) / PYCONV_WINO_M;
+    l.tiles_w = (s->w_out + PYCONV_WINO_M - 1) / PYCONV_WINO_M;
+    l.n_tiles = s->n * l.tiles_h * l.tiles_w;
+    l.panels = (cout_g + nr - 1) / nr;
+    l.ldc = l.panels * nr;
+    int nt = pyconv_threads_for(
+        (double)PYCONV_WINO_ELEMS * (double)l.n_tiles * (double)cin_g * (double)s->c_out,
+        l.n_tiles, n_threads);
+    /* blocks: as large as PYCONV_WINO_BLOCK_BYTES allows (but not so small that streaming U
+     * once per block dominates), at least one per thread */
+    const int64_t tile_bytes = PYCONV_WINO_ELEMS * (2 * s->c_in + l.ldc) * (int64_t)sizeof(real);
+    int64_t nb = PYCONV_MAX(PYCONV_WINO_BLOCK_BYTES / tile_bytes, PYCONV_WINO_MIN_BLOCK);
+    nb = PYCONV_MIN(nb, PYCONV_WINO_MAX_BLOCK);
+    nb = PYCONV_MIN(nb, (l.n_tiles + nt - 1) / nt);
+    l.nb = nb = (nb + mr - 1) / mr * mr;
+    /* a block of nb tiles spans at most (nb - 1) / tiles_w + 2 tile rows: one run each */
+    l.max_runs = PYCONV_MIN(nb, (nb - 1) / l.tiles_w + 2);
+    l.ldv = nb + l.max_runs;
+    l.n_blocks = (l.n_tiles + nb - 1) / nb;
+    /* With one block per thread, or a U too large to stay in the shared cache, each thread
+     * transforms the filters panel by panel into L2 as its block needs them: U (4x the weights)
+     * then never goes to memory and back. Otherwise U is transformed once, by all threads, for
+     * all blocks. */
+    const double u_all = (double)PYCONV_WINO_ELEMS * (double)s->c_in * (double)cout_g * sizeof(real);
+    l.per_block = l.n_blocks <= nt || u_all > PYCONV_WINO_SHARED_U_BYTES;
+    l.nt = (int)PYCONV_MIN((int64_t)nt, l.n_blocks);
+    const int64_t line = PYCONV_ALIGN / (int64_t)sizeof(real);
+    l.u_estride = (l.per_block ? PYCONV_MIN(blk.kc, cin_g) : l.panels * cin_g) * nr + line;
+    l.v_estride = s->c_in * l.ldv + line;
+    l.m_estride = nb * l.ldc + line;
+
+    const size_t u_bytes = (size_t)(PYCONV_WINO_ELEMS * l.u_estride) * sizeof(real);
+    l.off_bytes = (size_t)(PYCONV_WINO_ELEMS * s->c_in) * sizeof(int64_t);
+    l.shared_bytes = l.off_bytes + (l.per_block ? 0 : (size_t)s->groups * u_bytes);
+    /* U first: the micro-kernel reads its B panels aligned (u_estride keeps them so) */
+    size_t bytes = 0;
+    l.u_at = pyconv_layout_part(&bytes, l.per_block ? u_bytes : 0);
+    l.v_at = pyconv_layout_part(&bytes, (size_t)(PYCONV_WINO_ELEMS * l.v_estride) * sizeof(real));
+    l.m_at = pyconv_layout_part(&bytes, (size_t)(PYCONV_WINO_ELEMS * l.m_estride) * sizeof(real));
+    l.ob_at = pyconv_layout_part(&bytes, (size_t)(40 * l.ldc) * sizeof(real));
+    l.buf_at = pyconv_layout_part(&bytes, (size_t)(3 * 6 * 4 * l.ldv) * sizeof(real));
+    l.runs_at = pyconv_layout_part(&bytes, (size_t)l.max_runs * sizeof(pyconv_wino_run));
+    l.rows_at = pyconv_layout_part(&bytes, (size_t)nb * sizeof(real *));
+    l.work_bytes = bytes;
+    return l;
+}
+
+/* Blocks [lo, hi) on one thread, in its scratch (laid out as wino_layout says). */
+static pyconv_status FN(wino_blocks)(const void *ctx, int64_t lo, int64_t hi,
+                                     const pyconv_thread *th)
+{
+    const FN(wino_args) *a = (const FN(wino_args) *)ctx;
+    const pyconv_wino_layout *l = &a->l;
+    char *base = (char *)th->scratch;
+    const FN(wino_work) wk = {(real *)(base + l->v_at), (real *)(base + l->m_at),
+                              (real *)(base + l->u_at), (real *)(base + l->ob_at),
+                              (real *)(base + l->buf_at), (const real **)(base + l->rows_at),
+                              (pyconv_wino_run *)(base + l->runs_at)};
+    for (int64_t b = lo; b < hi; b++)
+        FN(wino_block)(a, &wk, b * l->nb, PYCONV_MIN(l->nb, l->n_tiles - b * l->nb));
+    return PYCONV_OK;
+}
+
+/* The convolution s of x with the filters w (laid out as wl says), through the output stage ep;
+ * s as wino_layout asks. */
+static pyconv_status FN(winograd_run)(const pyconv_conv_shape *s, const real *x, const real *w,
+                                      pyconv_wino_weights wl, const FN(pyconv_epilogue) *ep,
+                                      real *y, int n_threads)
+{
+    FN(wino_args) a = {.s = s, .x = x, .ep = ep, .y = y, .w = w, .wl = wl,
+                       .l = FN(wino_layout)(s, n_threads)};
+    /* shared, in the calling thread's arena: the channel offsets into V, and the transformed
+     * filters unless per block */
+    int64_t *off = (int64_t *)pyconv_arena_get(PYCONV_ARENA_GEMM_B, a.l.shared_bytes);
+    if (off == NULL) return PYCONV_ERR_NOMEM;
+    for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++)
+        for (int64_t c = 0; c < s->c_in; c++)
+            off[e * s->c_in + c] = e * a.l.v_estride + c * a.l.ldv;
+    a.off = off;
+    if (!a.l.per_block) {
+        a.u = (real *)((char *)off + a.l.off_bytes);
+        const pyconv_status st = pyconv_parallel_for(
+            s->groups * a.l.panels * (s->c_in / s->groups),
+            (double)s->c_out * (double)s->c_in * 64.0, n_threads, FN(wino_filter_items), &a,
+            PYCONV_NO_SCRATCH);
+        if (st != PYCONV_OK) return st;
+    }
+    const double work = (double)PYCONV_WINO_ELEMS * (double)a.l.n_tiles *
+                        (double)(s->c_in / s->groups) * (double)s->c_out;
+    return pyconv_parallel_for(a.l.n_blocks, work, a.l.nt, FN(wino_blocks), &a,
+                               (pyconv_scratch){PYCONV_ARENA_CONV_1, a.l.work_bytes});
+}
+
+pyconv_status FN(pyconv_forward_winograd)(const pyconv_conv_shape *s, const real *x, const real *w,
+                                          const FN(pyconv_epilogue) *ep, real *y, int n_threads)
+{
+    /* s's own filters: filter f of group g, channel c at
+     * w + (g * cout_g + f) * cin_g * 9 + c * 9 */
+    const int64_t cin_g = s->c_in / s->groups;
+    const pyconv_wino_weights wl = {s->c_out / s->groups * cin_g * 9, cin_g * 9, 9, 0};
+    return FN(winograd_run)(s, x, w, wl, ep, y, n_threads);
+}
+
+/* The stride-1 input gradient is the forward of gy with flipped, transposed weights
+ * (pyconv_input_as_forward), read in place; its padding may come out negative (padding beyond
+ * two), which the forward reads as a crop. */
+pyconv_status FN(pyconv_input_winograd)(const pyconv_conv_shape *s, const real *w, const real *gy,
+                                        real *gx, int n_threads)
+{
+    pyconv_conv_shape t;
+    pyconv_input_as_forward(s, &t);
+    /* filter f of t is input channel f of s, channel c of t is filter c of s */
+    const int64_t cin_g = s->c_in / s->groups;
+    const pyconv_wino_weights wl = {s->c_out / s->groups * cin_g * 9, 9, cin_g * 9, 1};
+    const FN(pyconv_epilogue) none = {NULL, NULL, PYCONV_ACT_NONE};
+    return FN(winograd_run)(&t, gy, w, wl, &none, gx, n_threads);
+}
+
+double FN(pyconv_winograd_workspace)(const pyconv_conv_shape *s, int n_threads)
+{
+    const pyconv_wino_layout l = FN(wino_layout)(s, n_threads);
+    return (double)l.shared_bytes + (double)l.nt * (double)l.work_bytes;
+}

@@ -1,0 +1,241 @@
+"""algorithm="winograd" (F(4x4, 3x3)) against pyconv.reference: forward (with the fused output
+stage: bias, residual, activation) and input gradient, both dtypes, on generated eligible shapes
+(non-square images, sizes not multiples of the tile, 1x1 and 2x2 images with padding, padding
+0-3 and asymmetric, groups), N = 0, adversarial magnitudes, NaN / inf, thread counts, and the
+ValueError for ineligible shapes.
+
+Tolerance. Winograd rounds the transforms of each tile's whole 6x6 input patch, so its error is
+bounded by the magnitudes of that patch (pyconv.reference.winograd_magnitude: per output, the sum
+over channels of |x| over the 9x9 window holding every patch its tile can read, times the sum of
+|w| over the taps), not by the 3x3 window's conv(|x|, |w|) of the other algorithms' bound:
+    |got - exact| <= WINOGRAD_TOL_FACTOR * eps * sqrt(K) * winograd_magnitude,  K = 9 C_in / groups.
+`python -m bench.winograd_error` measures at most 0.032 for this factor on unit-normal data with
+8-512 channels (docs/winograd.md), and 0.074 over 60 random small shapes with uniform data and
+8-20 channels; WINOGRAD_TOL_FACTOR = 0.25 leaves a margin of 3.4 over that worst case."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import pyconv
+from pyconv import reference
+
+DTYPES = [np.float32, np.float64]
+WINOGRAD_TOL_FACTOR = 0.25
+
+
+@st.composite
+def winograd_cases(draw):
+    """(input_shape, weight_shape, kwargs, pads) of an eligible convolution: 3x3, stride 1,
+    dilation 1, 8-20 input and output channels per group, images from 1x1 up, any padding form."""
+    groups = draw(st.integers(1, 2))
+    cin_g, cout_g = draw(st.integers(8, 20)), draw(st.integers(8, 20))
+    kind = draw(st.sampled_from(["int", "asym", "same", "valid", "full"]))
+    if kind == "int":
+        padding = draw(st.integers(0, 3))
+        pads = (padding,) * 4
+    elif kind == "asym":
+        pads = tuple(draw(st.integers(0, 3)) for _ in range(4))
+        padding = ((pads[0], pads[1]), (pads[2], pads[3]))
+    else:
+        padding, pads = kind, {"same": (1,) * 4, "valid": (0,) * 4, "full": (2,) * 4}[kind]
+    h_min, w_min = max(1, 3 - pads[0] - pads[1]), max(1, 3 - pads[2] - pads[3])
+    h, w = draw(st.integers(h_min, h_min + 13)), draw(st.integers(w_min, w_min + 13))
+    n = draw(st.integers(1, 3))
+    kwargs = dict(padding=padding, groups=groups)
+    return (n, cin_g * groups, h, w), (cout_g * groups, cin_g, 3, 3), kwargs, pads
+
+
+def assert_winograd_close(got, exact, magnitude, k, dtype):
+    assert got.dtype == np.dtype(dtype) and got.shape == exact.shape
+    bound = WINOGRAD_TOL_FACTOR * np.finfo(dtype).eps * np.sqrt(k) * magnitude
+    err = np.abs(got.astype(np.float64) - exact)
+    worst = np.unravel_index(np.argmax(err - bound), err.shape) if err.size else None
+    assert np.all(err <= bound), f"error {err[worst]} > bound {bound[worst]} at {worst}"
+
+
+def check_forward(x, w, b, kwargs, pads, dtype, **extra):
+    got = pyconv.conv2d(x, w, b, **kwargs, algorithm="winograd", **extra)
+    x64, w64 = x.astype(np.float64), w.astype(np.float64)
+    exact = reference.conv2d(x64, w64, None if b is None else b.astype(np.float64), **kwargs)
+    magnitude = reference.winograd_magnitude(x64, w64, pads, kwargs.get("groups", 1))
+    if b is not None:
+        magnitude = magnitude + np.abs(b.astype(np.float64))[:, None, None]
+    assert_winograd_close(got, exact, magnitude, w[0].size, dtype)
+    return got
+
+
+def check_input_grad(x_shape, w, gy, kwargs, pads, dtype):
+    """The input gradient runs as the forward of gy with the flipped weights, transposed per
+    group, and padding 2 - pad (negative: a crop); its magnitude is that forward's."""
+    got = pyconv.conv2d_input(x_shape, w, gy, **kwargs, algorithm="winograd")
+    w64, gy64 = w.astype(np.float64), gy.astype(np.float64)
+    exact = reference.conv2d_input(x_shape, w64, gy64, **kwargs)
+    groups = kwargs.get("groups", 1)
+    cout_g = w.shape[0] // groups
+    w_t = np.concatenate([w64[g * cout_g:(g + 1) * cout_g, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+                          for g in range(groups)])
+    magnitude = reference.winograd_magnitude(gy64, w_t, tuple(2 - p for p in pads), groups)
+    assert_winograd_close(got, exact, magnitude, cout_g * 9, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(case=winograd_cases(), with_bias=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_winograd_matches_reference(dtype, case, with_bias, seed):
+    x_shape, w_shape, kwargs, pads = case
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, x_shape).astype(dtype)
+    w = rng.uniform(-1, 1, w_shape).astype(dtype)
+    b = rng.uniform(-1, 1, w_shape[0]).astype(dtype) if with_bias else None
+    y = check_forward(x, w, b, kwargs, pads, dtype)
+    check_input_grad(x_shape, w, rng.uniform(-1, 1, y.shape).astype(dtype), kwargs, pads, dtype)
+
+
+@pytest.mark.parametrize("activation", [None] + list(reference.ACTIVATIONS))
+@pytest.mark.parametrize("dtype", DTYPES)
+@settings(max_examples=25)
+@given(case=winograd_cases(), with_residual=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_fused_output_stage(dtype, activation, case, with_residual, seed):
+    """y = activation(conv + bias + residual), applied where the output transform stores y: the
+    sum's bound carries over through the activation (at most 1.1-Lipschitz), plus the residual's
+    and the activation's own rounding (a few eps of the result), as in test_conv."""
+    x_shape, w_shape, kwargs, pads = case
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, x_shape).astype(dtype)
+    w = rng.uniform(-1, 1, w_shape).astype(dtype)
+    b = rng.uniform(-1, 1, w_shape[0]).astype(dtype)
+    y_shape = reference.conv2d(x, w, **kwargs).shape
+    r = rng.uniform(-4, 4, y_shape).astype(dtype) if with_residual else None
+    got = pyconv.conv2d(x, w, b, **kwargs, algorithm="winograd", activation=activation, residual=r)
+    x64, w64, b64 = x.astype(np.float64), w.astype(np.float64), b.astype(np.float64)
+    expected = reference.conv2d(x64, w64, b64, **kwargs, activation=activation,
+                                residual=None if r is None else r.astype(np.float64))
+    magnitude = (reference.winograd_magnitude(x64, w64, pads, kwargs["groups"])
+                 + np.abs(b64)[:, None, None])
+    eps = np.finfo(dtype).eps
+    bound = 1.1 * (WINOGRAD_TOL_FACTOR * eps * np.sqrt(w[0].size) * magnitude
+                   + (eps * np.abs(r) if with_residual else 0)) + 4 * eps * np.abs(expected)
+    assert got.dtype == np.dtype(dtype)
+    np.testing.assert_array_less(np.abs(got.astype(np.float64) - expected) - bound, 1e-300)
+
+
+CORNERS = {
+    "1x1 image": ((2, 8, 1, 1), (8, 8, 3, 3), dict(padding=1), (1,) * 4),
+    "2x2 image, padding 2": ((1, 9, 2, 2), (10, 9, 3, 3), dict(padding=2), (2,) * 4),
+    "tall image, crop gradient": ((2, 8, 13, 3), (8, 8, 3, 3), dict(padding=3), (3,) * 4),
+    "sides 1 over the tile": ((1, 16, 9, 13), (24, 16, 3, 3), dict(padding=0), (0,) * 4),
+    # several KC blocks of channels, several micro-panels of filters, two groups
+    "many channels": ((2, 600, 6, 7), (80, 300, 3, 3), dict(padding=1, groups=2), (1,) * 4),
+    # several blocks of tiles
+    "many tiles": ((3, 8, 47, 45), (8, 8, 3, 3), dict(padding=((2, 0), (1, 2))), (2, 0, 1, 2)),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", list(CORNERS))
+def test_winograd_corner_cases(name, dtype):
+    x_shape, w_shape, kwargs, pads = CORNERS[name]
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = rng.standard_normal(w_shape).astype(dtype)
+    y = check_forward(x, w, rng.standard_normal(w_shape[0]).astype(dtype), kwargs, pads, dtype)
+    check_input_grad(x_shape, w, rng.standard_normal(y.shape).astype(dtype), kwargs, pads, dtype)
+
+
+@pytest.mark.parametrize("scale", [1e15, 1e-15])
+def test_large_and_tiny_values(scale):
+    """float32 values far from 1 (products near 1e30 and 1e-30, still normal numbers): the same
+    relative accuracy."""
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((2, 16, 11, 10)) * scale).astype(np.float32)
+    w = (rng.standard_normal((16, 16, 3, 3)) * scale).astype(np.float32)
+    check_forward(x, w, None, dict(padding=1), (1,) * 4, np.float32)
+    check_input_grad(x.shape, w, x, dict(padding=1), (1,) * 4, np.float32)
+
+
+def test_nan_and_inf_propagate():
+    """Every output the reference makes NaN or infinite is NaN or infinite here too. (Winograd may
+    also turn the rest of that output's 4x4 tile NaN: the transforms mix the whole patch.)"""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((1, 8, 12, 12))
+    w = rng.standard_normal((8, 8, 3, 3))
+    x[0, 2, 3, 4] = np.nan
+    x[0, 5, 9, 1] = np.inf
+    w[3, 1, 0, 2] = -np.inf
+    for dtype in DTYPES:
+        got = pyconv.conv2d(x.astype(dtype), w.astype(dtype), padding=1, algorithm="winograd")
+        with np.errstate(invalid="ignore"):
+            exact = reference.conv2d(x, w, padding=1)
+        assert not np.isfinite(exact).all()
+        assert not np.isfinite(got[~np.isfinite(exact)]).any()
+
+
+@pytest.mark.parametrize("shapes", [((0, 8, 6, 6), (8, 8, 3, 3)), ((2, 8, 6, 6), (0, 8, 3, 3))])
+def test_empty_sizes(shapes):
+    x_shape, w_shape = shapes
+    y_shape = (x_shape[0], w_shape[0], 6, 6)
+    y = pyconv.conv2d(np.ones(x_shape), np.ones(w_shape), padding=1, algorithm="auto")
+    assert y.shape == y_shape
+    if w_shape[0]:
+        assert pyconv.conv2d(np.ones(x_shape), np.ones(w_shape), padding=1,
+                             algorithm="winograd").shape == y_shape
+    gx = pyconv.conv2d_input(x_shape, np.ones(w_shape), np.ones(y_shape), padding=1,
+                             algorithm="winograd" if w_shape[0] else "auto")
+    np.testing.assert_array_equal(gx, np.zeros(x_shape))
+
+
+def test_thread_counts_give_identical_results():
+    """Each tile is computed the same way whichever block and thread it falls in."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 24, 30, 29)).astype(np.float32)
+    w = rng.standard_normal((40, 24, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(40).astype(np.float32)
+    y1 = pyconv.conv2d(x, w, b, padding=1, algorithm="winograd", n_threads=1)
+    gx1 = pyconv.conv2d_input(x.shape, w, y1, padding=1, algorithm="winograd", n_threads=1)
+    for n_threads in (2, 3):
+        np.testing.assert_array_equal(
+            pyconv.conv2d(x, w, b, padding=1, algorithm="winograd", n_threads=n_threads), y1)
+        np.testing.assert_array_equal(
+            pyconv.conv2d_input(x.shape, w, y1, padding=1, algorithm="winograd",
+                                n_threads=n_threads), gx1)
+
+
+def test_arguments_are_not_modified():
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 8, 9, 9))
+    w = rng.standard_normal((8, 8, 3, 3))
+    gy = rng.standard_normal((2, 8, 9, 9))
+    copies = [a.copy() for a in (x, w, gy)]
+    pyconv.conv2d(x, w, padding=1, algorithm="winograd")
+    pyconv.conv2d_input(x.shape, w, gy, padding=1, algorithm="winograd")
+    for a, c in zip((x, w, gy), copies):
+        np.testing.assert_array_equal(a, c)
+
+
+def test_weight_gradient_runs_im2col():
+    """No Winograd weight gradient: "winograd" there is "im2col" (bit-identical)."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 8, 9, 9))
+    gy = rng.standard_normal((2, 8, 9, 9))
+    np.testing.assert_array_equal(
+        pyconv.conv2d_weight(x, (8, 8, 3, 3), gy, padding=1, algorithm="winograd"),
+        pyconv.conv2d_weight(x, (8, 8, 3, 3), gy, padding=1, algorithm="im2col"))
+
+
+@pytest.mark.parametrize("w_shape, kwargs, message", [
+    ((8, 8, 5, 5), dict(padding=2), "kernel must be 3x3, got 5x5"),
+    ((8, 8, 3, 1), {}, "kernel must be 3x3, got 3x1"),
+    ((8, 8, 3, 3), dict(stride=2), r"stride must be 1, got \(2, 2\)"),
+    ((8, 8, 3, 3), dict(stride=(1, 2)), r"stride must be 1, got \(1, 2\)"),
+    ((8, 8, 3, 3), dict(dilation=2, padding=2), r"dilation must be 1, got \(2, 2\)"),
+    ((8, 4, 3, 3), dict(groups=2), "at least 8 input and output channels per group, got 4 and 4"),
+    ((4, 8, 3, 3), {}, "at least 8 input and output channels per group, got 8 and 4"),
+])
+def test_ineligible_shapes_raise(w_shape, kwargs, message):
+    x = np.ones((1, 8, 9, 9))
+    w = np.ones(w_shape)
+    with pytest.raises(ValueError, match=message):
+        pyconv.conv2d(x, w, **kwargs, algorithm="winograd")
+    y = pyconv.conv2d(x, w, **kwargs)
+    with pytest.raises(ValueError, match=message):
+        pyconv.conv2d_input(x.shape, w, y, **kwargs, algorithm="winograd")
