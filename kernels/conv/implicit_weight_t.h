@@ -253,9 +253,8 @@ static void FN(pack_chunk_patches)(const void *ctx, int64_t x0, int64_t nx, int6
 }
 
 typedef struct {
-    const pyconv_conv_shape *s;
-    const int64_t *tap_off;
-    const real *x, *gy;
+    FN(pyconv_gather) in;  /* the images and tap offsets, set up once per call */
+    const real *gy;
     real *gw, *partials;  /* partials: one gW per chunk, NULL with one chunk */
     int64_t chunk;        /* pixels per chunk */
 } FN(weight_gemm_args);
@@ -264,17 +263,14 @@ typedef struct {
 static pyconv_status FN(weight_gemm_chunks)(const void *ctx, int64_t c0, int64_t count, int n_threads)
 {
     const FN(weight_gemm_args) *a = (const FN(weight_gemm_args) *)ctx;
-    const pyconv_conv_shape *s = a->s;
+    const pyconv_conv_shape *s = a->in.s;
     const int64_t l = s->h_out * s->w_out, pixels = s->n * l;
     const int64_t m = s->c_out / s->groups, k = s->c_in / s->groups * s->kh * s->kw;
     for (int64_t c = c0; c < c0 + count; c++) {
         const int64_t q0 = c * a->chunk, q = PYCONV_MIN(a->chunk, pixels - q0);
         const int64_t img0 = q0 / l, imgs = (q0 + q - 1) / l - img0 + 1;
         FN(chunk_operands) ops;
-        ops.in.s = s;
-        ops.in.x = a->x;
-        ops.in.e = pyconv_gather_extent_of(s);
-        ops.in.off = a->tap_off;
+        ops.in = a->in;
         ops.src = FN(pyconv_gather_images)(&ops.in, img0, imgs, n_threads);
         if (ops.src == NULL) return PYCONV_ERR_NOMEM;
         ops.first = q0 - img0 * l;
@@ -295,8 +291,9 @@ static pyconv_status FN(weight_gemm_chunks)(const void *ctx, int64_t c0, int64_t
 static pyconv_status FN(add_partials)(const void *ctx, int64_t lo, int64_t hi, const pyconv_thread *th)
 {
     const FN(weight_gemm_args) *a = (const FN(weight_gemm_args) *)ctx;
-    const int64_t size = a->s->c_out * (a->s->c_in / a->s->groups) * a->s->kh * a->s->kw;
-    const int64_t chunks = (a->s->n * a->s->h_out * a->s->w_out + a->chunk - 1) / a->chunk;
+    const pyconv_conv_shape *s = a->in.s;
+    const int64_t size = s->c_out * (s->c_in / s->groups) * s->kh * s->kw;
+    const int64_t chunks = (s->n * s->h_out * s->w_out + a->chunk - 1) / a->chunk;
     (void)th;
     for (int64_t e = lo; e < hi; e++) {
         real sum = a->partials[e];
@@ -334,10 +331,9 @@ pyconv_status FN(pyconv_weight_gemm)(const pyconv_conv_shape *s, const real *x, 
     const FN(weight_gemm_layout) w = FN(weight_gemm_layout_of)(s, &blk);
     char *ws = (char *)pyconv_arena_get(PYCONV_ARENA_CONV_1, w.bytes);
     if (ws == NULL) return PYCONV_ERR_NOMEM;
-    FN(pyconv_gather) taps;
-    FN(pyconv_gather_init)(&taps, s, x, (int64_t *)(ws + w.tap_off));
-    const FN(weight_gemm_args) a = {s, taps.off, x, gy, gw,
-                                    w.chunks > 1 ? (real *)(ws + w.partials) : NULL, w.chunk};
+    FN(weight_gemm_args) a = {.gy = gy, .gw = gw, .chunk = w.chunk,
+                              .partials = w.chunks > 1 ? (real *)(ws + w.partials) : NULL};
+    FN(pyconv_gather_init)(&a.in, s, x, (int64_t *)(ws + w.tap_off));
     pyconv_status st = pyconv_parallel_chunks(w.chunks, 1, n_threads, FN(weight_gemm_chunks), &a);
     if (st != PYCONV_OK || w.chunks == 1) return st;
     const int64_t size = s->c_out * (s->c_in / s->groups) * s->kh * s->kw;
