@@ -37,6 +37,9 @@
 /* Largest transformed filters (U) shared by all blocks: beyond, each block transforms its own
  * (reading U from memory once per block costs more than transforming it again). */
 #define PYCONV_WINO_SHARED_U_BYTES (8.0 * 1024 * 1024)
+/* Input channels whose taps the filter transform transposes at a time (16 x 9 x NR values on
+ * the stack, in L1). */
+#define PYCONV_WINO_CHUNK 16
 /* Widest B micro-panel of any micro-kernel (gemm_config.h). */
 #define PYCONV_WINO_MAX_NR 32
 _Static_assert(PYCONV_REF_NR_f32 <= PYCONV_WINO_MAX_NR && PYCONV_AVX2_NR_f32 <= PYCONV_WINO_MAX_NR &&
@@ -149,16 +152,36 @@ static void FN(wino_at_lines)(int64_t n, const real *PYCONV_RESTRICT m0,
         PYCONV_WINO_AT(m0[q], m1[q], m2[q], m3[q], m4[q], m5[q], o0[q], o1[q], o2[q], o3[q]);
 }
 
+/* U = G g G^T for filters q < n along arrays: tap k of filter q at t_k[q], element e of its
+ * 6x6 at u[e * estride + q]. The 36 stores' streams cannot overlap (estride >= n): simd says so,
+ * which the vectorizer could not prove. */
 PYCONV_SIMD_CLONES
-static void FN(wino_g_lines)(int64_t n, const real *PYCONV_RESTRICT g0,
-                             const real *PYCONV_RESTRICT g1, const real *PYCONV_RESTRICT g2,
-                             real *PYCONV_RESTRICT o0,
-                             real *PYCONV_RESTRICT o1, real *PYCONV_RESTRICT o2,
-                             real *PYCONV_RESTRICT o3, real *PYCONV_RESTRICT o4,
-                             real *PYCONV_RESTRICT o5)
+static void FN(wino_filter_lines)(int64_t n, const real *PYCONV_RESTRICT t0,
+                                  const real *PYCONV_RESTRICT t1, const real *PYCONV_RESTRICT t2,
+                                  const real *PYCONV_RESTRICT t3, const real *PYCONV_RESTRICT t4,
+                                  const real *PYCONV_RESTRICT t5, const real *PYCONV_RESTRICT t6,
+                                  const real *PYCONV_RESTRICT t7, const real *PYCONV_RESTRICT t8,
+                                  int64_t estride, real *PYCONV_RESTRICT u)
 {
-    for (int64_t q = 0; q < n; q++)
-        PYCONV_WINO_G(g0[q], g1[q], g2[q], o0[q], o1[q], o2[q], o3[q], o4[q], o5[q]);
+/* row i of U (elements 6i .. 6i + 5) from column i of G g */
+#define PYCONV_WINO_U_ROW(i, x, y, z)                                                          \
+    PYCONV_WINO_G(x, y, z, u[(6 * (i)) * estride + q], u[(6 * (i) + 1) * estride + q],        \
+                  u[(6 * (i) + 2) * estride + q], u[(6 * (i) + 3) * estride + q],              \
+                  u[(6 * (i) + 4) * estride + q], u[(6 * (i) + 5) * estride + q])
+#pragma omp simd
+    for (int64_t q = 0; q < n; q++) {
+        real a0, a1, a2, a3, a4, a5, b0, b1, b2, b3, b4, b5, c0, c1, c2, c3, c4, c5;
+        PYCONV_WINO_G(t0[q], t3[q], t6[q], a0, a1, a2, a3, a4, a5);
+        PYCONV_WINO_G(t1[q], t4[q], t7[q], b0, b1, b2, b3, b4, b5);
+        PYCONV_WINO_G(t2[q], t5[q], t8[q], c0, c1, c2, c3, c4, c5);
+        PYCONV_WINO_U_ROW(0, a0, b0, c0);
+        PYCONV_WINO_U_ROW(1, a1, b1, c1);
+        PYCONV_WINO_U_ROW(2, a2, b2, c2);
+        PYCONV_WINO_U_ROW(3, a3, b3, c3);
+        PYCONV_WINO_U_ROW(4, a4, b4, c4);
+        PYCONV_WINO_U_ROW(5, a5, b5, c5);
+    }
+#undef PYCONV_WINO_U_ROW
 }
 
 /* One call's arguments and the data its threads share. */
@@ -176,32 +199,43 @@ typedef struct {
     pyconv_wino_layout l;
 } FN(wino_args);
 
-/* The transformed taps U = G g G^T of filters [0, n_filters) of one packed panel and one input
- * channel, w pointing at the first one's taps (laid out as wl says): element e of filter r goes
- * to u[e * estride + r]; the panel's columns past n_filters (of nr) are zero. The taps are first
- * gathered tap-major, so that the transform runs along arrays across the filters. */
+/* The transformed taps U = G g G^T of filters [0, n_filters) of one packed panel and input
+ * channels [0, kc), w pointing at the first one's taps (laid out as wl says): element e of
+ * filter r and channel c goes to u[e * estride + c * nr + r]; the panel's columns past n_filters
+ * (of nr) are zero. The taps are first transposed into a B panel (tap-major, as the GEMM packs
+ * weights: pyconv_pack_rows), PYCONV_WINO_CHUNK channels at a time, so that the transform runs
+ * along vectors across the filters. */
 static void FN(wino_filter_panel)(const real *w, const pyconv_wino_weights *wl, int64_t n_filters,
-                                  int64_t nr, int64_t estride, real *u)
+                                  int64_t nr, int64_t kc, int64_t estride, real *u)
 {
-    real f[9][PYCONV_WINO_MAX_NR], a[6][3][PYCONV_WINO_MAX_NR];
-    for (int64_t r = 0; r < nr; r++)
-        for (int k = 0; k < 9; k++)
-            f[k][r] = r < n_filters ? w[r * wl->filter + (wl->flipped ? 8 - k : k)] : 0;
-    for (int j = 0; j < 3; j++)
-        FN(wino_g_lines)(nr, f[j], f[3 + j], f[6 + j], a[0][j], a[1][j], a[2][j], a[3][j], a[4][j],
-                         a[5][j]);
-    for (int i = 0; i < 6; i++) {
-        real *ui = u + i * 6 * estride;
-        FN(wino_g_lines)(nr, a[i][0], a[i][1], a[i][2], ui, ui + estride, ui + 2 * estride,
-                         ui + 3 * estride, ui + 4 * estride, ui + 5 * estride);
+    real taps[PYCONV_WINO_CHUNK * 9 * PYCONV_WINO_MAX_NR];
+    for (int64_t c0 = 0; c0 < kc; c0 += PYCONV_WINO_CHUNK) {
+        const int64_t nc = PYCONV_MIN(PYCONV_WINO_CHUNK, kc - c0);
+        const real *w0 = w + c0 * wl->channel;
+        if (wl->channel == 9) /* the chunk's taps are one run per filter */
+            FN(pyconv_pack_rows)(w0, wl->filter, n_filters, 9 * nc, nr, taps);
+        else
+            for (int64_t c = 0; c < nc; c++)
+                FN(pyconv_pack_rows)(w0 + c * wl->channel, wl->filter, n_filters, 9, nr,
+                                     taps + c * 9 * nr);
+        for (int64_t c = 0; c < nc; c++) {
+            const real *t = taps + c * 9 * nr;
+#define PYCONV_WINO_TAP(k) (t + (wl->flipped ? 8 - (k) : (k)) * nr)
+            FN(wino_filter_lines)(nr, PYCONV_WINO_TAP(0), PYCONV_WINO_TAP(1), PYCONV_WINO_TAP(2),
+                                  PYCONV_WINO_TAP(3), PYCONV_WINO_TAP(4), PYCONV_WINO_TAP(5),
+                                  PYCONV_WINO_TAP(6), PYCONV_WINO_TAP(7), PYCONV_WINO_TAP(8),
+                                  estride, u + (c0 + c) * nr);
+#undef PYCONV_WINO_TAP
+        }
     }
 }
 
 /* Items [lo, hi) of U for every group, element and input channel, as B micro-panels (the
  * K x NR layout the forward's packed weights have, K = input channels of the group):
  *     u[(g * 36 + e) * u_estride + (jp * cin_g + c) * nr + r] = U_e(c, filter jp * nr + r of g)
- * item (g, jp, c) being one panel jp of group g and channel c. The runner flushes to zero as
- * where the blocks transform their own: the same U at any thread count. */
+ * item (g, jp, q) being one panel jp of group g and its channels' q-th PYCONV_WINO_CHUNK. The
+ * runner flushes to zero as where the blocks transform their own: the same U at any thread
+ * count. */
 static pyconv_status FN(wino_filter_items)(const void *ctx, int64_t lo, int64_t hi,
                                            const pyconv_thread *th)
 {
@@ -210,11 +244,13 @@ static pyconv_status FN(wino_filter_items)(const void *ctx, int64_t lo, int64_t 
     const pyconv_conv_shape *s = a->s;
     const int64_t nr = pyconv_gemm_active_arch()->FN(blocking).nr, panels = a->l.panels;
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
+    const int64_t chunks = (cin_g + PYCONV_WINO_CHUNK - 1) / PYCONV_WINO_CHUNK;
     for (int64_t item = lo; item < hi; item++) {
-        const int64_t g = item / (panels * cin_g), jp = item / cin_g % panels;
-        const int64_t c = item % cin_g, f0 = jp * nr, n_filters = PYCONV_MIN(nr, cout_g - f0);
+        const int64_t g = item / (panels * chunks), jp = item / chunks % panels;
+        const int64_t c = item % chunks * PYCONV_WINO_CHUNK, f0 = jp * nr;
         FN(wino_filter_panel)(a->w + g * a->wl.group + f0 * a->wl.filter + c * a->wl.channel,
-                              &a->wl, n_filters, nr, a->l.u_estride,
+                              &a->wl, PYCONV_MIN(nr, cout_g - f0), nr,
+                              PYCONV_MIN(PYCONV_WINO_CHUNK, cin_g - c), a->l.u_estride,
                               a->u + g * PYCONV_WINO_ELEMS * a->l.u_estride +
                                   (jp * cin_g + c) * nr);
     }
@@ -362,12 +398,11 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
                 if (a->u != NULL) {
                     u = a->u + g * PYCONV_WINO_ELEMS * a->l.u_estride + (jp * cin_g + pc) * nr;
                 } else {
-                    const int64_t f0 = jp * nr, n_filters = PYCONV_MIN(nr, cout_g - f0);
-                    for (int64_t c = 0; c < kc; c++)
-                        FN(wino_filter_panel)(a->w + g * a->wl.group + f0 * a->wl.filter +
-                                                  (pc + c) * a->wl.channel,
-                                              &a->wl, n_filters, nr, a->l.u_estride,
-                                              wk->u + c * nr);
+                    const int64_t f0 = jp * nr;
+                    FN(wino_filter_panel)(a->w + g * a->wl.group + f0 * a->wl.filter +
+                                              pc * a->wl.channel,
+                                          &a->wl, PYCONV_MIN(nr, cout_g - f0), nr, kc,
+                                          a->l.u_estride, wk->u);
                 }
                 for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++) {
                     const int64_t *off = a->off + e * s->c_in + g * cin_g + pc;
@@ -496,8 +531,9 @@ static pyconv_status FN(winograd_run)(const pyconv_conv_shape *s, const real *x,
     a.off = off;
     if (!a.l.per_block) {
         a.u = (real *)((char *)off + a.l.off_bytes);
+        const int64_t cin_g = s->c_in / s->groups;
         const pyconv_status st = pyconv_parallel_for(
-            s->groups * a.l.panels * (s->c_in / s->groups),
+            s->groups * a.l.panels * ((cin_g + PYCONV_WINO_CHUNK - 1) / PYCONV_WINO_CHUNK),
             (double)s->c_out * (double)s->c_in * 64.0, n_threads, FN(wino_filter_items), &a,
             PYCONV_NO_SCRATCH);
         if (st != PYCONV_OK) return st;
