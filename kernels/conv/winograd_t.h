@@ -107,6 +107,9 @@ typedef struct {
     int64_t tiles_h, tiles_w, n_tiles;
     int64_t nb;           /* tiles per block, whole micro-tiles: M's rows */
     int64_t n_blocks, max_runs;
+    /* each block's filter panels in this many parts, one task each (more than one when the
+     * blocks are fewer than the threads: batch 1, small images) */
+    int64_t splits;
     int64_t ldv;          /* V's row length: the block's tiles and one dead column per run */
     int64_t panels, ldc;  /* filters per group in NR-wide panels; M's row length */
     /* distances between consecutive elements e in U, V and M: a cache line more than their
@@ -356,8 +359,9 @@ PYCONV_INLINE void FN(wino_tile)(const FN(wino_args) *a, int64_t t, int64_t *img
     *tj = t % a->l.tiles_w;
 }
 
-/* Tiles [t0, t0 + nb) of the batch, all of y's filters. */
-static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int64_t t0, int64_t nb)
+/* Tiles [t0, t0 + nb) of the batch, filter panels [jp_lo, jp_hi) of every group. */
+static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int64_t t0, int64_t nb,
+                           int64_t jp_lo, int64_t jp_hi)
 {
     const pyconv_conv_shape *s = a->s;
     const pyconv_gemm_arch *arch = pyconv_gemm_active_arch();
@@ -389,7 +393,7 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
     for (int64_t g = 0; g < s->groups; g++) {
         /* M_e = V_e @ U_e, KC channels at a time, NR filters (their panel stays in L1) times
          * MR tiles gathered from V */
-        for (int64_t jp = 0; jp < panels; jp++) {
+        for (int64_t jp = jp_lo; jp < jp_hi; jp++) {
             for (int64_t pc = 0; pc < cin_g; pc += blk.kc) {
                 const int64_t kc = PYCONV_MIN(blk.kc, cin_g - pc);
                 /* U of this panel and these channels: from the call's transformed filters, or
@@ -413,8 +417,9 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
                 }
             }
         }
-        /* output transform, tile by tile, into y (the part of the tile inside it), through the
-         * output stage */
+        /* output transform of filters [f_lo, f_hi), tile by tile, into y (the part of the tile
+         * inside it), through the output stage */
+        const int64_t f_lo = jp_lo * nr, f_hi = PYCONV_MIN(jp_hi * nr, cout_g);
         const FN(pyconv_epilogue) *ep = a->ep;
         const real *bias = ep->bias != NULL ? ep->bias + g * cout_g : NULL;
         const int fused = FN(epilogue_fused)(ep);
@@ -424,15 +429,15 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
             const int64_t oh = PYCONV_WINO_M * ti, ow = PYCONV_WINO_M * tj;
             const int64_t hv = PYCONV_MIN(PYCONV_WINO_M, s->h_out - oh);
             const int64_t wv = PYCONV_MIN(PYCONV_WINO_M, s->w_out - ow);
-            FN(wino_output_tile)(wk->m + t * ldc, a->l.m_estride, cout_g, wk->ob + 16 * ldc, wk->ob,
-                                 ldc);
+            FN(wino_output_tile)(wk->m + t * ldc + f_lo, a->l.m_estride, f_hi - f_lo,
+                                 wk->ob + 16 * ldc, wk->ob, ldc);
             const int64_t at = (img * s->c_out + g * cout_g) * plane_out + oh * s->w_out + ow;
-            for (int64_t oc = 0; oc < cout_g; oc++) {
+            for (int64_t oc = f_lo; oc < f_hi; oc++) {
                 const real b = bias != NULL ? bias[oc] : (real)0;
                 for (int64_t i = 0; i < hv; i++) {
                     const int64_t row = at + oc * plane_out + i * s->w_out;
                     for (int64_t j = 0; j < wv; j++)
-                        a->y[row + j] = wk->ob[(i * 4 + j) * ldc + oc] + b;
+                        a->y[row + j] = wk->ob[(i * 4 + j) * ldc + oc - f_lo] + b;
                     if (fused)
                         FN(finish_run)(a->y + row, ep->residual ? ep->residual + row : NULL, wv,
                                        ep->activation);
@@ -469,13 +474,14 @@ static pyconv_wino_layout FN(wino_layout)(const pyconv_conv_shape *s, int n_thre
     l.max_runs = PYCONV_MIN(nb, (nb - 1) / l.tiles_w + 2);
     l.ldv = nb + l.max_runs;
     l.n_blocks = (l.n_tiles + nb - 1) / nb;
+    l.splits = l.n_blocks < nt ? PYCONV_MIN(l.panels, (nt + l.n_blocks - 1) / l.n_blocks) : 1;
     /* With one block per thread, or a U too large to stay in the shared cache, each thread
      * transforms the filters panel by panel into L2 as its block needs them: U (4x the weights)
      * then never goes to memory and back. Otherwise U is transformed once, by all threads, for
      * all blocks. */
     const double u_all = (double)PYCONV_WINO_ELEMS * (double)s->c_in * (double)cout_g * sizeof(real);
     l.per_block = l.n_blocks <= nt || u_all > PYCONV_WINO_SHARED_U_BYTES;
-    l.nt = (int)PYCONV_MIN((int64_t)nt, l.n_blocks);
+    l.nt = (int)PYCONV_MIN((int64_t)nt, l.n_blocks * l.splits);
     const int64_t line = PYCONV_ALIGN / (int64_t)sizeof(real);
     l.u_estride = (l.per_block ? PYCONV_MIN(blk.kc, cin_g) : l.panels * cin_g) * nr + line;
     l.v_estride = s->c_in * l.ldv + line;
@@ -497,7 +503,8 @@ static pyconv_wino_layout FN(wino_layout)(const pyconv_conv_shape *s, int n_thre
     return l;
 }
 
-/* Blocks [lo, hi) on one thread, in its scratch (laid out as wino_layout says). */
+/* Tasks [lo, hi) on one thread, in its scratch (laid out as wino_layout says): task q is part
+ * q % splits of block q / splits's filter panels. */
 static pyconv_status FN(wino_blocks)(const void *ctx, int64_t lo, int64_t hi,
                                      const pyconv_thread *th)
 {
@@ -508,8 +515,11 @@ static pyconv_status FN(wino_blocks)(const void *ctx, int64_t lo, int64_t hi,
                               (real *)(base + l->u_at), (real *)(base + l->ob_at),
                               (real *)(base + l->buf_at), (const real **)(base + l->rows_at),
                               (pyconv_wino_run *)(base + l->runs_at)};
-    for (int64_t b = lo; b < hi; b++)
-        FN(wino_block)(a, &wk, b * l->nb, PYCONV_MIN(l->nb, l->n_tiles - b * l->nb));
+    for (int64_t q = lo; q < hi; q++) {
+        const int64_t b = q / l->splits, part = q % l->splits;
+        FN(wino_block)(a, &wk, b * l->nb, PYCONV_MIN(l->nb, l->n_tiles - b * l->nb),
+                       part * l->panels / l->splits, (part + 1) * l->panels / l->splits);
+    }
     return PYCONV_OK;
 }
 
@@ -540,7 +550,7 @@ static pyconv_status FN(winograd_run)(const pyconv_conv_shape *s, const real *x,
     }
     const double work = (double)PYCONV_WINO_ELEMS * (double)a.l.n_tiles *
                         (double)(s->c_in / s->groups) * (double)s->c_out;
-    return pyconv_parallel_for(a.l.n_blocks, work, a.l.nt, FN(wino_blocks), &a,
+    return pyconv_parallel_for(a.l.n_blocks * a.l.splits, work, a.l.nt, FN(wino_blocks), &a,
                                (pyconv_scratch){PYCONV_ARENA_CONV_1, a.l.work_bytes});
 }
 
