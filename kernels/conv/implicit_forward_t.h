@@ -96,12 +96,22 @@ static void FN(pack_weight_slice)(const FN(forward_args) *f, int64_t g, int64_t 
         FN(pyconv_pack_strided)(&w_t, jp * nr, width, p0, kc, nr, dst);
         return;
     }
-    for (int64_t p = 0; p < kc; p++) {
-        const int64_t filter = (p0 + p) / taps, tap = taps - 1 - (p0 + p) % taps;
-        const real *src = f->w + ((g * cin_g + filter) * cout_g + jp * nr) * taps + tap;
+    /* per filter f, its taps in the slice: t_lo .. t_lo + n - 1 read taps - 1 - t, a run of the
+     * panel's rows (taps apart) in descending order: packed ascending (the GEMM's transpose),
+     * then the n rows reversed */
+    for (int64_t p = 0; p < kc;) {
+        const int64_t filter = (p0 + p) / taps, t_lo = (p0 + p) % taps;
+        const int64_t n = PYCONV_MIN(taps - t_lo, kc - p);
+        const real *src = f->w + ((g * cin_g + filter) * cout_g + jp * nr) * taps;
         real *d = dst + p * nr;
-        for (int64_t r = 0; r < width; r++) d[r] = src[r * taps];
-        for (int64_t r = width; r < nr; r++) d[r] = 0;
+        FN(pyconv_pack_rows)(src + taps - t_lo - n, taps, width, n, nr, d);
+        for (int64_t i = 0, j = n - 1; i < j; i++, j--)
+            for (int64_t r = 0; r < nr; r++) {
+                const real v = d[i * nr + r];
+                d[i * nr + r] = d[j * nr + r];
+                d[j * nr + r] = v;
+            }
+        p += n;
     }
 }
 
