@@ -125,13 +125,11 @@ static int winograd_eligible(const pyconv_conv_shape *s)
  * accuracy: Winograd's error falls as channels grow, `python -m bench.winograd_error`) and at
  * least PYCONV_AUTO_WINOGRAD_MIN_TILE_CHANNELS output tiles x channels (transforming the filters
  * once per call is paid for by enough tiles, or channels: `python -m bench.winograd_rule`;
- * docs/winograd.md), and at least PYCONV_AUTO_WINOGRAD_MIN_TILES tiles in all: with fewer, the
- * filter transform dominates and does not split over threads, while the implicit GEMM packs
- * weights as needed (ResNet's 512@7x7 at batch 1, 4 tiles: im2col 3.9 / 1.8 ms at 1 / 2
- * threads, Winograd 4.0 / 4.2 ms; docs/performance.md, 2026-11-30). */
+ * docs/winograd.md), and at least PYCONV_AUTO_WINOGRAD_MIN_TILES tiles in all (one 7x7 image:
+ * below, the filter transform is most of the work; measured in docs/winograd.md). */
 #define PYCONV_AUTO_WINOGRAD_MIN_CHANNELS 32
 #define PYCONV_AUTO_WINOGRAD_MIN_TILE_CHANNELS 512
-#define PYCONV_AUTO_WINOGRAD_MIN_TILES 16
+#define PYCONV_AUTO_WINOGRAD_MIN_TILES 4
 
 static int winograd_pays(const pyconv_conv_shape *s)
 {
