@@ -69,15 +69,17 @@ typedef struct {                                                                
 } pyconv_strided_##sfx;                                                                        \
 void pyconv_pack_strided_##sfx(const void *ctx, int64_t x0, int64_t nx, int64_t p0,            \
                                int64_t kc, int64_t w, real *dst);                               \
-/* One whole B micro-panel (NR wide: the instruction set's) from NR rows of a row-major matrix,  \
- * a transpose: dst[p*NR + r] = src[r*sx + p] for r < NR, p < np (pack_transposed_x86.c). */     \
-typedef void (*pyconv_pack_transposed_##sfx)(const real *src, int64_t sx, int64_t np,           \
-                                             real *dst);                                        \
-void pyconv_pack_transposed_avx2_##sfx(const real *src, int64_t sx, int64_t np, real *dst);    \
-void pyconv_pack_transposed_avx512_##sfx(const real *src, int64_t sx, int64_t np, real *dst);  \
-/* B panel rows x0 .. x0 + width - 1 (width <= w; zeros past them) of the row-major matrix at   \
- * src (row stride sx), k-indices 0 .. np - 1: dst[p*w + r] = src[r*sx + p]. Whole panels of   \
- * the active micro-kernel's width go through its pack_transposed. */                          \
+/* A w-wide micro-panel from `width` <= w rows of a row-major matrix (row stride sx), a        \
+ * transpose: dst[p*w + r] = src[r*sx + p] for p < np, r < width, and 0 for width <= r < w      \
+ * (pack_transposed_x86.c). */                                                                  \
+typedef void (*pyconv_pack_transposed_##sfx)(const real *src, int64_t sx, int64_t width,        \
+                                             int64_t np, int64_t w, real *dst);                 \
+void pyconv_pack_transposed_avx2_##sfx(const real *src, int64_t sx, int64_t width, int64_t np, \
+                                       int64_t w, real *dst);                                   \
+void pyconv_pack_transposed_avx512_##sfx(const real *src, int64_t sx, int64_t width,           \
+                                         int64_t np, int64_t w, real *dst);                     \
+/* The same transpose, through the active instruction set's pack_transposed, or element by      \
+ * element where it has none. */                                                                \
 void pyconv_pack_rows_##sfx(const real *src, int64_t sx, int64_t width, int64_t np, int64_t w, \
                             real *dst);                                                        \
 /* C (m x n, row stride ldc) = alpha * A @ B + beta * C; beta == 0 does not read C. */          \

@@ -12,7 +12,7 @@ PYCONV_INLINE void FN(pack_panel)(const real *PYCONV_RESTRICT src, int64_t sx, i
         for (int64_t p = 0; p < kc; p++) memcpy(dst + p * w, src + p * sp, (size_t)w * sizeof(real));
         return;
     }
-    if (width == w && sp == 1) {
+    if (sp == 1) {
         /* a transpose: B from a row-major weight matrix, A from a column-major one */
         FN(pyconv_pack_rows)(src, sx, width, kc, w, dst);
         return;
@@ -31,9 +31,9 @@ PYCONV_INLINE void FN(pack_panel)(const real *PYCONV_RESTRICT src, int64_t sx, i
 void FN(pyconv_pack_rows)(const real *src, int64_t sx, int64_t width, int64_t np, int64_t w,
                           real *dst)
 {
-    const pyconv_gemm_arch *arch = pyconv_gemm_active_arch();
-    if (width == w && w == arch->FN(blocking).nr && arch->FN(pack_transposed) != NULL) {
-        arch->FN(pack_transposed)(src, sx, np, dst);
+    const FN(pyconv_pack_transposed) transposed = pyconv_gemm_active_arch()->FN(pack_transposed);
+    if (transposed != NULL) {
+        transposed(src, sx, width, np, w, dst);
         return;
     }
     /* blocks of 16 k-indices, so each row's cache line is read once, whole, and the block's
