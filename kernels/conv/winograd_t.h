@@ -465,17 +465,27 @@ static pyconv_wino_layout FN(wino_layout)(const pyconv_conv_shape *s, int n_thre
         (double)PYCONV_WINO_ELEMS * (double)l.n_tiles * (double)cin_g * (double)s->c_out,
         l.n_tiles, n_threads);
     /* blocks: as large as PYCONV_WINO_BLOCK_BYTES allows (but not so small that streaming U
-     * once per block dominates), at least one per thread */
+     * once per block dominates); at least one per thread, or, when the tiles do not make that
+     * many whole blocks, each block's filter panels split over the threads first and its tiles
+     * only for the rest: every block transforms the filters its panels need, so splitting the
+     * tiles further would transform them again, splitting the panels does not */
     const int64_t tile_bytes = PYCONV_WINO_ELEMS * (2 * s->c_in + l.ldc) * (int64_t)sizeof(real);
     int64_t nb = PYCONV_MAX(PYCONV_WINO_BLOCK_BYTES / tile_bytes, PYCONV_WINO_MIN_BLOCK);
     nb = PYCONV_MIN(nb, PYCONV_WINO_MAX_BLOCK);
-    nb = PYCONV_MIN(nb, (l.n_tiles + nt - 1) / nt);
+    const int64_t whole_blocks = (l.n_tiles + nb - 1) / nb;
+    l.splits = 1;
+    if (whole_blocks < nt) {
+        l.splits = PYCONV_MIN(l.panels, nt);
+        const int64_t blocks = PYCONV_MAX(whole_blocks, (nt + l.splits - 1) / l.splits);
+        nb = (l.n_tiles + blocks - 1) / blocks;
+    } else {
+        nb = PYCONV_MIN(nb, (l.n_tiles + nt - 1) / nt);
+    }
     l.nb = nb = (nb + mr - 1) / mr * mr;
     /* a block of nb tiles spans at most (nb - 1) / tiles_w + 2 tile rows: one run each */
     l.max_runs = PYCONV_MIN(nb, (nb - 1) / l.tiles_w + 2);
     l.ldv = nb + l.max_runs;
     l.n_blocks = (l.n_tiles + nb - 1) / nb;
-    l.splits = l.n_blocks < nt ? PYCONV_MIN(l.panels, (nt + l.n_blocks - 1) / l.n_blocks) : 1;
     /* With one block per thread, or a U too large to stay in the shared cache, each thread
      * transforms the filters panel by panel into L2 as its block needs them: U (4x the weights)
      * then never goes to memory and back. Otherwise U is transformed once, by all threads, for
