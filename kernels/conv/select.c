@@ -219,6 +219,9 @@ static double workspace_bytes(const pyconv_conv_shape *s, pyconv_conv_op op, pyc
         pyconv_input_as_forward(s, &t);
         return f32 ? pyconv_winograd_workspace_f32(&t, n_threads)
                    : pyconv_winograd_workspace_f64(&t, n_threads);
+    case PYCONV_METHOD_WINOGRAD_WEIGHT:
+        return f32 ? pyconv_weight_winograd_workspace_f32(s, n_threads)
+                   : pyconv_weight_winograd_workspace_f64(s, n_threads);
     case PYCONV_METHOD_GEMM_POINTWISE: {
         /* the GEMM's A block per thread and its shared B block */
         const pyconv_gemm_blocking blk = blocking(real_size);
@@ -240,14 +243,8 @@ pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op o
         (real_size != 4 && real_size != 8) || requested < PYCONV_ALGO_AUTO ||
         requested > PYCONV_ALGO_WINOGRAD || op < PYCONV_OP_FORWARD || op > PYCONV_OP_WEIGHT_GRAD)
         return PYCONV_ERR_ARG;
-    /* no Winograd weight gradient: it runs as im2col, so that one algorithm serves a layer's
-     * three ops */
-    if (requested == PYCONV_ALGO_WINOGRAD && op != PYCONV_OP_WEIGHT_GRAD && !winograd_eligible(s))
-        return PYCONV_ERR_ARG;
-    const pyconv_algorithm algo = requested == PYCONV_ALGO_AUTO ? auto_algorithm(s, op)
-                                : requested == PYCONV_ALGO_WINOGRAD && op == PYCONV_OP_WEIGHT_GRAD
-                                    ? PYCONV_ALGO_IM2COL
-                                    : requested;
+    if (requested == PYCONV_ALGO_WINOGRAD && !winograd_eligible(s)) return PYCONV_ERR_ARG;
+    const pyconv_algorithm algo = requested == PYCONV_ALGO_AUTO ? auto_algorithm(s, op) : requested;
     const int64_t cin_g = s->c_in / s->groups;
     const int empty_out = op == PYCONV_OP_FORWARD ? s->n * s->c_out * s->h_out * s->w_out == 0
                         : op == PYCONV_OP_INPUT_GRAD ? s->n * s->c_in * s->h_in * s->w_in == 0
@@ -267,6 +264,7 @@ pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op o
                                    : PYCONV_METHOD_IMPLICIT_GEMM;
     } else if (op == PYCONV_OP_WEIGHT_GRAD) {
         m = s->n * s->h_out * s->w_out == 0 ? PYCONV_METHOD_ZEROS
+          : algo == PYCONV_ALGO_WINOGRAD ? PYCONV_METHOD_WINOGRAD_WEIGHT
           : algo != PYCONV_ALGO_IM2COL || !pyconv_gather_fits(s) ? PYCONV_METHOD_DIRECT
           : weight_filters_as_rows(s, real_size) ? PYCONV_METHOD_GEMM_PATCHES
                                                  : PYCONV_METHOD_IMPLICIT_GEMM;
@@ -298,7 +296,8 @@ pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op o
              m == PYCONV_METHOD_GEMM_COL2IM || m == PYCONV_METHOD_GEMM_PATCHES ||
              m == PYCONV_METHOD_GEMM_POINTWISE)
         plan->algorithm = PYCONV_ALGO_IM2COL;
-    else if (m == PYCONV_METHOD_WINOGRAD || m == PYCONV_METHOD_WINOGRAD_TRANSPOSED)
+    else if (m == PYCONV_METHOD_WINOGRAD || m == PYCONV_METHOD_WINOGRAD_TRANSPOSED ||
+             m == PYCONV_METHOD_WINOGRAD_WEIGHT)
         plan->algorithm = PYCONV_ALGO_WINOGRAD;
     plan->workspace_bytes = workspace_bytes(s, op, m, real_size, n_threads);
     return PYCONV_OK;
@@ -318,6 +317,7 @@ const char *pyconv_conv_method_name(pyconv_conv_method method)
     case PYCONV_METHOD_GEMM_PATCHES: return "gemm-patches";
     case PYCONV_METHOD_WINOGRAD: return "winograd";
     case PYCONV_METHOD_WINOGRAD_TRANSPOSED: return "winograd-transposed";
+    case PYCONV_METHOD_WINOGRAD_WEIGHT: return "winograd-weight";
     case PYCONV_METHOD_GEMM_POINTWISE: return "gemm-pointwise";
     case PYCONV_METHOD_DEPTHWISE: return "depthwise";
     }
