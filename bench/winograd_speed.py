@@ -1,14 +1,18 @@
 """The Winograd speed targets (docs/winograd.md): float32 3x3 stride-1 ResNet and VGG layers,
-forward and input gradient, batches 1-32, 1 and 2 threads: algorithm="winograd" and "im2col"
-against PyTorch, side by side in one run. Calls of the three alternate in rotated rounds
+forward, input and weight gradients, batches 1-32, 1 and 2 threads: algorithm="winograd" and
+"im2col" against PyTorch, side by side in one run. Calls of the three alternate in rotated rounds
 (bench.timing.interleaved); a ratio is the median over rounds of torch's time / pyconv's (> 1:
-pyconv faster). Effective GFLOP/s count the direct convolution's 2 * N * C_out * H * W * C_in * 9
+pyconv faster). One thread is timed in thread CPU time (time.thread_time: a call waiting for a
+core of a shared machine is not charged; both libraries run one-thread calls on the calling
+thread), two threads in wall-clock time. Effective GFLOP/s count the direct convolution's 2 * N * C_out * H * W * C_in * 9
 FLOPs; "% FMA" is that rate over the FMA peak of the cores used (PEAK_GFLOPS_PER_CORE: a Zen 5 core,
 2 x 512-bit FMA pipes at about 3.7 GHz).
 
-    python3 -m bench.winograd_speed [--threads 1,2] [--budget 1.0] [--filter REGEX]"""
+    python3 -m bench.winograd_speed [--threads 1,2] [--budget 1.0] [--filter REGEX]
+                                    [--ops conv2d,conv2d_input,conv2d_weight]"""
 import argparse
 import re
+import time
 
 import numpy as np
 
@@ -31,6 +35,10 @@ def calls(torch, op, x, w, gy, n_threads):
     if op == "conv2d":
         pyconv_call = lambda a: lambda: pyconv.conv2d(x, w, padding=1, algorithm=a, n_threads=n_threads)
         torch_call = lambda: torch.nn.functional.conv2d(t_x, t_w, padding=1)
+    elif op == "conv2d_weight":
+        pyconv_call = lambda a: lambda: pyconv.conv2d_weight(x, w.shape, gy, padding=1, algorithm=a,
+                                                             n_threads=n_threads)
+        torch_call = lambda: torch.nn.grad.conv2d_weight(t_x, w.shape, t_gy, padding=1)
     else:
         pyconv_call = lambda a: lambda: pyconv.conv2d_input(x.shape, w, gy, padding=1, algorithm=a,
                                                             n_threads=n_threads)
@@ -43,6 +51,7 @@ def main(argv=None):
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--budget", type=float, default=1.0)
     parser.add_argument("--filter", default=None, metavar="REGEX", help="layer name, e.g. resnet")
+    parser.add_argument("--ops", default="conv2d,conv2d_input,conv2d_weight")
     args = parser.parse_args(argv)
     torch = optional_module("torch")
     if torch is None:
@@ -60,11 +69,12 @@ def main(argv=None):
                 continue
             x = rng.standard_normal((n, c_in, side, side), dtype=np.float32)
             gy = rng.standard_normal((n, c_out, side, side), dtype=np.float32)
-            for op in ("conv2d", "conv2d_input"):
+            for op in args.ops.split(","):
                 for n_threads in (int(t) for t in args.threads.split(",")):
                     torch.set_num_threads(n_threads)
+                    clock = time.thread_time if n_threads == 1 else time.perf_counter
                     times, errors = timing.interleaved(calls(torch, op, x, w, gy, n_threads),
-                                                       args.budget)
+                                                       args.budget, clock=clock)
                     if errors:
                         raise SystemExit(f"{name} {op}: {errors}")
                     rate = 2 * macs / timing.median_time(times["winograd"]) / 1e9

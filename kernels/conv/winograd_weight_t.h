@@ -16,15 +16,22 @@
  * (threads split the tiles), meets at a barrier, and adds the block's products into dU, each
  * thread owning fixed micro-tile rows of dU for the whole call. Every value of dU is so summed
  * in the same order, block after block, whatever the thread count: the result is bit-identical
- * at any thread count. Partial sums per block of tiles (the gemm-patches weight gradient's
- * scheme) would take 36 C_in C_out values per block: 38 MiB each for 512x512 filters. The
- * workspace -- one block's V and Y, dU (4x the weights) -- does not depend on the batch. */
+ * at any thread count. (Partial sums per block of tiles, the gemm-patches weight gradient's
+ * scheme, would take 36 C_in C_out values per block: 38 MiB each for 512x512 filters.) With one
+ * block of few tiles, each thread instead sums all 36 elements of MR channels at a time in its L2
+ * and transforms them back there (PYCONV_WINO_WEIGHT_L2_Y_BYTES). The workspace -- one block's V
+ * and Y, dU (4x the weights) or each thread's MR channels of it -- does not depend on the batch. */
 
 #ifndef PYCONV_WINO_WEIGHT_BLOCK_BYTES
 /* V and Y of one block in about this many bytes, in whole KC blocks of tiles (the GEMMs' depth):
  * at least one, at most PYCONV_WINO_WEIGHT_MAX_KC_BLOCKS. */
 #define PYCONV_WINO_WEIGHT_BLOCK_BYTES ((int64_t)4 << 20)
 #define PYCONV_WINO_WEIGHT_MAX_KC_BLOCKS 4
+/* With one block whose Y takes at most this many bytes (few tiles; Y is then read once per MR
+ * channels, from the outer caches), each thread sums dU for MR channels at a time, all 36
+ * elements, in a buffer that stays in its L2, and transforms them back at once: dU (36 C_in
+ * C_out values, the main cost of few tiles) never goes to memory and back. */
+#define PYCONV_WINO_WEIGHT_L2_Y_BYTES ((int64_t)4 << 20)
 
 /* A z for the four values z0..z3 (A = (A^T)^T, the forward's output transform transposed):
  * grad_output's transform along one axis. */
@@ -58,14 +65,21 @@ typedef struct {
     int64_t panels, ldc;             /* filters per group in NR-wide panels; dU's row length */
     int64_t cpad;                    /* input channels per group in whole micro-tile rows */
     /* distances between consecutive elements e (as the forward's, a cache line over their
-     * data): in V; in Y (panels of nb x NR); in dU (cpad x ldc) */
-    int64_t v_estride, y_estride, u_estride;
+     * data): in V; in Y (panels of nb x NR) */
+    int64_t v_estride, y_estride;
+    /* distance between consecutive channels in dU, whose 36 elements' rows of ldc filters are
+     * side by side (read together by the final transform), plus a cache line (so that the
+     * micro-tiles' rows do not all map to the same cache sets) */
+    int64_t u_cstride;
     int nt;                          /* threads */
-    /* shared, in the calling thread's arena (slot GEMM_B) */
+    int in_l2;                       /* dU by MR channels per thread, in its L2
+                                        (PYCONV_WINO_WEIGHT_L2_Y_BYTES) */
+    /* shared, in the calling thread's arena (slot GEMM_B): dU unless in_l2 */
     size_t v_at, y_at, u_at, rows_at, off_at, shared_bytes;
-    /* per thread (slot CONV_1): the input transform's runs and rows, grad_output's tile */
-    size_t runs_at, buf_at, z_at, work_bytes;
-    size_t filter_bytes;             /* per thread of the final G^T dU G */
+    /* per thread (slot CONV_1): the input transform's runs and rows, grad_output's tile, and
+     * when in_l2 the MR channels' dU and the final transform's rows */
+    size_t runs_at, buf_at, z_at, uc_at, t_at, work_bytes;
+    size_t filter_bytes;             /* per thread of the final G^T dU G, unless in_l2 */
 } pyconv_wino_weight_layout;
 #endif
 
@@ -118,17 +132,18 @@ static pyconv_wino_weight_layout FN(wino_weight_layout_of)(const pyconv_conv_sha
     l.ldv = l.nb + l.max_runs;
     l.v_estride = s->c_in * l.ldv + line;
     l.y_estride = l.panels * l.nb * nr + line;
-    l.u_estride = l.cpad * l.ldc + line;
-    const int64_t row_tiles = s->groups * PYCONV_WINO_ELEMS * (l.cpad / mr);
+    l.u_cstride = PYCONV_WINO_ELEMS * l.ldc + line;
+    const int64_t y_bytes = s->groups * PYCONV_WINO_ELEMS * l.y_estride * (int64_t)sizeof(real);
+    l.in_l2 = l.n_blocks == 1 && y_bytes <= PYCONV_WINO_WEIGHT_L2_Y_BYTES;
     l.nt = pyconv_threads_for(
         (double)PYCONV_WINO_ELEMS * (double)l.n_tiles * (double)cin_g * (double)s->c_out,
-        row_tiles, n_threads);
+        s->groups * (l.in_l2 ? 1 : PYCONV_WINO_ELEMS) * (l.cpad / mr), n_threads);
     size_t bytes = 0;
     l.v_at = pyconv_layout_part(&bytes, (size_t)(PYCONV_WINO_ELEMS * l.v_estride) * sizeof(real));
     l.y_at = pyconv_layout_part(
         &bytes, (size_t)(s->groups * PYCONV_WINO_ELEMS * l.y_estride) * sizeof(real));
     l.u_at = pyconv_layout_part(
-        &bytes, (size_t)(s->groups * PYCONV_WINO_ELEMS * l.u_estride) * sizeof(real));
+        &bytes, l.in_l2 ? 0 : (size_t)(s->groups * l.cpad * l.u_cstride) * sizeof(real));
     l.rows_at = pyconv_layout_part(
         &bytes, (size_t)(s->groups * PYCONV_WINO_ELEMS * l.cpad) * sizeof(real *));
     l.off_at = pyconv_layout_part(&bytes, (size_t)l.nb * sizeof(int64_t));
@@ -137,8 +152,10 @@ static pyconv_wino_weight_layout FN(wino_weight_layout_of)(const pyconv_conv_sha
     l.runs_at = pyconv_layout_part(&bytes, (size_t)l.max_runs * sizeof(pyconv_wino_run));
     l.buf_at = pyconv_layout_part(&bytes, (size_t)(3 * 6 * 4 * l.ldv) * sizeof(real));
     l.z_at = pyconv_layout_part(&bytes, (size_t)((16 + 24) * nr) * sizeof(real));
-    l.work_bytes = bytes;
     l.filter_bytes = (size_t)(27 * l.ldc) * sizeof(real);
+    l.uc_at = pyconv_layout_part(&bytes, l.in_l2 ? (size_t)(mr * l.u_cstride) * sizeof(real) : 0);
+    l.t_at = pyconv_layout_part(&bytes, l.in_l2 ? l.filter_bytes : 0);
+    l.work_bytes = bytes;
     return l;
 }
 
@@ -150,7 +167,7 @@ typedef struct {
     real *v;              /* V of the block: the forward's layout */
     real *y;              /* Y of the block: y[(g * 36 + e) * y_estride + (jp * nb + p) * nr + r]
                              = Y_e of tile p, filter jp * nr + r of group g */
-    real *u;              /* dU^T: u[(g * 36 + e) * u_estride + c * ldc + f] */
+    real *u;              /* dU^T: u[(g * cpad + c) * u_cstride + e * ldc + f]; NULL when in_l2 */
     const real **rows;    /* rows[(g * 36 + e) * cpad + c]: channel c of group g in V_e (rows
                              past the group's channels repeat its first; never read back) */
     int64_t *off;         /* off[p]: the V column of the block's tile p */
@@ -198,27 +215,82 @@ static void FN(wino_grad_tile)(const FN(wino_weight_args) *a, int64_t t, int64_t
     }
 }
 
-/* dU^T += V_e Y_e^T over the block's nb tiles (dU^T = that, first block) for items [lo, hi)
- * of (group, element, micro-tile row of the group's channels), KC tiles at a time. */
-static void FN(wino_weight_products)(const FN(wino_weight_args) *a, int64_t lo, int64_t hi,
-                                     int64_t nb, int first)
+/* dU^T rows of n micro-tiles of group g's channels from micro-tile i0 on, element e:
+ * (+)= V_e Y_e^T over the block's nb tiles, KC tiles at a time, into u (row stride ldu);
+ * overwritten when first. */
+static void FN(wino_weight_sum)(const FN(wino_weight_args) *a, int64_t g, int64_t e, int64_t i0,
+                                int64_t n, int64_t nb, int first, real *u, int64_t ldu)
 {
     const pyconv_gemm_arch *arch = pyconv_gemm_active_arch();
     const pyconv_gemm_blocking blk = arch->FN(blocking);
     const pyconv_wino_weight_layout *l = &a->l;
-    const int64_t mr = blk.mr, nr = blk.nr, row_tiles = l->cpad / mr;
+    const int64_t ge = g * PYCONV_WINO_ELEMS + e;
+    const real *y = a->y + ge * l->y_estride;
+    for (int64_t pc = 0; pc < nb; pc += blk.kc) {
+        const FN(pyconv_a_source) v = {NULL, a->rows + ge * l->cpad + i0 * blk.mr, a->off + pc};
+        FN(pyconv_macro_kernel)(arch, n * blk.mr, l->ldc, PYCONV_MIN(blk.kc, nb - pc), 0,
+                                l->panels, 1, &v, y + pc * blk.nr, l->nb * blk.nr,
+                                first && pc == 0 ? 0 : 1, u, ldu);
+    }
+}
+
+/* Items [lo, hi) of (group, element, micro-tile row of the group's channels) of the block's
+ * sums into the shared dU: runs of an element's micro-tiles at once. */
+static void FN(wino_weight_products)(const FN(wino_weight_args) *a, int64_t lo, int64_t hi,
+                                     int64_t nb, int first)
+{
+    const pyconv_wino_weight_layout *l = &a->l;
+    const int64_t mr = pyconv_gemm_active_arch()->FN(blocking).mr, row_tiles = l->cpad / mr;
     for (int64_t item = lo; item < hi;) {
         const int64_t ge = item / row_tiles, i0 = item % row_tiles;
+        const int64_t g = ge / PYCONV_WINO_ELEMS, e = ge % PYCONV_WINO_ELEMS;
         const int64_t n = PYCONV_MIN(hi - item, row_tiles - i0);
-        const real *y = a->y + ge * l->y_estride;
-        real *u = a->u + ge * l->u_estride + i0 * mr * l->ldc;
-        for (int64_t pc = 0; pc < nb; pc += blk.kc) {
-            const FN(pyconv_a_source) v = {NULL, a->rows + ge * l->cpad + i0 * mr, a->off + pc};
-            FN(pyconv_macro_kernel)(arch, n * mr, l->ldc, PYCONV_MIN(blk.kc, nb - pc), 0,
-                                    l->panels, 1, &v, y + pc * nr, l->nb * nr,
-                                    first && pc == 0 ? 0 : 1, u, l->ldc);
-        }
+        FN(wino_weight_sum)(a, g, e, i0, n, nb, first,
+                            a->u + (g * l->cpad + i0 * mr) * l->u_cstride + e * l->ldc,
+                            l->u_cstride);
         item += n;
+    }
+}
+
+/* gw = G^T dU G of input channel c of group g, across the group's filters, from the channel's
+ * 36 rows of dU^T at m (element e at m + e * ldc); t holds 27 * ldc values. */
+static void FN(wino_weight_filter)(const FN(wino_weight_args) *a, const real *m, int64_t g,
+                                   int64_t c, real *t)
+{
+    const pyconv_conv_shape *s = a->s;
+    const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups, ldc = a->l.ldc;
+    real *o = t + 18 * ldc;
+    /* along the rows of the 6x6 domain: t[(i * 3 + k') * ldc + f] */
+    for (int64_t i = 0; i < 6; i++) {
+        const real *mi = m + i * 6 * ldc;
+        FN(wino_gt_lines)(cout_g, mi, mi + ldc, mi + 2 * ldc, mi + 3 * ldc, mi + 4 * ldc,
+                          mi + 5 * ldc, t + i * 3 * ldc, t + (i * 3 + 1) * ldc,
+                          t + (i * 3 + 2) * ldc);
+    }
+    /* then along its columns: tap (k, k') of filter f at o[(k * 3 + k') * ldc + f] */
+    for (int64_t j = 0; j < 3; j++)
+        FN(wino_gt_lines)(cout_g, t + j * ldc, t + (3 + j) * ldc, t + (6 + j) * ldc,
+                          t + (9 + j) * ldc, t + (12 + j) * ldc, t + (15 + j) * ldc, o + j * ldc,
+                          o + (3 + j) * ldc, o + (6 + j) * ldc);
+    real *dst = a->gw + g * cout_g * cin_g * 9 + c * 9;
+    for (int64_t f = 0; f < cout_g; f++)
+        for (int64_t k = 0; k < 9; k++) dst[f * cin_g * 9 + k] = o[k * ldc + f];
+}
+
+/* Items [lo, hi) of (group, micro-tile row of its channels) of the one block, in L2 (in_l2):
+ * the MR channels' 36 sums into uc, then their filters' gradients. */
+static void FN(wino_weight_channels)(const FN(wino_weight_args) *a, int64_t lo, int64_t hi,
+                                     int64_t nb, real *uc, real *t)
+{
+    const pyconv_wino_weight_layout *l = &a->l;
+    const int64_t mr = pyconv_gemm_active_arch()->FN(blocking).mr, row_tiles = l->cpad / mr;
+    const int64_t cin_g = a->s->c_in / a->s->groups;
+    for (int64_t item = lo; item < hi; item++) {
+        const int64_t g = item / row_tiles, c0 = item % row_tiles * mr;
+        for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++)
+            FN(wino_weight_sum)(a, g, e, c0 / mr, 1, nb, 1, uc + e * l->ldc, l->u_cstride);
+        for (int64_t c = c0; c < PYCONV_MIN(c0 + mr, cin_g); c++)
+            FN(wino_weight_filter)(a, uc + (c - c0) * l->u_cstride, g, c, t);
     }
 }
 
@@ -236,7 +308,8 @@ static pyconv_status FN(wino_weight_team)(const void *ctx, const pyconv_thread *
     const int64_t plane_in = s->h_in * s->w_in;
     int64_t c_lo, c_hi, m_lo, m_hi;
     pyconv_team_share(th, s->c_in, &c_lo, &c_hi);
-    pyconv_team_share(th, s->groups * PYCONV_WINO_ELEMS * (l->cpad / mr), &m_lo, &m_hi);
+    pyconv_team_share(th, s->groups * (l->in_l2 ? 1 : PYCONV_WINO_ELEMS) * (l->cpad / mr), &m_lo,
+                      &m_hi);
     for (int64_t b = 0; b < l->n_blocks; b++) {
         const int64_t t0 = b * l->nb, nb = PYCONV_MIN(l->nb, l->n_tiles - t0);
         int64_t t_lo, t_hi, n_cols;
@@ -252,38 +325,25 @@ static pyconv_status FN(wino_weight_team)(const void *ctx, const pyconv_thread *
         pyconv_team_share(th, nb, &t_lo, &t_hi);
         for (int64_t p = t_lo; p < t_hi; p++) FN(wino_grad_tile)(a, t0 + p, p, z);
         pyconv_team_barrier();
-        FN(wino_weight_products)(a, m_lo, m_hi, nb, b == 0);
+        if (l->in_l2)
+            FN(wino_weight_channels)(a, m_lo, m_hi, nb, (real *)(base + l->uc_at),
+                                     (real *)(base + l->t_at));
+        else
+            FN(wino_weight_products)(a, m_lo, m_hi, nb, b == 0);
     }
     return PYCONV_OK;
 }
 
-/* gw = G^T dU G for items [lo, hi) of (group, input channel), across the group's filters. */
+/* gw = G^T dU G for items [lo, hi) of (group, input channel), from the shared dU. */
 static pyconv_status FN(wino_weight_filters)(const void *ctx, int64_t lo, int64_t hi,
                                              const pyconv_thread *th)
 {
     const FN(wino_weight_args) *a = (const FN(wino_weight_args) *)ctx;
-    const pyconv_conv_shape *s = a->s;
-    const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
-    const int64_t ldc = a->l.ldc, us = a->l.u_estride;
-    real *t = (real *)th->scratch, *o = t + 18 * ldc;
+    const int64_t cin_g = a->s->c_in / a->s->groups;
     for (int64_t item = lo; item < hi; item++) {
         const int64_t g = item / cin_g, c = item % cin_g;
-        const real *m = a->u + g * PYCONV_WINO_ELEMS * us + c * ldc;
-        /* along the rows of the 6x6 domain: t[(i * 3 + k') * ldc + f] */
-        for (int64_t i = 0; i < 6; i++) {
-            const real *mi = m + i * 6 * us;
-            FN(wino_gt_lines)(cout_g, mi, mi + us, mi + 2 * us, mi + 3 * us, mi + 4 * us,
-                              mi + 5 * us, t + i * 3 * ldc, t + (i * 3 + 1) * ldc,
-                              t + (i * 3 + 2) * ldc);
-        }
-        /* then along its columns: tap (k, k') of filter f at o[(k * 3 + k') * ldc + f] */
-        for (int64_t j = 0; j < 3; j++)
-            FN(wino_gt_lines)(cout_g, t + j * ldc, t + (3 + j) * ldc, t + (6 + j) * ldc,
-                              t + (9 + j) * ldc, t + (12 + j) * ldc, t + (15 + j) * ldc,
-                              o + j * ldc, o + (3 + j) * ldc, o + (6 + j) * ldc);
-        real *dst = a->gw + g * cout_g * cin_g * 9 + c * 9;
-        for (int64_t f = 0; f < cout_g; f++)
-            for (int64_t k = 0; k < 9; k++) dst[f * cin_g * 9 + k] = o[k * ldc + f];
+        FN(wino_weight_filter)(a, a->u + (g * a->l.cpad + c) * a->l.u_cstride, g, c,
+                               (real *)th->scratch);
     }
     return PYCONV_OK;
 }
@@ -300,7 +360,7 @@ pyconv_status FN(pyconv_weight_winograd)(const pyconv_conv_shape *s, const real 
     if (ws == NULL) return PYCONV_ERR_NOMEM;
     a.v = (real *)(ws + l->v_at);
     a.y = (real *)(ws + l->y_at);
-    a.u = (real *)(ws + l->u_at);
+    a.u = l->in_l2 ? NULL : (real *)(ws + l->u_at);
     a.rows = (const real **)(ws + l->rows_at);
     a.off = (int64_t *)(ws + l->off_at);
     const int64_t cin_g = s->c_in / s->groups;
@@ -311,7 +371,7 @@ pyconv_status FN(pyconv_weight_winograd)(const pyconv_conv_shape *s, const real 
                     a.v + e * l->v_estride + (g * cin_g + (c < cin_g ? c : 0)) * l->ldv;
     const pyconv_status st = pyconv_run_team(l->nt, FN(wino_weight_team), &a,
                                              (pyconv_scratch){PYCONV_ARENA_CONV_1, l->work_bytes});
-    if (st != PYCONV_OK) return st;
+    if (st != PYCONV_OK || l->in_l2) return st;
     return pyconv_parallel_for(s->c_in, (double)PYCONV_WINO_ELEMS * (double)s->c_out * (double)cin_g,
                                n_threads, FN(wino_weight_filters), &a,
                                (pyconv_scratch){PYCONV_ARENA_CONV_1, l->filter_bytes});
@@ -320,6 +380,8 @@ pyconv_status FN(pyconv_weight_winograd)(const pyconv_conv_shape *s, const real 
 double FN(pyconv_weight_winograd_workspace)(const pyconv_conv_shape *s, int n_threads)
 {
     const pyconv_wino_weight_layout l = FN(wino_weight_layout_of)(s, n_threads);
+    /* the team's scratch, then (unless in_l2) the final transform's, in the same slot */
     return (double)l.shared_bytes +
-           (double)n_threads * (double)PYCONV_MAX(l.work_bytes, l.filter_bytes);
+           (l.in_l2 ? (double)l.nt * (double)l.work_bytes
+                    : (double)n_threads * (double)PYCONV_MAX(l.work_bytes, l.filter_bytes));
 }
