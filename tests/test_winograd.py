@@ -257,11 +257,13 @@ def test_thread_counts_give_identical_results():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_weight_gradient_of_many_blocks_is_the_same_at_any_thread_count(dtype):
-    """Several blocks of tiles (1,500 tiles), two groups, filters over several micro-panels."""
+@pytest.mark.parametrize("x_shape", [(4, 16, 75, 80), (1, 16, 20, 20)])
+def test_weight_gradient_is_the_same_at_any_thread_count(x_shape, dtype):
+    """Several blocks of tiles (1,500 tiles), or one block summed by channels in L2 (25 tiles);
+    two groups, filters over several micro-panels."""
     rng = np.random.default_rng(8)
-    x = rng.standard_normal((4, 16, 75, 80)).astype(dtype)
-    gy = rng.standard_normal((4, 80, 75, 80)).astype(dtype)
+    x = rng.standard_normal(x_shape).astype(dtype)
+    gy = rng.standard_normal((x_shape[0], 80, *x_shape[2:])).astype(dtype)
     kwargs = dict(padding=1, groups=2)
     one = check_weight_grad(x, (80, 8, 3, 3), gy, kwargs, (1,) * 4, dtype, n_threads=1)
     for n_threads in (2, 4):
