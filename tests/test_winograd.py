@@ -183,38 +183,29 @@ def test_large_and_tiny_values(scale):
     check_weight_grad(x, w.shape, x, dict(padding=1), (1,) * 4, np.float32)
 
 
-def test_nan_and_inf_propagate():
-    """Every output the reference makes NaN or infinite is NaN or infinite here too. (Winograd may
-    also turn the rest of that output's 4x4 tile NaN: the transforms mix the whole patch.)"""
-    rng = np.random.default_rng(4)
-    x = rng.standard_normal((1, 8, 12, 12))
-    w = rng.standard_normal((8, 8, 3, 3))
-    x[0, 2, 3, 4] = np.nan
-    x[0, 5, 9, 1] = np.inf
-    w[3, 1, 0, 2] = -np.inf
-    for dtype in DTYPES:
-        got = pyconv.conv2d(x.astype(dtype), w.astype(dtype), padding=1, algorithm="winograd")
-        with np.errstate(invalid="ignore"):
-            exact = reference.conv2d(x, w, padding=1)
-        assert not np.isfinite(exact).all()
-        assert not np.isfinite(got[~np.isfinite(exact)]).any()
-
-
-def test_nan_and_inf_propagate_to_the_weight_gradient():
-    """Every weight the reference's gradient makes NaN or infinite is NaN or infinite here too
-    (here too the transforms can spread a NaN to the rest of its filter and channel)."""
+@pytest.mark.parametrize("op", ["conv2d", "conv2d_weight"])
+def test_nan_and_inf_propagate(op):
+    """Every output (weight, for the weight gradient) the reference makes NaN or infinite is NaN
+    or infinite here too. (Winograd may also turn the rest of that output's 4x4 tile, or that
+    weight's filter and channel, NaN: the transforms mix the whole patch.)"""
     rng = np.random.default_rng(4)
     x = rng.standard_normal((2, 9, 13, 11))
-    gy = rng.standard_normal((2, 10, 13, 11))
+    other = rng.standard_normal((10, 9, 3, 3) if op == "conv2d" else (2, 10, 13, 11))
     x[1, 2, 3, 4] = np.nan
     x[0, 5, 12, 0] = np.inf
-    gy[1, 7, 0, 10] = -np.inf
+    other[1, 7, 0, 2] = -np.inf
+
+    def run(impl, dtype, **extra):
+        if op == "conv2d":
+            return impl.conv2d(x.astype(dtype), other.astype(dtype), padding=1, **extra)
+        return impl.conv2d_weight(x.astype(dtype), (10, 9, 3, 3), other.astype(dtype), padding=1,
+                                  **extra)
+
+    with np.errstate(invalid="ignore"):
+        exact = run(reference, np.float64)
+    assert not np.isfinite(exact).all() and np.isfinite(exact).any()
     for dtype in DTYPES:
-        got = pyconv.conv2d_weight(x.astype(dtype), (10, 9, 3, 3), gy.astype(dtype), padding=1,
-                                   algorithm="winograd")
-        with np.errstate(invalid="ignore"):
-            exact = reference.conv2d_weight(x, (10, 9, 3, 3), gy, padding=1)
-        assert not np.isfinite(exact).all() and np.isfinite(exact).any()
+        got = run(pyconv, dtype, algorithm="winograd")
         assert not np.isfinite(got[~np.isfinite(exact)]).any()
 
 

@@ -89,6 +89,15 @@ typedef struct {
     int64_t img, r0, c0, col, ns;
 } pyconv_wino_run;
 
+/* The tiles of the output of s: along its height, its width, and in the batch. */
+PYCONV_INLINE void pyconv_wino_tiles(const pyconv_conv_shape *s, int64_t *tiles_h,
+                                     int64_t *tiles_w, int64_t *n_tiles)
+{
+    *tiles_h = (s->h_out + PYCONV_WINO_M - 1) / PYCONV_WINO_M;
+    *tiles_w = (s->w_out + PYCONV_WINO_M - 1) / PYCONV_WINO_M;
+    *n_tiles = s->n * *tiles_h * *tiles_w;
+}
+
 /* Tile t of the batch (numbered row-major over image, tile row, tile column): image, tile row,
  * tile column. */
 PYCONV_INLINE void pyconv_wino_tile(int64_t tiles_h, int64_t tiles_w, int64_t t, int64_t *img,
@@ -430,9 +439,7 @@ static pyconv_wino_layout FN(wino_layout)(const pyconv_conv_shape *s, int n_thre
     const int64_t mr = blk.mr, nr = blk.nr;
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
     pyconv_wino_layout l;
-    l.tiles_h = (s->h_out + PYCONV_WINO_M - 1) / PYCONV_WINO_M;
-    l.tiles_w = (s->w_out + PYCONV_WINO_M - 1) / PYCONV_WINO_M;
-    l.n_tiles = s->n * l.tiles_h * l.tiles_w;
+    pyconv_wino_tiles(s, &l.tiles_h, &l.tiles_w, &l.n_tiles);
     l.panels = (cout_g + nr - 1) / nr;
     l.ldc = l.panels * nr;
     int nt = pyconv_threads_for(

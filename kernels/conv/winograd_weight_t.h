@@ -115,9 +115,7 @@ static pyconv_wino_weight_layout FN(wino_weight_layout_of)(const pyconv_conv_sha
     const int64_t mr = blk.mr, nr = blk.nr, line = PYCONV_ALIGN / (int64_t)sizeof(real);
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
     pyconv_wino_weight_layout l;
-    l.tiles_h = (s->h_out + PYCONV_WINO_M - 1) / PYCONV_WINO_M;
-    l.tiles_w = (s->w_out + PYCONV_WINO_M - 1) / PYCONV_WINO_M;
-    l.n_tiles = s->n * l.tiles_h * l.tiles_w;
+    pyconv_wino_tiles(s, &l.tiles_h, &l.tiles_w, &l.n_tiles);
     l.panels = (cout_g + nr - 1) / nr;
     l.ldc = l.panels * nr;
     l.cpad = (cin_g + mr - 1) / mr * mr;
