@@ -1,14 +1,16 @@
 """The Winograd speed targets (docs/winograd.md): float32 3x3 stride-1 ResNet and VGG layers,
 forward, input and weight gradients, batches 1-32, 1 and 2 threads: algorithm="winograd" and
-"im2col" against PyTorch, side by side in one run. Calls of the three alternate in rotated rounds
+"im2col" against PyTorch, and the forward against ONNX Runtime when it is installed (`pip install
+onnx onnxruntime`; a one-node model with the weights as initializers, bench.ops.onnx_call), side
+by side in one run. Calls of the three alternate in rotated rounds
 (bench.timing.interleaved); a ratio is the median over rounds of torch's time / pyconv's (> 1:
 pyconv faster). One thread is timed in thread CPU time (time.thread_time: a call waiting for a
 core of a shared machine is not charged; both libraries run one-thread calls on the calling
-thread), two threads in wall-clock time. Effective GFLOP/s count the direct convolution's 2 * N * C_out * H * W * C_in * 9
-FLOPs; "% FMA" is that rate over the FMA peak of the cores used (PEAK_GFLOPS_PER_CORE: a Zen 5 core,
-2 x 512-bit FMA pipes at about 3.7 GHz).
+thread), two threads in wall-clock time. Effective GFLOP/s count the direct convolution's
+2 * N * C_out * H * W * C_in * 9 FLOPs; "% FMA" is that rate over the FMA peak of the cores used
+(PEAK_GFLOPS_PER_CORE: a Zen 5 core, 2 x 512-bit FMA pipes at about 3.7 GHz).
 
-    python3 -m bench.winograd_speed [--threads 1,2] [--budget 1.0] [--filter REGEX]
+    python3 -m bench.winograd_speed [--threads 1,2] [--budget 1.0] [--filter REGEX] [--batch 1,8,32]
                                     [--ops conv2d,conv2d_input,conv2d_weight]"""
 import argparse
 import re
@@ -18,7 +20,8 @@ import numpy as np
 
 import pyconv
 from bench import timing
-from bench.ops import optional_module
+from bench.cases import ConvLayer
+from bench.ops import onnx_call, optional_module
 
 PEAK_GFLOPS_PER_CORE = 240.0
 # (name, C_in, C_out, side); every layer at every batch
@@ -30,11 +33,15 @@ BATCHES = (1, 8, 32)
 MAX_MACS = 4e10
 
 
-def calls(torch, op, x, w, gy, n_threads):
+def calls(torch, onnxruntime, op, x, w, gy, n_threads):
     t_x, t_w, t_gy = (torch.from_numpy(a) for a in (x, w, gy))
+    peers = {}
     if op == "conv2d":
         pyconv_call = lambda a: lambda: pyconv.conv2d(x, w, padding=1, algorithm=a, n_threads=n_threads)
         torch_call = lambda: torch.nn.functional.conv2d(t_x, t_w, padding=1)
+        if onnxruntime is not None:
+            layer = ConvLayer("layer", x.shape[0], x.shape[1], w.shape[0], x.shape[2:], (3, 3), padding=1)
+            peers["onnxruntime"] = onnx_call(onnxruntime, layer, {"input": x, "weight": w}, n_threads)
     elif op == "conv2d_weight":
         pyconv_call = lambda a: lambda: pyconv.conv2d_weight(x, w.shape, gy, padding=1, algorithm=a,
                                                              n_threads=n_threads)
@@ -43,7 +50,8 @@ def calls(torch, op, x, w, gy, n_threads):
         pyconv_call = lambda a: lambda: pyconv.conv2d_input(x.shape, w, gy, padding=1, algorithm=a,
                                                             n_threads=n_threads)
         torch_call = lambda: torch.nn.grad.conv2d_input(x.shape, t_w, t_gy, padding=1)
-    return {"winograd": pyconv_call("winograd"), "im2col": pyconv_call("im2col"), "torch": torch_call}
+    return {"winograd": pyconv_call("winograd"), "im2col": pyconv_call("im2col"), "torch": torch_call,
+            **peers}
 
 
 def main(argv=None):
@@ -51,19 +59,21 @@ def main(argv=None):
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--budget", type=float, default=1.0)
     parser.add_argument("--filter", default=None, metavar="REGEX", help="layer name, e.g. resnet")
+    parser.add_argument("--batch", default=",".join(map(str, BATCHES)), help="batch sizes, e.g. 1,8")
     parser.add_argument("--ops", default="conv2d,conv2d_input,conv2d_weight")
     args = parser.parse_args(argv)
     torch = optional_module("torch")
     if torch is None:
         raise SystemExit("bench.winograd_speed compares with PyTorch, which does not import here")
+    onnxruntime = optional_module("onnxruntime") if optional_module("onnx") is not None else None
     rng = np.random.default_rng(0)
     print(f"{'layer':12} {'N':>3} {'op':13} {'thr':>3} {'wino GF/s':>9} {'% FMA':>6} "
-          f"{'wino/torch':>10} {'im2col/torch':>12} {'wino/im2col':>11}")
+          f"{'wino/torch':>10} {'im2col/torch':>12} {'wino/im2col':>11} {'wino/ort':>8}")
     for name, c_in, c_out, side in LAYERS:
         if args.filter and not re.search(args.filter, name):
             continue
         w = rng.standard_normal((c_out, c_in, 3, 3), dtype=np.float32)
-        for n in BATCHES:
+        for n in (int(b) for b in args.batch.split(",")):
             macs = n * c_in * c_out * 9 * side * side
             if macs > MAX_MACS:
                 continue
@@ -73,7 +83,7 @@ def main(argv=None):
                 for n_threads in (int(t) for t in args.threads.split(",")):
                     torch.set_num_threads(n_threads)
                     clock = time.thread_time if n_threads == 1 else time.perf_counter
-                    times, errors = timing.interleaved(calls(torch, op, x, w, gy, n_threads),
+                    times, errors = timing.interleaved(calls(torch, onnxruntime, op, x, w, gy, n_threads),
                                                        args.budget, clock=clock)
                     if errors:
                         raise SystemExit(f"{name} {op}: {errors}")
@@ -82,7 +92,9 @@ def main(argv=None):
                           f"{100 * rate / (PEAK_GFLOPS_PER_CORE * n_threads):6.0f} "
                           f"{timing.paired_ratio(times['winograd'], times['torch']):10.2f} "
                           f"{timing.paired_ratio(times['im2col'], times['torch']):12.2f} "
-                          f"{timing.paired_ratio(times['winograd'], times['im2col']):11.2f}",
+                          f"{timing.paired_ratio(times['winograd'], times['im2col']):11.2f} "
+                          + (f"{timing.paired_ratio(times['winograd'], times['onnxruntime']):8.2f}"
+                             if "onnxruntime" in times else f"{'-':>8}"),
                           flush=True)
 
 

@@ -15,6 +15,7 @@ faster, "im2col" (the implicit GEMM) otherwise; see docs/architecture.md.
 algorithm="winograd" (conv2d, conv2d_input, conv2d_weight) runs Winograd F(4x4, 3x3)
 (docs/winograd.md): 3x3 kernels, stride 1, dilation 1, at least WINOGRAD_MIN_CHANNELS input and
 output channels per group, any padding; a ValueError names the condition a shape misses."""
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -123,6 +124,35 @@ def _weight_geometry(input_shape, weight_shape, stride, padding, dilation, group
     return geo
 
 
+def _exact(value):
+    """Whether value is an int, a str or a tuple of ints, and not a subclass: bool is one, and
+    True == 1 would share a remembered plan with 1 and skip its own check."""
+    return type(value) in (int, str) or (type(value) is tuple and all(type(v) is int for v in value))
+
+
+@functools.lru_cache(maxsize=1024)
+def _remembered_plan(op, input_shape, weight_shape, stride, padding, dilation, groups, algorithm,
+                     dtype, n_threads, input_name, weight_name):
+    geo = _weight_geometry(input_shape, weight_shape, stride, padding, dilation, groups,
+                           input_name=input_name, weight_name=weight_name)
+    return _plan(op, geo, algorithm, dtype, n_threads)
+
+
+def _planned(op, input_shape, weight_shape, stride, padding, dilation, groups, algorithm, dtype,
+             n_threads, *, input_name="input", weight_name="weight"):
+    """The validated Plan of an op, its geometry included. A network calls the same layers over
+    and over, and checking and planning cost more than a small layer's kernel, so the plan is
+    remembered per argument set (errors are not); arguments of other forms than int, str and
+    tuples of ints are checked at every call."""
+    args = (op, input_shape, weight_shape, stride, padding, dilation, groups, algorithm, dtype,
+            n_threads, input_name, weight_name)
+    if all(_exact(a) for a in (stride, padding, dilation, groups, algorithm)):
+        return _remembered_plan(*args)
+    geo = _weight_geometry(input_shape, weight_shape, stride, padding, dilation, groups,
+                           input_name=input_name, weight_name=weight_name)
+    return _plan(op, geo, algorithm, dtype, n_threads)
+
+
 def plan(op, input_shape, weight_shape, stride=1, padding=0, dilation=1, groups=1, *,
          algorithm="auto", dtype=np.float32, n_threads=None):
     """What `op` ("conv2d", "conv2d_input" or "conv2d_weight") would run for an input of
@@ -157,7 +187,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     which out= must not overlap."""
     x = as_float_array(input, "input", ndim=4)
     w = as_float_array(weight, "weight", x.dtype, ndim=4)
-    geo = _weight_geometry(x.shape, w.shape, stride, padding, dilation, groups)
+    p = _planned("conv2d", x.shape, w.shape, stride, padding, dilation, groups, algorithm, x.dtype,
+                 effective_n_threads(n_threads))
+    geo = p.geometry
     if bias is not None:
         bias = as_float_array(bias, "bias", x.dtype, ndim=1)
         check_shape(bias, (geo.c_out,), "bias")
@@ -166,7 +198,6 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     if residual is not None:
         residual = as_float_array(residual, "residual", x.dtype, ndim=4)
         check_shape(residual, geo.output_shape, "residual")
-    p = _plan("conv2d", geo, algorithm, x.dtype, effective_n_threads(n_threads))
     y = output_array(out, geo.output_shape, x.dtype)
     for arr, name in [(x, "input"), (w, "weight"), (bias, "bias"), (residual, "residual")]:
         if arr is not None and np.may_share_memory(y, arr):
@@ -183,10 +214,10 @@ def conv2d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=
     input_size = as_shape(input_size, "input_size", 4)
     w = as_float_array(weight, "weight", ndim=4)
     gy = as_float_array(grad_output, "grad_output", w.dtype, ndim=4)
-    geo = _weight_geometry(input_size, w.shape, stride, padding, dilation, groups,
-                           input_name="input_size")
+    p = _planned("conv2d_input", input_size, w.shape, stride, padding, dilation, groups, algorithm,
+                 w.dtype, effective_n_threads(n_threads), input_name="input_size")
+    geo = p.geometry
     check_shape(gy, geo.output_shape, "grad_output")
-    p = _plan("conv2d_input", geo, algorithm, w.dtype, effective_n_threads(n_threads))
     gx = np.empty(input_size, dtype=w.dtype)
     _conv.conv2d_input(p.algorithm, geo, w.reshape(-1), gy.reshape(-1), gx.reshape(-1), p.n_threads)
     return gx
@@ -199,10 +230,10 @@ def conv2d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation
     x = as_float_array(input, "input", ndim=4)
     weight_size = as_shape(weight_size, "weight_size", 4)
     gy = as_float_array(grad_output, "grad_output", x.dtype, ndim=4)
-    geo = _weight_geometry(x.shape, weight_size, stride, padding, dilation, groups,
-                           weight_name="weight_size")
+    p = _planned("conv2d_weight", x.shape, weight_size, stride, padding, dilation, groups, algorithm,
+                 x.dtype, effective_n_threads(n_threads), weight_name="weight_size")
+    geo = p.geometry
     check_shape(gy, geo.output_shape, "grad_output")
-    p = _plan("conv2d_weight", geo, algorithm, x.dtype, effective_n_threads(n_threads))
     gw = np.empty(weight_size, dtype=x.dtype)
     _conv.conv2d_weight(p.algorithm, geo, x.reshape(-1), gy.reshape(-1), gw.reshape(-1), p.n_threads)
     return gw

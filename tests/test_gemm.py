@@ -58,6 +58,18 @@ def test_matches_reference(m, n, k, dtype, trans_a, trans_b, alpha, beta, n_thre
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_transposed_b_every_panel_tail(dtype):
+    """A row-major B^T (the convolution's weights) is packed by the instruction set's register
+    transpose: whole panels (n = 64 is a multiple of every NR) and a partial one (n = 70), for
+    every depth up to past two transpose blocks, so every masked last block runs."""
+    rng = np.random.default_rng(7)
+    for n in (64, 70):
+        for k in range(1, 41):
+            a, b, c = operands(rng, 7, n, k, dtype, False, True)
+            assert_gemm_close(pyconv.gemm(a, b, trans_b=True), a, b, c, 1.0, 0.0, False, True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("m, n, k", [(300, 520, 600), (5, 700, 300), (700, 3, 300), (1, 1, 1000)])
 def test_beta_zero_ignores_nan_in_out_and_c(m, n, k, dtype):
     a, b, _ = operands(np.random.default_rng(1), m, n, k, dtype, False, False)

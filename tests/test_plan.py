@@ -135,3 +135,25 @@ def test_one_extension_module_holds_the_kernels():
     holding = [os.path.basename(m).split(".")[0] for m in modules
                if b"pyconv_ukernel_gather_ref" in open(m, "rb").read()]
     assert holding == ["cython_kernels"]
+
+
+def test_remembered_plans_keep_every_check():
+    """The ops remember the plan of an argument set they have validated (pyconv.conv._planned);
+    an argument that differs only in type (True for 1, a list for a tuple, numpy ints) or a bad
+    array still gets its own check and error."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1, 4, 8, 8))
+    w = rng.standard_normal((4, 4, 3, 3))
+    expected = pyconv.conv2d(x, w, stride=1, padding=1)
+    for _ in range(2):
+        with pytest.raises(TypeError, match="stride"):
+            pyconv.conv2d(x, w, stride=True, padding=1)
+        with pytest.raises(TypeError, match="groups"):
+            pyconv.conv2d(x, w, padding=1, groups=1.0)
+        with pytest.raises(ValueError, match="bias"):
+            pyconv.conv2d(x, w, np.zeros(3), stride=1, padding=1)
+        with pytest.raises(ValueError, match="grad_output"):
+            pyconv.conv2d_input(x.shape, w, np.zeros((1, 4, 7, 7)), stride=1, padding=1)
+        np.testing.assert_array_equal(pyconv.conv2d(x, w, stride=[1, 1], padding=(1, 1)), expected)
+        np.testing.assert_array_equal(pyconv.conv2d(x, w, stride=np.int64(1), padding=1), expected)
+        np.testing.assert_array_equal(pyconv.conv2d(x, w, stride=1, padding=1), expected)

@@ -41,16 +41,20 @@ static FN(forward_layout) FN(forward_layout_of)(const pyconv_conv_shape *s,
     return l;
 }
 
-/* A thread's block workspace (its CONV_1 slot): the block's transposed results (mc x ldc),
- * its pixels' offsets and row pointers, and the KC x NR weight slice packed as needed. */
+/* A thread's block workspace (its CONV_1 slot): the block's transposed results (mc rows of
+ * ldc filters, ldct apart), its pixels' offsets and row pointers, and the KC x NR weight slice
+ * packed as needed. The rows are a cache line longer than the filters: store_block reads the
+ * results down their columns, and with 512 or 1024 filters the rows of a column would
+ * otherwise share one or two L1 sets. */
 typedef struct {
+    int64_t ldct;
     size_t ct, pix, rows, w_slice, bytes;
 } FN(block_layout);
 
 static FN(block_layout) FN(block_layout_of)(int64_t mc, int64_t ldc, const pyconv_gemm_blocking *blk)
 {
-    FN(block_layout) l = {0, 0, 0, 0, 0};
-    l.ct = pyconv_layout_part(&l.bytes, (size_t)(mc * ldc) * sizeof(real));
+    FN(block_layout) l = {ldc + PYCONV_ALIGN / (int64_t)sizeof(real), 0, 0, 0, 0, 0};
+    l.ct = pyconv_layout_part(&l.bytes, (size_t)(mc * l.ldct) * sizeof(real));
     l.pix = pyconv_layout_part(&l.bytes, (size_t)mc * sizeof(int64_t));
     l.rows = pyconv_layout_part(&l.bytes, (size_t)mc * sizeof(real *));
     l.w_slice = pyconv_layout_part(&l.bytes, (size_t)(blk->kc * blk->nr) * sizeof(real));
@@ -92,12 +96,22 @@ static void FN(pack_weight_slice)(const FN(forward_args) *f, int64_t g, int64_t 
         FN(pyconv_pack_strided)(&w_t, jp * nr, width, p0, kc, nr, dst);
         return;
     }
-    for (int64_t p = 0; p < kc; p++) {
-        const int64_t filter = (p0 + p) / taps, tap = taps - 1 - (p0 + p) % taps;
-        const real *src = f->w + ((g * cin_g + filter) * cout_g + jp * nr) * taps + tap;
+    /* per filter f, its taps in the slice: t_lo .. t_lo + n - 1 read taps - 1 - t, a run of the
+     * panel's rows (taps apart) in descending order: packed ascending (the GEMM's transpose),
+     * then the n rows reversed */
+    for (int64_t p = 0; p < kc;) {
+        const int64_t filter = (p0 + p) / taps, t_lo = (p0 + p) % taps;
+        const int64_t n = PYCONV_MIN(taps - t_lo, kc - p);
+        const real *src = f->w + ((g * cin_g + filter) * cout_g + jp * nr) * taps;
         real *d = dst + p * nr;
-        for (int64_t r = 0; r < width; r++) d[r] = src[r * taps];
-        for (int64_t r = width; r < nr; r++) d[r] = 0;
+        FN(pyconv_pack_rows)(src + taps - t_lo - n, taps, width, n, nr, d);
+        for (int64_t i = 0, j = n - 1; i < j; i++, j--)
+            for (int64_t r = 0; r < nr; r++) {
+                const real v = d[i * nr + r];
+                d[i * nr + r] = d[j * nr + r];
+                d[j * nr + r] = v;
+            }
+        p += n;
     }
 }
 
@@ -155,18 +169,19 @@ static pyconv_status FN(forward_blocks)(const void *ctx, int64_t lo, int64_t hi,
                 if (f->w_packed != NULL) {
                     FN(pyconv_macro_kernel)(c->arch, m_tiles, c->ldc, kc, jp_lo, jp_hi, 1, &a,
                                             f->w_packed + g * c->ldc * c->k + pc * blk.nr,
-                                            c->k * blk.nr, pc == 0 ? 0 : 1, ct, c->ldc);
+                                            c->k * blk.nr, pc == 0 ? 0 : 1, ct, c->layout.ldct);
                     continue;
                 }
                 /* loop 2 here: each panel's slice packed as needed, then loop 1 */
                 for (int64_t jp = jp_lo; jp < jp_hi; jp++) {
                     FN(pack_weight_slice)(f, g, jp, pc, kc, blk.nr, w_slice);
                     FN(pyconv_macro_kernel)(c->arch, m_tiles, blk.nr, kc, 0, 1, 1, &a, w_slice,
-                                            kc * blk.nr, pc == 0 ? 0 : 1, ct + jp * blk.nr, c->ldc);
+                                            kc * blk.nr, pc == 0 ? 0 : 1, ct + jp * blk.nr,
+                                            c->layout.ldct);
                 }
             }
             FN(store_block)(f, c->img, g, q0, n_px, jp_lo * blk.nr, PYCONV_MIN(jp_hi * blk.nr, cout_g),
-                            ct, c->ldc);
+                            ct, c->layout.ldct);
         }
     }
     return PYCONV_OK;

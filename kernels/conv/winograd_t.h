@@ -37,6 +37,9 @@
 /* Largest transformed filters (U) shared by all blocks: beyond, each block transforms its own
  * (reading U from memory once per block costs more than transforming it again). */
 #define PYCONV_WINO_SHARED_U_BYTES (8.0 * 1024 * 1024)
+/* Input channels whose taps the filter transform transposes at a time (16 x 9 x NR values on
+ * the stack, in L1). */
+#define PYCONV_WINO_CHUNK 16
 /* Widest B micro-panel of any micro-kernel (gemm_config.h). */
 #define PYCONV_WINO_MAX_NR 32
 _Static_assert(PYCONV_REF_NR_f32 <= PYCONV_WINO_MAX_NR && PYCONV_AVX2_NR_f32 <= PYCONV_WINO_MAX_NR &&
@@ -148,6 +151,9 @@ typedef struct {
     int64_t tiles_h, tiles_w, n_tiles;
     int64_t nb;           /* tiles per block, whole micro-tiles: M's rows */
     int64_t n_blocks, max_runs;
+    /* each block's filter panels in this many parts, one task each (more than one when the
+     * blocks are fewer than the threads: batch 1, small images) */
+    int64_t splits;
     int64_t ldv;          /* V's row length: the block's tiles and one dead column per run */
     int64_t panels, ldc;  /* filters per group in NR-wide panels; M's row length */
     /* distances between consecutive elements e in U, V and M: a cache line more than their
@@ -193,16 +199,36 @@ static void FN(wino_at_lines)(int64_t n, const real *PYCONV_RESTRICT m0,
         PYCONV_WINO_AT(m0[q], m1[q], m2[q], m3[q], m4[q], m5[q], o0[q], o1[q], o2[q], o3[q]);
 }
 
+/* U = G g G^T for filters q < n along arrays: tap k of filter q at t_k[q], element e of its
+ * 6x6 at u[e * estride + q]. The 36 stores' streams cannot overlap (estride >= n): simd says so,
+ * which the vectorizer could not prove. */
 PYCONV_SIMD_CLONES
-static void FN(wino_g_lines)(int64_t n, const real *PYCONV_RESTRICT g0,
-                             const real *PYCONV_RESTRICT g1, const real *PYCONV_RESTRICT g2,
-                             real *PYCONV_RESTRICT o0,
-                             real *PYCONV_RESTRICT o1, real *PYCONV_RESTRICT o2,
-                             real *PYCONV_RESTRICT o3, real *PYCONV_RESTRICT o4,
-                             real *PYCONV_RESTRICT o5)
+static void FN(wino_filter_lines)(int64_t n, const real *PYCONV_RESTRICT t0,
+                                  const real *PYCONV_RESTRICT t1, const real *PYCONV_RESTRICT t2,
+                                  const real *PYCONV_RESTRICT t3, const real *PYCONV_RESTRICT t4,
+                                  const real *PYCONV_RESTRICT t5, const real *PYCONV_RESTRICT t6,
+                                  const real *PYCONV_RESTRICT t7, const real *PYCONV_RESTRICT t8,
+                                  int64_t estride, real *PYCONV_RESTRICT u)
 {
-    for (int64_t q = 0; q < n; q++)
-        PYCONV_WINO_G(g0[q], g1[q], g2[q], o0[q], o1[q], o2[q], o3[q], o4[q], o5[q]);
+/* row i of U (elements 6i .. 6i + 5) from column i of G g */
+#define PYCONV_WINO_U_ROW(i, x, y, z)                                                          \
+    PYCONV_WINO_G(x, y, z, u[(6 * (i)) * estride + q], u[(6 * (i) + 1) * estride + q],        \
+                  u[(6 * (i) + 2) * estride + q], u[(6 * (i) + 3) * estride + q],              \
+                  u[(6 * (i) + 4) * estride + q], u[(6 * (i) + 5) * estride + q])
+#pragma omp simd
+    for (int64_t q = 0; q < n; q++) {
+        real a0, a1, a2, a3, a4, a5, b0, b1, b2, b3, b4, b5, c0, c1, c2, c3, c4, c5;
+        PYCONV_WINO_G(t0[q], t3[q], t6[q], a0, a1, a2, a3, a4, a5);
+        PYCONV_WINO_G(t1[q], t4[q], t7[q], b0, b1, b2, b3, b4, b5);
+        PYCONV_WINO_G(t2[q], t5[q], t8[q], c0, c1, c2, c3, c4, c5);
+        PYCONV_WINO_U_ROW(0, a0, b0, c0);
+        PYCONV_WINO_U_ROW(1, a1, b1, c1);
+        PYCONV_WINO_U_ROW(2, a2, b2, c2);
+        PYCONV_WINO_U_ROW(3, a3, b3, c3);
+        PYCONV_WINO_U_ROW(4, a4, b4, c4);
+        PYCONV_WINO_U_ROW(5, a5, b5, c5);
+    }
+#undef PYCONV_WINO_U_ROW
 }
 
 /* One call's arguments and the data its threads share. */
@@ -220,32 +246,43 @@ typedef struct {
     pyconv_wino_layout l;
 } FN(wino_args);
 
-/* The transformed taps U = G g G^T of filters [0, n_filters) of one packed panel and one input
- * channel, w pointing at the first one's taps (laid out as wl says): element e of filter r goes
- * to u[e * estride + r]; the panel's columns past n_filters (of nr) are zero. The taps are first
- * gathered tap-major, so that the transform runs along arrays across the filters. */
+/* The transformed taps U = G g G^T of filters [0, n_filters) of one packed panel and input
+ * channels [0, kc), w pointing at the first one's taps (laid out as wl says): element e of
+ * filter r and channel c goes to u[e * estride + c * nr + r]; the panel's columns past n_filters
+ * (of nr) are zero. The taps are first transposed into a B panel (tap-major, as the GEMM packs
+ * weights: pyconv_pack_rows), PYCONV_WINO_CHUNK channels at a time, so that the transform runs
+ * along vectors across the filters. */
 static void FN(wino_filter_panel)(const real *w, const pyconv_wino_weights *wl, int64_t n_filters,
-                                  int64_t nr, int64_t estride, real *u)
+                                  int64_t nr, int64_t kc, int64_t estride, real *u)
 {
-    real f[9][PYCONV_WINO_MAX_NR], a[6][3][PYCONV_WINO_MAX_NR];
-    for (int64_t r = 0; r < nr; r++)
-        for (int k = 0; k < 9; k++)
-            f[k][r] = r < n_filters ? w[r * wl->filter + (wl->flipped ? 8 - k : k)] : 0;
-    for (int j = 0; j < 3; j++)
-        FN(wino_g_lines)(nr, f[j], f[3 + j], f[6 + j], a[0][j], a[1][j], a[2][j], a[3][j], a[4][j],
-                         a[5][j]);
-    for (int i = 0; i < 6; i++) {
-        real *ui = u + i * 6 * estride;
-        FN(wino_g_lines)(nr, a[i][0], a[i][1], a[i][2], ui, ui + estride, ui + 2 * estride,
-                         ui + 3 * estride, ui + 4 * estride, ui + 5 * estride);
+    real taps[PYCONV_WINO_CHUNK * 9 * PYCONV_WINO_MAX_NR];
+    for (int64_t c0 = 0; c0 < kc; c0 += PYCONV_WINO_CHUNK) {
+        const int64_t nc = PYCONV_MIN(PYCONV_WINO_CHUNK, kc - c0);
+        const real *w0 = w + c0 * wl->channel;
+        if (wl->channel == 9) /* the chunk's taps are one run per filter */
+            FN(pyconv_pack_rows)(w0, wl->filter, n_filters, 9 * nc, nr, taps);
+        else
+            for (int64_t c = 0; c < nc; c++)
+                FN(pyconv_pack_rows)(w0 + c * wl->channel, wl->filter, n_filters, 9, nr,
+                                     taps + c * 9 * nr);
+        for (int64_t c = 0; c < nc; c++) {
+            const real *t = taps + c * 9 * nr;
+#define PYCONV_WINO_TAP(k) (t + (wl->flipped ? 8 - (k) : (k)) * nr)
+            FN(wino_filter_lines)(nr, PYCONV_WINO_TAP(0), PYCONV_WINO_TAP(1), PYCONV_WINO_TAP(2),
+                                  PYCONV_WINO_TAP(3), PYCONV_WINO_TAP(4), PYCONV_WINO_TAP(5),
+                                  PYCONV_WINO_TAP(6), PYCONV_WINO_TAP(7), PYCONV_WINO_TAP(8),
+                                  estride, u + (c0 + c) * nr);
+#undef PYCONV_WINO_TAP
+        }
     }
 }
 
 /* Items [lo, hi) of U for every group, element and input channel, as B micro-panels (the
  * K x NR layout the forward's packed weights have, K = input channels of the group):
  *     u[(g * 36 + e) * u_estride + (jp * cin_g + c) * nr + r] = U_e(c, filter jp * nr + r of g)
- * item (g, jp, c) being one panel jp of group g and channel c. The runner flushes to zero as
- * where the blocks transform their own: the same U at any thread count. */
+ * item (g, jp, q) being one panel jp of group g and its channels' q-th PYCONV_WINO_CHUNK. The
+ * runner flushes to zero as where the blocks transform their own: the same U at any thread
+ * count. */
 static pyconv_status FN(wino_filter_items)(const void *ctx, int64_t lo, int64_t hi,
                                            const pyconv_thread *th)
 {
@@ -254,11 +291,13 @@ static pyconv_status FN(wino_filter_items)(const void *ctx, int64_t lo, int64_t 
     const pyconv_conv_shape *s = a->s;
     const int64_t nr = pyconv_gemm_active_arch()->FN(blocking).nr, panels = a->l.panels;
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
+    const int64_t chunks = (cin_g + PYCONV_WINO_CHUNK - 1) / PYCONV_WINO_CHUNK;
     for (int64_t item = lo; item < hi; item++) {
-        const int64_t g = item / (panels * cin_g), jp = item / cin_g % panels;
-        const int64_t c = item % cin_g, f0 = jp * nr, n_filters = PYCONV_MIN(nr, cout_g - f0);
+        const int64_t g = item / (panels * chunks), jp = item / chunks % panels;
+        const int64_t c = item % chunks * PYCONV_WINO_CHUNK, f0 = jp * nr;
         FN(wino_filter_panel)(a->w + g * a->wl.group + f0 * a->wl.filter + c * a->wl.channel,
-                              &a->wl, n_filters, nr, a->l.u_estride,
+                              &a->wl, PYCONV_MIN(nr, cout_g - f0), nr,
+                              PYCONV_MIN(PYCONV_WINO_CHUNK, cin_g - c), a->l.u_estride,
                               a->u + g * PYCONV_WINO_ELEMS * a->l.u_estride +
                                   (jp * cin_g + c) * nr);
     }
@@ -354,8 +393,9 @@ typedef struct {
     pyconv_wino_run *runs;
 } FN(wino_work);
 
-/* Tiles [t0, t0 + nb) of the batch, all of y's filters. */
-static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int64_t t0, int64_t nb)
+/* Tiles [t0, t0 + nb) of the batch, filter panels [jp_lo, jp_hi) of every group. */
+static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int64_t t0, int64_t nb,
+                           int64_t jp_lo, int64_t jp_hi)
 {
     const pyconv_conv_shape *s = a->s;
     const pyconv_gemm_arch *arch = pyconv_gemm_active_arch();
@@ -377,7 +417,7 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
     for (int64_t g = 0; g < s->groups; g++) {
         /* M_e = V_e @ U_e, KC channels at a time, NR filters (their panel stays in L1) times
          * MR tiles gathered from V */
-        for (int64_t jp = 0; jp < panels; jp++) {
+        for (int64_t jp = jp_lo; jp < jp_hi; jp++) {
             for (int64_t pc = 0; pc < cin_g; pc += blk.kc) {
                 const int64_t kc = PYCONV_MIN(blk.kc, cin_g - pc);
                 /* U of this panel and these channels: from the call's transformed filters, or
@@ -386,12 +426,11 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
                 if (a->u != NULL) {
                     u = a->u + g * PYCONV_WINO_ELEMS * a->l.u_estride + (jp * cin_g + pc) * nr;
                 } else {
-                    const int64_t f0 = jp * nr, n_filters = PYCONV_MIN(nr, cout_g - f0);
-                    for (int64_t c = 0; c < kc; c++)
-                        FN(wino_filter_panel)(a->w + g * a->wl.group + f0 * a->wl.filter +
-                                                  (pc + c) * a->wl.channel,
-                                              &a->wl, n_filters, nr, a->l.u_estride,
-                                              wk->u + c * nr);
+                    const int64_t f0 = jp * nr;
+                    FN(wino_filter_panel)(a->w + g * a->wl.group + f0 * a->wl.filter +
+                                              pc * a->wl.channel,
+                                          &a->wl, PYCONV_MIN(nr, cout_g - f0), nr, kc,
+                                          a->l.u_estride, wk->u);
                 }
                 for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++) {
                     const int64_t *off = a->off + e * s->c_in + g * cin_g + pc;
@@ -402,8 +441,9 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
                 }
             }
         }
-        /* output transform, tile by tile, into y (the part of the tile inside it), through the
-         * output stage */
+        /* output transform of filters [f_lo, f_hi), tile by tile, into y (the part of the tile
+         * inside it), through the output stage */
+        const int64_t f_lo = jp_lo * nr, f_hi = PYCONV_MIN(jp_hi * nr, cout_g);
         const FN(pyconv_epilogue) *ep = a->ep;
         const real *bias = ep->bias != NULL ? ep->bias + g * cout_g : NULL;
         const int fused = FN(epilogue_fused)(ep);
@@ -413,15 +453,15 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
             const int64_t oh = PYCONV_WINO_M * ti, ow = PYCONV_WINO_M * tj;
             const int64_t hv = PYCONV_MIN(PYCONV_WINO_M, s->h_out - oh);
             const int64_t wv = PYCONV_MIN(PYCONV_WINO_M, s->w_out - ow);
-            FN(wino_output_tile)(wk->m + t * ldc, a->l.m_estride, cout_g, wk->ob + 16 * ldc, wk->ob,
-                                 ldc);
+            FN(wino_output_tile)(wk->m + t * ldc + f_lo, a->l.m_estride, f_hi - f_lo,
+                                 wk->ob + 16 * ldc, wk->ob, ldc);
             const int64_t at = (img * s->c_out + g * cout_g) * plane_out + oh * s->w_out + ow;
-            for (int64_t oc = 0; oc < cout_g; oc++) {
+            for (int64_t oc = f_lo; oc < f_hi; oc++) {
                 const real b = bias != NULL ? bias[oc] : (real)0;
                 for (int64_t i = 0; i < hv; i++) {
                     const int64_t row = at + oc * plane_out + i * s->w_out;
                     for (int64_t j = 0; j < wv; j++)
-                        a->y[row + j] = wk->ob[(i * 4 + j) * ldc + oc] + b;
+                        a->y[row + j] = wk->ob[(i * 4 + j) * ldc + oc - f_lo] + b;
                     if (fused)
                         FN(finish_run)(a->y + row, ep->residual ? ep->residual + row : NULL, wv,
                                        ep->activation);
@@ -456,13 +496,14 @@ static pyconv_wino_layout FN(wino_layout)(const pyconv_conv_shape *s, int n_thre
     l.max_runs = PYCONV_MIN(nb, (nb - 1) / l.tiles_w + 2);
     l.ldv = nb + l.max_runs;
     l.n_blocks = (l.n_tiles + nb - 1) / nb;
+    l.splits = l.n_blocks < nt ? PYCONV_MIN(l.panels, (nt + l.n_blocks - 1) / l.n_blocks) : 1;
     /* With one block per thread, or a U too large to stay in the shared cache, each thread
      * transforms the filters panel by panel into L2 as its block needs them: U (4x the weights)
      * then never goes to memory and back. Otherwise U is transformed once, by all threads, for
      * all blocks. */
     const double u_all = (double)PYCONV_WINO_ELEMS * (double)s->c_in * (double)cout_g * sizeof(real);
     l.per_block = l.n_blocks <= nt || u_all > PYCONV_WINO_SHARED_U_BYTES;
-    l.nt = (int)PYCONV_MIN((int64_t)nt, l.n_blocks);
+    l.nt = (int)PYCONV_MIN((int64_t)nt, l.n_blocks * l.splits);
     const int64_t line = PYCONV_ALIGN / (int64_t)sizeof(real);
     l.u_estride = (l.per_block ? PYCONV_MIN(blk.kc, cin_g) : l.panels * cin_g) * nr + line;
     l.v_estride = s->c_in * l.ldv + line;
@@ -484,7 +525,8 @@ static pyconv_wino_layout FN(wino_layout)(const pyconv_conv_shape *s, int n_thre
     return l;
 }
 
-/* Blocks [lo, hi) on one thread, in its scratch (laid out as wino_layout says). */
+/* Tasks [lo, hi) on one thread, in its scratch (laid out as wino_layout says): task q is part
+ * q % splits of block q / splits's filter panels. */
 static pyconv_status FN(wino_blocks)(const void *ctx, int64_t lo, int64_t hi,
                                      const pyconv_thread *th)
 {
@@ -495,8 +537,11 @@ static pyconv_status FN(wino_blocks)(const void *ctx, int64_t lo, int64_t hi,
                               (real *)(base + l->u_at), (real *)(base + l->ob_at),
                               (real *)(base + l->buf_at), (const real **)(base + l->rows_at),
                               (pyconv_wino_run *)(base + l->runs_at)};
-    for (int64_t b = lo; b < hi; b++)
-        FN(wino_block)(a, &wk, b * l->nb, PYCONV_MIN(l->nb, l->n_tiles - b * l->nb));
+    for (int64_t q = lo; q < hi; q++) {
+        const int64_t b = q / l->splits, part = q % l->splits;
+        FN(wino_block)(a, &wk, b * l->nb, PYCONV_MIN(l->nb, l->n_tiles - b * l->nb),
+                       part * l->panels / l->splits, (part + 1) * l->panels / l->splits);
+    }
     return PYCONV_OK;
 }
 
@@ -518,15 +563,16 @@ static pyconv_status FN(winograd_run)(const pyconv_conv_shape *s, const real *x,
     a.off = off;
     if (!a.l.per_block) {
         a.u = (real *)((char *)off + a.l.off_bytes);
+        const int64_t cin_g = s->c_in / s->groups;
         const pyconv_status st = pyconv_parallel_for(
-            s->groups * a.l.panels * (s->c_in / s->groups),
+            s->groups * a.l.panels * ((cin_g + PYCONV_WINO_CHUNK - 1) / PYCONV_WINO_CHUNK),
             (double)s->c_out * (double)s->c_in * 64.0, n_threads, FN(wino_filter_items), &a,
             PYCONV_NO_SCRATCH);
         if (st != PYCONV_OK) return st;
     }
     const double work = (double)PYCONV_WINO_ELEMS * (double)a.l.n_tiles *
                         (double)(s->c_in / s->groups) * (double)s->c_out;
-    return pyconv_parallel_for(a.l.n_blocks, work, a.l.nt, FN(wino_blocks), &a,
+    return pyconv_parallel_for(a.l.n_blocks * a.l.splits, work, a.l.nt, FN(wino_blocks), &a,
                                (pyconv_scratch){PYCONV_ARENA_CONV_1, a.l.work_bytes});
 }
 

@@ -15,35 +15,41 @@ _Static_assert(PYCONV_REF_KC_f32 <= PYCONV_GEMM_MAX_KC && PYCONV_REF_KC_f64 <= P
 
 static const pyconv_gemm_arch reference_arch = {
     "reference",
-    pyconv_ukernel_ref_f32, pyconv_ukernel_gather_ref_f32, PYCONV_BLOCKING(REF, f32),
-    pyconv_ukernel_ref_f64, pyconv_ukernel_gather_ref_f64, PYCONV_BLOCKING(REF, f64),
+    pyconv_ukernel_ref_f32, pyconv_ukernel_gather_ref_f32, PYCONV_BLOCKING(REF, f32), NULL,
+    pyconv_ukernel_ref_f64, pyconv_ukernel_gather_ref_f64, PYCONV_BLOCKING(REF, f64), NULL,
 };
 
 #if PYCONV_HAVE_AVX2
 static const pyconv_gemm_arch avx2_arch = {
     "avx2+fma",
     pyconv_ukernel_avx2_f32, pyconv_ukernel_gather_avx2_f32, PYCONV_BLOCKING(AVX2, f32),
+    pyconv_pack_transposed_avx2_f32,
     pyconv_ukernel_avx2_f64, pyconv_ukernel_gather_avx2_f64, PYCONV_BLOCKING(AVX2, f64),
+    pyconv_pack_transposed_avx2_f64,
 };
 
 static const pyconv_gemm_arch avx512_arch = {
     "avx512f",
     pyconv_ukernel_avx512_f32, pyconv_ukernel_gather_avx512_f32, PYCONV_BLOCKING(AVX512, f32),
+    pyconv_pack_transposed_avx512_f32,
     pyconv_ukernel_avx512_f64, pyconv_ukernel_gather_avx512_f64, PYCONV_BLOCKING(AVX512, f64),
+    pyconv_pack_transposed_avx512_f64,
 };
 
 static const pyconv_gemm_arch avx512x12_arch = {
     "avx512f-12x32",
     pyconv_ukernel_avx512x12_f32, pyconv_ukernel_gather_avx512x12_f32, PYCONV_BLOCKING(AVX512X12, f32),
+    pyconv_pack_transposed_avx512_f32,
     pyconv_ukernel_avx512x12_f64, pyconv_ukernel_gather_avx512x12_f64, PYCONV_BLOCKING(AVX512X12, f64),
+    pyconv_pack_transposed_avx512_f64,
 };
 #endif
 
 #if PYCONV_HAVE_NEON
 static const pyconv_gemm_arch neon_arch = {
     "neon",
-    pyconv_ukernel_neon_f32, pyconv_ukernel_gather_neon_f32, PYCONV_BLOCKING(NEON, f32),
-    pyconv_ukernel_neon_f64, pyconv_ukernel_gather_neon_f64, PYCONV_BLOCKING(NEON, f64),
+    pyconv_ukernel_neon_f32, pyconv_ukernel_gather_neon_f32, PYCONV_BLOCKING(NEON, f32), NULL,
+    pyconv_ukernel_neon_f64, pyconv_ukernel_gather_neon_f64, PYCONV_BLOCKING(NEON, f64), NULL,
 };
 #endif
 

@@ -69,6 +69,17 @@ typedef struct {                                                                
 } pyconv_strided_##sfx;                                                                        \
 void pyconv_pack_strided_##sfx(const void *ctx, int64_t x0, int64_t nx, int64_t p0,            \
                                int64_t kc, int64_t w, real *dst);                               \
+/* One whole B micro-panel (NR wide: the instruction set's) from NR rows of a row-major matrix,  \
+ * a transpose: dst[p*NR + r] = src[r*sx + p] for r < NR, p < np (pack_transposed_x86.c). */     \
+typedef void (*pyconv_pack_transposed_##sfx)(const real *src, int64_t sx, int64_t np,           \
+                                             real *dst);                                        \
+void pyconv_pack_transposed_avx2_##sfx(const real *src, int64_t sx, int64_t np, real *dst);    \
+void pyconv_pack_transposed_avx512_##sfx(const real *src, int64_t sx, int64_t np, real *dst);  \
+/* B panel rows x0 .. x0 + width - 1 (width <= w; zeros past them) of the row-major matrix at   \
+ * src (row stride sx), k-indices 0 .. np - 1: dst[p*w + r] = src[r*sx + p]. Whole panels of   \
+ * the active micro-kernel's width go through its pack_transposed. */                          \
+void pyconv_pack_rows_##sfx(const real *src, int64_t sx, int64_t width, int64_t np, int64_t w, \
+                            real *dst);                                                        \
 /* C (m x n, row stride ldc) = alpha * A @ B + beta * C; beta == 0 does not read C. */          \
 pyconv_status pyconv_gemm_driver_##sfx(int64_t m, int64_t n, int64_t k, real alpha,            \
                                        pyconv_pack_fn_##sfx pack_a, const void *a_ctx,          \
@@ -101,15 +112,18 @@ PYCONV_GEMM_INTERNAL_FOR(float, f32)
 PYCONV_GEMM_INTERNAL_FOR(double, f64)
 #undef PYCONV_GEMM_INTERNAL_FOR
 
-/* One instruction set's micro-kernels and blocking. */
+/* One instruction set's micro-kernels, blocking and B-panel transpose (NULL: element by
+ * element, pyconv_pack_rows). */
 typedef struct {
     const char *name;
     pyconv_ukernel_f32 ukernel_f32;
     pyconv_ukernel_gather_f32 ukernel_gather_f32;
     pyconv_gemm_blocking blocking_f32;
+    pyconv_pack_transposed_f32 pack_transposed_f32;
     pyconv_ukernel_f64 ukernel_f64;
     pyconv_ukernel_gather_f64 ukernel_gather_f64;
     pyconv_gemm_blocking blocking_f64;
+    pyconv_pack_transposed_f64 pack_transposed_f64;
 } pyconv_gemm_arch;
 
 /* The table pyconv_gemm_init() chose (read-only afterwards). */

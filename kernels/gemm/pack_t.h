@@ -13,15 +13,8 @@ PYCONV_INLINE void FN(pack_panel)(const real *PYCONV_RESTRICT src, int64_t sx, i
         return;
     }
     if (width == w && sp == 1) {
-        /* a transpose (B from a row-major weight matrix, A from a column-major one): blocks of
-         * 16 k-indices, so each row's cache line is read once, whole, and the block's
-         * 16 x w values are written while they are in L1 */
-        int64_t p = 0;
-        for (; p + 16 <= kc; p += 16)
-            for (int64_t r = 0; r < w; r++)
-                for (int64_t q = 0; q < 16; q++) dst[(p + q) * w + r] = src[r * sx + p + q];
-        for (; p < kc; p++)
-            for (int64_t r = 0; r < w; r++) dst[p * w + r] = src[r * sx + p];
+        /* a transpose: B from a row-major weight matrix, A from a column-major one */
+        FN(pyconv_pack_rows)(src, sx, width, kc, w, dst);
         return;
     }
     if (width == w) {
@@ -32,6 +25,25 @@ PYCONV_INLINE void FN(pack_panel)(const real *PYCONV_RESTRICT src, int64_t sx, i
     for (int64_t p = 0; p < kc; p++) {
         for (int64_t r = 0; r < width; r++) dst[p * w + r] = src[p * sp + r * sx];
         for (int64_t r = width; r < w; r++) dst[p * w + r] = 0;
+    }
+}
+
+void FN(pyconv_pack_rows)(const real *src, int64_t sx, int64_t width, int64_t np, int64_t w,
+                          real *dst)
+{
+    const pyconv_gemm_arch *arch = pyconv_gemm_active_arch();
+    if (width == w && w == arch->FN(blocking).nr && arch->FN(pack_transposed) != NULL) {
+        arch->FN(pack_transposed)(src, sx, np, dst);
+        return;
+    }
+    /* blocks of 16 k-indices, so each row's cache line is read once, whole, and the block's
+     * 16 x w values are written while they are in L1 */
+    for (int64_t p = 0; p < np; p += 16) {
+        const int64_t nq = PYCONV_MIN(16, np - p);
+        for (int64_t r = 0; r < width; r++)
+            for (int64_t q = 0; q < nq; q++) dst[(p + q) * w + r] = src[r * sx + p + q];
+        for (int64_t q = 0; q < nq; q++)
+            for (int64_t r = width; r < w; r++) dst[(p + q) * w + r] = 0;
     }
 }
 
