@@ -83,27 +83,25 @@ typedef struct {
 } pyconv_wino_weight_layout;
 #endif
 
+/* The one-axis transforms along arrays of n values, the k-th input array at in + k * is, the
+ * k-th output array at out + k * os: out_k[q] is output k of in_0[q], in_1[q], ... The arrays
+ * do not overlap (the strides are at least n), which simd tells the vectorizer. */
 PYCONV_SIMD_CLONES
-static void FN(wino_a_lines)(int64_t n, const real *PYCONV_RESTRICT z0,
-                             const real *PYCONV_RESTRICT z1, const real *PYCONV_RESTRICT z2,
-                             const real *PYCONV_RESTRICT z3, real *PYCONV_RESTRICT o0,
-                             real *PYCONV_RESTRICT o1, real *PYCONV_RESTRICT o2,
-                             real *PYCONV_RESTRICT o3, real *PYCONV_RESTRICT o4,
-                             real *PYCONV_RESTRICT o5)
+static void FN(wino_a_lines)(int64_t n, const real *in, int64_t is, real *out, int64_t os)
 {
+#pragma omp simd
     for (int64_t q = 0; q < n; q++)
-        PYCONV_WINO_A(z0[q], z1[q], z2[q], z3[q], o0[q], o1[q], o2[q], o3[q], o4[q], o5[q]);
+        PYCONV_WINO_A(in[q], in[is + q], in[2 * is + q], in[3 * is + q], out[q], out[os + q],
+                      out[2 * os + q], out[3 * os + q], out[4 * os + q], out[5 * os + q]);
 }
 
 PYCONV_SIMD_CLONES
-static void FN(wino_gt_lines)(int64_t n, const real *PYCONV_RESTRICT m0,
-                              const real *PYCONV_RESTRICT m1, const real *PYCONV_RESTRICT m2,
-                              const real *PYCONV_RESTRICT m3, const real *PYCONV_RESTRICT m4,
-                              const real *PYCONV_RESTRICT m5, real *PYCONV_RESTRICT o0,
-                              real *PYCONV_RESTRICT o1, real *PYCONV_RESTRICT o2)
+static void FN(wino_gt_lines)(int64_t n, const real *in, int64_t is, real *out, int64_t os)
 {
+#pragma omp simd
     for (int64_t q = 0; q < n; q++)
-        PYCONV_WINO_GT(m0[q], m1[q], m2[q], m3[q], m4[q], m5[q], o0[q], o1[q], o2[q]);
+        PYCONV_WINO_GT(in[q], in[is + q], in[2 * is + q], in[3 * is + q], in[4 * is + q],
+                       in[5 * is + q], out[q], out[os + q], out[2 * os + q]);
 }
 
 /* The blocks and workspace of the weight gradient of s (as pyconv_weight_winograd asks) on up
@@ -190,7 +188,8 @@ static void FN(wino_grad_tile)(const FN(wino_weight_args) *a, int64_t t, int64_t
     for (int64_t g = 0; g < s->groups; g++) {
         for (int64_t jp = 0; jp < l->panels; jp++) {
             const int64_t f0 = jp * nr, n_filters = PYCONV_MIN(nr, cout_g - f0);
-            const real *src = a->gy + (img * s->c_out + g * cout_g + f0) * plane + oh * s->w_out + ow;
+            const real *src =
+                a->gy + (img * s->c_out + g * cout_g + f0) * plane + oh * s->w_out + ow;
             memset(z, 0, (size_t)(16 * nr) * sizeof(real));
             for (int64_t r = 0; r < n_filters; r++)
                 for (int64_t i = 0; i < hv; i++)
@@ -198,16 +197,12 @@ static void FN(wino_grad_tile)(const FN(wino_weight_args) *a, int64_t t, int64_t
                         z[(i * 4 + j) * nr + r] = src[r * plane + i * s->w_out + j];
             /* along the tile's columns: tz[(k * 4 + j) * nr + r] */
             for (int64_t j = 0; j < 4; j++)
-                FN(wino_a_lines)(nr, z + j * nr, z + (4 + j) * nr, z + (8 + j) * nr,
-                                 z + (12 + j) * nr, tz + j * nr, tz + (4 + j) * nr,
-                                 tz + (8 + j) * nr, tz + (12 + j) * nr, tz + (16 + j) * nr,
-                                 tz + (20 + j) * nr);
+                FN(wino_a_lines)(nr, z + j * nr, 4 * nr, tz + j * nr, 4 * nr);
             /* along its rows: element k * 6 + j' */
             for (int64_t k = 0; k < 6; k++) {
-                const real *tk = tz + k * 4 * nr;
-                real *yk = a->y + (g * PYCONV_WINO_ELEMS + k * 6) * ys + (jp * l->nb + p) * nr;
-                FN(wino_a_lines)(nr, tk, tk + nr, tk + 2 * nr, tk + 3 * nr, yk, yk + ys,
-                                 yk + 2 * ys, yk + 3 * ys, yk + 4 * ys, yk + 5 * ys);
+                FN(wino_a_lines)(
+                    nr, tz + k * 4 * nr, nr,
+                    a->y + (g * PYCONV_WINO_ELEMS + k * 6) * ys + (jp * l->nb + p) * nr, ys);
             }
         }
     }
@@ -259,17 +254,11 @@ static void FN(wino_weight_filter)(const FN(wino_weight_args) *a, const real *m,
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups, ldc = a->l.ldc;
     real *o = t + 18 * ldc;
     /* along the rows of the 6x6 domain: t[(i * 3 + k') * ldc + f] */
-    for (int64_t i = 0; i < 6; i++) {
-        const real *mi = m + i * 6 * ldc;
-        FN(wino_gt_lines)(cout_g, mi, mi + ldc, mi + 2 * ldc, mi + 3 * ldc, mi + 4 * ldc,
-                          mi + 5 * ldc, t + i * 3 * ldc, t + (i * 3 + 1) * ldc,
-                          t + (i * 3 + 2) * ldc);
-    }
+    for (int64_t i = 0; i < 6; i++)
+        FN(wino_gt_lines)(cout_g, m + i * 6 * ldc, ldc, t + i * 3 * ldc, ldc);
     /* then along its columns: tap (k, k') of filter f at o[(k * 3 + k') * ldc + f] */
     for (int64_t j = 0; j < 3; j++)
-        FN(wino_gt_lines)(cout_g, t + j * ldc, t + (3 + j) * ldc, t + (6 + j) * ldc,
-                          t + (9 + j) * ldc, t + (12 + j) * ldc, t + (15 + j) * ldc, o + j * ldc,
-                          o + (3 + j) * ldc, o + (6 + j) * ldc);
+        FN(wino_gt_lines)(cout_g, t + j * ldc, 3 * ldc, o + j * ldc, 3 * ldc);
     real *dst = a->gw + g * cout_g * cin_g * 9 + c * 9;
     for (int64_t f = 0; f < cout_g; f++)
         for (int64_t k = 0; k < 9; k++) dst[f * cin_g * 9 + k] = o[k * ldc + f];
@@ -370,7 +359,8 @@ pyconv_status FN(pyconv_weight_winograd)(const pyconv_conv_shape *s, const real 
     const pyconv_status st = pyconv_run_team(l->nt, FN(wino_weight_team), &a,
                                              (pyconv_scratch){PYCONV_ARENA_CONV_1, l->work_bytes});
     if (st != PYCONV_OK || l->in_l2) return st;
-    return pyconv_parallel_for(s->c_in, (double)PYCONV_WINO_ELEMS * (double)s->c_out * (double)cin_g,
+    return pyconv_parallel_for(s->c_in,
+                               (double)PYCONV_WINO_ELEMS * (double)s->c_out * (double)cin_g,
                                n_threads, FN(wino_weight_filters), &a,
                                (pyconv_scratch){PYCONV_ARENA_CONV_1, l->filter_bytes});
 }
