@@ -6,6 +6,7 @@ Implementations: pyconv (per algorithm for convolutions: "pyconv-direct", "pycon
 (PyTorch CPU, only when it imports) and "numpy" (numpy.matmul, for GEMM)."""
 import importlib
 import math
+import os
 
 import numpy as np
 
@@ -288,10 +289,15 @@ def onnx_model(layer, arrays):
 
 
 def onnx_call(onnxruntime, layer, arrays, n_threads):
-    """A no-argument ONNX Runtime call of the layer's forward pass at n_threads intra-op threads."""
+    """A no-argument ONNX Runtime call of the layer's forward pass at n_threads intra-op threads.
+    Its own thread pool spins after a run unless told not to; with OMP_WAIT_POLICY=passive (the
+    OpenMP libraries' workers sleep between calls) it is told not to, or its spinning worker
+    would hold a core the next implementation's call needs (docs/performance.md)."""
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = n_threads
     options.inter_op_num_threads = 1
+    if os.environ.get("OMP_WAIT_POLICY", "").lower() == "passive":
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
     session = onnxruntime.InferenceSession(onnx_model(layer, arrays), options, providers=["CPUExecutionProvider"])
     feed = {"input": arrays["input"]}

@@ -125,30 +125,31 @@ static int winograd_eligible(const pyconv_conv_shape *s)
  * accuracy: Winograd's error falls as channels grow, `python -m bench.winograd_error`) and at
  * least PYCONV_AUTO_WINOGRAD_MIN_TILE_CHANNELS output tiles x channels (transforming the filters
  * once per call is paid for by enough tiles, or channels: `python -m bench.winograd_rule`;
- * docs/winograd.md), and at least PYCONV_AUTO_WINOGRAD_MIN_TILES tiles in all: with fewer, the
- * filter transform dominates and does not split over threads, while the implicit GEMM packs
- * weights as needed (ResNet's 512@7x7 at batch 1, 4 tiles: im2col 3.9 / 1.8 ms at 1 / 2
- * threads, Winograd 4.0 / 4.2 ms; docs/performance.md, 2026-11-30). The weight gradient's
- * Winograd beats im2col from 16 tiles at every channel count (times 0.28-0.82 of im2col's at 1
- * thread); with 4 tiles it is even or slower (0.93-2.3; 512x512 filters: reducing and
- * transforming back 36 x 512 x 512 sums for 4 tiles), `python -m bench.winograd_rule --op
- * conv2d_weight`, docs/winograd.md. */
+ * docs/winograd.md), and at least PYCONV_AUTO_WINOGRAD_MIN_TILES tiles in all (one 7x7 image:
+ * below, the filter transform is most of the work; measured in docs/winograd.md); the weight
+ * gradient from PYCONV_AUTO_WINOGRAD_WEIGHT_MIN_TILES tiles: it beats im2col from 16 tiles at
+ * every channel count (0.28-0.82 of im2col's time, 1 thread), not with 4 (0.93-2.3: summing and
+ * transforming back 36 C_in C_out values costs as much as 4 tiles' products), `python -m
+ * bench.winograd_rule --op conv2d_weight`, docs/winograd.md. */
 #define PYCONV_AUTO_WINOGRAD_MIN_CHANNELS 32
 #define PYCONV_AUTO_WINOGRAD_MIN_TILE_CHANNELS 512
-#define PYCONV_AUTO_WINOGRAD_MIN_TILES 16
+#define PYCONV_AUTO_WINOGRAD_MIN_TILES 4
+#define PYCONV_AUTO_WINOGRAD_WEIGHT_MIN_TILES 16
 
-static int winograd_pays(const pyconv_conv_shape *s)
+static int winograd_pays(const pyconv_conv_shape *s, pyconv_conv_op op)
 {
     const int64_t tiles = s->n * ((s->h_out + 3) / 4) * ((s->w_out + 3) / 4);
     const int64_t channels = PYCONV_MIN(s->c_in, s->c_out) / s->groups;
-    return channels >= PYCONV_AUTO_WINOGRAD_MIN_CHANNELS && tiles >= PYCONV_AUTO_WINOGRAD_MIN_TILES &&
+    const int64_t min_tiles = op == PYCONV_OP_WEIGHT_GRAD ? PYCONV_AUTO_WINOGRAD_WEIGHT_MIN_TILES
+                                                          : PYCONV_AUTO_WINOGRAD_MIN_TILES;
+    return channels >= PYCONV_AUTO_WINOGRAD_MIN_CHANNELS && tiles >= min_tiles &&
            (double)tiles * (double)channels >= PYCONV_AUTO_WINOGRAD_MIN_TILE_CHANNELS;
 }
 
 static pyconv_algorithm auto_algorithm(const pyconv_conv_shape *s, pyconv_conv_op op)
 {
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
-    if (winograd_eligible(s) && winograd_pays(s)) return PYCONV_ALGO_WINOGRAD;
+    if (winograd_eligible(s) && winograd_pays(s, op)) return PYCONV_ALGO_WINOGRAD;
     if (s->groups > 1 && cin_g * cout_g <= PYCONV_AUTO_DIRECT_MAX_GROUP_SIZE) return PYCONV_ALGO_DIRECT;
     if (op == PYCONV_OP_FORWARD && cout_g <= PYCONV_AUTO_DIRECT_MAX_FILTERS && s->stride_w == 1 &&
         s->kh * s->kw > 1)

@@ -12,9 +12,10 @@
  * (Lavin & Gray, wincnn); F(6x6, 3x3) was not chosen (docs/winograd.md).
  *
  * The batch's tiles are numbered row-major over (image, tile row, tile column) and processed in
- * blocks, one block per thread at a time: input transform of all channels (V), the 36 GEMMs of
- * each group (M), output transform into y through the forward's output stage (bias, residual,
- * activation: conv/epilogue_t.h). The filters are transformed once per call, or per block when
+ * blocks, one block per thread at a time (or, with fewer blocks than threads, a part of a
+ * block's filter panels): input transform of all channels (V), the 36 GEMMs of each group (M),
+ * output transform into y through the forward's output stage (bias, residual, activation:
+ * conv/epilogue_t.h). The filters are transformed once per call, or per block when
  * that keeps U out of memory (see wino_layout). The workspace is one block's V and M per thread
  * plus the transformed filters, whatever the batch size. Blocks and the filter transform run on
  * the parallel-task runner (common/parallel.h). Zero padding of any size (negative too: a crop,
