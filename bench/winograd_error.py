@@ -11,8 +11,8 @@ C) it prints, per dtype, op (forward; input gradient; weight gradient) and C:
   tile    max |y - y_ref| / (eps * sqrt(K) * winograd_magnitude), the elementwise measure the
           Winograd tests bound: Winograd's rounding errors come from the whole 6x6 input patch of
           an output's tile, not only from its 3x3 window (pyconv.reference.winograd_magnitude;
-          for the weight gradient, winograd_weight_magnitude: the tiles' sums of |gy| times
-          their patches' sums of |x|).
+          for the weight gradient, K = 36 tiles and winograd_weight_magnitude: the tiles' sums
+          of |gy| times their patches' sums of |x|).
 A NumPy model of F(4x4) and F(6x6) in float32 (no blocking, same transforms) shows why F(6x6)
 was not chosen: about twice the error, for fewer multiplications only on images whose sides are
 multiples of 6.
@@ -26,11 +26,13 @@ import pyconv
 from pyconv import reference
 
 
-def measures(got, exact, magnitude, magnitude_w, k, dtype):
+def measures(got, exact, magnitude, magnitude_w, k, dtype, k_tile=None):
+    """k: the op's sum length for "suite"; k_tile: the Winograd tests' for "tile" (default k)."""
     err = np.abs(got.astype(np.float64) - exact)
-    scale = np.finfo(dtype).eps * np.sqrt(k)
+    eps = np.finfo(dtype).eps
     return (np.linalg.norm(err) / np.linalg.norm(exact), err.max() / np.abs(exact).max(),
-            (err / (scale * magnitude)).max(), (err / (scale * magnitude_w)).max())
+            (err / (eps * np.sqrt(k) * magnitude)).max(),
+            (err / (eps * np.sqrt(k if k_tile is None else k_tile) * magnitude_w)).max())
 
 
 def measure_ops(c, dtype, algorithm, rng):
@@ -39,7 +41,7 @@ def measure_ops(c, dtype, algorithm, rng):
     gy = rng.standard_normal((2, c, 14, 14))
     xs, ws, gys = x.astype(dtype), w.astype(dtype), gy.astype(dtype)
     x, w, gy = xs.astype(np.float64), ws.astype(np.float64), gys.astype(np.float64)
-    k, pixels = 9 * c, x.shape[0] * 14 * 14
+    k, pixels, tiles = 9 * c, x.shape[0] * 14 * 14, x.shape[0] * 4 * 4
     forward = measures(pyconv.conv2d(xs, ws, padding=1, algorithm=algorithm),
                        reference.conv2d(x, w, None, padding=1),
                        reference.conv2d(np.abs(x), np.abs(w), None, padding=1),
@@ -53,7 +55,8 @@ def measure_ops(c, dtype, algorithm, rng):
     weight = measures(pyconv.conv2d_weight(xs, ws.shape, gys, padding=1, algorithm=algorithm),
                       reference.conv2d_weight(x, w.shape, gy, padding=1),
                       reference.conv2d_weight(np.abs(x), w.shape, np.abs(gy), padding=1),
-                      reference.winograd_weight_magnitude(x, gy, (1, 1, 1, 1)), pixels, dtype)
+                      reference.winograd_weight_magnitude(x, gy, (1, 1, 1, 1)), pixels, dtype,
+                      36 * tiles)
     return forward, backward, weight
 
 
