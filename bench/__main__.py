@@ -32,6 +32,9 @@ def parse_args(argv):
     parser.add_argument("--filter", default=None, metavar="REGEX",
                         help="only cases whose 'layer/op' name matches (re.search), e.g. lenet or conv2d_input; "
                              "the memory measurement runs when 'memory' matches")
+    parser.add_argument("--network", default=None, choices=sorted(networks.NETWORKS),
+                        help="networks: only this network's layers, also those named after another network "
+                             "with the same shape (--filter selects by name, and would leave those out)")
     parser.add_argument("--impl", default=None,
                         help="comma-separated implementations to run (pyconv-direct, pyconv-im2col, pyconv-winograd, "
                              "pyconv-auto, pyconv, reference, torch, numpy; networks: pyconv, torch, onnxruntime); "
@@ -65,11 +68,13 @@ def parse_args(argv):
     args.batches = [args.batch] if args.batch else [1] if args.quick else list(networks.BATCHES)
     try:
         if args.suite == "networks":
-            args.cases = networks.select(args.filter, batches=args.batches)
+            args.cases = networks.select(args.filter, batches=args.batches, network=args.network)
         else:
             args.cases = case_table.select(args.filter, quick=args.quick, batch=args.batch)
     except re.error as error:
         parser.error(f"--filter: not a regular expression ({error}): {args.filter!r}")
+    if args.network is not None and args.suite != "networks":
+        parser.error("--network: only with --suite networks")
     known = NETWORK_IMPLEMENTATIONS if args.suite == "networks" else IMPLEMENTATIONS
     args.impls = None if args.impl is None else set(args.impl.split(","))
     if args.impls is not None and not args.impls <= set(known):

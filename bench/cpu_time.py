@@ -59,9 +59,8 @@ def main(argv=None):
     import torch
     torch.set_num_threads(1)
     totals = {}
-    # every distinct layer the network has, also those named after another network that has it
-    for case in networks.select(batches=(args.batch,)):
-        if not isinstance(case.layer, ConvLayer) or args.network not in case.networks:
+    for case in networks.select(batches=(args.batch,), network=args.network):
+        if not isinstance(case.layer, ConvLayer):
             continue
         count = case.networks[args.network]
         pyconv_call, torch_call = layer_calls(case.layer, case.mode, torch)

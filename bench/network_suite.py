@@ -2,7 +2,7 @@
 against PyTorch and ONNX Runtime at the same thread count, summed per network."""
 import math
 
-from bench import networks, report, timing
+from bench import report, timing
 from bench.cases import CONV_OPS, Case
 from bench.ops import bind_network, check, check_case, network_implementations, network_inputs
 
@@ -83,7 +83,7 @@ def totals(rows):
 
 def run(args, modules, progress_cls):
     """Time every selected case; print the per-layer table and the totals; 1 when pyconv failed."""
-    cases = networks.select(args.filter, batches=args.batches)
+    cases = args.cases
     threads = args.threads
     progress = progress_cls(len(cases))
     rows, verdicts = [], {}

@@ -180,13 +180,19 @@ def distinct_layers():
     return [(first[key], tuple(counts[key].items())) for key in first]
 
 
-def select(pattern=None, batches=BATCHES):
+def select(pattern=None, batches=BATCHES, network=None):
     """The network cases whose name ('network.module/mode') matches the regular expression
-    `pattern` (re.search), for each batch size in `batches`."""
+    `pattern` (re.search), for each batch size in `batches`; with `network`, only the layers that
+    network has (also those named after another network with the same shape), counted for it
+    alone, so that its totals are whole."""
     regex = re.compile(pattern) if pattern else None
     chosen = []
     for batch in batches:
         for layer, counts in distinct_layers():
+            if network is not None:
+                counts = tuple((net, n) for net, n in counts if net == network)
+                if not counts:
+                    continue
             for mode in MODES:
                 case = NetworkCase(replace(layer, batch=batch), mode, counts)
                 if regex is None or regex.search(case.name):

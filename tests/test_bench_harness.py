@@ -197,6 +197,12 @@ def test_network_cases_are_distinct_shapes_weighted_by_count():
     assert chosen[0].ops == ("conv2d",) and chosen[1].ops == cases.CONV_OPS
     pool = networks.select("^resnet18\\.maxpool/training", batches=(1,))[0]
     assert pool.ops == ("max_pool2d", "max_pool2d_backward")
+    # one network: every layer it has, whatever network the shape is named after, counted for it alone
+    resnet50 = networks.select(batches=(1,), network="resnet50")
+    assert {net for case in resnet50 for net in case.networks} == {"resnet50"}
+    inference = [case for case in resnet50 if case.mode == "inference"]
+    assert sum(case.networks["resnet50"] for case in inference) == len(networks.NETWORKS["resnet50"])
+    assert any(case.name.startswith("resnet18.") for case in inference)
 
 
 def _network_row(case, mode, times, vs, networks_counts, batch=1):

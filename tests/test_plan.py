@@ -16,6 +16,8 @@ CASES = [
     ("conv2d", (2, 8, 9, 9), (16, 8, 3, 3), dict(padding=1), "auto", "implicit-gemm"),
     ("conv2d", (2, 8, 9, 9), (2, 8, 3, 3), dict(padding=1), "auto", "direct"),
     ("conv2d", (2, 8, 32, 32), (16, 8, 1, 1), {}, "auto", "gemm-pointwise"),
+    # a pointwise layer reducing its channels into whole micro-tile columns: implicit GEMM
+    ("conv2d", (1, 64, 32, 32), (32, 64, 1, 1), {}, "auto", "implicit-gemm"),
     ("conv2d", (3, 8, 25, 21), (12, 4, 1, 1), dict(groups=2), "im2col", "gemm-pointwise"),
     ("conv2d", (2, 8, 9, 9), (16, 8, 1, 1), {}, "auto", "implicit-gemm"),
     ("conv2d", (2, 8, 9, 9), (16, 8, 1, 1), dict(stride=2), "auto", "implicit-gemm"),

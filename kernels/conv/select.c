@@ -105,9 +105,9 @@ pyconv_status pyconv_pool_shape_check(const pyconv_pool_shape *s, char *msg, siz
 #define PYCONV_AUTO_DIRECT_MAX_FILTERS 2
 
 /* A pointwise forward runs as plain GEMMs of the image planes (pixels as micro-tile columns)
- * from this many pixels per image; below, the implicit GEMM's pixel rows and filter columns
- * fill the micro-tiles better (docs/performance.md, 2026-11-30: 1 thread, ResNet-50's 1x1
- * layers at 7x7 and 14x14 vs 56x56). */
+ * from this many pixels per image (pointwise_as_gemm); below, the implicit GEMM's pixel rows
+ * and filter columns fill the micro-tiles better (docs/performance.md, 2026-11-30: 1 thread,
+ * ResNet-50's 1x1 layers at 7x7 and 14x14 vs 56x56). */
 #define PYCONV_POINTWISE_MIN_PIXELS 512
 
 /* Winograd F(4x4, 3x3) (conv/winograd_t.h) runs 3x3, stride-1, dilation-1 convolutions with at
@@ -167,6 +167,20 @@ static pyconv_gemm_blocking blocking(int real_size)
 static double filled(int64_t size, int64_t tile)
 {
     return (double)size / (double)((size + tile - 1) / tile * tile);
+}
+
+/* Whether a pointwise forward runs as plain GEMMs of the image planes: from
+ * PYCONV_POINTWISE_MIN_PIXELS pixels per image, unless the layer reduces its channels into
+ * filters that fill the micro-tile's columns. The GEMM packs the image (C_in x pixels) and
+ * amortizes that over C_out products per value; the implicit GEMM reads the image in place,
+ * packs the smaller weights and transposes its result once, so it wins where C_in > C_out
+ * (docs/performance.md, 2026-11-30: 256->64 at 56x56 0.98 against 1.36 ms, 512->128 at 28x28
+ * 0.96 against 1.13 ms; 144->24 at 56x56, 24 of 32 columns, stays on the GEMM). */
+static int pointwise_as_gemm(const pyconv_conv_shape *s, int real_size)
+{
+    const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
+    return s->h_out * s->w_out >= PYCONV_POINTWISE_MIN_PIXELS &&
+           !(cin_g > cout_g && filled(cout_g, blocking(real_size).nr) >= 0.9);
 }
 
 /* The weight gradient's two implicit GEMMs (conv/implicit_weight_t.h): taps as micro-tile
@@ -263,9 +277,9 @@ pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op o
         m = s->c_in == 0 ? PYCONV_METHOD_BIAS_ONLY
           : algo == PYCONV_ALGO_WINOGRAD ? PYCONV_METHOD_WINOGRAD
           : algo != PYCONV_ALGO_IM2COL || !pyconv_gather_fits(s) ? PYCONV_METHOD_DIRECT
-          : pyconv_is_pointwise(s) && s->h_out * s->w_out >= PYCONV_POINTWISE_MIN_PIXELS
+          : pyconv_is_pointwise(s) && pointwise_as_gemm(s, real_size)
               ? PYCONV_METHOD_GEMM_POINTWISE
-                                   : PYCONV_METHOD_IMPLICIT_GEMM;
+              : PYCONV_METHOD_IMPLICIT_GEMM;
     } else if (op == PYCONV_OP_WEIGHT_GRAD) {
         m = s->n * s->h_out * s->w_out == 0 ? PYCONV_METHOD_ZEROS
           : algo == PYCONV_ALGO_WINOGRAD ? PYCONV_METHOD_WINOGRAD_WEIGHT

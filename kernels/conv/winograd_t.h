@@ -402,7 +402,7 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
     const pyconv_gemm_arch *arch = pyconv_gemm_active_arch();
     const FN(pyconv_ukernel_gather) ukernel = arch->FN(ukernel_gather);
     const pyconv_gemm_blocking blk = arch->FN(blocking);
-    const int64_t mr = blk.mr, nr = blk.nr, mpad = a->l.nb, ldc = a->l.ldc, panels = a->l.panels;
+    const int64_t mr = blk.mr, nr = blk.nr, mpad = a->l.nb, ldc = a->l.ldc;
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
     const int64_t plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
     /* the block's runs, and each tile's V column (rows past the last tile repeat the first;
