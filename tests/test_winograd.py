@@ -262,7 +262,7 @@ def test_weight_gradient_is_the_same_at_any_thread_count(x_shape, dtype):
     gy = rng.standard_normal((x_shape[0], 80, *x_shape[2:])).astype(dtype)
     kwargs = dict(padding=1, groups=2)
     one = check_weight_grad(x, (80, 8, 3, 3), gy, kwargs, (1,) * 4, dtype, n_threads=1)
-    for n_threads in (2, 4):
+    for n_threads in (2, 4, 8):
         np.testing.assert_array_equal(
             pyconv.conv2d_weight(x, (80, 8, 3, 3), gy, **kwargs, algorithm="winograd",
                                  n_threads=n_threads), one)
