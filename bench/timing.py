@@ -33,10 +33,10 @@ def blas_threads_controllable():
     return _threadpoolctl is not None
 
 
-def _time_call(call):
-    start = time.perf_counter()
+def _time_call(call, clock=time.perf_counter):
+    start = clock()
     call()
-    return time.perf_counter() - start
+    return clock() - start
 
 
 @contextlib.contextmanager
@@ -51,19 +51,21 @@ def _gc_paused():
             gc.enable()
 
 
-def interleaved(calls, budget_s, min_repeats=MIN_REPEATS):
+def interleaved(calls, budget_s, min_repeats=MIN_REPEATS, clock=time.perf_counter):
     """Time each no-argument call in `calls` ({name: call}) over rounds that run every call once,
     in an order rotated each round, so slow drift of the machine hits every implementation alike.
 
     Each call first runs once untimed (warm-up: caches, workspaces, thread pools). The number of
     rounds fills about `budget_s` seconds, between `min_repeats` and MAX_REPEATS; a call slower
-    than SLOW_CALL_S runs only in the first round. Returns ({name: [seconds or None per round]},
+    than SLOW_CALL_S runs only in the first round. `clock`: wall clock, or time.thread_time for
+    one-thread calls on a shared machine (a call waiting for a core is not charged). Returns
+    ({name: [seconds or None per round]},
     {name: exception} for calls that raised; those are dropped)."""
     errors, warm = {}, {}
     with _gc_paused():
         for name, call in calls.items():
             try:
-                warm[name] = _time_call(call)
+                warm[name] = _time_call(call, clock)
             except Exception as error:  # reported per implementation; the others still run
                 errors[name] = error
         live = [name for name in calls if name in warm]
@@ -78,7 +80,7 @@ def interleaved(calls, budget_s, min_repeats=MIN_REPEATS):
                     times[name].append(None)
                     continue
                 try:
-                    times[name].append(_time_call(calls[name]))
+                    times[name].append(_time_call(calls[name], clock))
                 except Exception as error:
                     errors[name] = error
                     times[name].append(None)

@@ -1,15 +1,18 @@
 """Accuracy of algorithm="winograd" (F(4x4, 3x3)) against the float64 reference, the numbers in
 docs/winograd.md and behind the tolerance of tests/test_winograd.py.
 
-For unit-normal input and weights (N = 2, 14x14 images, padding 1, C_in = C_out = C) it prints,
-per dtype, op (forward; input gradient) and C:
+For unit-normal input, weights and grad_output (N = 2, 14x14 images, padding 1, C_in = C_out =
+C) it prints, per dtype, op (forward; input gradient; weight gradient) and C:
   norm    ||y - y_ref|| / ||y_ref||, normwise relative error;
   max     max |y - y_ref| / max |y_ref|;
-  suite   max |y - y_ref| / (eps * sqrt(K) * conv(|x|, |w|)), K = 9 C, the elementwise measure
-          the rest of the suite bounds by 4 (im2col's column shows what a GEMM-based sum gives);
+  suite   max |y - y_ref| / (eps * sqrt(K) * the op on |x|, |w|, |gy|), K = the length of the
+          op's sums (9 C; N H W for the weight gradient), the elementwise measure the rest of
+          the suite bounds by 4 (im2col's column shows what a GEMM-based sum gives);
   tile    max |y - y_ref| / (eps * sqrt(K) * winograd_magnitude), the elementwise measure the
           Winograd tests bound: Winograd's rounding errors come from the whole 6x6 input patch of
-          an output's tile, not only from its 3x3 window (pyconv.reference.winograd_magnitude).
+          an output's tile, not only from its 3x3 window (pyconv.reference.winograd_magnitude;
+          for the weight gradient, K = 36 tiles and winograd_weight_magnitude: the tiles' sums
+          of |gy| times their patches' sums of |x|).
 A NumPy model of F(4x4) and F(6x6) in float32 (no blocking, same transforms) shows why F(6x6)
 was not chosen: about twice the error, for fewer multiplications only on images whose sides are
 multiples of 6.
@@ -23,11 +26,13 @@ import pyconv
 from pyconv import reference
 
 
-def measures(got, exact, magnitude, magnitude_w, k, dtype):
+def measures(got, exact, magnitude, magnitude_w, k, dtype, k_tile=None):
+    """k: the op's sum length for "suite"; k_tile: the Winograd tests' for "tile" (default k)."""
     err = np.abs(got.astype(np.float64) - exact)
-    scale = np.finfo(dtype).eps * np.sqrt(k)
+    eps = np.finfo(dtype).eps
     return (np.linalg.norm(err) / np.linalg.norm(exact), err.max() / np.abs(exact).max(),
-            (err / (scale * magnitude)).max(), (err / (scale * magnitude_w)).max())
+            (err / (eps * np.sqrt(k) * magnitude)).max(),
+            (err / (eps * np.sqrt(k if k_tile is None else k_tile) * magnitude_w)).max())
 
 
 def measure_ops(c, dtype, algorithm, rng):
@@ -36,7 +41,7 @@ def measure_ops(c, dtype, algorithm, rng):
     gy = rng.standard_normal((2, c, 14, 14))
     xs, ws, gys = x.astype(dtype), w.astype(dtype), gy.astype(dtype)
     x, w, gy = xs.astype(np.float64), ws.astype(np.float64), gys.astype(np.float64)
-    k = 9 * c
+    k, pixels, tiles = 9 * c, x.shape[0] * 14 * 14, x.shape[0] * 4 * 4
     forward = measures(pyconv.conv2d(xs, ws, padding=1, algorithm=algorithm),
                        reference.conv2d(x, w, None, padding=1),
                        reference.conv2d(np.abs(x), np.abs(w), None, padding=1),
@@ -47,7 +52,12 @@ def measure_ops(c, dtype, algorithm, rng):
                         reference.conv2d_input(x.shape, w, gy, padding=1),
                         reference.conv2d_input(x.shape, np.abs(w), np.abs(gy), padding=1),
                         reference.winograd_magnitude(gy, w_t, (1, 1, 1, 1)), k, dtype)
-    return forward, backward
+    weight = measures(pyconv.conv2d_weight(xs, ws.shape, gys, padding=1, algorithm=algorithm),
+                      reference.conv2d_weight(x, w.shape, gy, padding=1),
+                      reference.conv2d_weight(np.abs(x), w.shape, np.abs(gy), padding=1),
+                      reference.winograd_weight_magnitude(x, gy, (1, 1, 1, 1)), pixels, dtype,
+                      36 * tiles)
+    return forward, backward, weight
 
 
 def numpy_model(c, rng):
@@ -98,7 +108,7 @@ def main(argv=None):
         for c in channels:
             wino = measure_ops(c, dtype, "winograd", np.random.default_rng(c))
             gemm = measure_ops(c, dtype, "im2col", np.random.default_rng(c))
-            for op, m, g in zip(("forward", "input"), wino, gemm):
+            for op, m, g in zip(("forward", "input", "weight"), wino, gemm):
                 print(f"{np.dtype(dtype).name:8} {op:8} {c:>4}  {m[0]:8.1e} {m[1]:8.1e} {m[2]:6.2f} "
                       f"{m[3]:6.3f}   im2col: {g[0]:8.1e} {g[2]:6.2f}", flush=True)
     print("\nNumPy float32 models, normwise relative error on a 26x26 image, 16 filters:")

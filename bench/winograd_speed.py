@@ -1,16 +1,21 @@
 """The Winograd speed targets (docs/winograd.md): float32 3x3 stride-1 ResNet and VGG layers,
-forward and input gradient, batches 1-32, 1 and 2 threads: algorithm="winograd" and "im2col"
-against PyTorch, and the forward against ONNX Runtime when it is installed (`pip install onnx
-onnxruntime`; a one-node model with the weights as initializers, bench.ops.onnx_call), side by
-side in one run. Calls of the three alternate in rotated rounds
+forward, input and weight gradients, batches 1-32, 1 and 2 threads: algorithm="winograd" and
+"im2col" against PyTorch, and the forward against ONNX Runtime when it is installed (`pip install
+onnx onnxruntime`; a one-node model with the weights as initializers, bench.ops.onnx_call), side
+by side in one run. Calls of the three alternate in rotated rounds
 (bench.timing.interleaved); a ratio is the median over rounds of torch's time / pyconv's (> 1:
-pyconv faster). Effective GFLOP/s count the direct convolution's 2 * N * C_out * H * W * C_in * 9
-FLOPs; "% FMA" is that rate over the FMA peak of the cores used (PEAK_GFLOPS_PER_CORE: a Zen 5 core,
-2 x 512-bit FMA pipes at about 3.7 GHz).
+pyconv faster). One thread is timed in thread CPU time (time.thread_time: a call waiting for a
+core of a shared machine is not charged; both libraries run one-thread calls on the calling
+thread), two threads in wall-clock time. --estimator min takes the ratio of the fastest calls
+instead (robust when other processes preempt one of two threads waiting at a barrier). Effective GFLOP/s count the direct convolution's
+2 * N * C_out * H * W * C_in * 9 FLOPs; "% FMA" is that rate over the FMA peak of the cores used
+(PEAK_GFLOPS_PER_CORE: a Zen 5 core, 2 x 512-bit FMA pipes at about 3.7 GHz).
 
-    python3 -m bench.winograd_speed [--threads 1,2] [--budget 1.0] [--filter REGEX] [--batch 1,8,32]"""
+    python3 -m bench.winograd_speed [--threads 1,2] [--budget 1.0] [--filter REGEX] [--batch 1,8,32]
+                                    [--ops conv2d,conv2d_input,conv2d_weight] [--estimator min]"""
 import argparse
 import re
+import time
 
 import numpy as np
 
@@ -38,6 +43,10 @@ def calls(torch, onnxruntime, op, x, w, gy, n_threads):
         if onnxruntime is not None:
             layer = ConvLayer("layer", x.shape[0], x.shape[1], w.shape[0], x.shape[2:], (3, 3), padding=1)
             peers["onnxruntime"] = onnx_call(onnxruntime, layer, {"input": x, "weight": w}, n_threads)
+    elif op == "conv2d_weight":
+        pyconv_call = lambda a: lambda: pyconv.conv2d_weight(x, w.shape, gy, padding=1, algorithm=a,
+                                                             n_threads=n_threads)
+        torch_call = lambda: torch.nn.grad.conv2d_weight(t_x, w.shape, t_gy, padding=1)
     else:
         pyconv_call = lambda a: lambda: pyconv.conv2d_input(x.shape, w, gy, padding=1, algorithm=a,
                                                             n_threads=n_threads)
@@ -52,6 +61,8 @@ def main(argv=None):
     parser.add_argument("--budget", type=float, default=1.0)
     parser.add_argument("--filter", default=None, metavar="REGEX", help="layer name, e.g. resnet")
     parser.add_argument("--batch", default=",".join(map(str, BATCHES)), help="batch sizes, e.g. 1,8")
+    parser.add_argument("--ops", default="conv2d,conv2d_input,conv2d_weight")
+    parser.add_argument("--estimator", default="median", choices=("median", "min"))
     args = parser.parse_args(argv)
     torch = optional_module("torch")
     if torch is None:
@@ -70,20 +81,26 @@ def main(argv=None):
                 continue
             x = rng.standard_normal((n, c_in, side, side), dtype=np.float32)
             gy = rng.standard_normal((n, c_out, side, side), dtype=np.float32)
-            for op in ("conv2d", "conv2d_input"):
+            for op in args.ops.split(","):
                 for n_threads in (int(t) for t in args.threads.split(",")):
                     torch.set_num_threads(n_threads)
+                    clock = time.thread_time if n_threads == 1 else time.perf_counter
                     times, errors = timing.interleaved(calls(torch, onnxruntime, op, x, w, gy, n_threads),
-                                                       args.budget)
+                                                       args.budget, clock=clock)
                     if errors:
                         raise SystemExit(f"{name} {op}: {errors}")
-                    rate = 2 * macs / timing.median_time(times["winograd"]) / 1e9
+                    if args.estimator == "min":
+                        best = {k: min(t for t in v if t is not None) for k, v in times.items()}
+                        ratio = lambda ours, theirs: best[theirs] / best[ours]
+                        rate = 2 * macs / best["winograd"] / 1e9
+                    else:
+                        ratio = lambda ours, theirs: timing.paired_ratio(times[ours], times[theirs])
+                        rate = 2 * macs / timing.median_time(times["winograd"]) / 1e9
                     print(f"{name:12} {n:>3} {op:13} {n_threads:>3} {rate:9.1f} "
                           f"{100 * rate / (PEAK_GFLOPS_PER_CORE * n_threads):6.0f} "
-                          f"{timing.paired_ratio(times['winograd'], times['torch']):10.2f} "
-                          f"{timing.paired_ratio(times['im2col'], times['torch']):12.2f} "
-                          f"{timing.paired_ratio(times['winograd'], times['im2col']):11.2f} "
-                          + (f"{timing.paired_ratio(times['winograd'], times['onnxruntime']):8.2f}"
+                          f"{ratio('winograd', 'torch'):10.2f} {ratio('im2col', 'torch'):12.2f} "
+                          f"{ratio('winograd', 'im2col'):11.2f} "
+                          + (f"{ratio('winograd', 'onnxruntime'):8.2f}"
                              if "onnxruntime" in times else f"{'-':>8}"),
                           flush=True)
 

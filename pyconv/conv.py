@@ -12,11 +12,9 @@ ask it. algorithm="auto" picks "direct" for grouped convolutions with tiny group
 and for forward passes with at most 2 filters per group, "winograd" where it was measured
 faster, "im2col" (the implicit GEMM) otherwise; see docs/architecture.md.
 
-algorithm="winograd" (conv2d and conv2d_input) runs Winograd F(4x4, 3x3) (docs/winograd.md):
-3x3 kernels, stride 1, dilation 1, at least WINOGRAD_MIN_CHANNELS input and output channels per
-group, any padding; a ValueError names the condition a shape misses. The weight gradient has no
-Winograd form here: conv2d_weight runs "winograd" as "im2col", so that one algorithm can serve a
-layer's three ops."""
+algorithm="winograd" (conv2d, conv2d_input, conv2d_weight) runs Winograd F(4x4, 3x3)
+(docs/winograd.md): 3x3 kernels, stride 1, dilation 1, at least WINOGRAD_MIN_CHANNELS input and
+output channels per group, any padding; a ValueError names the condition a shape misses."""
 import functools
 from typing import NamedTuple
 
@@ -56,9 +54,7 @@ def _check_algorithm(algorithm):
 
 def _check_winograd(op, geo):
     """ValueError naming the condition geo misses when op cannot run by Winograd (the kernels'
-    plan only says that it cannot); the weight gradient runs "winograd" as "im2col"."""
-    if op == "conv2d_weight":
-        return
+    plan only says that it cannot)."""
     if (geo.kh, geo.kw) != (3, 3):
         problem = f"the kernel must be 3x3, got {geo.kh}x{geo.kw}"
     elif (geo.stride_h, geo.stride_w) != (1, 1):

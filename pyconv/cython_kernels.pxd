@@ -61,8 +61,7 @@ cdef int pool_shape_check(const pool_shape *s, char *msg, size_t msg_len) noexce
 # The plan of convolution op (PYCONV_OP_FORWARD / _INPUT_GRAD / _WEIGHT_GRAD) asked to run
 # `algorithm` (PYCONV_ALGO_AUTO / _DIRECT / _IM2COL / _WINOGRAD), for elements of real_size
 # bytes (4, 8). WINOGRAD (F(4x4, 3x3)) takes 3x3, stride-1, dilation-1 convolutions with >= 8
-# input and output channels per group (PYCONV_STATUS_ARG otherwise); the weight gradient runs it
-# as IM2COL.
+# input and output channels per group (PYCONV_STATUS_ARG otherwise), every op.
 cdef int conv_plan_make(const conv_shape *s, int op, int algorithm, int real_size, int n_threads,
                         conv_plan *plan) noexcept nogil
 cdef const char *conv_method_name(int method) noexcept nogil

@@ -18,6 +18,7 @@ from pyconv._args import (as_float_array, as_int, as_pair, as_shape, check_shape
 __all__ = [
     "avg_pool2d", "avg_pool2d_backward", "col2im", "conv2d", "conv2d_bias", "conv2d_input",
     "conv2d_weight", "gemm", "im2col", "max_pool2d", "max_pool2d_backward", "winograd_magnitude",
+    "winograd_weight_magnitude",
 ]
 
 
@@ -174,6 +175,30 @@ def winograd_magnitude(input, weight, pads, groups=1):
     taps = np.abs(w).sum(axis=(2, 3))[:, :, None, None] * np.ones((1, 1, 9, 9))
     padding = ((max(0, top) + 3, max(0, bottom) + 3), (max(0, left) + 3, max(0, right) + 3))
     return conv2d(x, taps, padding=padding, groups=groups)
+
+
+def winograd_weight_magnitude(input, grad_output, pads, groups=1):
+    """The scale of the rounding errors of Winograd F(4x4, 3x3)'s weight gradient of the
+    stride-1 3x3 convolution of input padded by pads = (top, bottom, left, right), >= 0. It sums
+    the products of each output tile's transformed 4x4 block of grad_output (zeros past the
+    output's edge) and transformed 6x6 input patch, so the scale is, per filter f and input
+    channel c of its group: the sum over the tiles of (the sum of |grad_output[f]| over the
+    tile) * (the sum of |input[c]| over its patch). Float64, shaped like the weight
+    (C_out, C_in / groups, 3, 3), the same for the nine taps (docs/winograd.md)."""
+    x, _ = _as_float64(input, "input", 4)
+    g, _ = _as_float64(grad_output, "grad_output", 4)
+    top, bottom, left, right = (int(p) for p in pads)
+    n, c, h, w_in = x.shape
+    f, h_out, w_out = g.shape[1:]
+    tiles_h, tiles_w = -(-h_out // 4), -(-w_out // 4)
+    # the tiles' sums: 4x4 blocks of |gy| (padded to whole tiles), 6x6 patches of |x| at stride 4
+    tile_sums = conv2d(np.abs(g), np.ones((f, 1, 4, 4)), stride=4, groups=f,
+                       padding=((0, 4 * tiles_h - h_out), (0, 4 * tiles_w - w_out)))
+    patch_sums = conv2d(np.abs(x), np.ones((c, 1, 6, 6)), stride=4, groups=c,
+                        padding=((top, 4 * tiles_h + 2 - h - top), (left, 4 * tiles_w + 2 - w_in - left)))
+    per_group = np.einsum("ngft,ngct->gfc", tile_sums.reshape(n, groups, f // groups, -1),
+                          patch_sums.reshape(n, groups, c // groups, -1))
+    return np.repeat(per_group.reshape(f, c // groups, 1), 9, axis=2).reshape(f, c // groups, 3, 3)
 
 
 def conv2d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1):

@@ -57,7 +57,9 @@ CASES = [
     ("conv2d", (0, 8, 9, 9), (8, 8, 3, 3), dict(padding=1), "winograd", "none"),
     ("conv2d_input", (2, 32, 16, 16), (32, 32, 3, 3), dict(padding=1), "auto", "winograd-transposed"),
     ("conv2d_input", (2, 8, 9, 9), (16, 8, 3, 3), dict(padding=3), "winograd", "winograd-transposed"),
-    ("conv2d_weight", (2, 8, 9, 9), (16, 8, 3, 3), dict(padding=1), "winograd", "gemm-patches"),
+    ("conv2d_weight", (2, 8, 9, 9), (16, 8, 3, 3), dict(padding=1), "winograd", "winograd-weight"),
+    ("conv2d_weight", (2, 32, 16, 16), (32, 32, 3, 3), dict(padding=1), "auto", "winograd-weight"),
+    ("conv2d_weight", (1, 512, 7, 7), (512, 512, 3, 3), dict(padding=1), "auto", "gemm-patches"),
 ]
 
 
@@ -80,8 +82,8 @@ def _run(op, x_shape, w_shape, kwargs, algorithm, impl, rng):
 def test_plan_names_the_method_and_the_method_is_right(op, x_shape, w_shape, kwargs, algorithm, method):
     p = pyconv.plan(op, x_shape, w_shape, **kwargs, algorithm=algorithm, dtype=np.float64)
     assert p.method in ((method,) if isinstance(method, str) else method)
-    assert p.algorithm == {"winograd": "winograd", "winograd-transposed": "winograd"}.get(
-        p.method, p.algorithm)
+    assert p.algorithm == {"winograd": "winograd", "winograd-transposed": "winograd",
+                           "winograd-weight": "winograd"}.get(p.method, p.algorithm)
     assert p.algorithm in ("direct", "im2col", "winograd")
     assert p.workspace_bytes >= 0
     got = _run(op, x_shape, w_shape, kwargs, algorithm, pyconv, np.random.default_rng(0))

@@ -153,6 +153,9 @@ pyconv_status pyconv_forward_winograd_##sfx(const pyconv_conv_shape *s, const re
                                             real *y, int n_threads);                          \
 pyconv_status pyconv_input_winograd_##sfx(const pyconv_conv_shape *s, const real *w,         \
                                           const real *gy, real *gx, int n_threads);           \
+/* Its weight gradient in the Winograd domain (conv/winograd_weight_t.h).                    */ \
+pyconv_status pyconv_weight_winograd_##sfx(const pyconv_conv_shape *s, const real *x,        \
+                                           const real *gy, real *gw, int n_threads);          \
 pyconv_status pyconv_input_direct_##sfx(const pyconv_conv_shape *s, const real *w,           \
                                         const real *gy, real *gx, int n_threads);             \
 pyconv_status pyconv_input_transposed_##sfx(const pyconv_conv_shape *s, int implicit,        \
@@ -169,6 +172,7 @@ pyconv_status pyconv_weight_gemm_##sfx(const pyconv_conv_shape *s, const real *x
 /* Bytes of workspace each algorithm takes for s with n_threads (all threads together). */   \
 double pyconv_forward_implicit_workspace_##sfx(const pyconv_conv_shape *s, int n_threads);   \
 double pyconv_winograd_workspace_##sfx(const pyconv_conv_shape *s, int n_threads);           \
+double pyconv_weight_winograd_workspace_##sfx(const pyconv_conv_shape *s, int n_threads);    \
 double pyconv_weight_implicit_workspace_##sfx(const pyconv_conv_shape *s, int n_threads);    \
 double pyconv_weight_gemm_workspace_##sfx(const pyconv_conv_shape *s, int n_threads);        \
 double pyconv_input_gemm_col2im_workspace_##sfx(const pyconv_conv_shape *s, int n_threads);   \

@@ -57,6 +57,7 @@ pyconv_status FN(pyconv_conv2d_weight)(const pyconv_conv_shape *s, pyconv_algori
         return PYCONV_OK;
     case PYCONV_METHOD_IMPLICIT_GEMM: return FN(pyconv_weight_implicit)(s, x, gy, gw, n_threads);
     case PYCONV_METHOD_GEMM_PATCHES: return FN(pyconv_weight_gemm)(s, x, gy, gw, n_threads);
+    case PYCONV_METHOD_WINOGRAD_WEIGHT: return FN(pyconv_weight_winograd)(s, x, gy, gw, n_threads);
     case PYCONV_METHOD_DEPTHWISE: return FN(pyconv_weight_depthwise)(s, x, gy, gw, n_threads);
     default: return FN(pyconv_weight_direct)(s, x, gy, gw, n_threads);
     }

@@ -120,30 +120,36 @@ static int winograd_eligible(const pyconv_conv_shape *s)
            s->dil_w == 1 && PYCONV_MIN(s->c_in, s->c_out) / s->groups >= PYCONV_WINOGRAD_MIN_CHANNELS;
 }
 
-/* algorithm="auto" runs the forward and input gradient of eligible shapes by Winograd with at
+/* algorithm="auto" runs all three ops of eligible shapes by Winograd with at
  * least PYCONV_AUTO_WINOGRAD_MIN_CHANNELS channels per group (a margin on the other algorithms'
  * accuracy: Winograd's error falls as channels grow, `python -m bench.winograd_error`) and at
  * least PYCONV_AUTO_WINOGRAD_MIN_TILE_CHANNELS output tiles x channels (transforming the filters
  * once per call is paid for by enough tiles, or channels: `python -m bench.winograd_rule`;
  * docs/winograd.md), and at least PYCONV_AUTO_WINOGRAD_MIN_TILES tiles in all (one 7x7 image:
- * below, the filter transform is most of the work; measured in docs/winograd.md). */
+ * below, the filter transform is most of the work; measured in docs/winograd.md); the weight
+ * gradient from PYCONV_AUTO_WINOGRAD_WEIGHT_MIN_TILES tiles: it beats im2col from 16 tiles at
+ * every channel count (0.28-0.82 of im2col's time, 1 thread), not with 4 (0.93-2.3: summing and
+ * transforming back 36 C_in C_out values costs as much as 4 tiles' products), `python -m
+ * bench.winograd_rule --op conv2d_weight`, docs/winograd.md. */
 #define PYCONV_AUTO_WINOGRAD_MIN_CHANNELS 32
 #define PYCONV_AUTO_WINOGRAD_MIN_TILE_CHANNELS 512
 #define PYCONV_AUTO_WINOGRAD_MIN_TILES 4
+#define PYCONV_AUTO_WINOGRAD_WEIGHT_MIN_TILES 16
 
-static int winograd_pays(const pyconv_conv_shape *s)
+static int winograd_pays(const pyconv_conv_shape *s, pyconv_conv_op op)
 {
     const int64_t tiles = s->n * ((s->h_out + 3) / 4) * ((s->w_out + 3) / 4);
     const int64_t channels = PYCONV_MIN(s->c_in, s->c_out) / s->groups;
-    return channels >= PYCONV_AUTO_WINOGRAD_MIN_CHANNELS && tiles >= PYCONV_AUTO_WINOGRAD_MIN_TILES &&
+    const int64_t min_tiles = op == PYCONV_OP_WEIGHT_GRAD ? PYCONV_AUTO_WINOGRAD_WEIGHT_MIN_TILES
+                                                          : PYCONV_AUTO_WINOGRAD_MIN_TILES;
+    return channels >= PYCONV_AUTO_WINOGRAD_MIN_CHANNELS && tiles >= min_tiles &&
            (double)tiles * (double)channels >= PYCONV_AUTO_WINOGRAD_MIN_TILE_CHANNELS;
 }
 
 static pyconv_algorithm auto_algorithm(const pyconv_conv_shape *s, pyconv_conv_op op)
 {
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
-    if (op != PYCONV_OP_WEIGHT_GRAD && winograd_eligible(s) && winograd_pays(s))
-        return PYCONV_ALGO_WINOGRAD;
+    if (winograd_eligible(s) && winograd_pays(s, op)) return PYCONV_ALGO_WINOGRAD;
     if (s->groups > 1 && cin_g * cout_g <= PYCONV_AUTO_DIRECT_MAX_GROUP_SIZE) return PYCONV_ALGO_DIRECT;
     if (op == PYCONV_OP_FORWARD && cout_g <= PYCONV_AUTO_DIRECT_MAX_FILTERS && s->stride_w == 1 &&
         s->kh * s->kw > 1)
@@ -231,6 +237,9 @@ static double workspace_bytes(const pyconv_conv_shape *s, pyconv_conv_op op, pyc
         pyconv_input_as_forward(s, &t);
         return f32 ? pyconv_winograd_workspace_f32(&t, n_threads)
                    : pyconv_winograd_workspace_f64(&t, n_threads);
+    case PYCONV_METHOD_WINOGRAD_WEIGHT:
+        return f32 ? pyconv_weight_winograd_workspace_f32(s, n_threads)
+                   : pyconv_weight_winograd_workspace_f64(s, n_threads);
     case PYCONV_METHOD_GEMM_POINTWISE: {
         /* the GEMM's A block per thread and its shared B block */
         const pyconv_gemm_blocking blk = blocking(real_size);
@@ -252,14 +261,8 @@ pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op o
         (real_size != 4 && real_size != 8) || requested < PYCONV_ALGO_AUTO ||
         requested > PYCONV_ALGO_WINOGRAD || op < PYCONV_OP_FORWARD || op > PYCONV_OP_WEIGHT_GRAD)
         return PYCONV_ERR_ARG;
-    /* no Winograd weight gradient: it runs as im2col, so that one algorithm serves a layer's
-     * three ops */
-    if (requested == PYCONV_ALGO_WINOGRAD && op != PYCONV_OP_WEIGHT_GRAD && !winograd_eligible(s))
-        return PYCONV_ERR_ARG;
-    const pyconv_algorithm algo = requested == PYCONV_ALGO_AUTO ? auto_algorithm(s, op)
-                                : requested == PYCONV_ALGO_WINOGRAD && op == PYCONV_OP_WEIGHT_GRAD
-                                    ? PYCONV_ALGO_IM2COL
-                                    : requested;
+    if (requested == PYCONV_ALGO_WINOGRAD && !winograd_eligible(s)) return PYCONV_ERR_ARG;
+    const pyconv_algorithm algo = requested == PYCONV_ALGO_AUTO ? auto_algorithm(s, op) : requested;
     const int64_t cin_g = s->c_in / s->groups;
     const int empty_out = op == PYCONV_OP_FORWARD ? s->n * s->c_out * s->h_out * s->w_out == 0
                         : op == PYCONV_OP_INPUT_GRAD ? s->n * s->c_in * s->h_in * s->w_in == 0
@@ -279,6 +282,7 @@ pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op o
               : PYCONV_METHOD_IMPLICIT_GEMM;
     } else if (op == PYCONV_OP_WEIGHT_GRAD) {
         m = s->n * s->h_out * s->w_out == 0 ? PYCONV_METHOD_ZEROS
+          : algo == PYCONV_ALGO_WINOGRAD ? PYCONV_METHOD_WINOGRAD_WEIGHT
           : algo != PYCONV_ALGO_IM2COL || !pyconv_gather_fits(s) ? PYCONV_METHOD_DIRECT
           : weight_filters_as_rows(s, real_size) ? PYCONV_METHOD_GEMM_PATCHES
                                                  : PYCONV_METHOD_IMPLICIT_GEMM;
@@ -310,7 +314,8 @@ pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op o
              m == PYCONV_METHOD_GEMM_COL2IM || m == PYCONV_METHOD_GEMM_PATCHES ||
              m == PYCONV_METHOD_GEMM_POINTWISE)
         plan->algorithm = PYCONV_ALGO_IM2COL;
-    else if (m == PYCONV_METHOD_WINOGRAD || m == PYCONV_METHOD_WINOGRAD_TRANSPOSED)
+    else if (m == PYCONV_METHOD_WINOGRAD || m == PYCONV_METHOD_WINOGRAD_TRANSPOSED ||
+             m == PYCONV_METHOD_WINOGRAD_WEIGHT)
         plan->algorithm = PYCONV_ALGO_WINOGRAD;
     plan->workspace_bytes = workspace_bytes(s, op, m, real_size, n_threads);
     return PYCONV_OK;
@@ -330,6 +335,7 @@ const char *pyconv_conv_method_name(pyconv_conv_method method)
     case PYCONV_METHOD_GEMM_PATCHES: return "gemm-patches";
     case PYCONV_METHOD_WINOGRAD: return "winograd";
     case PYCONV_METHOD_WINOGRAD_TRANSPOSED: return "winograd-transposed";
+    case PYCONV_METHOD_WINOGRAD_WEIGHT: return "winograd-weight";
     case PYCONV_METHOD_GEMM_POINTWISE: return "gemm-pointwise";
     case PYCONV_METHOD_DEPTHWISE: return "depthwise";
     }

@@ -93,6 +93,50 @@ typedef struct {
     int64_t img, r0, c0, col, ns;
 } pyconv_wino_run;
 
+/* The tiles of the output of s: along its height, its width, and in the batch. */
+PYCONV_INLINE void pyconv_wino_tiles(const pyconv_conv_shape *s, int64_t *tiles_h,
+                                     int64_t *tiles_w, int64_t *n_tiles)
+{
+    *tiles_h = (s->h_out + PYCONV_WINO_M - 1) / PYCONV_WINO_M;
+    *tiles_w = (s->w_out + PYCONV_WINO_M - 1) / PYCONV_WINO_M;
+    *n_tiles = s->n * *tiles_h * *tiles_w;
+}
+
+/* Tile t of the batch (numbered row-major over image, tile row, tile column): image, tile row,
+ * tile column. */
+PYCONV_INLINE void pyconv_wino_tile(int64_t tiles_h, int64_t tiles_w, int64_t t, int64_t *img,
+                                    int64_t *ti, int64_t *tj)
+{
+    const int64_t per_image = tiles_h * tiles_w;
+    *img = t / per_image;
+    *ti = t % per_image / tiles_w;
+    *tj = t % tiles_w;
+}
+
+/* The runs of tiles [t0, t0 + nb) of the convolution s into runs (their number returned), V's
+ * columns they fill into *n_cols: tile t0 + t at column runs[q].col + u for the q-th run and
+ * its u-th tile, tiles in order. */
+PYCONV_INLINE int64_t pyconv_wino_runs(const pyconv_conv_shape *s, int64_t tiles_h,
+                                       int64_t tiles_w, int64_t t0, int64_t nb,
+                                       pyconv_wino_run *runs, int64_t *n_cols)
+{
+    int64_t n_runs = 0, cols = 0;
+    for (int64_t t = 0; t < nb; n_runs++) {
+        int64_t img, ti, tj;
+        pyconv_wino_tile(tiles_h, tiles_w, t0 + t, &img, &ti, &tj);
+        pyconv_wino_run *run = runs + n_runs;
+        run->img = img;
+        run->r0 = PYCONV_WINO_M * ti - s->pad_top;
+        run->c0 = PYCONV_WINO_M * tj - s->pad_left;
+        run->col = cols;
+        run->ns = PYCONV_MIN(tiles_w - tj, nb - t);
+        cols += run->ns + 1;
+        t += run->ns;
+    }
+    *n_cols = cols;
+    return n_runs;
+}
+
 /* Where the taps of filter f and input channel c of group g are, in the convolution the kernel
  * runs: from w + g * group + f * filter + c * channel, tap k of the 3x3 (row-major) at [k], or at
  * [8 - k] when flipped. The forward reads its own weights; the input gradient reads them as its
@@ -350,16 +394,6 @@ typedef struct {
     pyconv_wino_run *runs;
 } FN(wino_work);
 
-/* Tile t of the batch: image, tile row, tile column. */
-PYCONV_INLINE void FN(wino_tile)(const FN(wino_args) *a, int64_t t, int64_t *img, int64_t *ti,
-                                 int64_t *tj)
-{
-    const int64_t per_image = a->l.tiles_h * a->l.tiles_w;
-    *img = t / per_image;
-    *ti = t % per_image / a->l.tiles_w;
-    *tj = t % a->l.tiles_w;
-}
-
 /* Tiles [t0, t0 + nb) of the batch, filter panels [jp_lo, jp_hi) of every group. */
 static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int64_t t0, int64_t nb,
                            int64_t jp_lo, int64_t jp_hi)
@@ -373,21 +407,11 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
     const int64_t plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
     /* the block's runs, and each tile's V column (rows past the last tile repeat the first;
      * their products are not read) */
-    int64_t n_runs = 0, n_cols = 0;
-    for (int64_t t = 0; t < nb; n_runs++) {
-        int64_t img, ti, tj;
-        FN(wino_tile)(a, t0 + t, &img, &ti, &tj);
-        pyconv_wino_run *run = wk->runs + n_runs;
-        run->img = img;
-        run->r0 = PYCONV_WINO_M * ti - s->pad_top;
-        run->c0 = PYCONV_WINO_M * tj - s->pad_left;
-        run->col = n_cols;
-        run->ns = PYCONV_MIN(a->l.tiles_w - tj, nb - t);
-        for (int64_t u = 0; u < run->ns; u++) wk->rows[t + u] = wk->v + n_cols + u;
-        n_cols += run->ns + 1;
-        t += run->ns;
-    }
-    for (int64_t t = nb; t < mpad; t++) wk->rows[t] = wk->rows[0];
+    int64_t n_cols, tile = 0;
+    const int64_t n_runs = pyconv_wino_runs(s, a->l.tiles_h, a->l.tiles_w, t0, nb, wk->runs, &n_cols);
+    for (int64_t q = 0; q < n_runs; q++)
+        for (int64_t u = 0; u < wk->runs[q].ns; u++) wk->rows[tile++] = wk->v + wk->runs[q].col + u;
+    for (; tile < mpad; tile++) wk->rows[tile] = wk->rows[0];
     for (int64_t c = 0; c < s->c_in; c++)
         FN(wino_input_channel)(s, a->x + c * plane_in, wk->runs, n_runs, n_cols, wk->buf,
                                wk->v + c * a->l.ldv, a->l.v_estride);
@@ -426,7 +450,7 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
         const int fused = FN(epilogue_fused)(ep);
         for (int64_t t = 0; t < nb; t++) {
             int64_t img, ti, tj;
-            FN(wino_tile)(a, t0 + t, &img, &ti, &tj);
+            pyconv_wino_tile(a->l.tiles_h, a->l.tiles_w, t0 + t, &img, &ti, &tj);
             const int64_t oh = PYCONV_WINO_M * ti, ow = PYCONV_WINO_M * tj;
             const int64_t hv = PYCONV_MIN(PYCONV_WINO_M, s->h_out - oh);
             const int64_t wv = PYCONV_MIN(PYCONV_WINO_M, s->w_out - ow);
@@ -456,9 +480,7 @@ static pyconv_wino_layout FN(wino_layout)(const pyconv_conv_shape *s, int n_thre
     const int64_t mr = blk.mr, nr = blk.nr;
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
     pyconv_wino_layout l;
-    l.tiles_h = (s->h_out + PYCONV_WINO_M - 1) / PYCONV_WINO_M;
-    l.tiles_w = (s->w_out + PYCONV_WINO_M - 1) / PYCONV_WINO_M;
-    l.n_tiles = s->n * l.tiles_h * l.tiles_w;
+    pyconv_wino_tiles(s, &l.tiles_h, &l.tiles_w, &l.n_tiles);
     l.panels = (cout_g + nr - 1) / nr;
     l.ldc = l.panels * nr;
     int nt = pyconv_threads_for(

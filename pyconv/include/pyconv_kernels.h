@@ -61,7 +61,7 @@ typedef enum {
     PYCONV_ALGO_AUTO = 0,
     PYCONV_ALGO_DIRECT = 1,
     PYCONV_ALGO_IM2COL = 2,
-    PYCONV_ALGO_WINOGRAD = 3    /* F(4x4, 3x3): forward and input gradient (docs/winograd.md) */
+    PYCONV_ALGO_WINOGRAD = 3    /* F(4x4, 3x3): forward, input and weight gradients (docs/winograd.md) */
 } pyconv_algorithm;
 
 typedef enum {
@@ -84,7 +84,8 @@ typedef enum {
     PYCONV_METHOD_GEMM_PATCHES,         /* weight gradient: GEMM of gy and gathered patches */
     PYCONV_METHOD_DEPTHWISE,            /* groups == c_in == c_out: the depthwise kernels */
     PYCONV_METHOD_WINOGRAD,             /* Winograd F(4x4, 3x3) forward */
-    PYCONV_METHOD_WINOGRAD_TRANSPOSED   /* stride-1 input gradient: Winograd forward of gy */
+    PYCONV_METHOD_WINOGRAD_TRANSPOSED,  /* stride-1 input gradient: Winograd forward of gy */
+    PYCONV_METHOD_WINOGRAD_WEIGHT       /* weight gradient in the Winograd domain */
 } pyconv_conv_method;
 
 /* The activation a forward pass applies in its output stage. */
@@ -112,8 +113,8 @@ pyconv_status pyconv_pool_shape_check(const pyconv_pool_shape *s, char *msg, siz
 
 /* The plan of one convolution op for a dtype of real_size bytes (4 or 8): a pure function of
  * its arguments and the micro-kernel this CPU runs. PYCONV_ERR_ARG for WINOGRAD asked of a
- * forward or input gradient it cannot run (not 3x3, stride 1, dilation 1, >= 8 input and
- * output channels per group); the weight gradient runs WINOGRAD as IM2COL. */
+ * shape it cannot run (not 3x3, stride 1, dilation 1, >= 8 input and output channels per
+ * group). */
 pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op op,
                                     pyconv_algorithm requested, int real_size, int n_threads,
                                     pyconv_conv_plan *plan);
