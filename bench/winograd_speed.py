@@ -8,12 +8,14 @@ pyconv faster). One thread is timed in thread CPU time (time.thread_time: a call
 core of a shared machine is not charged; both libraries run one-thread calls on the calling
 thread), two threads in wall-clock time. --estimator min takes the ratio of the fastest calls
 instead (robust when other processes preempt one of two threads waiting at a barrier). Effective GFLOP/s count the direct convolution's
-2 * N * C_out * H * W * C_in * 9 FLOPs; "% FMA" is that rate over the FMA peak of the cores used
-(PEAK_GFLOPS_PER_CORE: a Zen 5 core, 2 x 512-bit FMA pipes at about 3.7 GHz).
+2 * N * C_out * H * W * C_in * 9 FLOPs; "x GEMM" is that rate over pyconv.gemm's on 1024 x 1024
+float32 matrices at the same thread count and clock, measured at the start (the roof no
+algorithm doing all the multiplications passes: above 1, Winograd's fewer multiplications show).
 
     python3 -m bench.winograd_speed [--threads 1,2] [--budget 1.0] [--filter REGEX] [--batch 1,8,32]
                                     [--ops conv2d,conv2d_input,conv2d_weight] [--estimator min]"""
 import argparse
+import math
 import re
 import time
 
@@ -24,7 +26,7 @@ from bench import timing
 from bench.cases import ConvLayer
 from bench.ops import onnx_call, optional_module
 
-PEAK_GFLOPS_PER_CORE = 240.0
+GEMM_SIZE = 1024
 # (name, C_in, C_out, side); every layer at every batch
 LAYERS = [("resnet_64", 64, 64, 56), ("resnet_128", 128, 128, 28), ("resnet_256", 256, 256, 14),
           ("resnet_512", 512, 512, 7), ("vgg_conv3_1", 128, 256, 56), ("vgg_conv4_2", 512, 512, 28),
@@ -55,6 +57,18 @@ def calls(torch, onnxruntime, op, x, w, gy, n_threads):
             **peers}
 
 
+def gemm_rate(n_threads, clock):
+    """GFLOP/s of pyconv.gemm on GEMM_SIZE-square float32 matrices: the best of 5 calls."""
+    a = np.random.default_rng(1).standard_normal((GEMM_SIZE, GEMM_SIZE), dtype=np.float32)
+    pyconv.gemm(a, a, n_threads=n_threads)
+    best = math.inf
+    for _ in range(5):
+        start = clock()
+        pyconv.gemm(a, a, n_threads=n_threads)
+        best = min(best, clock() - start)
+    return 2 * GEMM_SIZE ** 3 / best / 1e9
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", default="1,2")
@@ -69,7 +83,11 @@ def main(argv=None):
         raise SystemExit("bench.winograd_speed compares with PyTorch, which does not import here")
     onnxruntime = optional_module("onnxruntime") if optional_module("onnx") is not None else None
     rng = np.random.default_rng(0)
-    print(f"{'layer':12} {'N':>3} {'op':13} {'thr':>3} {'wino GF/s':>9} {'% FMA':>6} "
+    clocks = {n_threads: time.thread_time if n_threads == 1 else time.perf_counter
+              for n_threads in (int(t) for t in args.threads.split(","))}
+    gemm = {n_threads: gemm_rate(n_threads, clock) for n_threads, clock in clocks.items()}
+    print("pyconv.gemm " + ", ".join(f"{t} thread(s): {r:.1f} GFLOP/s" for t, r in gemm.items()))
+    print(f"{'layer':12} {'N':>3} {'op':13} {'thr':>3} {'wino GF/s':>9} {'x GEMM':>6} "
           f"{'wino/torch':>10} {'im2col/torch':>12} {'wino/im2col':>11} {'wino/ort':>8}")
     for name, c_in, c_out, side in LAYERS:
         if args.filter and not re.search(args.filter, name):
@@ -84,9 +102,8 @@ def main(argv=None):
             for op in args.ops.split(","):
                 for n_threads in (int(t) for t in args.threads.split(",")):
                     torch.set_num_threads(n_threads)
-                    clock = time.thread_time if n_threads == 1 else time.perf_counter
                     times, errors = timing.interleaved(calls(torch, onnxruntime, op, x, w, gy, n_threads),
-                                                       args.budget, clock=clock)
+                                                       args.budget, clock=clocks[n_threads])
                     if errors:
                         raise SystemExit(f"{name} {op}: {errors}")
                     if args.estimator == "min":
@@ -97,7 +114,7 @@ def main(argv=None):
                         ratio = lambda ours, theirs: timing.paired_ratio(times[ours], times[theirs])
                         rate = 2 * macs / timing.median_time(times["winograd"]) / 1e9
                     print(f"{name:12} {n:>3} {op:13} {n_threads:>3} {rate:9.1f} "
-                          f"{100 * rate / (PEAK_GFLOPS_PER_CORE * n_threads):6.0f} "
+                          f"{rate / gemm[n_threads]:6.2f} "
                           f"{ratio('winograd', 'torch'):10.2f} {ratio('im2col', 'torch'):12.2f} "
                           f"{ratio('winograd', 'im2col'):11.2f} "
                           + (f"{ratio('winograd', 'onnxruntime'):8.2f}"

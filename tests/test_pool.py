@@ -118,6 +118,27 @@ def test_avg_pool2d_matches_reference(dtype, case, count_include_pad, divisor_ov
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape, kernel, divisor_override", [
+    ((2, 3, 7, 7), 7, None),          # a global average pool: one window per plane
+    ((1, 4, 9, 10), 3, None),         # side by side, a column past the last window
+    ((2, 2, 11, 8), (2, 3), 5),       # rows and columns past the last windows, an override
+    ((1, 1, 1, 1), 1, None)])
+def test_avg_pool2d_backward_side_by_side_windows(dtype, shape, kernel, divisor_override):
+    """Windows that tile the input (stride = kernel, no padding) take the backward's direct
+    path: each input value gets its window's share, values past the last window zero."""
+    rng = np.random.default_rng(11)
+    kwargs = dict(kernel_size=kernel, divisor_override=divisor_override)
+    out_shape = pyconv.avg_pool2d(np.zeros(shape, dtype), **kwargs).shape
+    g = rng.standard_normal(out_shape).astype(dtype)
+    taps = np.prod(np.broadcast_to(kernel, 2))
+    for n_threads in (1, 2):
+        assert_sum_close(pyconv.avg_pool2d_backward(g, shape, **kwargs, n_threads=n_threads),
+                         R.avg_pool2d_backward(g.astype(np.float64), shape, **kwargs),
+                         R.avg_pool2d_backward(np.abs(g).astype(np.float64), shape, **kwargs),
+                         taps, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @given(n_planes=st.integers(0, 3), h=st.integers(1, 6), w=st.integers(1, 6), oh=st.integers(0, 5),
        ow=st.integers(0, 5), seed=st.integers(0, 2**32 - 1))
 def test_max_pool2d_backward_any_indices(dtype, n_planes, h, w, oh, ow, seed):

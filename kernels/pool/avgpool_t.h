@@ -206,17 +206,49 @@ static void FN(avgpool_backward_row)(const pyconv_pool_shape *s, const real *PYC
     }
 }
 
+/* Whether the windows lie side by side inside the input (stride = kernel, no padding, none
+ * past the edge): each input value is then in at most one window, whose share it takes. A
+ * global average pool is one such window per plane. */
+static int FN(avg_windows_tile)(const pyconv_pool_shape *s)
+{
+    return s->stride_h == s->kh && s->stride_w == s->kw && s->pad_h == 0 && s->pad_w == 0 &&
+           s->h_out * s->kh <= s->h_in && s->w_out * s->kw <= s->w_in;
+}
+
+/* Input row h of one plane when the windows tile (avg_windows_tile): its window row's shares,
+ * each over its kw columns, zeros past the last window. */
+static void FN(avgpool_backward_tiled_row)(const pyconv_pool_shape *s, const real *PYCONV_RESTRICT gy,
+                                           real *PYCONV_RESTRICT gx_row, int64_t h, real divisor)
+{
+    const int64_t oh = h / s->kh, windows = oh < s->h_out ? s->w_out : 0;
+    for (int64_t ow = 0; ow < windows; ow++) {
+        const real v = gy[oh * s->w_out + ow] / divisor;
+        for (int64_t j = 0; j < s->kw; j++) gx_row[ow * s->kw + j] = v;
+    }
+    for (int64_t w = windows * s->kw; w < s->w_in; w++) gx_row[w] = 0;
+}
+
 /* Input-gradient rows [lo, hi) of all planes, row r = plane r / h_in, row r % h_in. */
 static pyconv_status FN(avgpool_backward_rows)(const void *ctx, int64_t lo, int64_t hi,
                                                const pyconv_thread *th)
 {
     const FN(avgpool_args) *a = (const FN(avgpool_args) *)ctx;
     const pyconv_pool_shape *s = a->s;
+    const int tiled = FN(avg_windows_tile)(s);
+    const real divisor = (real)FN(avg_divisor)(s->kh, s->kw, s->kh, s->kw, 1, a->divisor_override);
     (void)th;
-    for (int64_t r = lo; r < hi; r++) {
-        const int64_t p = r / s->h_in, h = r % s->h_in;
-        FN(avgpool_backward_row)(s, a->src + p * s->h_out * s->w_out, a->dst + r * s->w_in, h,
-                                 a->lo, a->hi, a->count_include_pad, a->divisor_override);
+    /* plane p, row h of row r, stepped (not divided out per row: small planes have many) */
+    for (int64_t r = lo, p = lo / s->h_in, h = lo % s->h_in; r < hi; r++) {
+        const real *gy = a->src + p * s->h_out * s->w_out;
+        if (tiled)
+            FN(avgpool_backward_tiled_row)(s, gy, a->dst + r * s->w_in, h, divisor);
+        else
+            FN(avgpool_backward_row)(s, gy, a->dst + r * s->w_in, h, a->lo, a->hi,
+                                     a->count_include_pad, a->divisor_override);
+        if (++h == s->h_in) {
+            h = 0;
+            p++;
+        }
     }
     return PYCONV_OK;
 }
