@@ -46,7 +46,7 @@
 #define PYCONV_AVX2_NC_f64 4080
 
 /* AVX-512F: the same 6 x (2 vectors) kernel on 64-byte vectors (12 of 32 zmm registers as
- * accumulators), chosen on AMD CPUs: on Zen 5 it matches OpenBLAS (docs/performance.md). A
+ * accumulators), chosen on AMD CPUs: on Zen 4 it matches OpenBLAS (docs/performance.md). A
  * 6 x KC A micro-panel plus a KC x 32 B micro-panel in a 32 KiB L1 at KC = 128. */
 #define PYCONV_AVX512_MR_f32 6
 #define PYCONV_AVX512_NR_f32 32
