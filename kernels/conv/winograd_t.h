@@ -156,7 +156,8 @@ typedef struct {
      * blocks are fewer than the threads: batch 1, small images) */
     int64_t splits;
     int64_t ldv;          /* V's row length: the block's tiles and one dead column per run */
-    int64_t panels, ldc;  /* filters per group in NR-wide panels; M's row length */
+    int64_t panels, ldc;  /* filters per group in NR-wide panels, and as many values */
+    int64_t ldm;          /* M's row length: the filters of one task's panels */
     /* distances between consecutive elements e in U, V and M: a cache line more than their
      * data, so that the 36 elements' rows, read and written together, do not all map to the
      * same cache sets */
@@ -385,10 +386,10 @@ static void FN(wino_output_tile)(const real *m, int64_t estride, int64_t n_filte
 /* Per-thread workspace of one block. */
 typedef struct {
     real *v;            /* 36 x c_in x ldv: the transformed input, element-major */
-    real *m;            /* 36 x mpad x ldc: one group's products, element-major */
+    real *m;            /* 36 x mpad x ldm: one group's products for the task's filters */
     real *u;            /* 36 x u_estride: one panel's and KC channels' transformed filters,
                            when they are not transformed once for all blocks */
-    real *ob;           /* 40 x ldc: one tile's outputs, and their partial transform */
+    real *ob;           /* 40 x ldm: one tile's outputs, and their partial transform */
     real *buf;          /* the input transform's rows */
     const real **rows;  /* mpad row pointers into V, one per tile */
     pyconv_wino_run *runs;
@@ -402,7 +403,7 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
     const pyconv_gemm_arch *arch = pyconv_gemm_active_arch();
     const FN(pyconv_ukernel_gather) ukernel = arch->FN(ukernel_gather);
     const pyconv_gemm_blocking blk = arch->FN(blocking);
-    const int64_t mr = blk.mr, nr = blk.nr, mpad = a->l.nb, ldc = a->l.ldc;
+    const int64_t mr = blk.mr, nr = blk.nr, mpad = a->l.nb, ldm = a->l.ldm;
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
     const int64_t plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
     /* the block's runs, and each tile's V column (rows past the last tile repeat the first;
@@ -435,10 +436,10 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
                 }
                 for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++) {
                     const int64_t *off = a->off + e * s->c_in + g * cin_g + pc;
-                    real *m_e = wk->m + e * a->l.m_estride + jp * nr;
+                    real *m_e = wk->m + e * a->l.m_estride + (jp - jp_lo) * nr;
                     for (int64_t t = 0; t < nb; t += mr)
                         ukernel(kc, off, wk->rows + t, u + e * a->l.u_estride, pc == 0 ? 0 : 1,
-                                m_e + t * ldc, ldc);
+                                m_e + t * ldm, ldm);
                 }
             }
         }
@@ -454,15 +455,15 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
             const int64_t oh = PYCONV_WINO_M * ti, ow = PYCONV_WINO_M * tj;
             const int64_t hv = PYCONV_MIN(PYCONV_WINO_M, s->h_out - oh);
             const int64_t wv = PYCONV_MIN(PYCONV_WINO_M, s->w_out - ow);
-            FN(wino_output_tile)(wk->m + t * ldc + f_lo, a->l.m_estride, f_hi - f_lo,
-                                 wk->ob + 16 * ldc, wk->ob, ldc);
+            FN(wino_output_tile)(wk->m + t * ldm, a->l.m_estride, f_hi - f_lo, wk->ob + 16 * ldm,
+                                 wk->ob, ldm);
             const int64_t at = (img * s->c_out + g * cout_g) * plane_out + oh * s->w_out + ow;
             for (int64_t oc = f_lo; oc < f_hi; oc++) {
                 const real b = bias != NULL ? bias[oc] : (real)0;
                 for (int64_t i = 0; i < hv; i++) {
                     const int64_t row = at + oc * plane_out + i * s->w_out;
                     for (int64_t j = 0; j < wv; j++)
-                        a->y[row + j] = wk->ob[(i * 4 + j) * ldc + oc - f_lo] + b;
+                        a->y[row + j] = wk->ob[(i * 4 + j) * ldm + oc - f_lo] + b;
                     if (fused)
                         FN(finish_run)(a->y + row, ep->residual ? ep->residual + row : NULL, wv,
                                        ep->activation);
@@ -518,7 +519,8 @@ static pyconv_wino_layout FN(wino_layout)(const pyconv_conv_shape *s, int n_thre
     const int64_t line = PYCONV_ALIGN / (int64_t)sizeof(real);
     l.u_estride = (l.per_block ? PYCONV_MIN(blk.kc, cin_g) : l.panels * cin_g) * nr + line;
     l.v_estride = s->c_in * l.ldv + line;
-    l.m_estride = nb * l.ldc + line;
+    l.ldm = (l.panels + l.splits - 1) / l.splits * nr;
+    l.m_estride = nb * l.ldm + line;
 
     const size_t u_bytes = (size_t)(PYCONV_WINO_ELEMS * l.u_estride) * sizeof(real);
     l.off_bytes = (size_t)(PYCONV_WINO_ELEMS * s->c_in) * sizeof(int64_t);
@@ -528,7 +530,7 @@ static pyconv_wino_layout FN(wino_layout)(const pyconv_conv_shape *s, int n_thre
     l.u_at = pyconv_layout_part(&bytes, l.per_block ? u_bytes : 0);
     l.v_at = pyconv_layout_part(&bytes, (size_t)(PYCONV_WINO_ELEMS * l.v_estride) * sizeof(real));
     l.m_at = pyconv_layout_part(&bytes, (size_t)(PYCONV_WINO_ELEMS * l.m_estride) * sizeof(real));
-    l.ob_at = pyconv_layout_part(&bytes, (size_t)(40 * l.ldc) * sizeof(real));
+    l.ob_at = pyconv_layout_part(&bytes, (size_t)(40 * l.ldm) * sizeof(real));
     l.buf_at = pyconv_layout_part(&bytes, (size_t)(3 * 6 * 4 * l.ldv) * sizeof(real));
     l.runs_at = pyconv_layout_part(&bytes, (size_t)l.max_runs * sizeof(pyconv_wino_run));
     l.rows_at = pyconv_layout_part(&bytes, (size_t)nb * sizeof(real *));
