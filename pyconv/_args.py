@@ -188,3 +188,36 @@ def as_bool(value, name):
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name}: expected a bool, got {type(value).__name__} {value!r}")
     return bool(value)
+
+
+def cache_key(*values):
+    """A key under which to remember what was validated and computed from these argument
+    values: the values themselves when each is an int, a str, None or a tuple of ints, not a
+    subclass (True == 1 in Python, and one is an argument error where the other is not); None
+    otherwise, for values to be checked at every call."""
+    for value in values:
+        kind = type(value)
+        if not (kind is int or kind is str or value is None or
+                (kind is tuple and all(type(v) is int for v in value))):
+            return None
+    return values
+
+
+class Remembered:
+    """A bounded memo of validated results by cache_key: a network calls the same layers over
+    and over, and checking and planning their arguments costs more than a small layer's
+    kernel. Errors are never remembered; past `size` entries nothing new is."""
+
+    def __init__(self, size=4096):
+        self.size, self.entries = size, {}
+
+    def get(self, key, compute):
+        """compute(), remembered under key (None: not remembered)."""
+        if key is None:
+            return compute()
+        found = self.entries.get(key)
+        if found is None:
+            found = compute()
+            if len(self.entries) < self.size:
+                self.entries[key] = found
+        return found

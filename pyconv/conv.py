@@ -15,15 +15,14 @@ faster, "im2col" (the implicit GEMM) otherwise; see docs/architecture.md.
 algorithm="winograd" (conv2d, conv2d_input, conv2d_weight) runs Winograd F(4x4, 3x3)
 (docs/winograd.md): 3x3 kernels, stride 1, dilation 1, at least WINOGRAD_MIN_CHANNELS input and
 output channels per group, any padding; a ValueError names the condition a shape misses."""
-import functools
 from typing import NamedTuple
 
 import numpy as np
 
 from pyconv import _conv
 from pyconv._args import (
-    MAX_ELEMENTS, as_float_array, as_int, as_pair, as_shape, check_shape, check_size,
-    conv_padding, output_array, output_size)
+    MAX_ELEMENTS, Remembered, as_float_array, as_int, as_pair, as_shape, cache_key, check_shape,
+    check_size, conv_padding, output_array, output_size)
 from pyconv._geometry import ConvGeometry, check_int64
 from pyconv._threads import effective_n_threads
 
@@ -124,33 +123,19 @@ def _weight_geometry(input_shape, weight_shape, stride, padding, dilation, group
     return geo
 
 
-def _exact(value):
-    """Whether value is an int, a str or a tuple of ints, and not a subclass: bool is one, and
-    True == 1 would share a remembered plan with 1 and skip its own check."""
-    return type(value) in (int, str) or (type(value) is tuple and all(type(v) is int for v in value))
-
-
-@functools.lru_cache(maxsize=1024)
-def _remembered_plan(op, input_shape, weight_shape, stride, padding, dilation, groups, algorithm,
-                     dtype, n_threads, input_name, weight_name):
-    geo = _weight_geometry(input_shape, weight_shape, stride, padding, dilation, groups,
-                           input_name=input_name, weight_name=weight_name)
-    return _plan(op, geo, algorithm, dtype, n_threads)
+_PLANS = Remembered()
 
 
 def _planned(op, input_shape, weight_shape, stride, padding, dilation, groups, algorithm, dtype,
              n_threads, *, input_name="input", weight_name="weight"):
-    """The validated Plan of an op, its geometry included. A network calls the same layers over
-    and over, and checking and planning cost more than a small layer's kernel, so the plan is
-    remembered per argument set (errors are not); arguments of other forms than int, str and
-    tuples of ints are checked at every call."""
-    args = (op, input_shape, weight_shape, stride, padding, dilation, groups, algorithm, dtype,
-            n_threads, input_name, weight_name)
-    if all(_exact(a) for a in (stride, padding, dilation, groups, algorithm)):
-        return _remembered_plan(*args)
-    geo = _weight_geometry(input_shape, weight_shape, stride, padding, dilation, groups,
-                           input_name=input_name, weight_name=weight_name)
-    return _plan(op, geo, algorithm, dtype, n_threads)
+    """The validated Plan of an op, its geometry included, remembered per argument set."""
+    def compute():
+        geo = _weight_geometry(input_shape, weight_shape, stride, padding, dilation, groups,
+                               input_name=input_name, weight_name=weight_name)
+        return _plan(op, geo, algorithm, dtype, n_threads)
+    key = cache_key(op, input_shape, weight_shape, stride, padding, dilation, groups, algorithm,
+                    np.dtype(dtype).str, n_threads, input_name, weight_name)
+    return _PLANS.get(key, compute)
 
 
 def plan(op, input_shape, weight_shape, stride=1, padding=0, dilation=1, groups=1, *,

@@ -6,8 +6,8 @@ import numpy as np
 
 from pyconv import _pool
 from pyconv._args import (
-    as_bool, as_float_array, as_indices, as_int, as_pair, as_shape, check_no_overlap, check_shape, check_size,
-    output_array, output_size)
+    Remembered, as_bool, as_float_array, as_indices, as_int, as_pair, as_shape, cache_key, check_no_overlap,
+    check_shape, check_size, output_array, output_size)
 from pyconv._geometry import PoolGeometry, check_int64
 from pyconv._threads import effective_n_threads
 
@@ -26,9 +26,21 @@ def _as_input_size(value, ndim):
     return size if ndim == 4 else (1,) + size
 
 
+_GEOMETRIES = Remembered()
+
+
 def _geometry(input_shape, kernel_size, stride, padding, dilation, ceil_mode, name):
     """The PoolGeometry of pooling parameters over a 4-d input shape, checked by the kernels'
-    rules (padding at most half the kernel, every window reaching the input, sizes)."""
+    rules (padding at most half the kernel, every window reaching the input, sizes);
+    remembered per argument set."""
+    ceil_mode = as_bool(ceil_mode, "ceil_mode")  # checked first: then a plain bool in the key
+    key = cache_key(input_shape, kernel_size, stride, padding, dilation, name)
+    return _GEOMETRIES.get(key and key + (ceil_mode,),
+                           lambda: _checked_geometry(input_shape, kernel_size, stride, padding, dilation,
+                                                     ceil_mode, name))
+
+
+def _checked_geometry(input_shape, kernel_size, stride, padding, dilation, ceil_mode, name):
     kh, kw = as_pair(kernel_size, "kernel_size", minimum=1)
     if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
         sh, sw = kh, kw  # PyTorch's default: stride = kernel_size
@@ -36,7 +48,6 @@ def _geometry(input_shape, kernel_size, stride, padding, dilation, ceil_mode, na
         sh, sw = as_pair(stride, "stride", minimum=1)
     ph, pw = as_pair(padding, "padding", minimum=0)
     dh, dw = as_pair(dilation, "dilation", minimum=1)
-    ceil_mode = as_bool(ceil_mode, "ceil_mode")
     n, c, h, w = input_shape
     if h < 1 or w < 1:
         raise ValueError(f"{name}: expected non-empty planes (H, W >= 1), got shape {tuple(input_shape)}")

@@ -374,3 +374,19 @@ def test_inputs_are_not_modified():
     np.testing.assert_array_equal(x, x_copy)
     np.testing.assert_array_equal(values, values_copy)
     np.testing.assert_array_equal(indices, indices_copy)
+
+
+def test_remembered_geometries_keep_every_check():
+    """The pooling ops remember a validated geometry per argument set (pyconv.pool._geometry);
+    an argument that differs only in type, or a bad grad_output, still gets its own error."""
+    x = np.random.default_rng(4).standard_normal((1, 2, 8, 8))
+    expected = pyconv.max_pool2d(x, 2, ceil_mode=False)
+    for _ in range(2):
+        with pytest.raises(TypeError, match="kernel_size"):
+            pyconv.max_pool2d(x, True)
+        with pytest.raises(TypeError, match="ceil_mode"):
+            pyconv.max_pool2d(x, 2, ceil_mode=0)
+        with pytest.raises(ValueError, match="grad_output"):
+            pyconv.avg_pool2d_backward(np.zeros((1, 2, 3, 3)), x.shape, 2)
+        np.testing.assert_array_equal(pyconv.max_pool2d(x, [2, 2], ceil_mode=np.bool_(False)), expected)
+        np.testing.assert_array_equal(pyconv.max_pool2d(x, 2, ceil_mode=False), expected)
