@@ -77,13 +77,18 @@ static void FN(avgpool_row)(const pyconv_pool_shape *s, const real *PYCONV_RESTR
     const real divisor = (real)FN(avg_divisor)(i1 - i0, kw, rows_pad, kw, count_include_pad,
                                                divisor_override);
     if (hi - lo < 4) {
-        /* a few wide windows (a global pool): one sum per window, taps in row-major order,
-         * rather than a vector pass of a few columns per tap */
+        /* a few wide windows (a global pool): one sum per window, rather than a vector pass
+         * of a few columns per tap; vector lanes of partial sums along each row, or along the
+         * whole window when it spans whole rows (one run), not one chain of dependent adds */
+        const int64_t run = kw == s->w_in ? (i1 - i0) * kw : kw, runs = kw == s->w_in ? 1 : i1 - i0;
         for (int64_t ow = lo; ow < hi; ow++) {
-            const real *first = x + h_start * s->w_in + ow * sw - pw;
+            const real *first = x + (h_start + i0) * s->w_in + ow * sw - pw;
             real sum = 0;
-            for (int64_t i = i0; i < i1; i++)
-                for (int64_t j = 0; j < kw; j++) sum += first[i * s->w_in + j];
+            for (int64_t i = 0; i < runs; i++) {
+                const real *row = first + i * s->w_in;
+                #pragma omp simd reduction(+:sum)
+                for (int64_t j = 0; j < run; j++) sum += row[j];
+            }
             y[ow] = sum / divisor;
         }
         return;
@@ -218,9 +223,9 @@ static int FN(avg_windows_tile)(const pyconv_pool_shape *s)
 /* Input row h of one plane when the windows tile (avg_windows_tile): its window row's shares,
  * each over its kw columns, zeros past the last window. */
 static void FN(avgpool_backward_tiled_row)(const pyconv_pool_shape *s, const real *PYCONV_RESTRICT gy,
-                                           real *PYCONV_RESTRICT gx_row, int64_t h, real divisor)
+                                           real *PYCONV_RESTRICT gx_row, int64_t oh, real divisor)
 {
-    const int64_t oh = h / s->kh, windows = oh < s->h_out ? s->w_out : 0;
+    const int64_t windows = oh < s->h_out ? s->w_out : 0;
     for (int64_t ow = 0; ow < windows; ow++) {
         const real v = gy[oh * s->w_out + ow] / divisor;
         for (int64_t j = 0; j < s->kw; j++) gx_row[ow * s->kw + j] = v;
@@ -237,16 +242,22 @@ static pyconv_status FN(avgpool_backward_rows)(const void *ctx, int64_t lo, int6
     const int tiled = FN(avg_windows_tile)(s);
     const real divisor = (real)FN(avg_divisor)(s->kh, s->kw, s->kh, s->kw, 1, a->divisor_override);
     (void)th;
-    /* plane p, row h of row r, stepped (not divided out per row: small planes have many) */
-    for (int64_t r = lo, p = lo / s->h_in, h = lo % s->h_in; r < hi; r++) {
+    /* plane p, row h of row r, and h's window row h / kh, stepped (not divided out per row:
+     * small planes have many) */
+    int64_t p = lo / s->h_in, h = lo % s->h_in, oh = h / s->kh, in_window = h % s->kh;
+    for (int64_t r = lo; r < hi; r++) {
         const real *gy = a->src + p * s->h_out * s->w_out;
         if (tiled)
-            FN(avgpool_backward_tiled_row)(s, gy, a->dst + r * s->w_in, h, divisor);
+            FN(avgpool_backward_tiled_row)(s, gy, a->dst + r * s->w_in, oh, divisor);
         else
             FN(avgpool_backward_row)(s, gy, a->dst + r * s->w_in, h, a->lo, a->hi,
                                      a->count_include_pad, a->divisor_override);
+        if (++in_window == s->kh) {
+            in_window = 0;
+            oh++;
+        }
         if (++h == s->h_in) {
-            h = 0;
+            h = in_window = oh = 0;
             p++;
         }
     }
