@@ -38,6 +38,10 @@ typedef pyconv_status (*pyconv_range_fn)(const void *ctx, int64_t lo, int64_t hi
 /* Fewest work units (multiply-adds, or values touched) worth one more thread: starting a
  * parallel region costs a few microseconds, about what one thread does in this many. */
 #define PYCONV_MIN_WORK_PER_THREAD (128.0 * 1024.0)
+/* The same between two barriers of a team: with sleeping workers (OMP_WAIT_POLICY=passive) a
+ * barrier wakes its threads through the kernel, some tens of microseconds, so a thread's share
+ * between two must be worth that (docs/performance.md, 2026-11-30: the weight gradient). */
+#define PYCONV_MIN_WORK_PER_BARRIER (16.0 * PYCONV_MIN_WORK_PER_THREAD)
 
 /* Threads worth using for `work` units split into at most `parts` pieces: at most
  * n_threads, at least 1. */
