@@ -200,6 +200,25 @@ def test_conv2d_input_matches_reference(dtype, algorithm, case, seed):
     run_input_grad(x_shape, w, gy, kwargs, dtype, algorithm)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("x_shape, w_shape, kwargs", [
+    ((19, 4, 16, 16), (6, 4, 3, 3), dict(stride=2, padding=1)),           # chunks of 8, 8 and 3 images
+    ((11, 6, 15, 13), (4, 3, 2, 3), dict(stride=(2, 3), groups=2)),      # groups, uneven strides
+    ((5, 3, 9, 9), (2, 3, 1, 1), dict(stride=1))])                       # pointwise: image by image
+def test_strided_input_gradient_over_chunks_of_images(dtype, x_shape, w_shape, kwargs):
+    """The GEMM + col2im input gradient runs chunks of images side by side (a shape-only chunk):
+    several chunks and a partial last one match the reference, bit for bit at any thread count."""
+    rng = np.random.default_rng(12)
+    w = random_array(rng, w_shape, dtype)
+    gy = random_array(rng, reference.conv2d(np.zeros(x_shape), np.zeros(w_shape), **kwargs).shape, dtype)
+    assert pyconv.plan("conv2d_input", x_shape, w_shape, **kwargs, algorithm="im2col",
+                       dtype=dtype).method == "gemm-col2im"
+    one = run_input_grad(x_shape, w, gy, kwargs, dtype, "im2col")  # default threads
+    for n_threads in (1, 3):
+        np.testing.assert_array_equal(
+            pyconv.conv2d_input(x_shape, w, gy, **kwargs, algorithm="im2col", n_threads=n_threads), one)
+
+
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @given(case=conv_cases(), seed=st.integers(0, 2**32 - 1))

@@ -124,9 +124,10 @@ const real *pyconv_gather_images_##sfx(const pyconv_gather_##sfx *g, int64_t img
 void pyconv_gather_pixels_##sfx(const pyconv_gather_##sfx *g, int64_t q0, int64_t n,          \
                                 int64_t *pix);                                                \
 /* col2im of n_planes consecutive (h_in, w_in) planes: plane p owns the kh*kw rows starting    \
- * at row p*kh*kw of col (each row h_out*w_out long). */                                      \
+ * at row p*kh*kw of col, each row h_out*w_out values, ld apart. */                            \
 pyconv_status pyconv_col2im_planes_##sfx(const pyconv_conv_shape *s, const real *col,        \
-                                         real *x, int64_t n_planes, int n_threads);           \
+                                         int64_t ld, real *x, int64_t n_planes,                \
+                                         int n_threads);                                      \
 /* The forward pass's output stage (conv/epilogue_t.h). */                                    \
 typedef struct {                                                                              \
     const real *bias;                                                                         \
