@@ -152,10 +152,9 @@ def plan(op, input_shape, weight_shape, stride=1, padding=0, dilation=1, groups=
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise TypeError(f"dtype: expected float32 or float64, got {dtype}")
-    geo = _weight_geometry(as_shape(input_shape, "input_shape", 4), as_shape(weight_shape, "weight_shape", 4),
-                           stride, padding, dilation, groups, input_name="input_shape",
-                           weight_name="weight_shape")
-    return _plan(op, geo, algorithm, dtype, effective_n_threads(n_threads))
+    return _planned(op, as_shape(input_shape, "input_shape", 4), as_shape(weight_shape, "weight_shape", 4),
+                    stride, padding, dilation, groups, algorithm, dtype, effective_n_threads(n_threads),
+                    input_name="input_shape", weight_name="weight_shape")
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
