@@ -52,6 +52,13 @@ PYCONV_INLINE int pyconv_threads_for(double work, int64_t parts, int n_threads)
     return parts < nt ? (int)PYCONV_MAX(parts, 1) : nt;
 }
 
+/* The same for a team that meets at barriers, `work` units between two of them. */
+PYCONV_INLINE int pyconv_team_threads_for(double work, int64_t parts, int n_threads)
+{
+    return pyconv_threads_for(work * (PYCONV_MIN_WORK_PER_THREAD / PYCONV_MIN_WORK_PER_BARRIER),
+                              parts, n_threads);
+}
+
 /* Runs body on a team of n_threads threads (exactly: the caller sized it). */
 pyconv_status pyconv_run_team(int n_threads, pyconv_team_fn body, const void *ctx,
                               pyconv_scratch scratch);

@@ -188,8 +188,7 @@ pyconv_status FN(pyconv_weight_implicit)(const pyconv_conv_shape *s, const real 
             (double)w.kpad * (double)w.ldc * (double)PYCONV_MIN(blk.kc, a.imgs * l);
         const int nt = PYCONV_MIN(
             pyconv_gemm_thread_count(k, s->c_out, a.imgs * l, w.kpad / blk.mr, n_threads),
-            pyconv_threads_for(between_barriers * (PYCONV_MIN_WORK_PER_THREAD / PYCONV_MIN_WORK_PER_BARRIER),
-                               w.kpad / blk.mr, n_threads));
+            pyconv_team_threads_for(between_barriers, w.kpad / blk.mr, n_threads));
         const pyconv_status st = pyconv_run_team(nt, FN(weight_chunk_team), &a, rows);
         if (st != PYCONV_OK) return st;
     }
