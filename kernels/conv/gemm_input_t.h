@@ -4,10 +4,10 @@
  * then col2im into gx. A 1x1, stride-1, unpadded convolution has gx = col: the GEMM writes it
  * directly, image by image. */
 
-/* Images per GEMM: one for a pointwise convolution (its patch matrix is gx itself), else enough
- * for PYCONV_MIN_GEMM_PIXELS columns: one small image's grad_output fills few micro-panels, and
- * each GEMM packs the weights again (ResNet-50's 512@14 stride 2 at batch 32, one GEMM per
- * 7x7 image: 122 ms against PyTorch's 83). A function of the shape only. */
+/* Images per GEMM at most: one for a pointwise convolution (its patch matrix is gx itself), else
+ * enough for PYCONV_MIN_GEMM_PIXELS columns: one small image's grad_output fills few
+ * micro-panels, and each GEMM packs the weights again (ResNet-50's 512@14 stride 2 at batch 32,
+ * one GEMM per 7x7 image: 122 ms against PyTorch's 83). The workspace is sized for it. */
 static int64_t FN(input_chunk_images)(const pyconv_conv_shape *s)
 {
     const int64_t l = PYCONV_MAX(s->h_out * s->w_out, 1);
@@ -73,8 +73,14 @@ pyconv_status FN(pyconv_input_gemm_col2im)(const pyconv_conv_shape *s, const rea
                                            const real *gy, real *gx, int n_threads)
 {
     const FN(input_args) a = {s, w, gy, gx};
-    return pyconv_parallel_chunks(s->n, FN(input_chunk_images)(s), n_threads, FN(input_images),
-                                  &a);
+    /* the images in whole rounds of one chunk per thread (pyconv_parallel_chunks runs a chunk
+     * left over with every thread inside it): as few rounds as the largest chunk allows, the
+     * chunks as equal as they come. A column's sums run in the same order whatever the GEMM's
+     * width, so the result does not depend on the chunks. */
+    const int64_t rounds = (s->n + n_threads * FN(input_chunk_images)(s) - 1) /
+                           (n_threads * FN(input_chunk_images)(s));
+    const int64_t chunk = PYCONV_MAX(1, (s->n + n_threads * rounds - 1) / (n_threads * rounds));
+    return pyconv_parallel_chunks(s->n, chunk, n_threads, FN(input_images), &a);
 }
 
 double FN(pyconv_input_gemm_col2im_workspace)(const pyconv_conv_shape *s, int n_threads)
