@@ -18,11 +18,12 @@ inplace:
 	$(PYTHON) setup.py -q build_ext --inplace -j 2
 
 ## test: install (editable) and run the whole test suite with the micro-kernel the CPU gets,
-## then again under each other one it can run (PYCONV_ARCH=reference, avx2, ...; pyconv.show_config)
+## then again under each other one it can run (PYCONV_ARCH=reference, avx2, ...; pyconv.show_config),
+## those runs with sleeping OpenMP workers (OMP_WAIT_POLICY=passive: the other thread-count rule)
 test: develop
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 	for arch in $$($(PYTHON) -c "from pyconv import _gemm; print(*(a for a in _gemm.archs() if a != _gemm.arch()))"); do \
-		echo "== PYCONV_ARCH=$$arch"; PYCONV_ARCH=$$arch $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) || exit 1; \
+		echo "== PYCONV_ARCH=$$arch OMP_WAIT_POLICY=passive"; PYCONV_ARCH=$$arch OMP_WAIT_POLICY=passive $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) || exit 1; \
 	done
 
 ## test-quick: the suite against the in-place build, without slow tests

@@ -3,9 +3,30 @@
 
 #include "common/ftz.h"
 
+#include <stdlib.h>
+#include <strings.h>
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+
+/* Whether idle OpenMP workers sleep rather than spin: set once, before any kernel runs, from the
+ * environment the OpenMP runtime read when it loaded; read-only afterwards. */
+static int workers_sleep = 0;
+
+#if defined(__GNUC__)
+__attribute__((constructor))
+#endif
+static void read_wait_policy(void)
+{
+    const char *policy = getenv("OMP_WAIT_POLICY");
+    workers_sleep = policy != NULL && strcasecmp(policy, "passive") == 0;
+}
+
+double pyconv_min_work_per_region(void)
+{
+    return workers_sleep ? PYCONV_MIN_WORK_PER_BARRIER : PYCONV_MIN_WORK_PER_THREAD;
+}
 
 pyconv_status pyconv_run_team(int n_threads, pyconv_team_fn body, const void *ctx,
                               pyconv_scratch scratch)

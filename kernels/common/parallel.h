@@ -35,28 +35,39 @@ typedef pyconv_status (*pyconv_team_fn)(const void *ctx, const pyconv_thread *th
 typedef pyconv_status (*pyconv_range_fn)(const void *ctx, int64_t lo, int64_t hi,
                                          const pyconv_thread *th);
 
-/* Fewest work units (multiply-adds, or values touched) worth one more thread: starting a
- * parallel region costs a few microseconds, about what one thread does in this many. */
+/* Fewest work units (multiply-adds, or values touched) worth one more thread when the idle
+ * workers spin: starting a parallel region then costs a few microseconds, about what one
+ * thread does in this many. */
 #define PYCONV_MIN_WORK_PER_THREAD (128.0 * 1024.0)
-/* The same between two barriers of a team: with sleeping workers (OMP_WAIT_POLICY=passive) a
- * barrier wakes its threads through the kernel, some tens of microseconds, so a thread's share
- * between two must be worth that (docs/performance.md, 2026-11-30: the weight gradient). */
+/* The same between two barriers of a team, and for a region's start when the idle workers
+ * sleep (OMP_WAIT_POLICY=passive): each then wakes its threads through the kernel, some tens of
+ * microseconds (docs/performance.md, "Threads": 2026-11-30). */
 #define PYCONV_MIN_WORK_PER_BARRIER (16.0 * PYCONV_MIN_WORK_PER_THREAD)
 
-/* Threads worth using for `work` units split into at most `parts` pieces: at most
- * n_threads, at least 1. */
-PYCONV_INLINE int pyconv_threads_for(double work, int64_t parts, int n_threads)
+/* Fewest work units worth one more thread for a parallel region: PYCONV_MIN_WORK_PER_THREAD, or
+ * PYCONV_MIN_WORK_PER_BARRIER when OMP_WAIT_POLICY=passive (read once, when the library loads,
+ * as the OpenMP runtime reads it). */
+double pyconv_min_work_per_region(void);
+
+/* Threads worth using for `work` units split into at most `parts` pieces, `min_work` units
+ * worth each thread: at most n_threads, at least 1. */
+PYCONV_INLINE int pyconv_threads_paid(double work, double min_work, int64_t parts, int n_threads)
 {
-    const double by_work = work / PYCONV_MIN_WORK_PER_THREAD;
+    const double by_work = work / min_work;
     int nt = by_work >= n_threads ? n_threads : by_work < 1 ? 1 : (int)by_work;
     return parts < nt ? (int)PYCONV_MAX(parts, 1) : nt;
+}
+
+/* Threads worth using for a parallel region of `work` units in at most `parts` pieces. */
+PYCONV_INLINE int pyconv_threads_for(double work, int64_t parts, int n_threads)
+{
+    return pyconv_threads_paid(work, pyconv_min_work_per_region(), parts, n_threads);
 }
 
 /* The same for a team that meets at barriers, `work` units between two of them. */
 PYCONV_INLINE int pyconv_team_threads_for(double work, int64_t parts, int n_threads)
 {
-    return pyconv_threads_for(work * (PYCONV_MIN_WORK_PER_THREAD / PYCONV_MIN_WORK_PER_BARRIER),
-                              parts, n_threads);
+    return pyconv_threads_paid(work, PYCONV_MIN_WORK_PER_BARRIER, parts, n_threads);
 }
 
 /* Runs body on a team of n_threads threads (exactly: the caller sized it). */

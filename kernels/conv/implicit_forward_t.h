@@ -229,7 +229,7 @@ static pyconv_status FN(forward_chunk)(const void *ctx, int64_t img, int64_t img
     const int64_t n_tasks = (c.pixels + c.mc - 1) / c.mc * c.pgroups;
     const pyconv_scratch block = {PYCONV_ARENA_CONV_1, c.layout.bytes};
     /* nt already counts the work: the tasks are spread over exactly that many threads */
-    return pyconv_parallel_for(n_tasks, (double)nt * PYCONV_MIN_WORK_PER_THREAD, nt,
+    return pyconv_parallel_for(n_tasks, (double)nt * pyconv_min_work_per_region(), nt,
                                FN(forward_blocks), &c, block);
 }
 

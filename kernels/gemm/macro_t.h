@@ -94,37 +94,40 @@ typedef struct {
     real alpha, beta;
     FN(pyconv_pack_fn) pack_a, pack_b;
     const void *a_ctx, *b_ctx;
-    real *b_block;  /* the packed B block, shared by the team */
+    real *b_block;    /* the packed B block the team shares; NULL: each thread packs its own */
+    int64_t a_elems;  /* ... after its A block, in its scratch */
     real *c;
     int64_t ldc;
 } FN(driver_args);
 
-/* The driver's team body: loops 5, 4 and 3 around the micro-kernel. */
-static pyconv_status FN(driver_team)(const void *ctx, const pyconv_thread *th)
+/* Loops 5, 4 and 3 around the micro-kernel over the columns [j0, j1) of C, by thread tid of nt
+ * that share the packed B block b_block: they pack disjoint micro-panels of each B block and
+ * meet at barriers around it (none when nt = 1); a_block is this thread's packed A block. */
+static void FN(driver_loops)(const FN(driver_args) *d, int64_t j0, int64_t j1, real *b_block,
+                             real *a_block, int tid, int nt)
 {
-    const FN(driver_args) *d = (const FN(driver_args) *)ctx;
     const pyconv_gemm_blocking blk = d->blk;
-    const int64_t mr = blk.mr, nr = blk.nr, nt = th->n_threads;
+    const int64_t mr = blk.mr, nr = blk.nr;
     int t_ic = 1, t_jr = 1;
-    choose_thread_grid(d->mp, (PYCONV_MIN(d->n, blk.nc) + nr - 1) / nr, th->n_threads, &t_ic, &t_jr);
-    const int ti = th->tid / t_jr, tj = th->tid % t_jr;
-    const FN(pyconv_a_source) a = {(const real *)th->scratch, NULL, NULL};
+    choose_thread_grid(d->mp, (PYCONV_MIN(j1 - j0, blk.nc) + nr - 1) / nr, nt, &t_ic, &t_jr);
+    const int ti = tid / t_jr, tj = tid % t_jr;
+    const FN(pyconv_a_source) a = {a_block, NULL, NULL};
     /* loop 5 around the micro-kernel: NC-wide column blocks of B and C */
-    for (int64_t jc = 0; jc < d->n; jc += blk.nc) {
-        const int64_t nc = PYCONV_MIN(blk.nc, d->n - jc);
+    for (int64_t jc = j0; jc < j1; jc += blk.nc) {
+        const int64_t nc = PYCONV_MIN(blk.nc, j1 - jc);
         const int64_t np = (nc + nr - 1) / nr;
         /* loop 4 around the micro-kernel: KC-deep slices of A and B */
         for (int64_t pc = 0; pc < d->k; pc += blk.kc) {
             const int64_t kc = PYCONV_MIN(blk.kc, d->k - pc);
             const real beta = pc == 0 ? d->beta : (real)1;
             /* everyone is done with the previous B block before it is overwritten */
-            if (jc > 0 || pc > 0) pyconv_team_barrier();
+            if (nt > 1 && (jc > j0 || pc > 0)) pyconv_team_barrier();
             /* the threads pack disjoint ranges of B micro-panels, complete before use */
-            const int64_t lo = np * th->tid / nt, hi = np * (th->tid + 1) / nt;
+            const int64_t lo = np * tid / nt, hi = np * (tid + 1) / nt;
             if (hi > lo)
                 d->pack_b(d->b_ctx, jc + lo * nr, PYCONV_MIN(hi * nr, nc) - lo * nr, pc, kc, nr,
-                          d->b_block + lo * kc * nr);
-            pyconv_team_barrier();
+                          b_block + lo * kc * nr);
+            if (nt > 1) pyconv_team_barrier();
             /* one (rows, micro-panel columns) part of the C block per thread */
             const int64_t i_lo = d->mp * ti / t_ic * mr;
             const int64_t i_hi = PYCONV_MIN(d->m, d->mp * (ti + 1) / t_ic * mr);
@@ -133,12 +136,29 @@ static pyconv_status FN(driver_team)(const void *ctx, const pyconv_thread *th)
             /* loop 3 around the micro-kernel: MC-tall row blocks of A and C */
             for (int64_t ic = i_lo; ic < i_hi; ic += blk.mc) {
                 const int64_t mc = PYCONV_MIN(blk.mc, i_hi - ic);
-                d->pack_a(d->a_ctx, ic, mc, pc, kc, mr, (real *)th->scratch);
-                FN(pyconv_macro_kernel)(d->arch, mc, nc, kc, jp_lo, jp_hi, d->alpha, &a,
-                                        d->b_block, kc * nr, beta, d->c + ic * d->ldc + jc, d->ldc);
+                d->pack_a(d->a_ctx, ic, mc, pc, kc, mr, a_block);
+                FN(pyconv_macro_kernel)(d->arch, mc, nc, kc, jp_lo, jp_hi, d->alpha, &a, b_block,
+                                        kc * nr, beta, d->c + ic * d->ldc + jc, d->ldc);
             }
         }
     }
+}
+
+/* The driver's team body: the whole C with the shared B block, or, without one, this thread's
+ * own share of C's micro-panel columns with its own B block and no barriers. */
+static pyconv_status FN(driver_team)(const void *ctx, const pyconv_thread *th)
+{
+    const FN(driver_args) *d = (const FN(driver_args) *)ctx;
+    real *a_block = (real *)th->scratch;
+    if (d->b_block != NULL) {
+        FN(driver_loops)(d, 0, d->n, d->b_block, a_block, th->tid, th->n_threads);
+        return PYCONV_OK;
+    }
+    int64_t lo, hi;
+    pyconv_team_share(th, (d->n + d->blk.nr - 1) / d->blk.nr, &lo, &hi);
+    if (hi > lo)
+        FN(driver_loops)(d, lo * d->blk.nr, PYCONV_MIN(hi * d->blk.nr, d->n), a_block + d->a_elems,
+                         a_block, 0, 1);
     return PYCONV_OK;
 }
 
@@ -160,17 +180,28 @@ pyconv_status FN(pyconv_gemm_driver)(int64_t m, int64_t n, int64_t k, real alpha
     d.alpha = alpha, d.beta = beta;
     d.pack_a = pack_a, d.pack_b = pack_b, d.a_ctx = a_ctx, d.b_ctx = b_ctx;
     d.c = c, d.ldc = ldc;
-    const int64_t np_max = (PYCONV_MIN(n, d.blk.nc) + nr - 1) / nr;  /* micro-panels of a B block */
+    const int64_t np_all = (n + nr - 1) / nr, np_max = (PYCONV_MIN(n, d.blk.nc) + nr - 1) / nr;
     const int64_t kc_max = PYCONV_MIN(k, d.blk.kc);
-    /* the B block is shared by the team (the caller's arena); each thread packs its own A
-     * block, its scratch */
-    d.b_block = (real *)pyconv_arena_get(PYCONV_ARENA_GEMM_B,
-                                         (size_t)(np_max * nr * kc_max) * sizeof(real));
-    if (d.b_block == NULL) return PYCONV_ERR_NOMEM;
-    const pyconv_scratch a_block = {
-        PYCONV_ARENA_GEMM_A, (size_t)(PYCONV_MIN(d.mp * mr, d.blk.mc) * kc_max) * sizeof(real)};
-    return pyconv_run_team(pyconv_gemm_thread_count(m, n, k, d.mp * np_max, n_threads),
-                           FN(driver_team), &d, a_block);
+    const int nt = pyconv_gemm_thread_count(m, n, k, d.mp * np_max, n_threads);
+    const int64_t line = PYCONV_ALIGN / (int64_t)sizeof(real);
+    d.a_elems = (PYCONV_MIN(d.mp * mr, d.blk.mc) * kc_max + line - 1) / line * line;
+    pyconv_scratch scratch = {PYCONV_ARENA_GEMM_A, (size_t)d.a_elems * sizeof(real)};
+    /* A of one MC block and columns enough for every thread: each thread takes its own columns
+     * and packs all of A (at most MC x K, against MC x K x its columns of products) and its own
+     * B, so the team never meets at a barrier -- each of which costs some tens of microseconds
+     * when the idle workers sleep. Otherwise the team shares each packed B block (in the
+     * caller's arena) and each thread packs the A rows it multiplies. */
+    if (nt > 1 && d.mp * mr <= d.blk.mc && np_all >= PYCONV_GEMM_MIN_PANELS_PER_THREAD * nt) {
+        const int64_t np_own = PYCONV_MIN((np_all + nt - 1) / nt, np_max);
+        scratch.bytes += (size_t)(np_own * nr * kc_max) * sizeof(real);
+    } else {
+        /* the B block is shared by the team (the caller's arena); each thread packs its own A
+         * block, its scratch */
+        d.b_block = (real *)pyconv_arena_get(PYCONV_ARENA_GEMM_B,
+                                             (size_t)(np_max * nr * kc_max) * sizeof(real));
+        if (d.b_block == NULL) return PYCONV_ERR_NOMEM;
+    }
+    return pyconv_run_team(nt, FN(driver_team), &d, scratch);
 }
 
 pyconv_status FN(pyconv_gemm)(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
