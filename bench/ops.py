@@ -306,9 +306,16 @@ def onnx_call(onnxruntime, layer, arrays, n_threads):
 
 def bind_network(case, impl, arrays, n_threads, *, pyconv=None, torch=None, onnxruntime=None):
     """The no-argument call that runs every op of the network case with `impl` (pyconv with its
-    algorithm="auto"); PyTorch's thread count is process-wide: the caller sets it."""
+    algorithm="auto"); PyTorch's thread count is process-wide: the caller sets it.
+
+    Inference runs each library as it serves a trained model: ONNX Runtime packs the model's
+    constant weights when it loads it, pyconv's inference layers (pyconv.torch.convert(model,
+    fuse=True)) hold theirs as a pyconv.PackedWeight, packed here before the timing; PyTorch's
+    eager conv2d packs them on every call. A training step packs them on every call everywhere."""
     if impl == "onnxruntime":
         return onnx_call(onnxruntime, case.layer, arrays, n_threads)
+    if impl == "pyconv" and case.mode == "inference" and "weight" in arrays:
+        arrays = dict(arrays, weight=pyconv.PackedWeight(arrays["weight"], groups=case.layer.groups))
     per_op = "pyconv-auto" if impl == "pyconv" and case.ops[0] in CONV_OPS else impl
     calls = [bind(Case(case.layer, op), per_op, arrays, n_threads, pyconv=pyconv, torch=torch) for op in case.ops]
     if len(calls) == 1:

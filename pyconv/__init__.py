@@ -11,7 +11,7 @@ from pyconv._threads import get_num_threads, set_num_threads
 from pyconv.adaptive import (adaptive_avg_pool1d, adaptive_avg_pool1d_backward, adaptive_avg_pool2d,
                              adaptive_avg_pool2d_backward, adaptive_max_pool1d, adaptive_max_pool1d_backward,
                              adaptive_max_pool2d, adaptive_max_pool2d_backward)
-from pyconv.conv import col2im, im2col, plan
+from pyconv.conv import PackedWeight, col2im, im2col, plan
 from pyconv.conv_variants import (conv1d, conv1d_input, conv1d_weight, conv2d, conv2d_bias, conv2d_input,
                                   conv2d_weight, conv_transpose1d, conv_transpose1d_input, conv_transpose1d_weight,
                                   conv_transpose2d, conv_transpose2d_input, conv_transpose2d_weight, fold,
@@ -29,7 +29,7 @@ def get_include():
 
 
 __all__ = [
-    "adaptive_avg_pool1d", "adaptive_avg_pool1d_backward", "adaptive_avg_pool2d", "adaptive_avg_pool2d_backward",
+    "PackedWeight", "adaptive_avg_pool1d", "adaptive_avg_pool1d_backward", "adaptive_avg_pool2d", "adaptive_avg_pool2d_backward",
     "adaptive_max_pool1d", "adaptive_max_pool1d_backward", "adaptive_max_pool2d", "adaptive_max_pool2d_backward",
     "avg_pool1d", "avg_pool1d_backward", "avg_pool2d", "avg_pool2d_backward", "col2im", "conv1d", "conv1d_input",
     "conv1d_weight", "conv2d", "conv2d_bias", "conv2d_input", "conv2d_weight", "conv_transpose1d",

@@ -95,6 +95,15 @@ def as_float_array(value, name, dtype=None, *, ndim=None):
     return np.ascontiguousarray(arr, dtype=target)
 
 
+def aligned_empty(size, dtype, alignment=64):
+    """An uninitialized 1-d array of `size` elements whose data starts on an `alignment`-byte
+    boundary (the kernels' PYCONV_ALIGN, which their packed buffers need)."""
+    dtype = np.dtype(dtype)
+    buffer = np.empty(size + alignment // dtype.itemsize, dtype)
+    start = (-buffer.ctypes.data % alignment) // dtype.itemsize
+    return buffer[start:start + size]
+
+
 def as_float_matrix(value, name, dtype=None):
     """(matrix, transposed): a 2-d float array of `dtype` whose columns have unit stride, and
     whether it is value's transpose. Arrays whose rows or columns are contiguous (C or F

@@ -48,17 +48,39 @@ cdef inline ck.floating *ptr(ck.floating[::1] a) noexcept nogil:
     return &a[0] if a.shape[0] else NULL
 
 
+def packed_size(geometry, int real_size):
+    """Elements of the packed form of a weight for geometry's convolution (pack_weight)."""
+    cdef ck.conv_shape s = _shape(geometry)
+    return ck.conv2d_packed_size(&s, real_size)
+
+
+def pack_weight(geometry, const ck.floating[::1] w, ck.floating[::1] packed, int n_threads):
+    """packed <- w as the implicit GEMM forward pass reads it, for the micro-kernel in use."""
+    cdef ck.conv_shape s = _shape(geometry)
+    check_len(w.shape[0], geometry.weight_size, "weight")
+    check_len(packed.shape[0], ck.conv2d_packed_size(&s, sizeof(ck.floating)), "packed")
+    cdef int status
+    with nogil:
+        status = ck.conv2d_pack_weight(&s, cptr(w), ptr(packed), n_threads)
+    check_status(status, "pack_weight")
+
+
 def conv2d(str algorithm, geometry, const ck.floating[::1] x, const ck.floating[::1] w,
-           const ck.floating[::1] bias, const ck.floating[::1] residual, activation,
-           ck.floating[::1] y, int n_threads):
-    """y <- activation(conv2d(x, w) + bias + residual) (bias, residual, activation may be None)."""
+           const ck.floating[::1] packed, const ck.floating[::1] bias,
+           const ck.floating[::1] residual, activation, ck.floating[::1] y, int n_threads):
+    """y <- activation(conv2d(x, w) + bias + residual) (bias, residual, activation may be None;
+    packed: None, or w as pack_weight packed it)."""
     cdef ck.conv_shape s = _shape(geometry)
     cdef int algo = ALGORITHMS[algorithm], act = ACTIVATIONS[activation]
     check_len(x.shape[0], geometry.input_size, "input")
     check_len(w.shape[0], geometry.weight_size, "weight")
     check_len(y.shape[0], geometry.output_size, "out")
+    cdef const ck.floating *pk = NULL
     cdef const ck.floating *b = NULL
     cdef const ck.floating *r = NULL
+    if packed is not None:
+        check_len(packed.shape[0], ck.conv2d_packed_size(&s, sizeof(ck.floating)), "packed")
+        pk = cptr(packed)
     if bias is not None:
         check_len(bias.shape[0], s.c_out, "bias")
         b = cptr(bias)
@@ -67,7 +89,7 @@ def conv2d(str algorithm, geometry, const ck.floating[::1] x, const ck.floating[
         r = cptr(residual)
     cdef int status
     with nogil:
-        status = ck.conv2d(&s, algo, cptr(x), cptr(w), b, r, act, ptr(y), n_threads)
+        status = ck.conv2d_packed(&s, algo, cptr(x), cptr(w), pk, b, r, act, ptr(y), n_threads)
     check_status(status, "conv2d")
 
 

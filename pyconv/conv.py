@@ -21,7 +21,7 @@ import numpy as np
 
 from pyconv import _conv
 from pyconv._args import (
-    MAX_ELEMENTS, Remembered, as_float_array, as_int, as_pair, as_shape, cache_key, check_shape,
+    MAX_ELEMENTS, Remembered, aligned_empty, as_float_array, as_int, as_pair, as_shape, cache_key, check_shape,
     check_size, conv_padding, output_array, output_size)
 from pyconv._geometry import ConvGeometry, check_int64
 from pyconv._threads import effective_n_threads
@@ -157,6 +157,44 @@ def plan(op, input_shape, weight_shape, stride=1, padding=0, dilation=1, groups=
                     input_name="input_shape", weight_name="weight_shape")
 
 
+class PackedWeight:
+    """A conv2d weight packed once for many forward passes (inference), as ONNX Runtime packs a
+    model's constant weights when it loads it: conv2d(input, packed, ...) then does not pack the
+    weight again on every call. The implicit-GEMM forward pass reads the packed form (it runs
+    most layers with few pixels per call, e.g. batch 1); the other algorithms, and the other ops
+    given a PackedWeight, read `weight`: a read-only copy taken when packing, so later changes
+    to the caller's array do not reach it (pack again after changing the weights).
+
+    >>> packed = pyconv.PackedWeight(weight)            # (C_out, C_in / groups, kh, kw)
+    >>> y = pyconv.conv2d(x, packed, bias, padding=1)   # as pyconv.conv2d(x, weight, ...)
+    """
+    __slots__ = ("weight", "groups", "_packed")
+
+    def __init__(self, weight, groups=1):
+        w = np.array(as_float_array(weight, "weight", ndim=4), copy=True)
+        w.flags.writeable = False
+        self.groups = as_int(groups, "groups", minimum=1)
+        c_out, c_in_g, kh, kw = w.shape
+        # any geometry of this weight packs it the same: the smallest one it fits
+        geo = _weight_geometry((1, c_in_g * self.groups, kh, kw), w.shape, 1, 0, 1, self.groups)
+        self._packed = aligned_empty(_conv.packed_size(geo, w.itemsize), w.dtype)
+        _conv.pack_weight(geo, w.reshape(-1), self._packed, effective_n_threads(None))
+        self.weight = w
+
+    shape = property(lambda self: self.weight.shape)
+    dtype = property(lambda self: self.weight.dtype)
+    ndim = property(lambda self: self.weight.ndim)
+
+    def __array__(self, dtype=None, copy=None):
+        return np.array(self.weight, dtype=dtype, copy=True) if copy else np.asarray(self.weight, dtype)
+
+    def __reduce__(self):
+        return PackedWeight, (self.weight, self.groups)
+
+    def __repr__(self):
+        return f"PackedWeight(shape={self.shape}, dtype={self.dtype}, groups={self.groups})"
+
+
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
            algorithm="auto", out=None, n_threads=None, activation=None, residual=None):
     """2-D convolution (cross-correlation) of input (N, C_in, H, W) with weight
@@ -168,8 +206,15 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     Fused output stage, for inference: y = activation(conv + bias + residual), applied where
     the kernel stores y (one pass over the output). activation: None, "relu", "relu6", "silu",
     "sigmoid" or "tanh"; residual: an array of the output's shape (a ResNet block's shortcut),
-    which out= must not overlap."""
+    which out= must not overlap. weight may be a PackedWeight (packed for the same groups)."""
     x = as_float_array(input, "input", ndim=4)
+    packed = None
+    if isinstance(weight, PackedWeight):
+        if as_int(groups, "groups", minimum=1) != weight.groups:
+            raise ValueError(f"groups: the weight was packed for groups={weight.groups}, got {groups!r}")
+        # another dtype's packed form does not serve: the weight is cast, as any weight is
+        packed = weight._packed if weight.dtype == x.dtype else None
+        weight = weight.weight
     w = as_float_array(weight, "weight", x.dtype, ndim=4)
     p = _planned("conv2d", x.shape, w.shape, stride, padding, dilation, groups, algorithm, x.dtype,
                  effective_n_threads(n_threads))
@@ -186,7 +231,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     for arr, name in [(x, "input"), (w, "weight"), (bias, "bias"), (residual, "residual")]:
         if arr is not None and np.may_share_memory(y, arr):
             raise ValueError(f"out: must not overlap {name}")
-    _conv.conv2d(p.algorithm, geo, x.reshape(-1), w.reshape(-1), bias,
+    _conv.conv2d(p.algorithm, geo, x.reshape(-1), w.reshape(-1), packed, bias,
                  None if residual is None else residual.reshape(-1), activation, y.reshape(-1),
                  p.n_threads)
     return y

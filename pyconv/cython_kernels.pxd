@@ -83,6 +83,15 @@ cdef int col2im(const conv_shape *s, const floating *col, floating *x, int n_thr
 cdef int conv2d(const conv_shape *s, int algorithm, const floating *x, const floating *w,
                 const floating *bias, const floating *residual, int activation, floating *y,
                 int n_threads) noexcept nogil
+# Weights packed once for many forward passes (inference): conv2d_pack_weight writes w (only the
+# sizes and groups of s matter) as the implicit GEMM reads it, conv2d_packed_size(s, sizeof(real))
+# elements, 64-byte aligned (PYCONV_STATUS_ARG otherwise), for the micro-kernel in use; conv2d_packed is conv2d with w also given packed (NULL:
+# conv2d), the algorithms other than the implicit GEMM reading w.
+cdef int64_t conv2d_packed_size(const conv_shape *s, int real_size) noexcept nogil
+cdef int conv2d_pack_weight(const conv_shape *s, const floating *w, floating *packed, int n_threads) noexcept nogil
+cdef int conv2d_packed(const conv_shape *s, int algorithm, const floating *x, const floating *w,
+                       const floating *packed, const floating *bias, const floating *residual,
+                       int activation, floating *y, int n_threads) noexcept nogil
 # Backward; each overwrites its output: gx (n, c_in, h_in, w_in), gw (c_out, c_in/groups, kh, kw),
 # gb (c_out,).
 cdef int conv2d_input(const conv_shape *s, int algorithm, const floating *w, const floating *gy,

@@ -67,6 +67,28 @@ cdef int conv2d(const conv_shape *s, int algorithm, const floating *x, const flo
                                  <pyconv_activation>activation, y, n_threads)
 
 
+cdef int64_t conv2d_packed_size(const conv_shape *s, int real_size) noexcept nogil:
+    return pyconv_conv2d_packed_size_f32(s) if real_size == 4 else pyconv_conv2d_packed_size_f64(s)
+
+
+cdef int conv2d_pack_weight(const conv_shape *s, const floating *w, floating *packed, int n_threads) noexcept nogil:
+    if floating is float:
+        return pyconv_conv2d_pack_weight_f32(s, w, packed, n_threads)
+    else:
+        return pyconv_conv2d_pack_weight_f64(s, w, packed, n_threads)
+
+
+cdef int conv2d_packed(const conv_shape *s, int algorithm, const floating *x, const floating *w,
+                       const floating *packed, const floating *bias, const floating *residual,
+                       int activation, floating *y, int n_threads) noexcept nogil:
+    if floating is float:
+        return pyconv_conv2d_packed_f32(s, <pyconv_algorithm>algorithm, x, w, packed, bias, residual,
+                                        <pyconv_activation>activation, y, n_threads)
+    else:
+        return pyconv_conv2d_packed_f64(s, <pyconv_algorithm>algorithm, x, w, packed, bias, residual,
+                                        <pyconv_activation>activation, y, n_threads)
+
+
 cdef int conv2d_input(const conv_shape *s, int algorithm, const floating *w, const floating *gy,
                       floating *gx, int n_threads) noexcept nogil:
     if floating is float:

@@ -349,7 +349,9 @@ class FusedConv2d(torch.nn.Module):
     """An inference-only convolution with its output stage fused (pyconv.conv2d's activation=
     and residual=): y = activation(conv(x) + bias + residual), BatchNorm already folded into
     weight and bias. Made by convert(model, fuse=True); its tensors are buffers, not
-    parameters, and it refuses inputs that need a gradient."""
+    parameters, and it refuses inputs that need a gradient. The weight is packed once for the
+    kernels (pyconv.PackedWeight), and again only after the weight buffer changes (a new
+    tensor, or an in-place change: its version counter)."""
 
     def __init__(self, weight, bias, stride, padding, dilation, groups, activation=None, *,
                  algorithm="auto", n_threads=None):
@@ -359,6 +361,17 @@ class FusedConv2d(torch.nn.Module):
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
         self.activation = activation
         self.algorithm, self.n_threads = algorithm, n_threads
+        # (the weight tensor when packed -- held, so that no new tensor can take its address --,
+        # its version counter then, the groups, the PackedWeight)
+        self._packed = (None, None, None, None)
+
+    def _packed_weight(self):
+        """The weight as a PackedWeight, packed when the buffer is new or changed since."""
+        tensor, version, groups, packed = self._packed
+        if tensor is not self.weight or version != self.weight._version or groups != self.groups:
+            packed = pyconv.PackedWeight(_as_numpy(self.weight, "weight"), self.groups)
+            self._packed = (self.weight, self.weight._version, self.groups, packed)
+        return packed
 
     def forward(self, input, residual=None):
         if torch.is_grad_enabled() and (input.requires_grad or (residual is not None and residual.requires_grad)):
@@ -368,7 +381,7 @@ class FusedConv2d(torch.nn.Module):
 
         def run(x, r):
             return torch.from_numpy(pyconv.conv2d(
-                _as_numpy(x, "input"), _as_numpy(self.weight, "weight"),
+                _as_numpy(x, "input"), self._packed_weight(),
                 None if self.bias is None else _as_numpy(self.bias, "bias"), self.stride, self.padding,
                 self.dilation, self.groups, algorithm=self.algorithm, n_threads=self.n_threads,
                 activation=self.activation, residual=None if r is None else _as_numpy(r, "residual")))

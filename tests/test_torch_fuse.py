@@ -104,3 +104,30 @@ def test_fused_layers_are_inference_only():
         fused(x)
     with torch.no_grad():
         assert fused(x).shape == (1, 4, 6, 6)
+
+
+def test_fused_weight_is_packed_again_after_it_changes():
+    """The fused layer packs its weight once; an in-place change (load_state_dict, copy_), a new
+    tensor or a new dtype is seen, and the result follows the weight."""
+    model = nn.Sequential(nn.Conv2d(3, 40, 3, padding=1), nn.ReLU()).eval()
+    fused = pt.convert(model, fuse=True)
+    layer = next(m for m in fused.modules() if isinstance(m, pt.FusedConv2d))
+    x = torch.randn(1, 3, 7, 7)
+
+    def expected():
+        return torch.relu(torch.nn.functional.conv2d(x.to(layer.weight.dtype), layer.weight, layer.bias,
+                                                     padding=1))
+    with torch.no_grad():
+        np.testing.assert_allclose(fused(x).numpy(), expected().numpy(), rtol=1e-5, atol=1e-5)
+        first = layer._packed_weight()
+        assert layer._packed_weight() is first  # packed once
+        layer.weight.mul_(-2)
+        np.testing.assert_allclose(fused(x).numpy(), expected().numpy(), rtol=1e-5, atol=1e-5)
+        layer.load_state_dict({"weight": torch.randn_like(layer.weight), "bias": layer.bias})
+        np.testing.assert_allclose(fused(x).numpy(), expected().numpy(), rtol=1e-5, atol=1e-5)
+        layer.weight = torch.randn_like(layer.weight)
+        np.testing.assert_allclose(fused(x).numpy(), expected().numpy(), rtol=1e-5, atol=1e-5)
+        fused.double()
+        x = x.double()
+        np.testing.assert_allclose(fused(x).numpy(), expected().numpy(), rtol=1e-12, atol=1e-12)
+        assert layer._packed_weight().dtype == np.float64

@@ -139,9 +139,10 @@ typedef struct {                                                                
 pyconv_status pyconv_forward_direct_##sfx(const pyconv_conv_shape *s, const real *x,         \
                                           const real *w, const pyconv_epilogue_##sfx *ep,     \
                                           real *y, int n_threads);                            \
-/* flipped: w are the weights of the convolution whose stride-1 input gradient this is */    \
+/* flipped: w are the weights of the convolution whose stride-1 input gradient this is;       \
+ * packed: w as pyconv_conv2d_pack_weight packs them (not flipped), or NULL */                 \
 pyconv_status pyconv_forward_implicit_##sfx(const pyconv_conv_shape *s, const real *x,       \
-                                            const real *w, int flipped,                       \
+                                            const real *w, int flipped, const real *packed,   \
                                             const pyconv_epilogue_##sfx *ep, real *y,         \
                                             int n_threads);                                   \
 pyconv_status pyconv_forward_pointwise_##sfx(const pyconv_conv_shape *s, const real *x,      \

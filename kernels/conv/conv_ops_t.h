@@ -6,6 +6,15 @@ pyconv_status FN(pyconv_conv2d)(const pyconv_conv_shape *s, pyconv_algorithm alg
                                 const real *residual, pyconv_activation activation, real *y,
                                 int n_threads)
 {
+    return FN(pyconv_conv2d_packed)(s, algorithm, x, w, NULL, bias, residual, activation, y, n_threads);
+}
+
+pyconv_status FN(pyconv_conv2d_packed)(const pyconv_conv_shape *s, pyconv_algorithm algorithm,
+                                       const real *x, const real *w, const real *packed,
+                                       const real *bias, const real *residual,
+                                       pyconv_activation activation, real *y, int n_threads)
+{
+    if (packed != NULL && (uintptr_t)packed % PYCONV_ALIGN != 0) return PYCONV_ERR_ARG;
     if (activation < PYCONV_ACT_NONE || activation > PYCONV_ACT_TANH) return PYCONV_ERR_ARG;
     const FN(pyconv_epilogue) ep = {bias, residual, activation};
     pyconv_conv_plan plan;
@@ -14,7 +23,7 @@ pyconv_status FN(pyconv_conv2d)(const pyconv_conv_shape *s, pyconv_algorithm alg
     if (st != PYCONV_OK) return st;
     switch (plan.method) {
     case PYCONV_METHOD_NONE: return PYCONV_OK;
-    case PYCONV_METHOD_IMPLICIT_GEMM: return FN(pyconv_forward_implicit)(s, x, w, 0, &ep, y, n_threads);
+    case PYCONV_METHOD_IMPLICIT_GEMM: return FN(pyconv_forward_implicit)(s, x, w, 0, packed, &ep, y, n_threads);
     case PYCONV_METHOD_GEMM_POINTWISE: return FN(pyconv_forward_pointwise)(s, x, w, &ep, y, n_threads);
     case PYCONV_METHOD_WINOGRAD: return FN(pyconv_forward_winograd)(s, x, w, &ep, y, n_threads);
     case PYCONV_METHOD_DEPTHWISE: return FN(pyconv_forward_depthwise)(s, x, w, &ep, y, n_threads);

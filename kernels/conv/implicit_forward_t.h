@@ -260,16 +260,44 @@ static int64_t FN(forward_chunk_images)(const pyconv_conv_shape *s)
     return (PYCONV_MIN_GEMM_PIXELS + l - 1) / l;
 }
 
+/* W_g^T of every group as whole K x NR micro-panels, into dst, on up to n_threads threads. */
+static pyconv_status FN(pack_weights_ahead)(const FN(forward_args) *f, real *dst, int n_threads)
+{
+    const pyconv_conv_shape *s = f->in.s;
+    const int64_t nr = pyconv_gemm_active_arch()->FN(blocking).nr, k = s->c_in / s->groups * s->kh * s->kw;
+    const int64_t panels = (s->c_out / s->groups + nr - 1) / nr;
+    const FN(pack_args) pack = {f, dst};
+    return pyconv_parallel_for(s->groups * panels, (double)(s->groups * panels * nr * k), n_threads,
+                               FN(pack_weights), &pack, PYCONV_NO_SCRATCH);
+}
+
+int64_t FN(pyconv_conv2d_packed_size)(const pyconv_conv_shape *s)
+{
+    const int64_t nr = pyconv_gemm_active_arch()->FN(blocking).nr;
+    return s->groups * ((s->c_out / s->groups + nr - 1) / nr) * nr * (s->c_in / s->groups) * s->kh * s->kw;
+}
+
+pyconv_status FN(pyconv_conv2d_pack_weight)(const pyconv_conv_shape *s, const real *w, real *packed,
+                                            int n_threads)
+{
+    if (pyconv_conv_shape_check(s, NULL, 0) != PYCONV_OK || n_threads < 1 ||
+        (uintptr_t)packed % PYCONV_ALIGN != 0)
+        return PYCONV_ERR_ARG;
+    FN(forward_args) f;
+    memset(&f, 0, sizeof f);
+    f.in.s = s;
+    f.w = w;
+    return FN(pack_weights_ahead)(&f, packed, n_threads);
+}
+
 /* Needs pyconv_gather_fits(s). */
 pyconv_status FN(pyconv_forward_implicit)(const pyconv_conv_shape *s, const real *x,
-                                          const real *w, int flipped, const FN(pyconv_epilogue) *ep,
-                                          real *y, int n_threads)
+                                          const real *w, int flipped, const real *packed,
+                                          const FN(pyconv_epilogue) *ep, real *y, int n_threads)
 {
     if (!pyconv_gather_fits(s)) return PYCONV_ERR_ARG;
     if (s->n == 0 || s->h_out * s->w_out == 0 || s->c_out == 0) return PYCONV_OK;
     const pyconv_gemm_blocking blk = pyconv_gemm_active_arch()->FN(blocking);
-    const int64_t nr = blk.nr, k = s->c_in / s->groups * s->kh * s->kw;
-    const int64_t panels = (s->c_out / s->groups + nr - 1) / nr;
     const FN(forward_layout) layout = FN(forward_layout_of)(s, &blk);
     char *ws = (char *)pyconv_arena_get(PYCONV_ARENA_GEMM_B, layout.bytes);
     if (ws == NULL) return PYCONV_ERR_NOMEM;
@@ -278,12 +306,10 @@ pyconv_status FN(pyconv_forward_implicit)(const pyconv_conv_shape *s, const real
     f.y = y;
     f.w = w;
     f.flipped = flipped;
-    f.w_packed = NULL;
+    f.w_packed = packed;
     FN(pyconv_gather_init)(&f.in, s, x, (int64_t *)(ws + layout.tap_off));
-    if (!FN(pack_as_needed)(s, &blk)) {
-        const FN(pack_args) pack = {&f, (real *)(ws + layout.w_packed)};
-        const pyconv_status st = pyconv_parallel_for(s->groups * panels, (double)(s->groups * panels * nr * k),
-                                                     n_threads, FN(pack_weights), &pack, PYCONV_NO_SCRATCH);
+    if (packed == NULL && !FN(pack_as_needed)(s, &blk)) {
+        const pyconv_status st = FN(pack_weights_ahead)(&f, (real *)(ws + layout.w_packed), n_threads);
         if (st != PYCONV_OK) return st;
         f.w_packed = (const real *)(ws + layout.w_packed);
     }

@@ -30,7 +30,7 @@ pyconv_status FN(pyconv_input_transposed)(const pyconv_conv_shape *s, int implic
     pyconv_conv_shape t;
     if (!pyconv_input_as_forward(s, &t)) return PYCONV_ERR_ARG;
     const FN(pyconv_epilogue) none = {NULL, NULL, PYCONV_ACT_NONE};
-    if (implicit) return FN(pyconv_forward_implicit)(&t, gy, w, 1, &none, gx, n_threads);
+    if (implicit) return FN(pyconv_forward_implicit)(&t, gy, w, 1, NULL, &none, gx, n_threads);
     const real *w_t = FN(flipped_weights)(s, w);
     return w_t == NULL ? PYCONV_ERR_NOMEM : FN(pyconv_forward_direct)(&t, gy, w_t, &none, gx, n_threads);
 }

@@ -139,6 +139,21 @@ pyconv_status pyconv_conv2d_##sfx(const pyconv_conv_shape *s, pyconv_algorithm a
                                   const real *x, const real *w, const real *bias,            \
                                   const real *residual, pyconv_activation activation,        \
                                   real *y, int n_threads);                                   \
+/* ---- weights packed once for many forward passes (inference) --------------------------- */ \
+/* The implicit GEMM's packed form of w (c_out, c_in/groups, kh, kw; only those sizes and     */ \
+/* groups of s matter): pyconv_conv2d_packed_size elements, 64-byte aligned, for the         */ \
+/* micro-kernel in use (PYCONV_STATUS_ARG for a buffer not so aligned).                      */ \
+int64_t pyconv_conv2d_packed_size_##sfx(const pyconv_conv_shape *s);                         \
+pyconv_status pyconv_conv2d_pack_weight_##sfx(const pyconv_conv_shape *s, const real *w,     \
+                                              real *packed, int n_threads);                  \
+/* pyconv_conv2d with w also given packed (NULL: as pyconv_conv2d); the methods other than   */ \
+/* the implicit GEMM read w                                                                  */ \
+pyconv_status pyconv_conv2d_packed_##sfx(const pyconv_conv_shape *s,                         \
+                                         pyconv_algorithm algorithm, const real *x,          \
+                                         const real *w, const real *packed,                  \
+                                         const real *bias, const real *residual,             \
+                                         pyconv_activation activation, real *y,              \
+                                         int n_threads);                                     \
 /* gx (n, c_in, h_in, w_in) is overwritten */                                                \
 pyconv_status pyconv_conv2d_input_##sfx(const pyconv_conv_shape *s, pyconv_algorithm algorithm,\
                                         const real *w, const real *gy, real *gx,             \
