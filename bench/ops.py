@@ -309,13 +309,18 @@ def bind_network(case, impl, arrays, n_threads, *, pyconv=None, torch=None, onnx
     algorithm="auto"); PyTorch's thread count is process-wide: the caller sets it.
 
     Inference runs each library as it serves a trained model: ONNX Runtime packs the model's
-    constant weights when it loads it, pyconv's inference layers (pyconv.torch.convert(model,
-    fuse=True)) hold theirs as a pyconv.PackedWeight, packed here before the timing; PyTorch's
-    eager conv2d packs them on every call. A training step packs them on every call everywhere."""
+    constant weights when it loads it and takes its outputs from its own memory pool; pyconv's
+    convolutions run with the weight packed once (a pyconv.PackedWeight, as
+    pyconv.torch.convert(model, fuse=True) layers hold theirs) into one output array reused
+    (out=), both set up here before the timing; PyTorch's eager conv2d packs the weight and
+    allocates the output on every call. A training step does both on every call everywhere."""
     if impl == "onnxruntime":
         return onnx_call(onnxruntime, case.layer, arrays, n_threads)
-    if impl == "pyconv" and case.mode == "inference" and "weight" in arrays:
-        arrays = dict(arrays, weight=pyconv.PackedWeight(arrays["weight"], groups=case.layer.groups))
+    if impl == "pyconv" and case.mode == "inference" and case.ops == ("conv2d",):
+        conv = Case(case.layer, "conv2d")
+        packed = dict(arrays, weight=pyconv.PackedWeight(arrays["weight"], groups=case.layer.groups))
+        out = numpy_call(pyconv, conv, packed, n_threads=n_threads)()
+        return numpy_call(pyconv, conv, packed, n_threads=n_threads, out=out)
     per_op = "pyconv-auto" if impl == "pyconv" and case.ops[0] in CONV_OPS else impl
     calls = [bind(Case(case.layer, op), per_op, arrays, n_threads, pyconv=pyconv, torch=torch) for op in case.ops]
     if len(calls) == 1:
