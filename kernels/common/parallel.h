@@ -44,6 +44,11 @@ typedef pyconv_status (*pyconv_range_fn)(const void *ctx, int64_t lo, int64_t hi
  * microseconds (docs/performance.md, "Threads": 2026-11-30). */
 #define PYCONV_MIN_WORK_PER_BARRIER (16.0 * PYCONV_MIN_WORK_PER_THREAD)
 
+/* Work units of one value read or written by a memory-bound loop (pooling, im2col / col2im,
+ * padding, summing partial results), where the other units are the micro-kernel's multiply-adds:
+ * moving a value costs about as long as this many of them (docs/performance.md, "Threads"). */
+#define PYCONV_WORK_PER_VALUE 16.0
+
 /* Fewest work units worth one more thread for a parallel region: PYCONV_MIN_WORK_PER_THREAD, or
  * PYCONV_MIN_WORK_PER_BARRIER when OMP_WAIT_POLICY=passive (read once, when the library loads,
  * as the OpenMP runtime reads it). */

@@ -48,7 +48,8 @@ pyconv_status FN(pyconv_col2im_planes)(const pyconv_conv_shape *s, const real *c
 {
     const FN(col2im_args) a = {s, col, ld, x};
     return pyconv_parallel_for(n_planes,
-                               (double)n_planes * (double)(s->kh * s->kw * s->h_out * s->w_out),
+                               (double)n_planes * (double)(s->kh * s->kw * s->h_out * s->w_out) *
+                                   PYCONV_WORK_PER_VALUE,
                                n_threads, FN(col2im_planes_task), &a, PYCONV_NO_SCRATCH);
 }
 

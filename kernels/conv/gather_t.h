@@ -58,8 +58,8 @@ const real *FN(pyconv_gather_images)(const FN(pyconv_gather) *g, int64_t img, in
                                          (size_t)(n_planes * plane) * sizeof(real));
     if (buf == NULL) return NULL;
     const FN(pad_args) a = {g, x, buf};
-    return pyconv_parallel_for(n_planes, (double)n_planes * (double)plane, n_threads,
-                               FN(pad_planes), &a, PYCONV_NO_SCRATCH) == PYCONV_OK ? buf : NULL;
+    return pyconv_parallel_for(n_planes, (double)n_planes * (double)plane * PYCONV_WORK_PER_VALUE,
+                               n_threads, FN(pad_planes), &a, PYCONV_NO_SCRATCH) == PYCONV_OK ? buf : NULL;
 }
 
 void FN(pyconv_gather_pixels)(const FN(pyconv_gather) *g, int64_t q0, int64_t n, int64_t *pix)

@@ -59,6 +59,7 @@ pyconv_status FN(pyconv_im2col)(const pyconv_conv_shape *s, const real *x, real 
     if (pyconv_conv_shape_check(s, NULL, 0) != PYCONV_OK || n_threads < 1) return PYCONV_ERR_ARG;
     const FN(pyconv_conv_io) a = {s, x, col};
     return pyconv_parallel_for(s->n * s->c_in,
-                               (double)(s->n * s->c_in) * (double)(s->kh * s->kw * s->h_out * s->w_out),
+                               (double)(s->n * s->c_in) * (double)(s->kh * s->kw * s->h_out * s->w_out) *
+                                   PYCONV_WORK_PER_VALUE,
                                n_threads, FN(im2col_planes), &a, PYCONV_NO_SCRATCH);
 }

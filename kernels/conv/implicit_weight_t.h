@@ -358,8 +358,8 @@ pyconv_status FN(pyconv_weight_gemm)(const pyconv_conv_shape *s, const real *x, 
     pyconv_status st = pyconv_parallel_chunks(w.chunks, 1, n_threads, FN(weight_gemm_chunks), &a);
     if (st != PYCONV_OK || w.chunks == 1) return st;
     const int64_t size = s->c_out * (s->c_in / s->groups) * s->kh * s->kw;
-    return pyconv_parallel_for(size, (double)size * (double)w.chunks, n_threads, FN(add_partials), &a,
-                               PYCONV_NO_SCRATCH);
+    return pyconv_parallel_for(size, (double)size * (double)w.chunks * PYCONV_WORK_PER_VALUE, n_threads,
+                               FN(add_partials), &a, PYCONV_NO_SCRATCH);
 }
 
 double FN(pyconv_weight_gemm_workspace)(const pyconv_conv_shape *s, int n_threads)

@@ -129,7 +129,8 @@ static pyconv_status FN(avgpool_rows)(const void *ctx, int64_t lo, int64_t hi,
 /* Values a pooling pass touches, the work measure of both directions. */
 static double FN(avgpool_work)(const pyconv_pool_shape *s)
 {
-    return (double)s->n_planes * (double)(s->h_out * s->w_out) * (double)(s->kh * s->kw);
+    return (double)s->n_planes * (double)(s->h_out * s->w_out) * (double)(s->kh * s->kw) *
+           PYCONV_WORK_PER_VALUE;
 }
 
 pyconv_status FN(pyconv_avgpool2d)(const pyconv_pool_shape *s, const real *x, real *y,

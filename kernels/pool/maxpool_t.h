@@ -235,7 +235,7 @@ pyconv_status FN(pyconv_maxpool2d)(const pyconv_pool_shape *s, const real *x, re
         a.lo = a.hi = s->w_out; /* chunk-relative indices would overflow int32: all columns scalar */
     return pyconv_parallel_for(s->n_planes * s->h_out,
                                (double)s->n_planes * (double)(s->h_out * s->w_out) *
-                                   (double)(s->kh * s->kw),
+                                   (double)(s->kh * s->kw) * PYCONV_WORK_PER_VALUE,
                                n_threads, FN(maxpool_rows), &a, PYCONV_NO_SCRATCH);
 }
 
@@ -268,6 +268,7 @@ pyconv_status FN(pyconv_maxpool2d_backward)(const pyconv_pool_shape *s, const re
     if (pyconv_pool_shape_check(s, NULL, 0) != PYCONV_OK || n_threads < 1) return PYCONV_ERR_ARG;
     const FN(maxpool_args) a = {s, gy, gx, NULL, indices, 0, 0};
     return pyconv_parallel_for(s->n_planes,
-                               (double)s->n_planes * (double)(s->h_in * s->w_in + s->h_out * s->w_out),
+                               (double)s->n_planes * (double)(s->h_in * s->w_in + s->h_out * s->w_out) *
+                                   PYCONV_WORK_PER_VALUE,
                                n_threads, FN(maxpool_backward_planes), &a, PYCONV_NO_SCRATCH);
 }
