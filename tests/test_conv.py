@@ -204,7 +204,8 @@ def test_conv2d_input_matches_reference(dtype, algorithm, case, seed):
 @pytest.mark.parametrize("x_shape, w_shape, kwargs", [
     ((19, 4, 16, 16), (6, 4, 3, 3), dict(stride=2, padding=1)),           # chunks of 8, 8 and 3 images
     ((11, 6, 15, 13), (4, 3, 2, 3), dict(stride=(2, 3), groups=2)),      # groups, uneven strides
-    ((5, 3, 9, 9), (2, 3, 1, 1), dict(stride=1))])                       # pointwise: image by image
+    ((5, 3, 9, 9), (2, 3, 1, 1), dict(stride=1)),                        # pointwise, small images: chunks
+    ((3, 3, 24, 24), (2, 3, 1, 1), dict(stride=1))])                     # pointwise, 576 pixels: in place
 def test_strided_input_gradient_over_chunks_of_images(dtype, x_shape, w_shape, kwargs):
     """The GEMM + col2im input gradient runs chunks of images side by side (a shape-only chunk):
     several chunks and a partial last one match the reference, bit for bit at any thread count."""

@@ -1,24 +1,25 @@
 /* Input gradient by GEMM and col2im (template), for strided convolutions (and the stride-1
  * ones whose transposed forward would fill few micro-tile columns: conv/select.c): per chunk
  * of images and group, col_g (K x chunk*L) = W_g^T @ the chunk's gy_g on the GEMM driver,
- * then col2im into gx. A 1x1, stride-1, unpadded convolution has gx = col: the GEMM writes it
- * directly, image by image. */
+ * then col2im into gx. A 1x1, stride-1, unpadded convolution has gx = col: for one image at a
+ * time (large images; a batch of one) the GEMM writes it directly. */
 
-/* Images per GEMM at most: one for a pointwise convolution (its patch matrix is gx itself), else
- * enough for PYCONV_MIN_GEMM_PIXELS columns: one small image's grad_output fills few
- * micro-panels, and each GEMM packs the weights again (ResNet-50's 512@14 stride 2 at batch 32,
- * one GEMM per 7x7 image: 122 ms against PyTorch's 83). The workspace is sized for it. */
+/* Images per GEMM at most: enough for PYCONV_MIN_GEMM_PIXELS columns: one small image's
+ * grad_output fills few micro-panels, and each GEMM packs the weights again (ResNet-50's 512@14
+ * stride 2 at batch 32, one GEMM per 7x7 image: 122 ms against PyTorch's 83; its 1x1 2048->512
+ * at 7x7: 29 ms against 18). The workspace is sized for it. */
 static int64_t FN(input_chunk_images)(const pyconv_conv_shape *s)
 {
     const int64_t l = PYCONV_MAX(s->h_out * s->w_out, 1);
-    return pyconv_is_pointwise(s) ? 1 : (PYCONV_MIN_GEMM_PIXELS + l - 1) / l;
+    return (PYCONV_MIN_GEMM_PIXELS + l - 1) / l;
 }
 
 /* Bytes of a chunk's patch matrix (all groups) and of its grad_output side by side (the
- * per-thread workspace, none for a pointwise convolution). */
+ * latter only used for chunks of several images); none for a pointwise convolution one image
+ * at a time, whose GEMM writes gx directly. */
 static size_t FN(chunk_bytes)(const pyconv_conv_shape *s)
 {
-    if (pyconv_is_pointwise(s)) return 0;
+    if (pyconv_is_pointwise(s) && FN(input_chunk_images)(s) == 1) return 0;
     const int64_t cols = FN(input_chunk_images)(s) * s->h_out * s->w_out;
     return (size_t)((s->c_in * s->kh * s->kw + s->c_out) * cols) * sizeof(real);
 }
@@ -40,7 +41,7 @@ static pyconv_status FN(input_images)(const void *ctx, int64_t img, int64_t imgs
     real *gx = a->gx + img * s->c_in * s->h_in * s->w_in;
     const real *gy = a->gy + img * s->c_out * l;
     real *col = gx;
-    if (!pyconv_is_pointwise(s)) {
+    if (!(pyconv_is_pointwise(s) && imgs == 1)) {
         col = (real *)pyconv_arena_get(PYCONV_ARENA_CONV_0, FN(chunk_bytes)(s));
         if (col == NULL) return PYCONV_ERR_NOMEM;
         if (imgs > 1) {
