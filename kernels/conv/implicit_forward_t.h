@@ -31,12 +31,9 @@ typedef struct {
 static FN(forward_layout) FN(forward_layout_of)(const pyconv_conv_shape *s,
                                                 const pyconv_gemm_blocking *blk)
 {
-    const int64_t cout_g = s->c_out / s->groups, k = s->c_in / s->groups * s->kh * s->kw;
-    const int64_t nr = blk->nr;
     FN(forward_layout) l = {0, 0, 0};
     l.w_packed = pyconv_layout_part(
-        &l.bytes, FN(pack_as_needed)(s, blk) ? 0 : (size_t)(s->groups * ((cout_g + nr - 1) / nr) * nr * k) *
-                                                        sizeof(real));
+        &l.bytes, FN(pack_as_needed)(s, blk) ? 0 : (size_t)FN(pyconv_conv2d_packed_size)(s) * sizeof(real));
     l.tap_off = pyconv_layout_part(&l.bytes, (size_t)(s->c_in * s->kh * s->kw) * sizeof(int64_t));
     return l;
 }
@@ -264,11 +261,11 @@ static int64_t FN(forward_chunk_images)(const pyconv_conv_shape *s)
 static pyconv_status FN(pack_weights_ahead)(const FN(forward_args) *f, real *dst, int n_threads)
 {
     const pyconv_conv_shape *s = f->in.s;
-    const int64_t nr = pyconv_gemm_active_arch()->FN(blocking).nr, k = s->c_in / s->groups * s->kh * s->kw;
-    const int64_t panels = (s->c_out / s->groups + nr - 1) / nr;
+    const int64_t nr = pyconv_gemm_active_arch()->FN(blocking).nr;
     const FN(pack_args) pack = {f, dst};
-    return pyconv_parallel_for(s->groups * panels, (double)(s->groups * panels * nr * k), n_threads,
-                               FN(pack_weights), &pack, PYCONV_NO_SCRATCH);
+    return pyconv_parallel_for(s->groups * ((s->c_out / s->groups + nr - 1) / nr),
+                               (double)FN(pyconv_conv2d_packed_size)(s), n_threads, FN(pack_weights),
+                               &pack, PYCONV_NO_SCRATCH);
 }
 
 int64_t FN(pyconv_conv2d_packed_size)(const pyconv_conv_shape *s)
