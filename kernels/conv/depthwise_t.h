@@ -252,10 +252,15 @@ static FN(depthwise_layout) FN(depthwise_layout_of)(const pyconv_conv_shape *s, 
     return l;
 }
 
-/* The multiply-adds of every op (one per output and tap): the work the threads are sized by. */
+/* The work the threads are sized by, in the micro-kernel's multiply-adds: every op does one
+ * multiply-add per output and tap, each about as long as PYCONV_DW_WORK_PER_TAP of the
+ * micro-kernel's (a tap's input value is loaded on its own, and few of them run per vector:
+ * docs/performance.md, "Issue 10, third session"). */
+#define PYCONV_DW_WORK_PER_TAP 8.0
 static double FN(dw_work)(const pyconv_conv_shape *s)
 {
-    return (double)(s->n * s->c_out) * (double)(s->h_out * s->w_out) * (double)(s->kh * s->kw);
+    return (double)(s->n * s->c_out) * (double)(s->h_out * s->w_out) * (double)(s->kh * s->kw) *
+           PYCONV_DW_WORK_PER_TAP;
 }
 
 /* The weight gradient's channels per task for n_threads threads: a run of channels walked image
