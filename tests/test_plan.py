@@ -45,10 +45,13 @@ CASES = [
     ("conv2d_weight", (2, 8, 9, 9), (8, 1, 3, 3), dict(padding=1, groups=8), "auto", "depthwise"),
     ("conv2d_weight", (2, 8, 9, 9), (16, 1, 3, 3), dict(padding=1, groups=8), "auto", "direct"),
     ("conv2d_weight", (0, 8, 9, 9), (16, 8, 3, 3), dict(padding=1), "auto", "zeros"),
-    # Winograd: auto's rule (>= 32 channels per group, >= 4 tiles, tiles x channels >= 512), asked for, the
-    # input gradient with a crop (padding beyond two), and the weight gradient running im2col
+    # Winograd: auto's rule (>= 32 channels per group, >= 4 tiles, >= 8 for the forward pass, tiles x
+    # channels >= 512), asked for, the input gradient with a crop (padding beyond two), and the weight
+    # gradient running im2col
     ("conv2d", (2, 32, 16, 16), (32, 32, 3, 3), dict(padding=1), "auto", "winograd"),
-    ("conv2d", (1, 128, 7, 7), (128, 128, 3, 3), dict(padding=1), "auto", "winograd"),
+    ("conv2d", (2, 128, 7, 7), (128, 128, 3, 3), dict(padding=1), "auto", "winograd"),
+    ("conv2d", (1, 128, 7, 7), (128, 128, 3, 3), dict(padding=1), "auto", "implicit-gemm"),
+    ("conv2d_input", (1, 128, 7, 7), (128, 128, 3, 3), dict(padding=1), "auto", "winograd-transposed"),
     ("conv2d", (1, 64, 7, 7), (64, 64, 3, 3), dict(padding=1), "auto", "implicit-gemm"),
     ("conv2d", (1, 512, 4, 4), (512, 512, 3, 3), dict(padding=1), "auto", "implicit-gemm"),
     ("conv2d", (1, 32, 4, 4), (32, 32, 3, 3), dict(padding=1), "auto", "implicit-gemm"),

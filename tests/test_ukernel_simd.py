@@ -1,5 +1,5 @@
 """The SIMD micro-kernel template (kernels/gemm/ukernel_simd_t.h) at the AVX-512 width, on any
-AVX2 machine: a small C program instantiates it with 64-byte vectors (6x32 float, 6x16 double
+AVX2 machine: a small C program instantiates it with 64-byte vectors (7x32 float, 7x16 double
 tiles, as ukernel_avx512.c does, and 12-row ones, as ukernel_avx512x12.c) but compiled for AVX2 + FMA, where GCC splits each 64-byte
 operation in two, and checks the packed and the gathered entry points against plain loops.
 This tests the template's indexing at that width; the AVX-512 instructions themselves run only

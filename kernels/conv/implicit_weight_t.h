@@ -208,33 +208,35 @@ double FN(pyconv_weight_implicit_workspace)(const pyconv_conv_shape *s, int n_th
 }
 
 /* Pixels per chunk of the filters-as-rows gradient, a function of the shape only (the result
- * is the same at any thread count): whole KC blocks, at most PYCONV_WGRAD_MAX_CHUNKS chunks,
- * their partial sums within PYCONV_WGRAD_PARTIAL_BYTES. A chunk runs on one thread, without the
- * GEMM team's two barriers per KC block. When the group's micro-tiles are fewer than
- * PYCONV_WGRAD_BUSY_TILES (few filters or taps, e.g. a network's first layer) they alone cannot
- * keep threads busy: chunks of one KC block. Otherwise chunks of PYCONV_WGRAD_MIN_CHUNK_BLOCKS
- * KC blocks at least, as each chunk's GEMM costs a call: with sleeping workers a barrier costs
- * about what a small layer's KC block of products does (ResNet-50's 1x1 64->256 at 56x56,
- * batch 1, one chunk: 1.88 ms at 2 threads against 1.26 ms at 1). A result too large for the
- * partials is a layer whose KC blocks outweigh the barriers. */
+ * is the same at any thread count, and on any micro-kernel): whole steps of
+ * PYCONV_WGRAD_STEP pixels, at most PYCONV_WGRAD_MAX_CHUNKS chunks, their partial sums within
+ * PYCONV_WGRAD_PARTIAL_BYTES. A chunk runs on one thread, without the GEMM team's two barriers
+ * per KC block. When the group's micro-tiles are fewer than PYCONV_WGRAD_BUSY_TILES (few
+ * filters or taps, e.g. a network's first layer) they alone cannot keep threads busy: chunks of
+ * one step. Otherwise chunks of PYCONV_WGRAD_MIN_CHUNK_STEPS steps at least, as each chunk's
+ * GEMM costs a call: with sleeping workers a barrier costs about what a small layer's 128
+ * pixels of products do (ResNet-50's 1x1 64->256 at 56x56, batch 1, one chunk: 1.88 ms at 2
+ * threads against 1.26 ms at 1). A result too large for the partials is a layer whose products
+ * outweigh the barriers. */
+#define PYCONV_WGRAD_STEP 128
 #define PYCONV_WGRAD_BUSY_TILES 64
 #define PYCONV_WGRAD_MAX_CHUNKS 32
-#define PYCONV_WGRAD_MIN_CHUNK_BLOCKS 8
+#define PYCONV_WGRAD_MIN_CHUNK_STEPS 8
 #define PYCONV_WGRAD_PARTIAL_BYTES ((int64_t)16 << 20)
 
 static int64_t FN(weight_chunk_pixels)(const pyconv_conv_shape *s, const pyconv_gemm_blocking *blk)
 {
     const int64_t m = s->c_out / s->groups, k = s->c_in / s->groups * s->kh * s->kw;
-    const int64_t pixels = s->n * s->h_out * s->w_out;
+    const int64_t pixels = s->n * s->h_out * s->w_out, step = PYCONV_WGRAD_STEP;
     const int64_t tiles = (m + blk->mr - 1) / blk->mr * ((k + blk->nr - 1) / blk->nr);
     const int64_t by_pixels = tiles < PYCONV_WGRAD_BUSY_TILES
-                                  ? (pixels + blk->kc - 1) / blk->kc
-                                  : pixels / (PYCONV_WGRAD_MIN_CHUNK_BLOCKS * blk->kc);
+                                  ? (pixels + step - 1) / step
+                                  : pixels / (PYCONV_WGRAD_MIN_CHUNK_STEPS * step);
     const int64_t result_bytes = PYCONV_MAX(s->c_out * k * (int64_t)sizeof(real), 1);
     const int64_t chunks = PYCONV_MIN(PYCONV_MIN(PYCONV_WGRAD_MAX_CHUNKS, by_pixels),
                                       PYCONV_WGRAD_PARTIAL_BYTES / result_bytes);
     if (chunks <= 1) return PYCONV_MAX(pixels, 1);
-    return ((pixels + chunks - 1) / chunks + blk->kc - 1) / blk->kc * blk->kc;
+    return ((pixels + chunks - 1) / chunks + step - 1) / step * step;
 }
 
 /* One chunk's operands, as the driver's pack callbacks see them. */

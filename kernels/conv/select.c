@@ -126,7 +126,11 @@ static int winograd_eligible(const pyconv_conv_shape *s)
  * least PYCONV_AUTO_WINOGRAD_MIN_TILE_CHANNELS output tiles x channels (transforming the filters
  * once per call is paid for by enough tiles, or channels: `python -m bench.winograd_rule`;
  * docs/winograd.md), and at least PYCONV_AUTO_WINOGRAD_MIN_TILES tiles in all (one 7x7 image:
- * below, the filter transform is most of the work; measured in docs/winograd.md); the weight
+ * below, the filter transform is most of the work; measured in docs/winograd.md); the forward
+ * pass from PYCONV_AUTO_WINOGRAD_FORWARD_MIN_TILES: on 4 tiles (one 7x7 image) the implicit
+ * GEMM's 7-row micro-tiles are all full, the Winograd GEMMs' 4-tile rows are not, and it takes
+ * 0.76-0.89 of Winograd's time at 64-512 channels, 1 and 2 threads (with 8 tiles, 0.9-1.1;
+ * docs/performance.md); the weight
  * gradient from PYCONV_AUTO_WINOGRAD_WEIGHT_MIN_TILES tiles: it beats im2col from 16 tiles at
  * every channel count (0.28-0.82 of im2col's time, 1 thread), not with 4 (0.93-2.3: summing and
  * transforming back 36 C_in C_out values costs as much as 4 tiles' products), `python -m
@@ -134,6 +138,7 @@ static int winograd_eligible(const pyconv_conv_shape *s)
 #define PYCONV_AUTO_WINOGRAD_MIN_CHANNELS 32
 #define PYCONV_AUTO_WINOGRAD_MIN_TILE_CHANNELS 512
 #define PYCONV_AUTO_WINOGRAD_MIN_TILES 4
+#define PYCONV_AUTO_WINOGRAD_FORWARD_MIN_TILES 8
 #define PYCONV_AUTO_WINOGRAD_WEIGHT_MIN_TILES 16
 
 static int winograd_pays(const pyconv_conv_shape *s, pyconv_conv_op op)
@@ -141,6 +146,7 @@ static int winograd_pays(const pyconv_conv_shape *s, pyconv_conv_op op)
     const int64_t tiles = s->n * ((s->h_out + 3) / 4) * ((s->w_out + 3) / 4);
     const int64_t channels = PYCONV_MIN(s->c_in, s->c_out) / s->groups;
     const int64_t min_tiles = op == PYCONV_OP_WEIGHT_GRAD ? PYCONV_AUTO_WINOGRAD_WEIGHT_MIN_TILES
+                              : op == PYCONV_OP_FORWARD   ? PYCONV_AUTO_WINOGRAD_FORWARD_MIN_TILES
                                                           : PYCONV_AUTO_WINOGRAD_MIN_TILES;
     return channels >= PYCONV_AUTO_WINOGRAD_MIN_CHANNELS && tiles >= min_tiles &&
            (double)tiles * (double)channels >= PYCONV_AUTO_WINOGRAD_MIN_TILE_CHANNELS;

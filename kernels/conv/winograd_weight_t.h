@@ -23,10 +23,12 @@
  * and Y, dU (4x the weights) or each thread's MR channels of it -- does not depend on the batch. */
 
 #ifndef PYCONV_WINO_WEIGHT_BLOCK_BYTES
-/* V and Y of one block in about this many bytes, in whole KC blocks of tiles (the GEMMs' depth):
- * at least one, at most PYCONV_WINO_WEIGHT_MAX_KC_BLOCKS. */
+/* V and Y of one block in about this many bytes, and between PYCONV_WINO_WEIGHT_MIN_TILES
+ * tiles (the GEMMs' depth: fewer would load and store dU's micro-tiles for too few products)
+ * and PYCONV_WINO_WEIGHT_MAX_TILES. */
 #define PYCONV_WINO_WEIGHT_BLOCK_BYTES ((int64_t)4 << 20)
-#define PYCONV_WINO_WEIGHT_MAX_KC_BLOCKS 4
+#define PYCONV_WINO_WEIGHT_MIN_TILES 128
+#define PYCONV_WINO_WEIGHT_MAX_TILES 512
 /* With one block whose Y takes at most this many bytes (few tiles; Y is then read once per MR
  * channels, from the outer caches), each thread sums dU for MR channels at a time, all 36
  * elements, in a buffer that stays in its L2, and transforms them back at once: dU (36 C_in
@@ -60,7 +62,7 @@
 /* One call's blocks and workspace (wino_weight_layout_of). */
 typedef struct {
     int64_t tiles_h, tiles_w, n_tiles;
-    int64_t nb, n_blocks, max_runs;  /* tiles per block (whole KC blocks, or all tiles) */
+    int64_t nb, n_blocks, max_runs;  /* tiles per block (or all tiles) */
     int64_t ldv;                     /* V's row length, as the forward's */
     int64_t panels, ldc;             /* filters per group in NR-wide panels; dU's row length */
     int64_t cpad;                    /* input channels per group in whole micro-tile rows */
@@ -119,10 +121,10 @@ static pyconv_wino_weight_layout FN(wino_weight_layout_of)(const pyconv_conv_sha
     l.cpad = (cin_g + mr - 1) / mr * mr;
     const int64_t tile_bytes =
         PYCONV_WINO_ELEMS * (s->c_in + s->groups * l.ldc) * (int64_t)sizeof(real);
-    const int64_t kc_blocks = PYCONV_MAX(
-        1, PYCONV_MIN(PYCONV_WINO_WEIGHT_BLOCK_BYTES / (tile_bytes * blk.kc),
-                      PYCONV_WINO_WEIGHT_MAX_KC_BLOCKS));
-    l.nb = PYCONV_MIN(kc_blocks * blk.kc, l.n_tiles);
+    l.nb = PYCONV_MIN(PYCONV_MAX(PYCONV_MIN(PYCONV_WINO_WEIGHT_BLOCK_BYTES / tile_bytes,
+                                            PYCONV_WINO_WEIGHT_MAX_TILES),
+                                 PYCONV_WINO_WEIGHT_MIN_TILES),
+                      l.n_tiles);
     l.n_blocks = (l.n_tiles + l.nb - 1) / l.nb;
     l.max_runs = PYCONV_MIN(l.nb, (l.nb - 1) / l.tiles_w + 2);
     l.ldv = l.nb + l.max_runs;

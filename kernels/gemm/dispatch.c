@@ -76,11 +76,11 @@ static int cpu_archs(arch_choice *out)
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
         out[n++] = (arch_choice){"avx2", &avx2_arch};
         if (__builtin_cpu_supports("avx512f")) {
-            /* the 6-row kernel reaches Zen 5's peak; Intel's cores want the 12-row one */
-            const arch_choice six = {"avx512", &avx512_arch}, twelve = {"avx512x12", &avx512x12_arch};
+            /* the 7-row kernel on AMD (gemm_config.h); Intel's cores want the 12-row one */
+            const arch_choice seven = {"avx512", &avx512_arch}, twelve = {"avx512x12", &avx512x12_arch};
             const int intel = __builtin_cpu_is("intel");
-            out[n++] = intel ? six : twelve;
-            out[n++] = intel ? twelve : six;
+            out[n++] = intel ? seven : twelve;
+            out[n++] = intel ? twelve : seven;
         }
     }
 #endif

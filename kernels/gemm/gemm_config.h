@@ -7,7 +7,8 @@
  * NC        columns of the packed B block (KC x NC), kept in L3 (32 MiB shared here) and
  *           shared by the threads.
  * MC is a multiple of MR and NC a multiple of NR. Names end in the dtype suffix (_f32 / _f64)
- * so templates can select them with FN(). Tuned on an AMD EPYC (Zen 3, AVX2 + FMA). */
+ * so templates can select them with FN(). AVX2: tuned on an AMD EPYC (Zen 3); AVX-512 (7 rows): on a
+ * Zen 4. */
 #ifndef PYCONV_GEMM_CONFIG_H
 #define PYCONV_GEMM_CONFIG_H
 
@@ -45,19 +46,25 @@
 #define PYCONV_AVX2_MC_f64 72
 #define PYCONV_AVX2_NC_f64 4080
 
-/* AVX-512F: the same 6 x (2 vectors) kernel on 64-byte vectors (12 of 32 zmm registers as
- * accumulators), chosen on AMD CPUs: on Zen 4 it matches OpenBLAS (docs/performance.md). A
- * 6 x KC A micro-panel plus a KC x 32 B micro-panel in a 32 KiB L1 at KC = 128. */
-#define PYCONV_AVX512_MR_f32 6
+/* AVX-512F: the same kernel on 64-byte vectors, 7 rows x 2 vectors (14 of 32 zmm registers
+ * accumulate), chosen on AMD CPUs. 7 rows, not 6: the implicit GEMM's rows are output pixels,
+ * and networks fed 224x224 images have 7 * 2^k pixels per image (49 at 7x7 fill 7 tiles exactly,
+ * where 6-row tiles computed 54 rows). KC = 512 float / 256 double: each C tile is loaded and
+ * stored once per KC multiply-adds of every accumulator, and the KC x NR B micro-panel (64 /
+ * 32 KiB) streams from L2 at 128 bytes per 14 FMAs, far under L2's bandwidth; the MC x KC A block
+ * (224 KiB, MC = 16 tiles) stays in a 1 MiB L2. Chosen by measured speed on a Zen 4 (figures in
+ * docs/performance.md): the float GEMM at 1 thread runs at 0.88-0.92 of the core's FMA peak at
+ * every size from 256 to 2064, where 6 rows at KC = 128 ranged over 0.73-0.89. */
+#define PYCONV_AVX512_MR_f32 7
 #define PYCONV_AVX512_NR_f32 32
-#define PYCONV_AVX512_KC_f32 128
-#define PYCONV_AVX512_MC_f32 288
+#define PYCONV_AVX512_KC_f32 512
+#define PYCONV_AVX512_MC_f32 112
 #define PYCONV_AVX512_NC_f32 4096
 
-#define PYCONV_AVX512_MR_f64 6
+#define PYCONV_AVX512_MR_f64 7
 #define PYCONV_AVX512_NR_f64 16
-#define PYCONV_AVX512_KC_f64 128
-#define PYCONV_AVX512_MC_f64 144
+#define PYCONV_AVX512_KC_f64 256
+#define PYCONV_AVX512_MC_f64 112
 #define PYCONV_AVX512_NC_f64 4096
 
 /* AVX-512F, 12 x (2 vectors): 24 of 32 zmm registers accumulate, so each B vector load feeds

@@ -74,8 +74,16 @@ void FN(pyconv_macro_kernel)(const pyconv_gemm_arch *arch, int64_t mc, int64_t n
     for (int64_t jp = jp_lo; jp < jp_hi; jp++) {
         const real *b_panel = b_block + jp * b_panel_stride;
         const int64_t cols = PYCONV_MIN(nr, nc - jp * nr);
+        /* the next B micro-panel is fetched into L2 a share per tile: packed weights read once
+         * per call (a convolution's, at batch 1) come from memory, and the hardware prefetcher
+         * would start on each micro-panel only after its first misses */
+        const char *b_next = (const char *)(b_panel + b_panel_stride);
+        const int64_t lines = jp + 1 < jp_hi ? kc * nr * (int64_t)sizeof(real) / PYCONV_ALIGN : 0;
+        const int64_t lines_per_tile = (lines * mr + mc - 1) / mc;
         /* loop 1 around the micro-kernel: MR-tall micro-panels of A (streamed from L2) */
-        for (int64_t i = 0; i < mc; i += mr) {
+        for (int64_t i = 0, line = 0; i < mc; i += mr) {
+            for (const int64_t end = PYCONV_MIN(line + lines_per_tile, lines); line < end; line++)
+                __builtin_prefetch(b_next + line * PYCONV_ALIGN, 0, 2);
             real *c_tile = c + i * ldc + jp * nr;
             const int64_t rows = PYCONV_MIN(mr, mc - i);
             if (rows == mr && cols == nr)

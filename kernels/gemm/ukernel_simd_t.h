@@ -1,6 +1,6 @@
 /* Template: the MR x (2 vectors) SIMD micro-kernel, for one instruction set and tile height per
  * including file: AVX2 + FMA (32-byte vectors: 6x16 float, 6x8 double) and AVX-512 (64-byte
- * vectors: 6x32 / 6x16, and 12x32 / 12x16). The including file defines
+ * vectors: 7x32 / 7x16, and 12x32 / 12x16). The including file defines
  *   PYCONV_SIMD_BYTES      the vector width in bytes,
  *   PYCONV_SIMD_TARGET     the target attribute that enables the instructions,
  *   PYCONV_SIMD_CFG(x)     the gemm_config.h name of blocking parameter x (MR, NR, ...),
@@ -8,7 +8,7 @@
  * Written with GCC vector extensions (one source for every width, height and dtype); in a
  * function compiled for the target, `acc += scalar * vec` becomes a broadcast and a vfmadd,
  * and the fully unrolled row loops keep the 2 * MR accumulators in registers: 12 + 3 of 16
- * ymm registers at MR = 6, 24 + 3 of 32 zmm at MR = 12. More accumulators hide more FMA
+ * ymm registers at MR = 6, 14 + 3 of 32 zmm at MR = 7, 24 + 3 at MR = 12. More accumulators hide more FMA
  * latency and load fewer B vectors per FMA (the 12-row tile, for cores whose FMA pipes need
  * them; gemm_config.h).
  * One body, two entry points: A from a packed micro-panel (the GEMM), or gathered through

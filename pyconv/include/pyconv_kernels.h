@@ -194,7 +194,7 @@ void pyconv_gemm_init(void);
  * "reference"). */
 const char *pyconv_gemm_isa(void);
 /* The PYCONV_ARCH names of the micro-kernels this CPU can run, space-separated, its default
- * last (on AVX-512 CPUs: avx512, the 6-row tiles, on AMD; avx512x12, 12-row tiles, on Intel). */
+ * last (on AVX-512 CPUs: avx512, the 7-row tiles, on AMD; avx512x12, 12-row tiles, on Intel). */
 const char *pyconv_gemm_archs(void);
 /* The PYCONV_ARCH name of the micro-kernel in use. */
 const char *pyconv_gemm_arch_name(void);
