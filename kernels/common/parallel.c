@@ -25,7 +25,7 @@ static void read_wait_policy(void)
 
 double pyconv_min_work_per_region(void)
 {
-    return workers_sleep ? PYCONV_MIN_WORK_PER_BARRIER : PYCONV_MIN_WORK_PER_THREAD;
+    return workers_sleep ? PYCONV_MIN_WORK_PER_WAKE : PYCONV_MIN_WORK_PER_THREAD;
 }
 
 pyconv_status pyconv_run_team(int n_threads, pyconv_team_fn body, const void *ctx,

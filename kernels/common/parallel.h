@@ -39,10 +39,13 @@ typedef pyconv_status (*pyconv_range_fn)(const void *ctx, int64_t lo, int64_t hi
  * worth one more thread when the idle workers spin: starting a parallel region then costs a few microseconds, about what one
  * thread does in this many. */
 #define PYCONV_MIN_WORK_PER_THREAD (128.0 * 1024.0)
-/* The same between two barriers of a team, and for a region's start when the idle workers
- * sleep (OMP_WAIT_POLICY=passive): each then wakes its threads through the kernel, some tens of
- * microseconds (docs/performance.md, "Threads": 2026-11-30). */
+/* The same between two barriers of a team. */
 #define PYCONV_MIN_WORK_PER_BARRIER (16.0 * PYCONV_MIN_WORK_PER_THREAD)
+/* The same for a region's start, and between two barriers, when the idle workers sleep
+ * (OMP_WAIT_POLICY=passive): each then wakes its threads through the kernel, 56-70 us for an
+ * empty region and 25-45 us more per barrier here, about what one thread does in 4 M
+ * multiply-adds (docs/performance.md, "Threads" and "Issue 10, fourth session"). */
+#define PYCONV_MIN_WORK_PER_WAKE (32.0 * PYCONV_MIN_WORK_PER_THREAD)
 
 /* Work units of one value read or written by a memory-bound loop (pooling, im2col / col2im,
  * padding, summing partial results), where the other units are the micro-kernel's multiply-adds:
@@ -50,7 +53,7 @@ typedef pyconv_status (*pyconv_range_fn)(const void *ctx, int64_t lo, int64_t hi
 #define PYCONV_WORK_PER_VALUE 16.0
 
 /* Fewest work units worth one more thread for a parallel region: PYCONV_MIN_WORK_PER_THREAD, or
- * PYCONV_MIN_WORK_PER_BARRIER when OMP_WAIT_POLICY=passive (read once, when the library loads,
+ * PYCONV_MIN_WORK_PER_WAKE when OMP_WAIT_POLICY=passive (read once, when the library loads,
  * as the OpenMP runtime reads it). */
 double pyconv_min_work_per_region(void);
 
@@ -72,7 +75,8 @@ PYCONV_INLINE int pyconv_threads_for(double work, int64_t parts, int n_threads)
 /* The same for a team that meets at barriers, `work` units between two of them. */
 PYCONV_INLINE int pyconv_team_threads_for(double work, int64_t parts, int n_threads)
 {
-    return pyconv_threads_paid(work, PYCONV_MIN_WORK_PER_BARRIER, parts, n_threads);
+    return pyconv_threads_paid(work, PYCONV_MAX(PYCONV_MIN_WORK_PER_BARRIER, pyconv_min_work_per_region()),
+                               parts, n_threads);
 }
 
 /* Runs body on a team of n_threads threads (exactly: the caller sized it). */
