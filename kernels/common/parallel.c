@@ -28,6 +28,11 @@ double pyconv_min_work_per_region(void)
     return workers_sleep ? PYCONV_MIN_WORK_PER_WAKE : PYCONV_MIN_WORK_PER_THREAD;
 }
 
+double pyconv_min_work_per_barrier(void)
+{
+    return workers_sleep ? PYCONV_MIN_WORK_PER_WAKE : PYCONV_MIN_WORK_PER_BARRIER;
+}
+
 pyconv_status pyconv_run_team(int n_threads, pyconv_team_fn body, const void *ctx,
                               pyconv_scratch scratch)
 {

@@ -57,6 +57,10 @@ typedef pyconv_status (*pyconv_range_fn)(const void *ctx, int64_t lo, int64_t hi
  * as the OpenMP runtime reads it). */
 double pyconv_min_work_per_region(void);
 
+/* The same between two barriers of a team: PYCONV_MIN_WORK_PER_BARRIER, or
+ * PYCONV_MIN_WORK_PER_WAKE when OMP_WAIT_POLICY=passive. */
+double pyconv_min_work_per_barrier(void);
+
 /* Threads worth using for `work` units split into at most `parts` pieces, `min_work` units
  * worth each thread: at most n_threads, at least 1. */
 PYCONV_INLINE int pyconv_threads_paid(double work, double min_work, int64_t parts, int n_threads)
@@ -75,8 +79,7 @@ PYCONV_INLINE int pyconv_threads_for(double work, int64_t parts, int n_threads)
 /* The same for a team that meets at barriers, `work` units between two of them. */
 PYCONV_INLINE int pyconv_team_threads_for(double work, int64_t parts, int n_threads)
 {
-    return pyconv_threads_paid(work, PYCONV_MAX(PYCONV_MIN_WORK_PER_BARRIER, pyconv_min_work_per_region()),
-                               parts, n_threads);
+    return pyconv_threads_paid(work, pyconv_min_work_per_barrier(), parts, n_threads);
 }
 
 /* Runs body on a team of n_threads threads (exactly: the caller sized it). */
