@@ -86,6 +86,13 @@ void FN(pyconv_macro_kernel)(const pyconv_gemm_arch *arch, int64_t mc, int64_t n
                 __builtin_prefetch(b_next + line * PYCONV_ALIGN, 0, 2);
             real *c_tile = c + i * ldc + jp * nr;
             const int64_t rows = PYCONV_MIN(mr, mc - i);
+            /* the same rows of the next micro-panel's C tile are fetched for writing one
+             * column of tiles ahead: with a short kc (pointwise layers) the tile's stores
+             * would otherwise wait on memory, C being larger than the caches */
+            if (jp + 1 < jp_hi)
+                for (int64_t r = 0; r < rows; r++)
+                    for (int64_t j = 0; j < nr; j += PYCONV_ALIGN / (int64_t)sizeof(real))
+                        __builtin_prefetch(c_tile + r * ldc + nr + j, 1, 3);
             if (rows == mr && cols == nr)
                 FN(tile)(arch, kc, alpha, a, i, b_panel, beta, c_tile, ldc);
             else
