@@ -47,6 +47,17 @@ def test_depthwise_mobilenet_like_shapes(dtype, size, stride):
     run_all_ops(((2, 5) + size, (5, 1, 3, 3), dict(stride=stride, padding=1, groups=5)), 3, dtype, "direct")
 
 
+@pytest.mark.parametrize("channels, size, kernel, stride, dilation, padding", [
+    (8, (7, 7), (3, 3), 1, 1, 1), (16, (14, 14), (3, 3), 2, 1, 1), (13, (9, 11), (3, 2), (2, 1), (1, 2), ((2, 0), (1, 1))),
+    (20, (2, 3), (3, 3), 1, 1, 1), (9, (28, 28), (5, 5), 1, 2, 4), (8, (1, 1), (1, 1), 1, 1, 0)])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_depthwise_channel_blocks(dtype, channels, size, kernel, stride, dilation, padding):
+    """Narrow planes run the forward pass by blocks of channels: whole blocks (their transposes)
+    and a last partial one, fewer outputs or inputs than a tile, strides, dilation, padding."""
+    run_all_ops(((2, channels) + size, (channels, 1) + kernel,
+                 dict(stride=stride, padding=padding, dilation=dilation, groups=channels)), 5, dtype, "direct")
+
+
 def test_depthwise_empty_batch():
     x, w = np.zeros((0, 3, 5, 5), np.float32), np.ones((3, 1, 3, 3), np.float32)
     assert pyconv.conv2d(x, w, groups=3, padding=1).shape == (0, 3, 5, 5)
@@ -72,14 +83,15 @@ def test_depthwise_thread_counts_agree(stride):
             np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("channels", [6, 19])
 @pytest.mark.parametrize("activation", [None, "relu6", "silu"])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_depthwise_fused_output_stage(dtype, activation):
+def test_depthwise_fused_output_stage(dtype, activation, channels):
     """Bias, residual and activation applied where the depthwise forward stores y."""
     rng = np.random.default_rng(6)
-    x, w = random_array(rng, (2, 6, 11, 9), dtype), random_array(rng, (6, 1, 3, 3), dtype)
-    b, r = random_array(rng, 6, dtype), random_array(rng, (2, 6, 6, 5), dtype)
-    kwargs = dict(stride=2, padding=1, groups=6)
+    x, w = random_array(rng, (2, channels, 11, 9), dtype), random_array(rng, (channels, 1, 3, 3), dtype)
+    b, r = random_array(rng, channels, dtype), random_array(rng, (2, channels, 6, 5), dtype)
+    kwargs = dict(stride=2, padding=1, groups=channels)
     assert pyconv.plan("conv2d", x.shape, w.shape, **kwargs, dtype=dtype).method == "depthwise"
     got = pyconv.conv2d(x, w, b, **kwargs, activation=activation, residual=r)
     expected = reference.conv2d(x, w, b, **kwargs, activation=activation, residual=r)

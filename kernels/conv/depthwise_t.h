@@ -8,7 +8,9 @@
  * a task zeroes its buffer once and each copy only overwrites the values. A tile of R output
  * rows x B columns keeps its sums in registers across all taps and is stored once; B is a
  * multiple of a 256-bit vector, and narrow planes take more rows per tile, so every tile has
- * eight independent vector sums (the multiply-add latency times its throughput).
+ * eight independent vector sums (the multiply-add latency times its throughput). Narrow
+ * planes leave most of such a vector empty, so the forward pass takes them a block of channels
+ * at a time instead, one channel per lane (dw_forward_block).
  *
  * Strided reads are made contiguous by splitting the buffer's columns by phase (column c goes
  * to row c % stride). The strided input gradient is split the other way round: the positions
@@ -135,9 +137,10 @@ PYCONV_ALWAYS_INLINE void FN(dw_copy)(real *PYCONV_RESTRICT d, int64_t d_step,
     }
 }
 
-/* Copy the h x w plane src into buf at l's positions (those that fall inside the buffer).
- * phases == l->phases, a constant at the calls for strides 1 and 2 (no divisions per plane). */
-PYCONV_ALWAYS_INLINE void FN(dw_fill_by)(const pyconv_dw_plane *l, int64_t phases,
+/* Copy the h x w plane src into buf at l's positions (those that fall inside the buffer), each
+ * position `step` elements apart (1; the lane count for one lane of a channel block). phases ==
+ * l->phases, a constant at the calls for strides 1 and 2 (no divisions per plane). */
+PYCONV_ALWAYS_INLINE void FN(dw_fill_by)(const pyconv_dw_plane *l, int64_t phases, int64_t step,
                                          const real *PYCONV_RESTRICT src, int64_t h, int64_t w,
                                          real *PYCONV_RESTRICT buf)
 {
@@ -148,8 +151,9 @@ PYCONV_ALWAYS_INLINE void FN(dw_fill_by)(const pyconv_dw_plane *l, int64_t phase
         /* the first column c >= c_lo with (c + left) % phases == p, and the count */
         const int64_t c0 = c_lo + (p - (c_lo + l->left) % phases + phases) % phases;
         const int64_t n = c0 < c_hi ? (c_hi - c0 + phases - 1) / phases : 0;
-        real *d = buf + p * l->width + (c0 + l->left) / phases + l->top * span;
-        for (int64_t r = r_lo; r < r_hi; r++) FN(dw_copy)(d + r * span, 1, src + r * w + c0, phases, n);
+        real *d = buf + (p * l->width + (c0 + l->left) / phases + l->top * span) * step;
+        for (int64_t r = r_lo; r < r_hi; r++)
+            FN(dw_copy)(d + r * span * step, step, src + r * w + c0, phases, n);
     }
 }
 
@@ -157,11 +161,11 @@ PYCONV_ALWAYS_INLINE void FN(dw_fill)(const pyconv_dw_plane *l, const real *PYCO
                                       int64_t h, int64_t w, real *PYCONV_RESTRICT buf)
 {
     if (l->phases == 1)
-        FN(dw_fill_by)(l, 1, src, h, w, buf);
+        FN(dw_fill_by)(l, 1, 1, src, h, w, buf);
     else if (l->phases == 2)
-        FN(dw_fill_by)(l, 2, src, h, w, buf);
+        FN(dw_fill_by)(l, 2, 1, src, h, w, buf);
     else
-        FN(dw_fill_by)(l, l->phases, src, h, w, buf);
+        FN(dw_fill_by)(l, l->phases, 1, src, h, w, buf);
 }
 
 /* The layout of an input plane for the forward pass and the weight gradient: the padded input,
@@ -191,6 +195,112 @@ static void FN(dw_forward_plane)(const pyconv_conv_shape *s, const pyconv_dw_pla
                  s->h_out, s->w_out, 0);
 }
 
+/* The forward pass by channel blocks (small planes, see dw_by_blocks): the planes of
+ * PYCONV_DW_LANES channels of one image are copied, interleaved, into one padded buffer (padded
+ * position (r, c) of lane l at (r * width + c) * lanes + l), so a vector holds one position of
+ * every channel of the block and each tap is one whole-vector multiply-add per output, however
+ * narrow the plane. Strides and dilations are plain offsets into it (no phases). A whole block
+ * goes in and out by register transposes of lanes x lanes values (lanes consecutive positions
+ * of each plane); one vector past the plane takes the input positions it does not read. */
+static pyconv_dw_plane FN(dw_block_plane_of)(const pyconv_conv_shape *s)
+{
+    pyconv_dw_plane l;
+    l.rows = (s->h_out - 1) * s->stride_h + (s->kh - 1) * s->dil_h + 1;
+    l.phases = 1;
+    l.width = (s->w_out - 1) * s->stride_w + (s->kw - 1) * s->dil_w + 1;
+    l.top = s->pad_top;
+    l.left = s->pad_left;
+    return l;
+}
+
+/* y[l * plane + t] = init + sum over k < n_taps of wt[k] * buf[pos[t] + off[k]] (lane l), for
+ * lanes l < nl and t < nc <= PYCONV_DW_TILE_VECTORS outputs; the sums stay in registers across
+ * the taps. */
+PYCONV_ALWAYS_INLINE void FN(dw_block_tile)(const real *buf, const int64_t *pos, const int64_t *off,
+                                            const FN(dw_vec) *wt, int64_t n_taps, FN(dw_vec) init,
+                                            real *y, int64_t plane, int64_t nl, int64_t nc)
+{
+    typedef FN(dw_vec) vec;
+    enum { L = PYCONV_DW_LANES, T = PYCONV_DW_TILE_VECTORS };
+    vec acc[T];
+    for (int t = 0; t < T; t++) acc[t] = init;
+    for (int64_t k = 0; k < n_taps; k++) {
+        const vec wv = wt[k];
+        const real *src = buf + off[k];
+        for (int t = 0; t < T; t++) acc[t] += wv * *(const vec *)(src + pos[t]);
+    }
+#if defined(__GNUC__)
+    if (nl == L && nc == T) {
+        for (int t0 = 0; t0 < T; t0 += L) {
+            pyconv_dw_ivec v[L];
+            for (int l = 0; l < L; l++) v[l] = (pyconv_dw_ivec)acc[t0 + l];
+            pyconv_dw_transpose(v, L);
+            for (int l = 0; l < L; l++) *(vec *)(y + l * plane + t0) = (vec)v[l];
+        }
+        return;
+    }
+#endif
+    real tile[T * L];
+    memcpy(tile, acc, sizeof tile);
+    for (int64_t l = 0; l < nl; l++)
+        for (int64_t t = 0; t < nc; t++) y[l * plane + t] = tile[t * L + l];
+}
+
+/* Every output of the block through tiles of consecutive outputs (pos: n_out positions, then
+ * zeros up to a whole tile); a last tile that does not fit ends at n_out, overlapping the one
+ * before. */
+PYCONV_ALWAYS_INLINE void FN(dw_block_tiles)(const real *buf, const int64_t *pos, int64_t n_out,
+                                             const int64_t *off, const FN(dw_vec) *wt,
+                                             int64_t n_taps, FN(dw_vec) init, real *y, int64_t nl)
+{
+    enum { T = PYCONV_DW_TILE_VECTORS };
+    for (int64_t q0 = 0; q0 < n_out; q0 += T) {
+        const int64_t q = n_out >= T ? PYCONV_MIN(q0, n_out - T) : 0;
+        FN(dw_block_tile)(buf, pos + q, off, wt, n_taps, init, y + q, n_out, nl, PYCONV_MIN(T, n_out - q));
+    }
+}
+
+/* One forward block: nl <= PYCONV_DW_LANES planes of x (with their weights w and bias) into the
+ * interleaved buffer (input position p to at[p]), their weights into wt (one vector per tap),
+ * then every output of y. Lanes from nl on hold what the block before left (computed, never
+ * stored); their weights are 0. */
+PYCONV_SIMD_CLONES
+static void FN(dw_forward_block)(const pyconv_conv_shape *s, const pyconv_dw_plane *l,
+                                 const int64_t *off, const int64_t *pos, const int64_t *at,
+                                 const real *x, const real *w, const real *bias, int64_t nl,
+                                 real *buf, FN(dw_vec) *wt, real *y)
+{
+    typedef FN(dw_vec) vec;
+    enum { L = PYCONV_DW_LANES };
+    const int64_t taps = s->kh * s->kw, plane_in = s->h_in * s->w_in, n_out = s->h_out * s->w_out;
+    real init[L], *wl = (real *)wt;
+#if defined(__GNUC__)
+    const int whole = nl == L && plane_in >= L;
+    for (int64_t p0 = 0; whole && p0 < plane_in; p0 += L) {
+        const int64_t p = PYCONV_MIN(p0, plane_in - L);
+        pyconv_dw_ivec v[L];
+        for (int lane = 0; lane < L; lane++) v[lane] = (pyconv_dw_ivec) * (const vec *)(x + lane * plane_in + p);
+        pyconv_dw_transpose(v, L);
+        for (int j = 0; j < L; j++) *(vec *)(buf + at[p + j]) = (vec)v[j];
+    }
+#else
+    const int whole = 0;
+    (void)at;
+#endif
+    for (int64_t lane = 0; lane < L; lane++) {
+        const int live = lane < nl;
+        if (live && !whole) FN(dw_fill_by)(l, 1, L, x + lane * plane_in, s->h_in, s->w_in, buf + lane);
+        for (int64_t k = 0; k < taps; k++) wl[k * L + lane] = live ? w[lane * taps + k] : (real)0;
+        init[lane] = live && bias ? bias[lane] : (real)0;
+    }
+    vec b;
+    memcpy(&b, init, sizeof b);
+    if (taps == 9)
+        FN(dw_block_tiles)(buf, pos, n_out, off, wt, 9, b, y, nl);
+    else
+        FN(dw_block_tiles)(buf, pos, n_out, off, wt, taps, b, y, nl);
+}
+
 /* The input-gradient padded copy of grad_output (phases along both axes, see dw_input_plane)
  * and, in *cols, the widest phase row in whole tiles. */
 static pyconv_dw_plane FN(dw_grad_plane_of)(const pyconv_conv_shape *s, int64_t *cols)
@@ -214,11 +324,18 @@ typedef struct {
     size_t grad;    /* weight gradient: one grad_output plane, rows padded to whole vectors */
     size_t sums;    /* weight gradient: the vector sums of a run of channels' taps */
     size_t off;     /* input gradient: one phase's tap offsets ... */
-    size_t wt;      /* ... and weights */
+    size_t wt;      /* ... and weights; forward by blocks: the block's weights, a vector per tap */
     size_t rows;    /* strided input gradient: the phase rows of one plane */
     size_t zeroed;  /* the parts from 0 up to here start zeroed */
     size_t bytes;
 } FN(depthwise_layout);
+
+/* Whether the forward pass runs by channel blocks: output rows of at most
+ * PYCONV_DW_BLOCK_MAX_WIDTH. */
+static int FN(dw_by_blocks)(const pyconv_conv_shape *s)
+{
+    return s->w_out <= PYCONV_DW_BLOCK_MAX_WIDTH;
+}
 
 /* The scratch of op for s; run: the weight gradient's channels per task. */
 static FN(depthwise_layout) FN(depthwise_layout_of)(const pyconv_conv_shape *s, pyconv_conv_op op,
@@ -237,6 +354,14 @@ static FN(depthwise_layout) FN(depthwise_layout_of)(const pyconv_conv_shape *s, 
         if (s->stride_w > 1)
             l.rows = pyconv_layout_part(
                 &l.bytes, (size_t)(pyconv_round_up(s->h_in, s->stride_h) * s->stride_w * cols) * sizeof(real));
+        return l;
+    }
+    if (op == PYCONV_OP_FORWARD && FN(dw_by_blocks)(s)) {
+        const pyconv_dw_plane p = FN(dw_block_plane_of)(s);
+        l.plane = pyconv_layout_part(&l.bytes,
+                                     (size_t)((pyconv_dw_plane_size(&p) + 1) * PYCONV_DW_LANES) * sizeof(real));
+        l.zeroed = l.bytes;
+        l.wt = pyconv_layout_part(&l.bytes, (size_t)taps * sizeof(FN(dw_vec)));
         return l;
     }
     const pyconv_dw_plane p = FN(dw_input_plane_of)(s);
@@ -285,6 +410,8 @@ typedef struct {
     FN(depthwise_layout) layout;
     pyconv_dw_plane plane;          /* the padded copy the tiles read */
     const int64_t *off;             /* forward, weight gradient: tap offsets into the copy */
+    const int64_t *pos;             /* forward by blocks: each output's position in the copy ... */
+    const int64_t *at;              /* ... and each input's (past the plane where not read) */
     pyconv_dw_phases ph;            /* input gradient: the taps by phase */
     int64_t cols;                   /* input gradient: the phase rows' width */
     int64_t run;                    /* weight gradient: channels per task */
@@ -294,15 +421,36 @@ typedef struct {
 } FN(dw_args);
 
 /* Runs task over n_items on copies of the input planes (forward, weight gradient): sets a's
- * plane layout and tap offsets, each thread's scratch sized by a->layout. */
+ * plane layout and tap offsets (forward by blocks: its interleaved copy's, and the outputs'
+ * positions), each thread's scratch sized by a->layout. */
 static pyconv_status FN(dw_run_on_input_planes)(FN(dw_args) *a, int64_t n_items, int n_threads,
-                                                pyconv_range_fn task)
+                                                pyconv_range_fn task, int by_blocks)
 {
     const pyconv_conv_shape *s = a->s;
-    a->plane = FN(dw_input_plane_of)(s);
-    int64_t *off = (int64_t *)pyconv_aligned_alloc((size_t)(s->kh * s->kw) * sizeof(int64_t));
+    const int64_t taps = s->kh * s->kw, n_out = s->h_out * s->w_out;
+    const int64_t n_pos = by_blocks ? PYCONV_MAX(n_out, PYCONV_DW_TILE_VECTORS) : 0;
+    const int64_t n_at = by_blocks ? s->h_in * s->w_in : 0;
+    a->plane = by_blocks ? FN(dw_block_plane_of)(s) : FN(dw_input_plane_of)(s);
+    int64_t *off = (int64_t *)pyconv_aligned_alloc((size_t)(taps + n_pos + n_at) * sizeof(int64_t));
     if (off == NULL) return PYCONV_ERR_NOMEM;
     pyconv_dw_input_offsets(s, &a->plane, off);
+    if (by_blocks) {
+        int64_t *pos = off + taps;
+        for (int64_t k = 0; k < taps; k++) off[k] *= PYCONV_DW_LANES;
+        for (int64_t q = 0; q < n_pos; q++)
+            pos[q] = q < n_out ? (q / s->w_out * s->stride_h * a->plane.width + q % s->w_out * s->stride_w) *
+                                     PYCONV_DW_LANES
+                               : 0;
+        int64_t *at = pos + n_pos;
+        const pyconv_dw_plane *l = &a->plane;
+        for (int64_t p = 0; p < n_at; p++) {
+            const int64_t r = p / s->w_in + l->top, c = p % s->w_in + l->left;
+            at[p] = (r >= 0 && r < l->rows && c >= 0 && c < l->width ? r * l->width + c : l->rows * l->width) *
+                    PYCONV_DW_LANES;
+        }
+        a->pos = pos;
+        a->at = at;
+    }
     a->off = off;
     const pyconv_scratch scratch = {PYCONV_ARENA_CONV_0, a->layout.bytes};
     const pyconv_status st = pyconv_parallel_for(n_items, FN(dw_work)(s), n_threads, task, a, scratch);
@@ -310,8 +458,17 @@ static pyconv_status FN(dw_run_on_input_planes)(FN(dw_args) *a, int64_t n_items,
     return st;
 }
 
-/* Output planes [lo, hi) (plane p = image p / c, channel p % c), each finished by the epilogue
- * while it is still in cache. */
+/* The epilogue's residual and activation on output planes [p0, p1), still in cache. */
+static void FN(dw_finish)(const FN(dw_args) *a, int64_t p0, int64_t p1)
+{
+    const int64_t plane_out = a->s->h_out * a->s->w_out;
+    if (!FN(epilogue_fused)(a->ep)) return;
+    for (int64_t p = p0; p < p1; p++)
+        FN(finish_run)(a->y + p * plane_out, a->ep->residual ? a->ep->residual + p * plane_out : NULL,
+                       plane_out, a->ep->activation);
+}
+
+/* Output planes [lo, hi) (plane p = image p / c, channel p % c). */
 static pyconv_status FN(dw_forward_planes)(const void *ctx, int64_t lo, int64_t hi,
                                            const pyconv_thread *th)
 {
@@ -323,9 +480,28 @@ static pyconv_status FN(dw_forward_planes)(const void *ctx, int64_t lo, int64_t 
         const int64_t c = p % s->c_out;
         FN(dw_forward_plane)(s, &a->plane, a->off, a->x + p * plane_in, a->w + c * taps,
                              a->ep->bias ? a->ep->bias[c] : (real)0, buf, a->y + p * plane_out);
-        if (FN(epilogue_fused)(a->ep))
-            FN(finish_run)(a->y + p * plane_out, a->ep->residual ? a->ep->residual + p * plane_out : NULL,
-                           plane_out, a->ep->activation);
+        FN(dw_finish)(a, p, p + 1);
+    }
+    return PYCONV_OK;
+}
+
+/* Channel blocks [lo, hi) (block b = image b / blocks, channels from b % blocks * lanes). */
+static pyconv_status FN(dw_forward_blocks)(const void *ctx, int64_t lo, int64_t hi,
+                                           const pyconv_thread *th)
+{
+    const FN(dw_args) *a = (const FN(dw_args) *)ctx;
+    const pyconv_conv_shape *s = a->s;
+    const int64_t taps = s->kh * s->kw, plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
+    const int64_t blocks = (s->c_out + PYCONV_DW_LANES - 1) / PYCONV_DW_LANES;
+    char *scratch = FN(dw_scratch)(&a->layout, th);
+    real *buf = (real *)(scratch + a->layout.plane);
+    FN(dw_vec) *wt = (FN(dw_vec) *)(scratch + a->layout.wt);
+    for (int64_t b = lo; b < hi; b++) {
+        const int64_t c0 = b % blocks * PYCONV_DW_LANES, nl = PYCONV_MIN(PYCONV_DW_LANES, s->c_out - c0);
+        const int64_t p0 = b / blocks * s->c_out + c0;
+        FN(dw_forward_block)(s, &a->plane, a->off, a->pos, a->at, a->x + p0 * plane_in, a->w + c0 * taps,
+                             a->ep->bias ? a->ep->bias + c0 : NULL, nl, buf, wt, a->y + p0 * plane_out);
+        FN(dw_finish)(a, p0, p0 + nl);
     }
     return PYCONV_OK;
 }
@@ -341,7 +517,10 @@ pyconv_status FN(pyconv_forward_depthwise)(const pyconv_conv_shape *s, const rea
     a.w = w;
     a.ep = ep;
     a.y = y;
-    return FN(dw_run_on_input_planes)(&a, s->n * s->c_out, n_threads, FN(dw_forward_planes));
+    if (FN(dw_by_blocks)(s))
+        return FN(dw_run_on_input_planes)(&a, s->n * ((s->c_out + PYCONV_DW_LANES - 1) / PYCONV_DW_LANES),
+                                          n_threads, FN(dw_forward_blocks), 1);
+    return FN(dw_run_on_input_planes)(&a, s->n * s->c_out, n_threads, FN(dw_forward_planes), 0);
 }
 
 /* One input-gradient plane gx: the copy of gy, then for each phase (ih0, iw0) its list of taps
@@ -524,7 +703,7 @@ pyconv_status FN(pyconv_weight_depthwise)(const pyconv_conv_shape *s, const real
     a.x = x;
     a.gy = gy;
     a.gw = gw;
-    return FN(dw_run_on_input_planes)(&a, (s->c_out + a.run - 1) / a.run, nt, FN(dw_weight_runs));
+    return FN(dw_run_on_input_planes)(&a, (s->c_out + a.run - 1) / a.run, nt, FN(dw_weight_runs), 0);
 }
 
 double FN(pyconv_depthwise_workspace)(const pyconv_conv_shape *s, pyconv_conv_op op, int n_threads)
