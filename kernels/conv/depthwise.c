@@ -1,10 +1,11 @@
+#include "common/transpose.h"
 #include "conv/conv_internal.h"
 
 /* The sums are vectors of PYCONV_DW_BYTES bytes, written with GCC/clang vector extensions (in
  * the AVX2 clone one ymm register, in the baseline one two xmm); other compilers get vectors of
  * one element. `real` is the template's type. */
 #if defined(__GNUC__)
-#define PYCONV_DW_BYTES 32
+#define PYCONV_DW_BYTES PYCONV_TRANSPOSE_BYTES
 #else
 #define PYCONV_DW_BYTES sizeof(real)
 #endif
@@ -21,40 +22,6 @@
 #define PYCONV_DW_BLOCK_MAX_WIDTH 32
 /* Most channels of one weight-gradient task (their sums stay in L1: 64 x 9 taps x 32 bytes). */
 #define PYCONV_DW_CHANNEL_RUN 64
-
-#if defined(__GNUC__)
-/* A vector's bits as 32-bit integers, which the transposes shuffle (a double is two). */
-typedef int32_t pyconv_dw_ivec __attribute__((vector_size(PYCONV_DW_BYTES)));
-enum { PYCONV_DW_INTS = PYCONV_DW_BYTES / 4 };
-#if defined(__clang__)
-#define PYCONV_DW_SHUFFLE(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
-#else
-#define PYCONV_DW_SHUFFLE(a, b, ...) __builtin_shuffle(a, b, (pyconv_dw_ivec){__VA_ARGS__})
-#endif
-/* Of each 2g-int chunk of (a, b): a's first g ints then b's (LO), a's last g then b's (HI). */
-#define PYCONV_DW_LO(p, g) ((p) % (2 * (g)) < (g) ? (p) : PYCONV_DW_INTS + (p) - (g))
-#define PYCONV_DW_HI(p, g) ((p) % (2 * (g)) < (g) ? (p) + (g) : PYCONV_DW_INTS + (p))
-#define PYCONV_DW_MASK(M, g) M(0, g), M(1, g), M(2, g), M(3, g), M(4, g), M(5, g), M(6, g), M(7, g)
-
-/* Swaps the off-diagonal h x h blocks of every 2h x 2h block of the n x n matrix v (g = h's
- * elements in ints): vector i's second halves of each 2g-int chunk with vector i+h's first. */
-#define PYCONV_DW_STAGE(v, n, h, g)                                                           \
-    for (int i = 0; i < (n); i++) {                                                           \
-        if (i & (h)) continue;                                                                \
-        const pyconv_dw_ivec a = v[i], b = v[i + (h)];                                        \
-        v[i] = PYCONV_DW_SHUFFLE(a, b, PYCONV_DW_MASK(PYCONV_DW_LO, g));                      \
-        v[i + (h)] = PYCONV_DW_SHUFFLE(a, b, PYCONV_DW_MASK(PYCONV_DW_HI, g));                \
-    }
-
-/* The n x n matrix of n-element vectors v (n = lanes: 8 floats or 4 doubles, an element 8 / n
- * ints) transposed in place, one stage per halving of the block size. */
-PYCONV_ALWAYS_INLINE void pyconv_dw_transpose(pyconv_dw_ivec *v, int n)
-{
-    PYCONV_DW_STAGE(v, n, n / 2, 4);
-    if (n >= 4) PYCONV_DW_STAGE(v, n, n / 4, 2);
-    if (n >= 8) PYCONV_DW_STAGE(v, n, n / 8, 1);
-}
-#endif
 
 /* A zero-padded copy of one plane: padded row r and padded column c (source row r - top,
  * column c - left) sit at (r * phases + c % phases) * width + c / phases. Splitting the

@@ -229,12 +229,12 @@ PYCONV_ALWAYS_INLINE void FN(dw_block_tile)(const real *buf, const int64_t *pos,
         const real *src = buf + off[k];
         for (int t = 0; t < T; t++) acc[t] += wv * *(const vec *)(src + pos[t]);
     }
-#if defined(__GNUC__)
+#if defined(PYCONV_TRANSPOSE_BYTES)
     if (nl == L && nc == T) {
         for (int t0 = 0; t0 < T; t0 += L) {
-            pyconv_dw_ivec v[L];
-            for (int l = 0; l < L; l++) v[l] = (pyconv_dw_ivec)acc[t0 + l];
-            pyconv_dw_transpose(v, L);
+            pyconv_tvec v[L];
+            for (int l = 0; l < L; l++) v[l] = (pyconv_tvec)acc[t0 + l];
+            pyconv_transpose(v, L);
             for (int l = 0; l < L; l++) *(vec *)(y + l * plane + t0) = (vec)v[l];
         }
         return;
@@ -274,13 +274,13 @@ static void FN(dw_forward_block)(const pyconv_conv_shape *s, const pyconv_dw_pla
     enum { L = PYCONV_DW_LANES };
     const int64_t taps = s->kh * s->kw, plane_in = s->h_in * s->w_in, n_out = s->h_out * s->w_out;
     real init[L], *wl = (real *)wt;
-#if defined(__GNUC__)
+#if defined(PYCONV_TRANSPOSE_BYTES)
     const int whole = nl == L && plane_in >= L;
     for (int64_t p0 = 0; whole && p0 < plane_in; p0 += L) {
         const int64_t p = PYCONV_MIN(p0, plane_in - L);
-        pyconv_dw_ivec v[L];
-        for (int lane = 0; lane < L; lane++) v[lane] = (pyconv_dw_ivec) * (const vec *)(x + lane * plane_in + p);
-        pyconv_dw_transpose(v, L);
+        pyconv_tvec v[L];
+        for (int lane = 0; lane < L; lane++) v[lane] = (pyconv_tvec) * (const vec *)(x + lane * plane_in + p);
+        pyconv_transpose(v, L);
         for (int j = 0; j < L; j++) *(vec *)(buf + at[p + j]) = (vec)v[j];
     }
 #else

@@ -9,6 +9,7 @@
  * Workspace: the packed weights, one chunk of padded images per busy thread, one block of
  * results per thread — independent of the batch. */
 
+#include "common/transpose.h"
 #include "conv/epilogue_t.h"
 
 /* Whether the weights are packed as each task needs a KC x NR slice of them rather than all
@@ -112,43 +113,15 @@ static void FN(pack_weight_slice)(const FN(forward_args) *f, int64_t g, int64_t 
     }
 }
 
-/* 8 x 8 blocks of values, for store_block's transposes. */
-typedef real FN(v8) __attribute__((vector_size(8 * sizeof(real))));
-typedef real FN(v8_u) __attribute__((vector_size(8 * sizeof(real)), aligned(sizeof(real))));
-
-/* col[j] = column j of the 8 x 8 block whose rows are row[i]: three rounds of two-vector
- * shuffles (pairs of values, then of pairs, then of quads), as a SIMD transpose does them. */
-PYCONV_INLINE void FN(transpose8)(const FN(v8) row[8], FN(v8) col[8])
-{
-    typedef FN(v8) v8;
-    typedef ireal mask __attribute__((vector_size(8 * sizeof(real))));
-    v8 t[8], u[8];
-    for (int i = 0; i < 8; i += 2) {
-        t[i] = __builtin_shuffle(row[i], row[i + 1], (mask){0, 8, 1, 9, 4, 12, 5, 13});
-        t[i + 1] = __builtin_shuffle(row[i], row[i + 1], (mask){2, 10, 3, 11, 6, 14, 7, 15});
-    }
-    for (int i = 0; i < 8; i += 4)
-        for (int j = 0; j < 2; j++) {
-            u[i + 2 * j] = __builtin_shuffle(t[i + j], t[i + j + 2], (mask){0, 1, 8, 9, 4, 5, 12, 13});
-            u[i + 2 * j + 1] = __builtin_shuffle(t[i + j], t[i + j + 2], (mask){2, 3, 10, 11, 6, 7, 14, 15});
-        }
-    for (int j = 0; j < 4; j++) {
-        col[j] = __builtin_shuffle(u[j], u[j + 4], (mask){0, 1, 2, 3, 8, 9, 10, 11});
-        col[j + 4] = __builtin_shuffle(u[j], u[j + 4], (mask){4, 5, 6, 7, 12, 13, 14, 15});
-    }
-}
-
 /* y for pixels [q0, q0 + n_px) of images from img on, filters [oc_lo, oc_hi) of group g:
  * the block's transposed result ct (row t = pixel q0 + t, ldc apart) through the output stage.
- * Eight filters by eight pixels at a time, transposed in registers: a value at a time, the
- * transpose cost as much as a pointwise layer's products at 7x7 to 14x14 (K = 64-160) and a
- * quarter of the 3-channel stem's time. */
+ * A vector's lanes of filters by as many pixels at a time, transposed in registers: a value at
+ * a time, the transpose cost as much as a pointwise layer's products at 7x7 to 14x14 (K =
+ * 64-160) and a quarter of the 3-channel stem's time. */
 PYCONV_SIMD_CLONES
 static void FN(store_block)(const FN(forward_args) *f, int64_t img, int64_t g, int64_t q0,
                             int64_t n_px, int64_t oc_lo, int64_t oc_hi, const real *ct, int64_t ldc)
 {
-    typedef FN(v8) v8;
-    typedef FN(v8_u) v8_u;
     const pyconv_conv_shape *s = f->in.s;
     const int64_t l = s->h_out * s->w_out, cout_g = s->c_out / s->groups;
     for (int64_t q = q0; q < q0 + n_px;) {
@@ -157,19 +130,23 @@ static void FN(store_block)(const FN(forward_args) *f, int64_t img, int64_t g, i
         real *y0 = f->y + ((img + m) * s->c_out + g * cout_g) * l + p0;
         const real *bias = f->ep->bias ? f->ep->bias + g * cout_g : NULL;
         int64_t oc = oc_lo;
-        for (; oc + 8 <= oc_hi; oc += 8) {
-            v8 b = {0};
-            if (bias != NULL) b = *(const v8_u *)(bias + oc);
+#if defined(PYCONV_TRANSPOSE_BYTES)
+        typedef real vec __attribute__((vector_size(PYCONV_TRANSPOSE_BYTES), aligned(sizeof(real))));
+        enum { L = PYCONV_TRANSPOSE_BYTES / sizeof(real) };
+        for (; oc + L <= oc_hi; oc += L) {
+            vec b = {0};
+            if (bias != NULL) b = *(const vec *)(bias + oc);
             int64_t t = 0;
-            for (; t + 8 <= run; t += 8) {
-                v8 in[8], out[8];
-                for (int i = 0; i < 8; i++) in[i] = *(const v8_u *)(c + (t + i) * ldc + oc);
-                FN(transpose8)(in, out);
-                for (int j = 0; j < 8; j++) *(v8_u *)(y0 + (oc + j) * l + t) = out[j] + b[j];
+            for (; t + L <= run; t += L) {
+                pyconv_tvec v[L];
+                for (int i = 0; i < L; i++) v[i] = (pyconv_tvec) * (const vec *)(c + (t + i) * ldc + oc);
+                pyconv_transpose(v, L);
+                for (int j = 0; j < L; j++) *(vec *)(y0 + (oc + j) * l + t) = (vec)v[j] + b[j];
             }
-            for (int j = 0; j < 8; j++)
+            for (int j = 0; j < L; j++)
                 for (int64_t u = t; u < run; u++) y0[(oc + j) * l + u] = c[u * ldc + oc + j] + b[j];
         }
+#endif
         for (; oc < oc_hi; oc++) {
             const real b = bias != NULL ? bias[oc] : (real)0;
             for (int64_t t = 0; t < run; t++) y0[oc * l + t] = c[t * ldc + oc] + b;
