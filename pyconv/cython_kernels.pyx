@@ -59,12 +59,8 @@ cdef int col2im(const conv_shape *s, const floating *col, floating *x, int n_thr
 cdef int conv2d(const conv_shape *s, int algorithm, const floating *x, const floating *w,
                 const floating *bias, const floating *residual, int activation, floating *y,
                 int n_threads) noexcept nogil:
-    if floating is float:
-        return pyconv_conv2d_f32(s, <pyconv_algorithm>algorithm, x, w, bias, residual,
-                                 <pyconv_activation>activation, y, n_threads)
-    else:
-        return pyconv_conv2d_f64(s, <pyconv_algorithm>algorithm, x, w, bias, residual,
-                                 <pyconv_activation>activation, y, n_threads)
+    # as the C API's pyconv_conv2d: conv2d_packed with no packed weight
+    return conv2d_packed(s, algorithm, x, w, NULL, bias, residual, activation, y, n_threads)
 
 
 cdef int64_t conv2d_packed_size(const conv_shape *s, int real_size) noexcept nogil:
