@@ -36,8 +36,8 @@ typedef pyconv_status (*pyconv_range_fn)(const void *ctx, int64_t lo, int64_t hi
                                          const pyconv_thread *th);
 
 /* Fewest work units (multiply-adds; a value moved counts as PYCONV_WORK_PER_VALUE of them)
- * worth one more thread when the idle workers spin: starting a parallel region then costs a few microseconds, about what one
- * thread does in this many. */
+ * worth one more thread when the idle workers spin: starting a parallel region then costs a
+ * few microseconds, about what one thread does in this many. */
 #define PYCONV_MIN_WORK_PER_THREAD (128.0 * 1024.0)
 /* The same between two barriers of a team. */
 #define PYCONV_MIN_WORK_PER_BARRIER (16.0 * PYCONV_MIN_WORK_PER_THREAD)

@@ -74,11 +74,12 @@ void FN(pyconv_macro_kernel)(const pyconv_gemm_arch *arch, int64_t mc, int64_t n
     for (int64_t jp = jp_lo; jp < jp_hi; jp++) {
         const real *b_panel = b_block + jp * b_panel_stride;
         const int64_t cols = PYCONV_MIN(nr, nc - jp * nr);
+        const int has_next = jp + 1 < jp_hi;
         /* the next B micro-panel is fetched into L2 a share per tile: packed weights read once
          * per call (a convolution's, at batch 1) come from memory, and the hardware prefetcher
          * would start on each micro-panel only after its first misses */
         const char *b_next = (const char *)(b_panel + b_panel_stride);
-        const int64_t lines = jp + 1 < jp_hi ? kc * nr * (int64_t)sizeof(real) / PYCONV_ALIGN : 0;
+        const int64_t lines = has_next ? kc * nr * (int64_t)sizeof(real) / PYCONV_ALIGN : 0;
         const int64_t lines_per_tile = (lines * mr + mc - 1) / mc;
         /* loop 1 around the micro-kernel: MR-tall micro-panels of A (streamed from L2) */
         for (int64_t i = 0, line = 0; i < mc; i += mr) {
@@ -89,7 +90,7 @@ void FN(pyconv_macro_kernel)(const pyconv_gemm_arch *arch, int64_t mc, int64_t n
             /* the same rows of the next micro-panel's C tile are fetched for writing one
              * column of tiles ahead: with a short kc (pointwise layers) the tile's stores
              * would otherwise wait on memory, C being larger than the caches */
-            if (jp + 1 < jp_hi)
+            if (has_next)
                 for (int64_t r = 0; r < rows; r++)
                     for (int64_t j = 0; j < nr; j += PYCONV_ALIGN / (int64_t)sizeof(real))
                         __builtin_prefetch(c_tile + r * ldc + nr + j, 1, 3);
