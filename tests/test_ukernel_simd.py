@@ -1,7 +1,8 @@
 """The SIMD micro-kernel template (kernels/gemm/ukernel_simd_t.h) at the AVX-512 width, on any
 AVX2 machine: a small C program instantiates it with 64-byte vectors (7x32 float, 7x16 double
 tiles, as ukernel_avx512.c does, and 12-row ones, as ukernel_avx512x12.c) but compiled for AVX2 + FMA, where GCC splits each 64-byte
-operation in two, and checks the packed and the gathered entry points against plain loops.
+operation in two, and checks the packed and the gathered entry points against plain loops, at
+every tile height m = 1 .. MR (rows m .. MR-1 of C must stay untouched).
 This tests the template's indexing at that width; the AVX-512 instructions themselves run only
 on a CPU that has them (dispatch.c picks them there). Needs a C compiler and the source tree."""
 import os
@@ -33,9 +34,10 @@ HARNESS = textwrap.dedent(r"""
     #define PYCONV_TEMPLATE "gemm/ukernel_simd_t.h"
     #include "common/pyconv_instantiate.h"
 
-    /* C (ROWS x nr, ldc = nr + 3) = alpha * A @ B + beta * C, packed and gathered, against loops. */
+    /* The first m rows of C (ROWS x nr, ldc = nr + 3) = alpha * A @ B + beta * C, packed and
+     * gathered, against loops; the other rows keep their values. */
     #define CHECK(real, sfx, NR, TOL)                                                         \
-    static int check_##sfx(int64_t kc, real alpha, real beta) {                               \
+    static int check_##sfx(int64_t m, int64_t kc, real alpha, real beta) {                    \
         enum { MR = ROWS, LDC = NR + 3 };                                                     \
         static real a[MR * 64], b[64 * NR] __attribute__((aligned(64)));                      \
         static real img[4096];                                                                \
@@ -49,14 +51,15 @@ HARNESS = textwrap.dedent(r"""
             for (int i = 0; i < MR; i++) a[p * MR + i] = rows[i][off[p]];                     \
         for (int64_t k = 0; k < kc * NR; k++) b[k] = (real)((k * 29 % 83) - 41) / 20;         \
         for (int k = 0; k < MR * LDC; k++) c0[k] = c1[k] = want[k] = (real)(k % 7);          \
-        for (int i = 0; i < MR; i++)                                                          \
+        for (int i = 0; i < m; i++)                                                           \
             for (int j = 0; j < NR; j++) {                                                    \
                 double s = 0;                                                                 \
                 for (int64_t p = 0; p < kc; p++) s += (double)a[p * MR + i] * b[p * NR + j];  \
                 want[i * LDC + j] = (real)(alpha * s + (beta == 0 ? 0 : beta * want[i * LDC + j])); \
             }                                                                                 \
-        pyconv_ukernel_wide_##sfx(kc, alpha, a, b, beta, c0, LDC);                            \
-        pyconv_ukernel_gather_wide_##sfx(kc, off, rows, b, beta, c1, LDC);                    \
+        pyconv_ukernel_wide_##sfx(m, kc, alpha, a, b, beta, c0, LDC);                         \
+        for (int i = m; i < MR; i++) rows[i] = NULL; /* never read */                        \
+        pyconv_ukernel_gather_wide_##sfx(m, kc, off, rows, b, beta, c1, LDC);                 \
         int bad = 0;                                                                          \
         for (int i = 0; i < MR; i++)                                                          \
             for (int j = 0; j < LDC; j++) {                                                   \
@@ -74,11 +77,12 @@ HARNESS = textwrap.dedent(r"""
     int main(void) {
         int bad = 0;
         const int64_t depths[] = {0, 1, 3, 4, 5, 17, 64};
-        for (int d = 0; d < 7; d++) {
-            bad |= check_f32(depths[d], 1, 0) | check_f32(depths[d], 1, 1);
-            bad |= check_f32(depths[d], 0.5f, 2) | check_f64(depths[d], 1, 0);
-            bad |= check_f64(depths[d], 1, 1) | check_f64(depths[d], -2, 0.25);
-        }
+        for (int64_t m = 1; m <= ROWS; m++)
+            for (int d = 0; d < 7; d++) {
+                bad |= check_f32(m, depths[d], 1, 0) | check_f32(m, depths[d], 1, 1);
+                bad |= check_f32(m, depths[d], 0.5f, 2) | check_f64(m, depths[d], 1, 0);
+                bad |= check_f64(m, depths[d], 1, 1) | check_f64(m, depths[d], -2, 0.25);
+            }
         puts(bad ? "mismatch" : "ok");
         return bad;
     }
@@ -97,7 +101,7 @@ def _avx2():
 @pytest.mark.skipif(not os.path.isdir(KERNELS), reason="needs the source tree's kernels/")
 @pytest.mark.skipif(shutil.which("cc") is None, reason="needs a C compiler")
 @pytest.mark.skipif(not _avx2(), reason="the harness is compiled for AVX2 + FMA")
-@pytest.mark.parametrize("rows", [6, 12])
+@pytest.mark.parametrize("rows", [6, 7, 12])
 def test_wide_template_matches_loops(tmp_path, rows):
     src = tmp_path / "wide.c"
     exe = tmp_path / "wide"

@@ -179,17 +179,15 @@ static pyconv_status FN(forward_blocks)(const void *ctx, int64_t lo, int64_t hi,
         const int64_t b = t / c->pgroups, pg = t % c->pgroups;
         const int64_t jp_lo = c->panels * pg / c->pgroups, jp_hi = c->panels * (pg + 1) / c->pgroups;
         const int64_t q0 = b * c->mc, n_px = PYCONV_MIN(c->mc, c->pixels - q0);
-        const int64_t m_tiles = (n_px + blk.mr - 1) / blk.mr * blk.mr;
         FN(pyconv_gather_pixels)(&f->in, q0, n_px, pix);
-        /* rows past the last pixel repeat the first one; their results are not stored */
-        for (int64_t r = 0; r < m_tiles; r++) rows[r] = c->src + pix[r < n_px ? r : 0];
+        for (int64_t r = 0; r < n_px; r++) rows[r] = c->src + pix[r];
         for (int64_t g = 0; g < s->groups; g++) {
             /* loop 4 around the micro-kernel: KC-deep slices of the taps */
             for (int64_t pc = 0; pc < c->k; pc += blk.kc) {
                 const int64_t kc = PYCONV_MIN(blk.kc, c->k - pc);
                 const FN(pyconv_a_source) a = {NULL, rows, f->in.off + g * c->k + pc};
                 if (f->w_packed != NULL) {
-                    FN(pyconv_macro_kernel)(c->arch, m_tiles, c->ldc, kc, jp_lo, jp_hi, 1, &a,
+                    FN(pyconv_macro_kernel)(c->arch, n_px, c->ldc, kc, jp_lo, jp_hi, 1, &a,
                                             f->w_packed + g * c->ldc * c->k + pc * blk.nr,
                                             c->k * blk.nr, pc == 0 ? 0 : 1, ct, c->layout.ldct);
                     continue;
@@ -197,7 +195,7 @@ static pyconv_status FN(forward_blocks)(const void *ctx, int64_t lo, int64_t hi,
                 /* loop 2 here: each panel's slice packed as needed, then loop 1 */
                 for (int64_t jp = jp_lo; jp < jp_hi; jp++) {
                     FN(pack_weight_slice)(f, g, jp, pc, kc, blk.nr, w_slice);
-                    FN(pyconv_macro_kernel)(c->arch, m_tiles, blk.nr, kc, 0, 1, 1, &a, w_slice,
+                    FN(pyconv_macro_kernel)(c->arch, n_px, blk.nr, kc, 0, 1, 1, &a, w_slice,
                                             kc * blk.nr, pc == 0 ? 0 : 1, ct + jp * blk.nr,
                                             c->layout.ldct);
                 }

@@ -101,12 +101,12 @@ static pyconv_status FN(weight_chunk_team)(const void *ctx, const pyconv_thread 
     const real **rows = (const real **)th->scratch;
     int64_t t_lo, t_hi;
     pyconv_team_share(th, a->kpad / mr, &t_lo, &t_hi);
+    const int64_t t_hi_tap = PYCONV_MIN(t_hi * mr, k);
     for (int64_t g = 0; g < s->groups; g++) {
         const FN(image_rows) grads = {a->gy + (a->img * s->c_out + g * cout_g) * l, l,
                                       s->c_out * l};
-        /* this thread's taps; taps past the last repeat the first, their sums never read */
-        for (int64_t t = t_lo * mr; t < t_hi * mr; t++)
-            rows[t] = a->src + a->in.off[g * k + (t < k ? t : 0)];
+        /* this thread's taps */
+        for (int64_t t = t_lo * mr; t < t_hi_tap; t++) rows[t] = a->src + a->in.off[g * k + t];
         /* loop 4 around the micro-kernel: KC pixels at a time */
         for (int64_t pc = 0; pc < pixels; pc += blk.kc) {
             const int64_t kc = PYCONV_MIN(blk.kc, pixels - pc);
@@ -123,7 +123,7 @@ static pyconv_status FN(weight_chunk_team)(const void *ctx, const pyconv_thread 
             pyconv_team_barrier();
             if (t_hi == t_lo) continue;
             const FN(pyconv_a_source) taps = {NULL, rows + t_lo * mr, a->pix};
-            FN(pyconv_macro_kernel)(a->arch, (t_hi - t_lo) * mr, ldc, kc, 0, panels, 1, &taps,
+            FN(pyconv_macro_kernel)(a->arch, t_hi_tap - t_lo * mr, ldc, kc, 0, panels, 1, &taps,
                                     a->b_block, kc * nr, a->first && pc == 0 ? 0 : 1,
                                     a->acc + (g * a->kpad + t_lo * mr) * ldc, ldc);
         }

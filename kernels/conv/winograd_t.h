@@ -403,16 +403,14 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
     const pyconv_gemm_arch *arch = pyconv_gemm_active_arch();
     const FN(pyconv_ukernel_gather) ukernel = arch->FN(ukernel_gather);
     const pyconv_gemm_blocking blk = arch->FN(blocking);
-    const int64_t mr = blk.mr, nr = blk.nr, mpad = a->l.nb, ldm = a->l.ldm;
+    const int64_t mr = blk.mr, nr = blk.nr, ldm = a->l.ldm;
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
     const int64_t plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
-    /* the block's runs, and each tile's V column (rows past the last tile repeat the first;
-     * their products are not read) */
+    /* the block's runs, and each tile's V column */
     int64_t n_cols, tile = 0;
     const int64_t n_runs = pyconv_wino_runs(s, a->l.tiles_h, a->l.tiles_w, t0, nb, wk->runs, &n_cols);
     for (int64_t q = 0; q < n_runs; q++)
         for (int64_t u = 0; u < wk->runs[q].ns; u++) wk->rows[tile++] = wk->v + wk->runs[q].col + u;
-    for (; tile < mpad; tile++) wk->rows[tile] = wk->rows[0];
     for (int64_t c = 0; c < s->c_in; c++)
         FN(wino_input_channel)(s, a->x + c * plane_in, wk->runs, n_runs, n_cols, wk->buf,
                                wk->v + c * a->l.ldv, a->l.v_estride);
@@ -438,8 +436,8 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
                     const int64_t *off = a->off + e * s->c_in + g * cin_g + pc;
                     real *m_e = wk->m + e * a->l.m_estride + (jp - jp_lo) * nr;
                     for (int64_t t = 0; t < nb; t += mr)
-                        ukernel(kc, off, wk->rows + t, u + e * a->l.u_estride, pc == 0 ? 0 : 1,
-                                m_e + t * ldm, ldm);
+                        ukernel(PYCONV_MIN(mr, nb - t), kc, off, wk->rows + t,
+                                u + e * a->l.u_estride, pc == 0 ? 0 : 1, m_e + t * ldm, ldm);
                 }
             }
         }

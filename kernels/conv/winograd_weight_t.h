@@ -166,8 +166,8 @@ typedef struct {
     real *y;              /* Y of the block: y[(g * 36 + e) * y_estride + (jp * nb + p) * nr + r]
                              = Y_e of tile p, filter jp * nr + r of group g */
     real *u;              /* dU^T: u[(g * cpad + c) * u_cstride + e * ldc + f]; NULL when in_l2 */
-    const real **rows;    /* rows[(g * 36 + e) * cpad + c]: channel c of group g in V_e (rows
-                             past the group's channels repeat its first; never read back) */
+    const real **rows;    /* rows[(g * 36 + e) * cpad + c]: channel c < C_in / groups of
+                             group g in V_e */
     int64_t *off;         /* off[p]: the V column of the block's tile p */
     pyconv_wino_weight_layout l;
 } FN(wino_weight_args);
@@ -221,9 +221,11 @@ static void FN(wino_weight_sum)(const FN(wino_weight_args) *a, int64_t g, int64_
     const pyconv_wino_weight_layout *l = &a->l;
     const int64_t ge = g * PYCONV_WINO_ELEMS + e;
     const real *y = a->y + ge * l->y_estride;
+    /* the group's channels in these micro-tiles: those of the last one may be fewer */
+    const int64_t rows = PYCONV_MIN(n * blk.mr, a->s->c_in / a->s->groups - i0 * blk.mr);
     for (int64_t pc = 0; pc < nb; pc += blk.kc) {
         const FN(pyconv_a_source) v = {NULL, a->rows + ge * l->cpad + i0 * blk.mr, a->off + pc};
-        FN(pyconv_macro_kernel)(arch, n * blk.mr, l->ldc, PYCONV_MIN(blk.kc, nb - pc), 0,
+        FN(pyconv_macro_kernel)(arch, rows, l->ldc, PYCONV_MIN(blk.kc, nb - pc), 0,
                                 l->panels, 1, &v, y + pc * blk.nr, l->nb * blk.nr,
                                 first && pc == 0 ? 0 : 1, u, ldu);
     }
@@ -355,9 +357,9 @@ pyconv_status FN(pyconv_weight_winograd)(const pyconv_conv_shape *s, const real 
     const int64_t cin_g = s->c_in / s->groups;
     for (int64_t g = 0; g < s->groups; g++)
         for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++)
-            for (int64_t c = 0; c < l->cpad; c++)
+            for (int64_t c = 0; c < cin_g; c++)
                 a.rows[(g * PYCONV_WINO_ELEMS + e) * l->cpad + c] =
-                    a.v + e * l->v_estride + (g * cin_g + (c < cin_g ? c : 0)) * l->ldv;
+                    a.v + e * l->v_estride + (g * cin_g + c) * l->ldv;
     const pyconv_status st = pyconv_run_team(l->nt, FN(wino_weight_team), &a,
                                              (pyconv_scratch){PYCONV_ARENA_CONV_1, l->work_bytes});
     if (st != PYCONV_OK || l->in_l2) return st;

@@ -42,18 +42,19 @@ typedef struct {
 } pyconv_gemm_blocking;
 
 #define PYCONV_GEMM_INTERNAL_FOR(real, sfx)                                                     \
-/* Micro-kernel: the MR x NR tile c (row stride ldc, unit column stride) becomes               \
- * alpha * sum_p a[p*MR + i] * b[p*NR + j] + beta * c; with beta == 0, c is not read. */        \
-typedef void (*pyconv_ukernel_##sfx)(int64_t kc, real alpha, const real *a, const real *b,      \
-                                     real beta, real *c, int64_t ldc);                          \
-/* The same with A gathered instead of packed: A(i, p) = rows[i][off[p]] for the MR row        \
- * pointers rows[0 .. MR-1] (alpha is 1). The convolution points each row at an output pixel's \
+/* Micro-kernel: the first m (1 <= m <= MR) rows of the MR x NR tile c (row stride ldc, unit   \
+ * column stride) become alpha * sum_p a[p*MR + i] * b[p*NR + j] + beta * c; with beta == 0, c  \
+ * is not read; rows m .. MR-1 of c are neither read nor written, and cost nothing. */          \
+typedef void (*pyconv_ukernel_##sfx)(int64_t m, int64_t kc, real alpha, const real *a,          \
+                                     const real *b, real beta, real *c, int64_t ldc);           \
+/* The same with A gathered instead of packed: A(i, p) = rows[i][off[p]] for the m row         \
+ * pointers rows[0 .. m-1] (alpha is 1). The convolution points each row at an output pixel's  \
  * first input value and off[p] is kernel tap p's offset from it, so no patch is packed. */     \
-typedef void (*pyconv_ukernel_gather_##sfx)(int64_t kc, const int64_t *off,                     \
+typedef void (*pyconv_ukernel_gather_##sfx)(int64_t m, int64_t kc, const int64_t *off,          \
                                             const real *const *rows, const real *b, real beta,  \
                                             real *c, int64_t ldc);                              \
 /* The A operand of the macro-kernel: packed micro-panels (rows == NULL; panel i at          \
- * packed + i*kc), or gathered, A(i, p) = rows[i][off[p]] (rows padded to whole MR tiles). */   \
+ * packed + i*kc), or gathered, A(i, p) = rows[i][off[p]] (one pointer per row of C). */      \
 typedef struct {                                                                               \
     const real *packed;                                                                        \
     const real *const *rows;                                                                   \
@@ -87,28 +88,26 @@ pyconv_status pyconv_gemm_driver_##sfx(int64_t m, int64_t n, int64_t k, real alp
                                        pyconv_pack_fn_##sfx pack_a, const void *a_ctx,          \
                                        pyconv_pack_fn_##sfx pack_b, const void *b_ctx,          \
                                        real beta, real *c, int64_t ldc, int n_threads);         \
-void pyconv_ukernel_ref_##sfx(int64_t kc, real alpha, const real *a, const real *b, real beta, \
-                              real *c, int64_t ldc);                                           \
-void pyconv_ukernel_avx2_##sfx(int64_t kc, real alpha, const real *a, const real *b,           \
-                               real beta, real *c, int64_t ldc);                                \
-void pyconv_ukernel_avx512_##sfx(int64_t kc, real alpha, const real *a, const real *b,         \
-                                 real beta, real *c, int64_t ldc);                              \
-void pyconv_ukernel_neon_##sfx(int64_t kc, real alpha, const real *a, const real *b,           \
-                               real beta, real *c, int64_t ldc);                                \
-void pyconv_ukernel_gather_neon_##sfx(int64_t kc, const int64_t *off, const real *const *rows, \
-                                      const real *b, real beta, real *c, int64_t ldc);          \
-void pyconv_ukernel_gather_ref_##sfx(int64_t kc, const int64_t *off, const real *const *rows,  \
-                                     const real *b, real beta, real *c, int64_t ldc);           \
-void pyconv_ukernel_gather_avx2_##sfx(int64_t kc, const int64_t *off, const real *const *rows, \
-                                      const real *b, real beta, real *c, int64_t ldc);          \
-void pyconv_ukernel_gather_avx512_##sfx(int64_t kc, const int64_t *off,                        \
-                                        const real *const *rows, const real *b, real beta,     \
-                                        real *c, int64_t ldc);                                 \
-void pyconv_ukernel_avx512x12_##sfx(int64_t kc, real alpha, const real *a, const real *b,      \
-                                    real beta, real *c, int64_t ldc);                           \
-void pyconv_ukernel_gather_avx512x12_##sfx(int64_t kc, const int64_t *off,                     \
-                                           const real *const *rows, const real *b, real beta,  \
-                                           real *c, int64_t ldc);
+void pyconv_ukernel_ref_##sfx(int64_t m, int64_t kc, real alpha, const real *a,                 \
+    const real *b, real beta, real *c, int64_t ldc);                                            \
+void pyconv_ukernel_gather_ref_##sfx(int64_t m, int64_t kc, const int64_t *off,                 \
+    const real *const *rows, const real *b, real beta, real *c, int64_t ldc);                   \
+void pyconv_ukernel_avx2_##sfx(int64_t m, int64_t kc, real alpha, const real *a,                \
+    const real *b, real beta, real *c, int64_t ldc);                                            \
+void pyconv_ukernel_gather_avx2_##sfx(int64_t m, int64_t kc, const int64_t *off,                \
+    const real *const *rows, const real *b, real beta, real *c, int64_t ldc);                   \
+void pyconv_ukernel_avx512_##sfx(int64_t m, int64_t kc, real alpha, const real *a,              \
+    const real *b, real beta, real *c, int64_t ldc);                                            \
+void pyconv_ukernel_gather_avx512_##sfx(int64_t m, int64_t kc, const int64_t *off,              \
+    const real *const *rows, const real *b, real beta, real *c, int64_t ldc);                   \
+void pyconv_ukernel_neon_##sfx(int64_t m, int64_t kc, real alpha, const real *a,                \
+    const real *b, real beta, real *c, int64_t ldc);                                            \
+void pyconv_ukernel_gather_neon_##sfx(int64_t m, int64_t kc, const int64_t *off,                \
+    const real *const *rows, const real *b, real beta, real *c, int64_t ldc);                   \
+void pyconv_ukernel_avx512x12_##sfx(int64_t m, int64_t kc, real alpha, const real *a,           \
+    const real *b, real beta, real *c, int64_t ldc);                                            \
+void pyconv_ukernel_gather_avx512x12_##sfx(int64_t m, int64_t kc, const int64_t *off,           \
+    const real *const *rows, const real *b, real beta, real *c, int64_t ldc);
 
 PYCONV_GEMM_INTERNAL_FOR(float, f32)
 PYCONV_GEMM_INTERNAL_FOR(double, f64)
@@ -133,7 +132,8 @@ const pyconv_gemm_arch *pyconv_gemm_active_arch(void);
 
 /* The macro-kernel: C (mc x nc, row stride ldc) = alpha * A @ B + beta * C over the B
  * micro-panels [jp_lo, jp_hi) of a kc-deep block (panel jp at b_block + jp*b_panel_stride)
- * and the mc rows of A; tiles past C's edge go through a temporary (edge tiles). */
+ * and the mc rows of A. A tile short of C's bottom edge computes only its rows; one past C's
+ * right edge goes through a temporary (edge tiles). */
 #define PYCONV_MACRO_KERNEL_FOR(real, sfx)                                                      \
 void pyconv_macro_kernel_##sfx(const pyconv_gemm_arch *arch, int64_t mc, int64_t nc,          \
                                int64_t kc, int64_t jp_lo, int64_t jp_hi, real alpha,           \

@@ -34,25 +34,26 @@ static void FN(scale_c)(int64_t m, int64_t n, real beta, real *c, int64_t ldc)
     }
 }
 
-/* One MR x NR tile of A times a B micro-panel: from A's packed micro-panel, or gathered. */
-PYCONV_INLINE void FN(tile)(const pyconv_gemm_arch *arch, int64_t kc, real alpha,
+/* The first `rows` rows of an MR x NR tile of A times a B micro-panel: from A's packed
+ * micro-panel, or gathered. */
+PYCONV_INLINE void FN(tile)(const pyconv_gemm_arch *arch, int64_t rows, int64_t kc, real alpha,
                             const FN(pyconv_a_source) *a, int64_t i, const real *b_panel,
                             real beta, real *c, int64_t ldc)
 {
     if (a->rows == NULL)
-        arch->FN(ukernel)(kc, alpha, a->packed + i * kc, b_panel, beta, c, ldc);
+        arch->FN(ukernel)(rows, kc, alpha, a->packed + i * kc, b_panel, beta, c, ldc);
     else
-        arch->FN(ukernel_gather)(kc, a->off, a->rows + i, b_panel, beta, c, ldc);
+        arch->FN(ukernel_gather)(rows, kc, a->off, a->rows + i, b_panel, beta, c, ldc);
 }
 
-/* A rows x cols tile at the edge of C: the micro-kernel writes a full tile into a temporary,
- * then only the valid part is merged into C. */
+/* A rows x cols tile at the edge of C, cols < NR: the micro-kernel writes the rows' full width
+ * into a temporary, then only the valid part is merged into C. */
 static void FN(edge_tile)(const pyconv_gemm_arch *arch, int64_t kc, real alpha,
                           const FN(pyconv_a_source) *a, int64_t i, const real *b_panel, real beta,
                           real *c, int64_t ldc, int64_t rows, int64_t cols, int64_t nr)
 {
     real tile[PYCONV_GEMM_MAX_TILE];
-    FN(tile)(arch, kc, alpha, a, i, b_panel, 0, tile, nr);
+    FN(tile)(arch, rows, kc, alpha, a, i, b_panel, 0, tile, nr);
     for (int64_t r = 0; r < rows; r++) {
         const real *t = tile + r * nr;
         real *row = c + r * ldc;
@@ -94,8 +95,8 @@ void FN(pyconv_macro_kernel)(const pyconv_gemm_arch *arch, int64_t mc, int64_t n
                 for (int64_t r = 0; r < rows; r++)
                     for (int64_t j = 0; j < nr; j += PYCONV_ALIGN / (int64_t)sizeof(real))
                         __builtin_prefetch(c_tile + r * ldc + nr + j, 1, 3);
-            if (rows == mr && cols == nr)
-                FN(tile)(arch, kc, alpha, a, i, b_panel, beta, c_tile, ldc);
+            if (cols == nr)
+                FN(tile)(arch, rows, kc, alpha, a, i, b_panel, beta, c_tile, ldc);
             else
                 FN(edge_tile)(arch, kc, alpha, a, i, b_panel, beta, c_tile, ldc, rows, cols, nr);
         }

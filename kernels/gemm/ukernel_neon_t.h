@@ -7,9 +7,10 @@
  * `acc += lane * vec` becomes an fmla by element. A is packed or gathered, as in ukernel_simd_t.h. */
 typedef real FN(neon_vec) __attribute__((vector_size(16), aligned(sizeof(real))));
 
-/* A(i, p) = a[p*MR + i] when off is NULL, else rows[i][off[p]]. */
+/* A(i, p) = a[p*MR + i] when off is NULL, else rows[i][off[p]]; rows i < m (a constant once
+ * inlined) of C are computed. */
 __attribute__((always_inline))
-static inline void FN(neon_tile)(int64_t kc, real alpha, const real *PYCONV_RESTRICT a,
+static inline void FN(neon_tile)(const int m, int64_t kc, real alpha, const real *PYCONV_RESTRICT a,
                                  const int64_t *PYCONV_RESTRICT off, const real *const *rows,
                                  const real *PYCONV_RESTRICT b, real beta,
                                  real *PYCONV_RESTRICT c, int64_t ldc)
@@ -17,9 +18,10 @@ static inline void FN(neon_tile)(int64_t kc, real alpha, const real *PYCONV_REST
     typedef FN(neon_vec) vec;
     enum { L = 16 / sizeof(real), MR = FN(PYCONV_NEON_MR), NV = FN(PYCONV_NEON_NR) / L };
     _Static_assert(FN(PYCONV_NEON_NR) % L == 0 && MR % L == 0, "MR and NR must be whole vectors");
+    const int h = m < MR ? m : MR;
     vec acc[MR][NV];
 #pragma GCC unroll 8
-    for (int i = 0; i < MR; i++)
+    for (int i = 0; i < h; i++)
 #pragma GCC unroll 4
         for (int j = 0; j < NV; j++) acc[i][j] = (vec){0};
     for (int64_t p = 0; p < kc; p++, b += NV * L) {
@@ -35,15 +37,15 @@ static inline void FN(neon_tile)(int64_t kc, real alpha, const real *PYCONV_REST
         } else {
             const int64_t o = off[p];
 #pragma GCC unroll 8
-            for (int i = 0; i < MR; i++) av[i / L][i % L] = rows[i][o];
+            for (int i = 0; i < h; i++) av[i / L][i % L] = rows[i][o];
         }
 #pragma GCC unroll 8
-        for (int i = 0; i < MR; i++)
+        for (int i = 0; i < h; i++)
 #pragma GCC unroll 4
             for (int j = 0; j < NV; j++) acc[i][j] += av[i / L][i % L] * bv[j];
     }
 #pragma GCC unroll 8
-    for (int i = 0; i < MR; i++) {
+    for (int i = 0; i < h; i++) {
         vec *row = (vec *)(c + i * ldc);
 #pragma GCC unroll 4
         for (int j = 0; j < NV; j++)
@@ -52,6 +54,7 @@ static inline void FN(neon_tile)(int64_t kc, real alpha, const real *PYCONV_REST
 }
 
 #define PYCONV_UKERNEL_TILE neon_tile
+#define PYCONV_UKERNEL_MR FN(PYCONV_NEON_MR)
 #define PYCONV_UKERNEL_NAME(f) f##_neon
 #define PYCONV_UKERNEL_ATTR
 #include "gemm/ukernel_entry_t.h"

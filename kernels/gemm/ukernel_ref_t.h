@@ -1,6 +1,6 @@
 /* Template: the portable MR x NR micro-kernel (plain loops the compiler vectorizes), with A
- * packed or gathered as in ukernel_simd_t.h. */
-PYCONV_INLINE void FN(ref_tile)(int64_t kc, real alpha, const real *PYCONV_RESTRICT a,
+ * packed or gathered as in ukernel_simd_t.h; rows i < m of C are computed. */
+PYCONV_INLINE void FN(ref_tile)(const int m, int64_t kc, real alpha, const real *PYCONV_RESTRICT a,
                                 const int64_t *PYCONV_RESTRICT off, const real *const *rows,
                                 const real *PYCONV_RESTRICT b, real beta,
                                 real *PYCONV_RESTRICT c, int64_t ldc)
@@ -8,12 +8,12 @@ PYCONV_INLINE void FN(ref_tile)(int64_t kc, real alpha, const real *PYCONV_RESTR
     enum { MR = FN(PYCONV_REF_MR), NR = FN(PYCONV_REF_NR) };
     real acc[MR][NR] = {{0}};
     for (int64_t p = 0; p < kc; p++, b += NR) {
-        for (int i = 0; i < MR; i++) {
+        for (int i = 0; i < m; i++) {
             const real ai = off == NULL ? a[p * MR + i] : rows[i][off[p]];
             for (int j = 0; j < NR; j++) acc[i][j] += ai * b[j];
         }
     }
-    for (int i = 0; i < MR; i++, c += ldc) {
+    for (int i = 0; i < m; i++, c += ldc) {
         if (beta == 0)
             for (int j = 0; j < NR; j++) c[j] = alpha * acc[i][j];
         else
@@ -22,6 +22,7 @@ PYCONV_INLINE void FN(ref_tile)(int64_t kc, real alpha, const real *PYCONV_RESTR
 }
 
 #define PYCONV_UKERNEL_TILE ref_tile
+#define PYCONV_UKERNEL_MR FN(PYCONV_REF_MR)
 #define PYCONV_UKERNEL_NAME(f) f##_ref
 #define PYCONV_UKERNEL_ATTR
 #include "gemm/ukernel_entry_t.h"

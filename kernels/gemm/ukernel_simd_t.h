@@ -12,14 +12,17 @@
  * latency and load fewer B vectors per FMA (the 12-row tile, for cores whose FMA pipes need
  * them; gemm_config.h).
  * One body, two entry points: A from a packed micro-panel (the GEMM), or gathered through
- * row pointers and an offset table (the convolution's implicit GEMM, gemm_internal.h). */
+ * row pointers and an offset table (the convolution's implicit GEMM, gemm_internal.h); each
+ * instantiated per tile height m = 1 .. MR (ukernel_entry_t.h), so a short tile at C's edge
+ * costs its m rows' multiply-adds, not MR's. */
 typedef real FN(vec) __attribute__((vector_size(PYCONV_SIMD_BYTES)));
 /* The same vector with the element's alignment, for loads and stores of C. */
 typedef real FN(vec_u) __attribute__((vector_size(PYCONV_SIMD_BYTES), aligned(sizeof(real))));
 
-/* A(i, p) = a[p*MR + i] when off is NULL, else rows[i][off[p]]. */
+/* A(i, p) = a[p*MR + i] when off is NULL, else rows[i][off[p]]; rows i < m (a constant once
+ * inlined) of C are computed. */
 __attribute__((target(PYCONV_SIMD_TARGET), always_inline))
-static inline void FN(simd_tile)(int64_t kc, real alpha, const real *PYCONV_RESTRICT a,
+static inline void FN(simd_tile)(const int m, int64_t kc, real alpha, const real *PYCONV_RESTRICT a,
                                  const int64_t *PYCONV_RESTRICT off, const real *const *rows,
                                  const real *PYCONV_RESTRICT b, real beta,
                                  real *PYCONV_RESTRICT c, int64_t ldc)
@@ -28,9 +31,10 @@ static inline void FN(simd_tile)(int64_t kc, real alpha, const real *PYCONV_REST
     typedef FN(vec_u) vec_u;
     enum { L = PYCONV_SIMD_BYTES / sizeof(real), MR = FN(PYCONV_SIMD_CFG(MR)) };
     _Static_assert(FN(PYCONV_SIMD_CFG(NR)) == 2 * L, "the SIMD micro-kernel's tiles are 2 vectors wide");
+    const int h = m < MR ? m : MR;
     vec acc0[MR], acc1[MR];
 #pragma GCC unroll 16
-    for (int r = 0; r < MR; r++) {
+    for (int r = 0; r < h; r++) {
         acc0[r] = (vec){0};
         acc1[r] = (vec){0};
         __builtin_prefetch(c + r * ldc, 1);
@@ -41,7 +45,7 @@ static inline void FN(simd_tile)(int64_t kc, real alpha, const real *PYCONV_REST
             const vec b0 = *(const vec *)b, b1 = *(const vec *)(b + L);
             __builtin_prefetch(a + 8 * MR);
 #pragma GCC unroll 16
-            for (int r = 0; r < MR; r++) {
+            for (int r = 0; r < h; r++) {
                 acc0[r] += a[r] * b0;
                 acc1[r] += a[r] * b1;
             }
@@ -49,20 +53,20 @@ static inline void FN(simd_tile)(int64_t kc, real alpha, const real *PYCONV_REST
     } else {
         const real *row[MR];
 #pragma GCC unroll 16
-        for (int r = 0; r < MR; r++) row[r] = rows[r];
+        for (int r = 0; r < h; r++) row[r] = rows[r];
 #pragma GCC unroll 2
         for (int64_t p = 0; p < kc; p++, b += 2 * L) {
             const vec b0 = *(const vec *)b, b1 = *(const vec *)(b + L);
             const int64_t o = off[p];
 #pragma GCC unroll 16
-            for (int r = 0; r < MR; r++) {
+            for (int r = 0; r < h; r++) {
                 acc0[r] += row[r][o] * b0;
                 acc1[r] += row[r][o] * b1;
             }
         }
     }
 #pragma GCC unroll 16
-    for (int r = 0; r < MR; r++) {
+    for (int r = 0; r < h; r++) {
         vec_u *out = (vec_u *)(c + r * ldc);
         if (beta == 0) {
             out[0] = alpha * acc0[r];
@@ -75,6 +79,7 @@ static inline void FN(simd_tile)(int64_t kc, real alpha, const real *PYCONV_REST
 }
 
 #define PYCONV_UKERNEL_TILE simd_tile
+#define PYCONV_UKERNEL_MR FN(PYCONV_SIMD_CFG(MR))
 #define PYCONV_UKERNEL_NAME(f) PYCONV_SIMD_NAME(f)
 #define PYCONV_UKERNEL_ATTR __attribute__((target(PYCONV_SIMD_TARGET)))
 #include "gemm/ukernel_entry_t.h"

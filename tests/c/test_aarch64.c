@@ -4,7 +4,8 @@
  *     with PYCONV_ARCH=reference, both against double-precision loops, on edge-case m, n, k
  *     (0, 1, tile - 1, tile + 1, past a cache block, a large k), both transposes, several alpha
  *     and beta;
- *  2. the gather entry point pyconv_ukernel_gather_neon_* against the packed one and loops;
+ *  2. the gather entry point pyconv_ukernel_gather_neon_* against the packed one and loops, at
+ *     every tile height m = 1 .. MR;
  *  3. the convolution and its input and weight gradients with the im2col algorithm (implicit
  *     GEMM, which runs the gather kernel) against the direct one.
  * Prints one line per failure and exits non-zero if any. */
@@ -78,8 +79,9 @@ static void check_gemm_##sfx(int64_t m, int64_t n, int64_t k, int ta, int tb, re
     free(a); free(b); free(c0); free(c[0]); free(c[1]);                                         \
 }                                                                                               \
                                                                                                 \
-/* One MR x NR tile, A gathered through row pointers and offsets, against A packed and loops. */ \
-static void check_gather_##sfx(int64_t kc, real beta)                                          \
+/* The first m rows of an MR x NR tile, A gathered through row pointers and offsets (rows past \
+ * m NULL: never read), against A packed and loops; the other rows keep their values. */       \
+static void check_gather_##sfx(int64_t m, int64_t kc, real beta)                               \
 {                                                                                               \
     enum { MR = PYCONV_NEON_MR_##sfx, NR = PYCONV_NEON_NR_##sfx, LDC = NR + 5, IMG = 9000 };    \
     unsigned state = (unsigned)kc;                                                              \
@@ -96,14 +98,15 @@ static void check_gather_##sfx(int64_t kc, real beta)                           
         for (int i = 0; i < MR; i++) packed[p * MR + i] = rows[i][off[p]];                      \
     for (int64_t i = 0; i < NR * kc; i++) b[i] = (real)next_value(&state);                      \
     for (int i = 0; i < MR * LDC; i++) c_gather[i] = c_packed[i] = want[i] = (real)next_value(&state); \
-    for (int i = 0; i < MR; i++)                                                                \
+    for (int i = 0; i < m; i++)                                                                 \
         for (int j = 0; j < NR; j++) {                                                          \
             double s = 0;                                                                       \
             for (int64_t p = 0; p < kc; p++) s += (double)packed[p * MR + i] * b[p * NR + j];   \
             want[i * LDC + j] = (real)(s + (beta == 0 ? 0 : beta * want[i * LDC + j]));        \
         }                                                                                       \
-    pyconv_ukernel_gather_neon_##sfx(kc, off, rows, b, beta, c_gather, LDC);                    \
-    pyconv_ukernel_neon_##sfx(kc, 1, packed, b, beta, c_packed, LDC);                           \
+    for (int i = m; i < MR; i++) rows[i] = NULL;                                                \
+    pyconv_ukernel_gather_neon_##sfx(m, kc, off, rows, b, beta, c_gather, LDC);                 \
+    pyconv_ukernel_neon_##sfx(m, kc, 1, packed, b, beta, c_packed, LDC);                        \
     for (int i = 0; i < MR * LDC; i++) {                                                        \
         if (!close_##sfx(c_gather[i], want[i], kc))                                             \
             fail("gather neon", #sfx, MR, NR, kc, c_gather[i], want[i]);                        \
@@ -163,10 +166,11 @@ static void run_##sfx(void)                                                     
                                  betas[t % 3]);                                                  \
     check_gemm_##sfx(MR + 1, NR + 1, 3 * KC + 17, 0, 0, 1, 0); /* large k: several KC blocks */ \
     const int64_t depths[] = {0, 1, 2, 3, 5, 8, 31, KC + 3};                                    \
-    for (size_t d = 0; d < sizeof depths / sizeof *depths; d++) {                               \
-        check_gather_##sfx(depths[d], 0);                                                       \
-        check_gather_##sfx(depths[d], (real)0.75);                                              \
-    }                                                                                           \
+    for (int64_t m = 1; m <= MR; m++)                                                           \
+        for (size_t d = 0; d < sizeof depths / sizeof *depths; d++) {                           \
+            check_gather_##sfx(m, depths[d], 0);                                                \
+            check_gather_##sfx(m, depths[d], (real)0.75);                                       \
+        }                                                                                       \
     /* n c_in h w c_out kh kw h_out w_out stride pad dil groups */                              \
     check_conv_##sfx((pyconv_conv_shape){2, 3, 11, 9, 13, 3, 3, 11, 9, 1, 1, 1, 1, 1, 1, 1});   \
     check_conv_##sfx((pyconv_conv_shape){1, 4, 13, 12, 10, 3, 2, 6, 6, 2, 2, 1, 0, 2, 1, 2});   \
