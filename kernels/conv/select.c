@@ -128,9 +128,10 @@ static int winograd_eligible(const pyconv_conv_shape *s)
  * docs/winograd.md), and at least PYCONV_AUTO_WINOGRAD_MIN_TILES tiles in all (one 7x7 image:
  * below, the filter transform is most of the work; measured in docs/winograd.md); the forward
  * pass from PYCONV_AUTO_WINOGRAD_FORWARD_MIN_TILES: on 4 tiles (one 7x7 image) the implicit
- * GEMM's 7-row micro-tiles are all full, the Winograd GEMMs' 4-tile rows are not, and it takes
- * 0.76-0.89 of Winograd's time at 64-512 channels, 1 and 2 threads (with 8 tiles, 0.9-1.1;
- * docs/performance.md); the weight
+ * GEMM's 7-row micro-tiles are all full, the Winograd GEMMs' 4-row tiles load a B vector per
+ * 4 FMAs instead of 7, and the filter transform is paid for 4 tiles: Winograd takes 1.00-1.17
+ * of the implicit GEMM's time at 32-512 channels, 1 thread (with 8 tiles 0.77-0.99;
+ * docs/performance.md, sixth session); the weight
  * gradient from PYCONV_AUTO_WINOGRAD_WEIGHT_MIN_TILES tiles: it beats im2col from 16 tiles at
  * every channel count (0.28-0.82 of im2col's time, 1 thread), not with 4 (0.93-2.3: summing and
  * transforming back 36 C_in C_out values costs as much as 4 tiles' products), `python -m
