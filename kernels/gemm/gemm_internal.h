@@ -41,6 +41,14 @@ typedef struct {
     int64_t mr, nr, kc, mc, nc;
 } pyconv_gemm_blocking;
 
+/* The two entry points of one instruction set's micro-kernel (types below). */
+#define PYCONV_UKERNELS_FOR(isa, real, sfx)                                                     \
+void pyconv_ukernel_##isa##_##sfx(int64_t m, int64_t kc, real alpha, const real *a,            \
+                                  const real *b, real beta, real *c, int64_t ldc);             \
+void pyconv_ukernel_gather_##isa##_##sfx(int64_t m, int64_t kc, const int64_t *off,            \
+                                         const real *const *rows, const real *b, real beta,    \
+                                         real *c, int64_t ldc);
+
 #define PYCONV_GEMM_INTERNAL_FOR(real, sfx)                                                     \
 /* Micro-kernel: the first m (1 <= m <= MR) rows of the MR x NR tile c (row stride ldc, unit   \
  * column stride) become alpha * sum_p a[p*MR + i] * b[p*NR + j] + beta * c; with beta == 0, c  \
@@ -88,30 +96,16 @@ pyconv_status pyconv_gemm_driver_##sfx(int64_t m, int64_t n, int64_t k, real alp
                                        pyconv_pack_fn_##sfx pack_a, const void *a_ctx,          \
                                        pyconv_pack_fn_##sfx pack_b, const void *b_ctx,          \
                                        real beta, real *c, int64_t ldc, int n_threads);         \
-void pyconv_ukernel_ref_##sfx(int64_t m, int64_t kc, real alpha, const real *a,                 \
-    const real *b, real beta, real *c, int64_t ldc);                                            \
-void pyconv_ukernel_gather_ref_##sfx(int64_t m, int64_t kc, const int64_t *off,                 \
-    const real *const *rows, const real *b, real beta, real *c, int64_t ldc);                   \
-void pyconv_ukernel_avx2_##sfx(int64_t m, int64_t kc, real alpha, const real *a,                \
-    const real *b, real beta, real *c, int64_t ldc);                                            \
-void pyconv_ukernel_gather_avx2_##sfx(int64_t m, int64_t kc, const int64_t *off,                \
-    const real *const *rows, const real *b, real beta, real *c, int64_t ldc);                   \
-void pyconv_ukernel_avx512_##sfx(int64_t m, int64_t kc, real alpha, const real *a,              \
-    const real *b, real beta, real *c, int64_t ldc);                                            \
-void pyconv_ukernel_gather_avx512_##sfx(int64_t m, int64_t kc, const int64_t *off,              \
-    const real *const *rows, const real *b, real beta, real *c, int64_t ldc);                   \
-void pyconv_ukernel_neon_##sfx(int64_t m, int64_t kc, real alpha, const real *a,                \
-    const real *b, real beta, real *c, int64_t ldc);                                            \
-void pyconv_ukernel_gather_neon_##sfx(int64_t m, int64_t kc, const int64_t *off,                \
-    const real *const *rows, const real *b, real beta, real *c, int64_t ldc);                   \
-void pyconv_ukernel_avx512x12_##sfx(int64_t m, int64_t kc, real alpha, const real *a,           \
-    const real *b, real beta, real *c, int64_t ldc);                                            \
-void pyconv_ukernel_gather_avx512x12_##sfx(int64_t m, int64_t kc, const int64_t *off,           \
-    const real *const *rows, const real *b, real beta, real *c, int64_t ldc);
+PYCONV_UKERNELS_FOR(ref, real, sfx)                                                            \
+PYCONV_UKERNELS_FOR(avx2, real, sfx)                                                           \
+PYCONV_UKERNELS_FOR(avx512, real, sfx)                                                         \
+PYCONV_UKERNELS_FOR(avx512x12, real, sfx)                                                      \
+PYCONV_UKERNELS_FOR(neon, real, sfx)
 
 PYCONV_GEMM_INTERNAL_FOR(float, f32)
 PYCONV_GEMM_INTERNAL_FOR(double, f64)
 #undef PYCONV_GEMM_INTERNAL_FOR
+#undef PYCONV_UKERNELS_FOR
 
 /* One instruction set's micro-kernels, blocking and B-panel transpose (NULL: element by
  * element, pyconv_pack_rows). */
