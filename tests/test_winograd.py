@@ -111,6 +111,8 @@ def test_winograd_matches_reference(dtype, case, with_bias, seed):
     w = rng.uniform(-1, 1, w_shape).astype(dtype)
     b = rng.uniform(-1, 1, w_shape[0]).astype(dtype) if with_bias else None
     y = check_forward(x, w, b, kwargs, pads, dtype)
+    packed = pyconv.PackedWeight(w, groups=kwargs.get("groups", 1))
+    np.testing.assert_array_equal(pyconv.conv2d(x, packed, b, **kwargs, algorithm="winograd"), y)
     gy = rng.uniform(-1, 1, y.shape).astype(dtype)
     check_input_grad(x_shape, w, gy, kwargs, pads, dtype)
     check_weight_grad(x, w_shape, gy, kwargs, pads, dtype)
@@ -250,6 +252,27 @@ def test_thread_counts_give_identical_results(x_shape, c_out):
         np.testing.assert_array_equal(
             pyconv.conv2d_weight(x, w.shape, y1, padding=1, algorithm="winograd",
                                  n_threads=n_threads), gw1)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("x_shape, c_out, groups", [
+    ((1, 160, 7, 7), 40, 1),     # one block: U per panel, several input-channel depths of it
+    ((1, 96, 14, 14), 70, 2),    # groups, filter panels past the last filter
+    ((2, 24, 40, 40), 33, 1),    # many blocks: U transformed once for all of them
+])
+def test_packed_weight_gives_identical_results(dtype, x_shape, c_out, groups):
+    """The filter transform reads a PackedWeight's packed taps instead of transposing the
+    weights: the same taps, the same result, at any thread count."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = rng.standard_normal((c_out, x_shape[1] // groups, 3, 3)).astype(dtype)
+    packed = pyconv.PackedWeight(w, groups=groups)
+    for n_threads in (1, 2, 3):
+        np.testing.assert_array_equal(
+            pyconv.conv2d(x, packed, padding=1, groups=groups, algorithm="winograd",
+                          n_threads=n_threads),
+            pyconv.conv2d(x, w, padding=1, groups=groups, algorithm="winograd",
+                          n_threads=n_threads))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

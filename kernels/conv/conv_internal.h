@@ -149,10 +149,12 @@ pyconv_status pyconv_forward_pointwise_##sfx(const pyconv_conv_shape *s, const r
                                              const real *w, const pyconv_epilogue_##sfx *ep,  \
                                              real *y, int n_threads);                         \
 /* Winograd F(4x4, 3x3) (conv/winograd_t.h): 3x3, stride 1, dilation 1, input channels in    \
- * every group; the input gradient of such a convolution as its transposed forward.          */ \
+ * every group; the input gradient of such a convolution as its transposed forward. packed:  \
+ * w as pyconv_conv2d_pack_weight packs them, or NULL (the filter transform reads its taps).  */ \
 pyconv_status pyconv_forward_winograd_##sfx(const pyconv_conv_shape *s, const real *x,       \
-                                            const real *w, const pyconv_epilogue_##sfx *ep,   \
-                                            real *y, int n_threads);                          \
+                                            const real *w, const real *packed,                \
+                                            const pyconv_epilogue_##sfx *ep, real *y,         \
+                                            int n_threads);                                   \
 pyconv_status pyconv_input_winograd_##sfx(const pyconv_conv_shape *s, const real *w,         \
                                           const real *gy, real *gx, int n_threads);           \
 /* Its weight gradient in the Winograd domain (conv/winograd_weight_t.h).                    */ \

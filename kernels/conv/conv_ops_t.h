@@ -25,7 +25,7 @@ pyconv_status FN(pyconv_conv2d_packed)(const pyconv_conv_shape *s, pyconv_algori
     case PYCONV_METHOD_NONE: return PYCONV_OK;
     case PYCONV_METHOD_IMPLICIT_GEMM: return FN(pyconv_forward_implicit)(s, x, w, 0, packed, &ep, y, n_threads);
     case PYCONV_METHOD_GEMM_POINTWISE: return FN(pyconv_forward_pointwise)(s, x, w, &ep, y, n_threads);
-    case PYCONV_METHOD_WINOGRAD: return FN(pyconv_forward_winograd)(s, x, w, &ep, y, n_threads);
+    case PYCONV_METHOD_WINOGRAD: return FN(pyconv_forward_winograd)(s, x, w, packed, &ep, y, n_threads);
     case PYCONV_METHOD_DEPTHWISE: return FN(pyconv_forward_depthwise)(s, x, w, &ep, y, n_threads);
     default: return FN(pyconv_forward_direct)(s, x, w, &ep, y, n_threads);  /* bias-only too */
     }

@@ -38,6 +38,10 @@
 /* Largest transformed filters (U) shared by all blocks: beyond, each block transforms its own
  * (reading U from memory once per block costs more than transforming it again). */
 #define PYCONV_WINO_SHARED_U_BYTES (8.0 * 1024 * 1024)
+/* A block's own transformed filters (36 x KC x NR values) in at most this many bytes, so that
+ * they stay in L2 between the transform that writes them and the 36 GEMMs that read them: at
+ * the GEMM's KC (512 floats x 32 filters: 2.3 MiB) they went to L3 and back. */
+#define PYCONV_WINO_BLOCK_U_BYTES ((int64_t)512 << 10)
 /* Input channels whose taps the filter transform transposes at a time (16 x 9 x NR values on
  * the stack, in L1). */
 #define PYCONV_WINO_CHUNK 16
@@ -162,6 +166,7 @@ typedef struct {
      * data, so that the 36 elements' rows, read and written together, do not all map to the
      * same cache sets */
     int64_t u_estride, v_estride, m_estride;
+    int64_t kc;           /* input channels of U per GEMM depth (a block's own U: fits L2) */
     int nt;               /* threads */
     int per_block;        /* each block transforms the filters it needs (U is not shared) */
     /* shared, in the calling thread's arena (slot GEMM_B): the channel offsets into V, then
@@ -243,6 +248,10 @@ typedef struct {
     real *y;
     const real *w;        /* the filters, laid out as wl says */
     pyconv_wino_weights wl;
+    /* the filters packed for the implicit forward (pyconv_conv2d_pack_weight), or NULL: group
+     * g's panel jp at w_packed + (g * panels + jp) * cin_g * 9 * nr, channel c's taps from
+     * c * 9 * nr, NR filters each, the transposed layout the filter transform reads */
+    const real *w_packed;
     real *u;              /* transformed filters (filter_transform), or NULL: per block (below) */
     const int64_t *off;   /* off[e * c_in + c] = e * v_estride + c * ldv: channel c of element e in V */
     pyconv_wino_layout l;
@@ -251,22 +260,28 @@ typedef struct {
 /* The transformed taps U = G g G^T of filters [0, n_filters) of one packed panel and input
  * channels [0, kc), w pointing at the first one's taps (laid out as wl says): element e of
  * filter r and channel c goes to u[e * estride + c * nr + r]; the panel's columns past n_filters
- * (of nr) are zero. The taps are first transposed into a B panel (tap-major, as the GEMM packs
- * weights: pyconv_pack_rows), PYCONV_WINO_CHUNK channels at a time, so that the transform runs
- * along vectors across the filters. */
-static void FN(wino_filter_panel)(const real *w, const pyconv_wino_weights *wl, int64_t n_filters,
-                                  int64_t nr, int64_t kc, int64_t estride, real *u)
+ * (of nr) are zero. The transform runs along vectors across the filters, on the taps of a B
+ * panel (tap-major, as the GEMM packs weights), PYCONV_WINO_CHUNK channels at a time in L1:
+ * copied from the packed weights (packed: pointing at channel 0's taps), or transposed from
+ * the weights (pyconv_pack_rows). A copy's loads run ahead of the transform: read by the
+ * transform itself, the packed taps came from memory a line at a time (slower than the
+ * transpose; docs/winograd.md). */
+static void FN(wino_filter_panel)(const real *w, const pyconv_wino_weights *wl, const real *packed,
+                                  int64_t n_filters, int64_t nr, int64_t kc, int64_t estride,
+                                  real *u)
 {
-    real taps[PYCONV_WINO_CHUNK * 9 * PYCONV_WINO_MAX_NR];
+    real chunk[PYCONV_WINO_CHUNK * 9 * PYCONV_WINO_MAX_NR];
     for (int64_t c0 = 0; c0 < kc; c0 += PYCONV_WINO_CHUNK) {
         const int64_t nc = PYCONV_MIN(PYCONV_WINO_CHUNK, kc - c0);
-        const real *w0 = w + c0 * wl->channel;
-        if (wl->channel == 9) /* the chunk's taps are one run per filter */
-            FN(pyconv_pack_rows)(w0, wl->filter, n_filters, 9 * nc, nr, taps);
+        const real *w0 = w + c0 * wl->channel, *taps = chunk;
+        if (packed != NULL)
+            memcpy(chunk, packed + c0 * 9 * nr, (size_t)(nc * 9 * nr) * sizeof(real));
+        else if (wl->channel == 9) /* the chunk's taps are one run per filter */
+            FN(pyconv_pack_rows)(w0, wl->filter, n_filters, 9 * nc, nr, chunk);
         else
             for (int64_t c = 0; c < nc; c++)
                 FN(pyconv_pack_rows)(w0 + c * wl->channel, wl->filter, n_filters, 9, nr,
-                                     taps + c * 9 * nr);
+                                     chunk + c * 9 * nr);
         for (int64_t c = 0; c < nc; c++) {
             const real *t = taps + c * 9 * nr;
 #define PYCONV_WINO_TAP(k) (t + (wl->flipped ? 8 - (k) : (k)) * nr)
@@ -277,6 +292,15 @@ static void FN(wino_filter_panel)(const real *w, const pyconv_wino_weights *wl, 
 #undef PYCONV_WINO_TAP
         }
     }
+}
+
+/* Channel c's taps in panel jp of group g of the packed weights, or NULL without them. */
+static const real *FN(wino_packed_taps)(const FN(wino_args) *a, int64_t g, int64_t jp, int64_t c,
+                                        int64_t nr)
+{
+    if (a->w_packed == NULL) return NULL;
+    const int64_t cin_g = a->s->c_in / a->s->groups;
+    return a->w_packed + ((g * a->l.panels + jp) * cin_g + c) * 9 * nr;
 }
 
 /* Items [lo, hi) of U for every group, element and input channel, as B micro-panels (the
@@ -298,7 +322,8 @@ static pyconv_status FN(wino_filter_items)(const void *ctx, int64_t lo, int64_t 
         const int64_t g = item / (panels * chunks), jp = item / chunks % panels;
         const int64_t c = item % chunks * PYCONV_WINO_CHUNK, f0 = jp * nr;
         FN(wino_filter_panel)(a->w + g * a->wl.group + f0 * a->wl.filter + c * a->wl.channel,
-                              &a->wl, PYCONV_MIN(nr, cout_g - f0), nr,
+                              &a->wl, FN(wino_packed_taps)(a, g, jp, c, nr),
+                              PYCONV_MIN(nr, cout_g - f0), nr,
                               PYCONV_MIN(PYCONV_WINO_CHUNK, cin_g - c), a->l.u_estride,
                               a->u + g * PYCONV_WINO_ELEMS * a->l.u_estride +
                                   (jp * cin_g + c) * nr);
@@ -418,8 +443,8 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
         /* M_e = V_e @ U_e, KC channels at a time, NR filters (their panel stays in L1) times
          * MR tiles gathered from V */
         for (int64_t jp = jp_lo; jp < jp_hi; jp++) {
-            for (int64_t pc = 0; pc < cin_g; pc += blk.kc) {
-                const int64_t kc = PYCONV_MIN(blk.kc, cin_g - pc);
+            for (int64_t pc = 0; pc < cin_g; pc += a->l.kc) {
+                const int64_t kc = PYCONV_MIN(a->l.kc, cin_g - pc);
                 /* U of this panel and these channels: from the call's transformed filters, or
                  * transformed here (into L2) when the block is its thread's only one */
                 const real *u = wk->u;
@@ -429,8 +454,9 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
                     const int64_t f0 = jp * nr;
                     FN(wino_filter_panel)(a->w + g * a->wl.group + f0 * a->wl.filter +
                                               pc * a->wl.channel,
-                                          &a->wl, PYCONV_MIN(nr, cout_g - f0), nr, kc,
-                                          a->l.u_estride, wk->u);
+                                          &a->wl, FN(wino_packed_taps)(a, g, jp, pc, nr),
+                                          PYCONV_MIN(nr, cout_g - f0), nr, kc, a->l.u_estride,
+                                          wk->u);
                 }
                 for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++) {
                     const int64_t *off = a->off + e * s->c_in + g * cin_g + pc;
@@ -515,7 +541,11 @@ static pyconv_wino_layout FN(wino_layout)(const pyconv_conv_shape *s, int n_thre
     l.per_block = l.n_blocks <= nt || u_all > PYCONV_WINO_SHARED_U_BYTES;
     l.nt = (int)PYCONV_MIN((int64_t)nt, l.n_blocks * l.splits);
     const int64_t line = PYCONV_ALIGN / (int64_t)sizeof(real);
-    l.u_estride = (l.per_block ? PYCONV_MIN(blk.kc, cin_g) : l.panels * cin_g) * nr + line;
+    const int64_t kc_l2 = PYCONV_WINO_BLOCK_U_BYTES /
+                          (PYCONV_WINO_ELEMS * nr * (int64_t)sizeof(real)) / PYCONV_WINO_CHUNK *
+                          PYCONV_WINO_CHUNK;
+    l.kc = l.per_block ? PYCONV_MAX(PYCONV_WINO_CHUNK, PYCONV_MIN(blk.kc, kc_l2)) : blk.kc;
+    l.u_estride = (l.per_block ? PYCONV_MIN(l.kc, cin_g) : l.panels * cin_g) * nr + line;
     l.v_estride = s->c_in * l.ldv + line;
     l.ldm = (l.panels + l.splits - 1) / l.splits * nr;
     l.m_estride = nb * l.ldm + line;
@@ -559,10 +589,10 @@ static pyconv_status FN(wino_blocks)(const void *ctx, int64_t lo, int64_t hi,
 /* The convolution s of x with the filters w (laid out as wl says), through the output stage ep;
  * s as wino_layout asks. */
 static pyconv_status FN(winograd_run)(const pyconv_conv_shape *s, const real *x, const real *w,
-                                      pyconv_wino_weights wl, const FN(pyconv_epilogue) *ep,
-                                      real *y, int n_threads)
+                                      pyconv_wino_weights wl, const real *w_packed,
+                                      const FN(pyconv_epilogue) *ep, real *y, int n_threads)
 {
-    FN(wino_args) a = {.s = s, .x = x, .ep = ep, .y = y, .w = w, .wl = wl,
+    FN(wino_args) a = {.s = s, .x = x, .ep = ep, .y = y, .w = w, .wl = wl, .w_packed = w_packed,
                        .l = FN(wino_layout)(s, n_threads)};
     /* shared, in the calling thread's arena: the channel offsets into V, and the transformed
      * filters unless per block */
@@ -588,13 +618,14 @@ static pyconv_status FN(winograd_run)(const pyconv_conv_shape *s, const real *x,
 }
 
 pyconv_status FN(pyconv_forward_winograd)(const pyconv_conv_shape *s, const real *x, const real *w,
-                                          const FN(pyconv_epilogue) *ep, real *y, int n_threads)
+                                          const real *packed, const FN(pyconv_epilogue) *ep,
+                                          real *y, int n_threads)
 {
     /* s's own filters: filter f of group g, channel c at
      * w + (g * cout_g + f) * cin_g * 9 + c * 9 */
     const int64_t cin_g = s->c_in / s->groups;
     const pyconv_wino_weights wl = {s->c_out / s->groups * cin_g * 9, cin_g * 9, 9, 0};
-    return FN(winograd_run)(s, x, w, wl, ep, y, n_threads);
+    return FN(winograd_run)(s, x, w, wl, packed, ep, y, n_threads);
 }
 
 /* The stride-1 input gradient is the forward of gy with flipped, transposed weights
@@ -609,7 +640,7 @@ pyconv_status FN(pyconv_input_winograd)(const pyconv_conv_shape *s, const real *
     const int64_t cin_g = s->c_in / s->groups;
     const pyconv_wino_weights wl = {s->c_out / s->groups * cin_g * 9, 9, cin_g * 9, 1};
     const FN(pyconv_epilogue) none = {NULL, NULL, PYCONV_ACT_NONE};
-    return FN(winograd_run)(&t, gy, w, wl, &none, gx, n_threads);
+    return FN(winograd_run)(&t, gy, w, wl, NULL, &none, gx, n_threads);
 }
 
 double FN(pyconv_winograd_workspace)(const pyconv_conv_shape *s, int n_threads)
