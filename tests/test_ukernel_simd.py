@@ -19,7 +19,7 @@ KERNELS = os.path.join(ROOT, "kernels")
 PUBLIC_INCLUDE = os.path.join(ROOT, "pyconv", "include")
 
 HARNESS = textwrap.dedent(r"""
-    #include "common/pyconv_common.h"
+    #include "gemm/gemm_internal.h"
     #include <math.h>
     #include <stdio.h>
 
@@ -57,9 +57,11 @@ HARNESS = textwrap.dedent(r"""
                 for (int64_t p = 0; p < kc; p++) s += (double)a[p * MR + i] * b[p * NR + j];  \
                 want[i * LDC + j] = (real)(alpha * s + (beta == 0 ? 0 : beta * want[i * LDC + j])); \
             }                                                                                 \
-        pyconv_ukernel_wide_##sfx(m, kc, alpha, a, b, beta, c0, LDC);                         \
+        /* the packed call fetches nothing ahead, the gathered one its own B panel's lines */ \
+        pyconv_ukernel_wide_##sfx(m, kc, alpha, a, b, beta, c0, LDC, PYCONV_NO_PREFETCH);     \
         for (int i = m; i < MR; i++) rows[i] = NULL; /* never read */                        \
-        pyconv_ukernel_gather_wide_##sfx(m, kc, off, rows, b, beta, c1, LDC);                 \
+        const pyconv_prefetch pf = {b, kc * NR * (int64_t)sizeof(real) / 64};                \
+        pyconv_ukernel_gather_wide_##sfx(m, kc, off, rows, b, beta, c1, LDC, pf);             \
         int bad = 0;                                                                          \
         for (int i = 0; i < MR; i++)                                                          \
             for (int j = 0; j < LDC; j++) {                                                   \

@@ -463,7 +463,8 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
                     real *m_e = wk->m + e * a->l.m_estride + (jp - jp_lo) * nr;
                     for (int64_t t = 0; t < nb; t += mr)
                         ukernel(PYCONV_MIN(mr, nb - t), kc, off, wk->rows + t,
-                                u + e * a->l.u_estride, pc == 0 ? 0 : 1, m_e + t * ldm, ldm);
+                                u + e * a->l.u_estride, pc == 0 ? 0 : 1, m_e + t * ldm, ldm,
+                                PYCONV_NO_PREFETCH);
                 }
             }
         }

@@ -41,26 +41,41 @@ typedef struct {
     int64_t mr, nr, kc, mc, nc;
 } pyconv_gemm_blocking;
 
+/* What a micro-kernel fetches into the cache while it runs, for the tiles after it (BLIS's
+ * auxinfo): `lines` cache lines from `next` (none when 0), one per k step from the first, in
+ * L2. The macro-kernel hands each tile a share of the next B micro-panel: packed weights read
+ * once per call come from memory, and fetched in a burst before each tile most of the requests
+ * found no free miss buffer (docs/performance.md, seventh session). */
+typedef struct {
+    const void *next;
+    int64_t lines;
+} pyconv_prefetch;
+#define PYCONV_NO_PREFETCH ((pyconv_prefetch){NULL, 0})
+
 /* The two entry points of one instruction set's micro-kernel (types below). */
 #define PYCONV_UKERNELS_FOR(isa, real, sfx)                                                     \
 void pyconv_ukernel_##isa##_##sfx(int64_t m, int64_t kc, real alpha, const real *a,            \
-                                  const real *b, real beta, real *c, int64_t ldc);             \
+                                  const real *b, real beta, real *c, int64_t ldc,              \
+                                  pyconv_prefetch pf);                                         \
 void pyconv_ukernel_gather_##isa##_##sfx(int64_t m, int64_t kc, const int64_t *off,            \
                                          const real *const *rows, const real *b, real beta,    \
-                                         real *c, int64_t ldc);
+                                         real *c, int64_t ldc, pyconv_prefetch pf);
 
 #define PYCONV_GEMM_INTERNAL_FOR(real, sfx)                                                     \
 /* Micro-kernel: the first m (1 <= m <= MR) rows of the MR x NR tile c (row stride ldc, unit   \
  * column stride) become alpha * sum_p a[p*MR + i] * b[p*NR + j] + beta * c; with beta == 0, c  \
- * is not read; rows m .. MR-1 of c are neither read nor written, and cost nothing. */          \
+ * is not read; rows m .. MR-1 of c are neither read nor written, and cost nothing. pf: lines  \
+ * to fetch for later tiles (pyconv_prefetch).                                                 \
+ */                                                                                            \
 typedef void (*pyconv_ukernel_##sfx)(int64_t m, int64_t kc, real alpha, const real *a,          \
-                                     const real *b, real beta, real *c, int64_t ldc);           \
+                                     const real *b, real beta, real *c, int64_t ldc,            \
+                                     pyconv_prefetch pf);                                       \
 /* The same with A gathered instead of packed: A(i, p) = rows[i][off[p]] for the m row         \
  * pointers rows[0 .. m-1] (alpha is 1). The convolution points each row at an output pixel's  \
  * first input value and off[p] is kernel tap p's offset from it, so no patch is packed. */     \
 typedef void (*pyconv_ukernel_gather_##sfx)(int64_t m, int64_t kc, const int64_t *off,          \
                                             const real *const *rows, const real *b, real beta,  \
-                                            real *c, int64_t ldc);                              \
+                                            real *c, int64_t ldc, pyconv_prefetch pf);          \
 /* The A operand of the macro-kernel: packed micro-panels (rows == NULL; panel i at          \
  * packed + i*kc), or gathered, A(i, p) = rows[i][off[p]] (one pointer per row of C). */      \
 typedef struct {                                                                               \

@@ -38,12 +38,12 @@ static void FN(scale_c)(int64_t m, int64_t n, real beta, real *c, int64_t ldc)
  * micro-panel, or gathered. */
 PYCONV_INLINE void FN(tile)(const pyconv_gemm_arch *arch, int64_t rows, int64_t kc, real alpha,
                             const FN(pyconv_a_source) *a, int64_t i, const real *b_panel,
-                            real beta, real *c, int64_t ldc)
+                            real beta, real *c, int64_t ldc, pyconv_prefetch pf)
 {
     if (a->rows == NULL)
-        arch->FN(ukernel)(rows, kc, alpha, a->packed + i * kc, b_panel, beta, c, ldc);
+        arch->FN(ukernel)(rows, kc, alpha, a->packed + i * kc, b_panel, beta, c, ldc, pf);
     else
-        arch->FN(ukernel_gather)(rows, kc, a->off, a->rows + i, b_panel, beta, c, ldc);
+        arch->FN(ukernel_gather)(rows, kc, a->off, a->rows + i, b_panel, beta, c, ldc, pf);
 }
 
 /* A rows x cols tile at the edge of C, cols < NR: the micro-kernel writes the rows' full width
@@ -53,7 +53,7 @@ static void FN(edge_tile)(const pyconv_gemm_arch *arch, int64_t kc, real alpha,
                           real *c, int64_t ldc, int64_t rows, int64_t cols, int64_t nr)
 {
     real tile[PYCONV_GEMM_MAX_TILE];
-    FN(tile)(arch, rows, kc, alpha, a, i, b_panel, 0, tile, nr);
+    FN(tile)(arch, rows, kc, alpha, a, i, b_panel, 0, tile, nr, PYCONV_NO_PREFETCH);
     for (int64_t r = 0; r < rows; r++) {
         const real *t = tile + r * nr;
         real *row = c + r * ldc;
@@ -76,16 +76,18 @@ void FN(pyconv_macro_kernel)(const pyconv_gemm_arch *arch, int64_t mc, int64_t n
         const real *b_panel = b_block + jp * b_panel_stride;
         const int64_t cols = PYCONV_MIN(nr, nc - jp * nr);
         const int has_next = jp + 1 < jp_hi;
-        /* the next B micro-panel is fetched into L2 a share per tile: packed weights read once
-         * per call (a convolution's, at batch 1) come from memory, and the hardware prefetcher
-         * would start on each micro-panel only after its first misses */
+        /* the next B micro-panel is fetched into L2 by the tiles of this one, a share each,
+         * one line per k step (at most kc lines a tile; pyconv_prefetch): packed weights read
+         * once per call (a convolution's, at batch 1) come from memory, and the hardware
+         * prefetcher would start on each micro-panel only after its first misses */
         const char *b_next = (const char *)(b_panel + b_panel_stride);
         const int64_t lines = has_next ? kc * nr * (int64_t)sizeof(real) / PYCONV_ALIGN : 0;
-        const int64_t lines_per_tile = (lines * mr + mc - 1) / mc;
+        const int64_t lines_per_tile = PYCONV_MIN((lines * mr + mc - 1) / mc, kc);
         /* loop 1 around the micro-kernel: MR-tall micro-panels of A (streamed from L2) */
         for (int64_t i = 0, line = 0; i < mc; i += mr) {
-            for (const int64_t end = PYCONV_MIN(line + lines_per_tile, lines); line < end; line++)
-                __builtin_prefetch(b_next + line * PYCONV_ALIGN, 0, 2);
+            const int64_t n_lines = PYCONV_MIN(lines_per_tile, lines - line);
+            const pyconv_prefetch pf = {b_next + line * PYCONV_ALIGN, n_lines};
+            line += n_lines;
             real *c_tile = c + i * ldc + jp * nr;
             const int64_t rows = PYCONV_MIN(mr, mc - i);
             /* the same rows of the next micro-panel's C tile are fetched for writing one
@@ -96,7 +98,7 @@ void FN(pyconv_macro_kernel)(const pyconv_gemm_arch *arch, int64_t mc, int64_t n
                     for (int64_t j = 0; j < nr; j += PYCONV_ALIGN / (int64_t)sizeof(real))
                         __builtin_prefetch(c_tile + r * ldc + nr + j, 1, 3);
             if (cols == nr)
-                FN(tile)(arch, rows, kc, alpha, a, i, b_panel, beta, c_tile, ldc);
+                FN(tile)(arch, rows, kc, alpha, a, i, b_panel, beta, c_tile, ldc, pf);
             else
                 FN(edge_tile)(arch, kc, alpha, a, i, b_panel, beta, c_tile, ldc, rows, cols, nr);
         }

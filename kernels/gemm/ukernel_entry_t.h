@@ -1,5 +1,5 @@
 /* Template: the two entry points of a micro-kernel (gemm_internal.h), around the including
- * template's tile function FN(tile)(m, kc, alpha, a, off, rows, b, beta, c, ldc): A packed, or
+ * template's tile function FN(tile)(m, kc, alpha, a, off, rows, b, beta, c, ldc, pf): A packed, or
  * A gathered through row pointers and offsets (alpha 1). The tile function is inlined once per
  * tile height m = 1 .. MR, a constant in each copy, so every height has its row loops unrolled
  * and runs only its own rows' multiply-adds. The including template defines
@@ -28,9 +28,11 @@ _Static_assert(PYCONV_UKERNEL_MR <= 16, "the entry points switch over heights 1 
 
 PYCONV_UKERNEL_ATTR
 void FN(PYCONV_UKERNEL_NAME(pyconv_ukernel))(int64_t m, int64_t kc, real alpha, const real *a,
-                                             const real *b, real beta, real *c, int64_t ldc)
+                                             const real *b, real beta, real *c, int64_t ldc,
+                                             pyconv_prefetch pf)
 {
-#define PYCONV_UKERNEL_PACKED(h) FN(PYCONV_UKERNEL_TILE)(h, kc, alpha, a, NULL, NULL, b, beta, c, ldc)
+#define PYCONV_UKERNEL_PACKED(h) \
+    FN(PYCONV_UKERNEL_TILE)(h, kc, alpha, a, NULL, NULL, b, beta, c, ldc, pf)
     PYCONV_UKERNEL_HEIGHTS(PYCONV_UKERNEL_PACKED)
 #undef PYCONV_UKERNEL_PACKED
 }
@@ -38,9 +40,11 @@ void FN(PYCONV_UKERNEL_NAME(pyconv_ukernel))(int64_t m, int64_t kc, real alpha, 
 PYCONV_UKERNEL_ATTR
 void FN(PYCONV_UKERNEL_NAME(pyconv_ukernel_gather))(int64_t m, int64_t kc, const int64_t *off,
                                                     const real *const *rows, const real *b,
-                                                    real beta, real *c, int64_t ldc)
+                                                    real beta, real *c, int64_t ldc,
+                                                    pyconv_prefetch pf)
 {
-#define PYCONV_UKERNEL_GATHERED(h) FN(PYCONV_UKERNEL_TILE)(h, kc, 1, NULL, off, rows, b, beta, c, ldc)
+#define PYCONV_UKERNEL_GATHERED(h) \
+    FN(PYCONV_UKERNEL_TILE)(h, kc, 1, NULL, off, rows, b, beta, c, ldc, pf)
     PYCONV_UKERNEL_HEIGHTS(PYCONV_UKERNEL_GATHERED)
 #undef PYCONV_UKERNEL_GATHERED
 }

@@ -8,12 +8,12 @@
 typedef real FN(neon_vec) __attribute__((vector_size(16), aligned(sizeof(real))));
 
 /* A(i, p) = a[p*MR + i] when off is NULL, else rows[i][off[p]]; rows i < m (a constant once
- * inlined) of C are computed. */
+ * inlined) of C are computed; pf's lines fetched one per k step. */
 __attribute__((always_inline))
 static inline void FN(neon_tile)(const int m, int64_t kc, real alpha, const real *PYCONV_RESTRICT a,
                                  const int64_t *PYCONV_RESTRICT off, const real *const *rows,
                                  const real *PYCONV_RESTRICT b, real beta,
-                                 real *PYCONV_RESTRICT c, int64_t ldc)
+                                 real *PYCONV_RESTRICT c, int64_t ldc, pyconv_prefetch pf)
 {
     typedef FN(neon_vec) vec;
     enum { L = 16 / sizeof(real), MR = FN(PYCONV_NEON_MR), NV = FN(PYCONV_NEON_NR) / L };
@@ -25,6 +25,7 @@ static inline void FN(neon_tile)(const int m, int64_t kc, real alpha, const real
 #pragma GCC unroll 4
         for (int j = 0; j < NV; j++) acc[i][j] = (vec){0};
     for (int64_t p = 0; p < kc; p++, b += NV * L) {
+        if (p < pf.lines) __builtin_prefetch((const char *)pf.next + p * PYCONV_ALIGN, 0, 2);
         vec bv[NV];
 #pragma GCC unroll 4
         for (int j = 0; j < NV; j++) bv[j] = *(const vec *)(b + j * L);

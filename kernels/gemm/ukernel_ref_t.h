@@ -1,10 +1,12 @@
 /* Template: the portable MR x NR micro-kernel (plain loops the compiler vectorizes), with A
- * packed or gathered as in ukernel_simd_t.h; rows i < m of C are computed. */
+ * packed or gathered as in ukernel_simd_t.h; rows i < m of C are computed. It fetches nothing
+ * ahead (pf unused): plain C. */
 PYCONV_INLINE void FN(ref_tile)(const int m, int64_t kc, real alpha, const real *PYCONV_RESTRICT a,
                                 const int64_t *PYCONV_RESTRICT off, const real *const *rows,
                                 const real *PYCONV_RESTRICT b, real beta,
-                                real *PYCONV_RESTRICT c, int64_t ldc)
+                                real *PYCONV_RESTRICT c, int64_t ldc, pyconv_prefetch pf)
 {
+    (void)pf;
     enum { MR = FN(PYCONV_REF_MR), NR = FN(PYCONV_REF_NR) };
     real acc[MR][NR] = {{0}};
     for (int64_t p = 0; p < kc; p++, b += NR) {

@@ -20,12 +20,12 @@ typedef real FN(vec) __attribute__((vector_size(PYCONV_SIMD_BYTES)));
 typedef real FN(vec_u) __attribute__((vector_size(PYCONV_SIMD_BYTES), aligned(sizeof(real))));
 
 /* A(i, p) = a[p*MR + i] when off is NULL, else rows[i][off[p]]; rows i < m (a constant once
- * inlined) of C are computed. */
+ * inlined) of C are computed; pf's lines fetched one per k step. */
 __attribute__((target(PYCONV_SIMD_TARGET), always_inline))
 static inline void FN(simd_tile)(const int m, int64_t kc, real alpha, const real *PYCONV_RESTRICT a,
                                  const int64_t *PYCONV_RESTRICT off, const real *const *rows,
                                  const real *PYCONV_RESTRICT b, real beta,
-                                 real *PYCONV_RESTRICT c, int64_t ldc)
+                                 real *PYCONV_RESTRICT c, int64_t ldc, pyconv_prefetch pf)
 {
     typedef FN(vec) vec;
     typedef FN(vec_u) vec_u;
@@ -44,6 +44,7 @@ static inline void FN(simd_tile)(const int m, int64_t kc, real alpha, const real
         for (int64_t p = 0; p < kc; p++, a += MR, b += 2 * L) {
             const vec b0 = *(const vec *)b, b1 = *(const vec *)(b + L);
             __builtin_prefetch(a + 8 * MR);
+            if (p < pf.lines) __builtin_prefetch((const char *)pf.next + p * PYCONV_ALIGN, 0, 2);
 #pragma GCC unroll 16
             for (int r = 0; r < h; r++) {
                 acc0[r] += a[r] * b0;
@@ -58,6 +59,7 @@ static inline void FN(simd_tile)(const int m, int64_t kc, real alpha, const real
         for (int64_t p = 0; p < kc; p++, b += 2 * L) {
             const vec b0 = *(const vec *)b, b1 = *(const vec *)(b + L);
             const int64_t o = off[p];
+            if (p < pf.lines) __builtin_prefetch((const char *)pf.next + p * PYCONV_ALIGN, 0, 2);
 #pragma GCC unroll 16
             for (int r = 0; r < h; r++) {
                 acc0[r] += row[r][o] * b0;

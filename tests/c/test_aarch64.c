@@ -105,8 +105,10 @@ static void check_gather_##sfx(int64_t m, int64_t kc, real beta)                
             want[i * LDC + j] = (real)(s + (beta == 0 ? 0 : beta * want[i * LDC + j]));        \
         }                                                                                       \
     for (int i = m; i < MR; i++) rows[i] = NULL;                                                \
-    pyconv_ukernel_gather_neon_##sfx(m, kc, off, rows, b, beta, c_gather, LDC);                 \
-    pyconv_ukernel_neon_##sfx(m, kc, 1, packed, b, beta, c_packed, LDC);                        \
+    /* the gathered call fetches its own B panel's lines ahead, the packed one nothing */       \
+    const pyconv_prefetch pf = {b, kc * NR * (int64_t)sizeof(real) / 64};                       \
+    pyconv_ukernel_gather_neon_##sfx(m, kc, off, rows, b, beta, c_gather, LDC, pf);             \
+    pyconv_ukernel_neon_##sfx(m, kc, 1, packed, b, beta, c_packed, LDC, PYCONV_NO_PREFETCH);    \
     for (int i = 0; i < MR * LDC; i++) {                                                        \
         if (!close_##sfx(c_gather[i], want[i], kc))                                             \
             fail("gather neon", #sfx, MR, NR, kc, c_gather[i], want[i]);                        \
