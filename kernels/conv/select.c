@@ -127,12 +127,14 @@ static int winograd_eligible(const pyconv_conv_shape *s)
  * once per call is paid for by enough tiles, or channels: `python -m bench.winograd_rule`;
  * docs/winograd.md), and at least PYCONV_AUTO_WINOGRAD_MIN_TILES tiles in all (one 7x7 image:
  * below, the filter transform is most of the work; measured in docs/winograd.md); the forward
- * pass from PYCONV_AUTO_WINOGRAD_FORWARD_MIN_TILES, or from 4 tiles with
+ * pass from PYCONV_AUTO_WINOGRAD_FORWARD_MIN_TILES, or from 4 tiles on one thread with
  * PYCONV_AUTO_WINOGRAD_FORWARD_FEW_TILES_CHANNELS channels: on 4 tiles (one 7x7 image) the
  * implicit GEMM's 7-row micro-tiles are all full, the Winograd GEMMs' 4-row tiles load a B
  * vector per 4 FMAs instead of 7, and the filter transform is paid for 4 tiles; since a block's
  * transformed filters stay in L2 Winograd takes 0.86-0.94 of the implicit GEMM's time at 256
- * and 512 channels and 1.00-1.09 at 64-128, 1 thread (docs/winograd.md, seventh session); the weight
+ * and 512 channels and 1.00-1.09 at 64-128, 1 thread, but 1.03-1.15 at 512 channels on two
+ * threads between other libraries' calls (each thread streams its half of the weights from
+ * memory through the filter transform; docs/winograd.md, seventh session); the weight
  * gradient from PYCONV_AUTO_WINOGRAD_WEIGHT_MIN_TILES tiles: it beats im2col from 16 tiles at
  * every channel count (0.28-0.82 of im2col's time, 1 thread), not with 4 (0.93-2.3: summing and
  * transforming back 36 C_in C_out values costs as much as 4 tiles' products), `python -m
@@ -144,11 +146,12 @@ static int winograd_eligible(const pyconv_conv_shape *s)
 #define PYCONV_AUTO_WINOGRAD_FORWARD_FEW_TILES_CHANNELS 256
 #define PYCONV_AUTO_WINOGRAD_WEIGHT_MIN_TILES 16
 
-static int winograd_pays(const pyconv_conv_shape *s, pyconv_conv_op op)
+static int winograd_pays(const pyconv_conv_shape *s, pyconv_conv_op op, int n_threads)
 {
     const int64_t tiles = s->n * ((s->h_out + 3) / 4) * ((s->w_out + 3) / 4);
     const int64_t channels = PYCONV_MIN(s->c_in, s->c_out) / s->groups;
-    const int few_tiles_pay = channels >= PYCONV_AUTO_WINOGRAD_FORWARD_FEW_TILES_CHANNELS;
+    const int few_tiles_pay =
+        n_threads == 1 && channels >= PYCONV_AUTO_WINOGRAD_FORWARD_FEW_TILES_CHANNELS;
     const int64_t min_tiles = op == PYCONV_OP_WEIGHT_GRAD ? PYCONV_AUTO_WINOGRAD_WEIGHT_MIN_TILES
                               : op == PYCONV_OP_FORWARD && !few_tiles_pay
                                   ? PYCONV_AUTO_WINOGRAD_FORWARD_MIN_TILES
@@ -157,10 +160,11 @@ static int winograd_pays(const pyconv_conv_shape *s, pyconv_conv_op op)
            (double)tiles * (double)channels >= PYCONV_AUTO_WINOGRAD_MIN_TILE_CHANNELS;
 }
 
-static pyconv_algorithm auto_algorithm(const pyconv_conv_shape *s, pyconv_conv_op op)
+static pyconv_algorithm auto_algorithm(const pyconv_conv_shape *s, pyconv_conv_op op,
+                                       int n_threads)
 {
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
-    if (winograd_eligible(s) && winograd_pays(s, op)) return PYCONV_ALGO_WINOGRAD;
+    if (winograd_eligible(s) && winograd_pays(s, op, n_threads)) return PYCONV_ALGO_WINOGRAD;
     if (s->groups > 1 && cin_g * cout_g <= PYCONV_AUTO_DIRECT_MAX_GROUP_SIZE) return PYCONV_ALGO_DIRECT;
     if (op == PYCONV_OP_FORWARD && cout_g <= PYCONV_AUTO_DIRECT_MAX_FILTERS && s->stride_w == 1 &&
         s->kh * s->kw > 1)
@@ -273,7 +277,7 @@ pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op o
         requested > PYCONV_ALGO_WINOGRAD || op < PYCONV_OP_FORWARD || op > PYCONV_OP_WEIGHT_GRAD)
         return PYCONV_ERR_ARG;
     if (requested == PYCONV_ALGO_WINOGRAD && !winograd_eligible(s)) return PYCONV_ERR_ARG;
-    const pyconv_algorithm algo = requested == PYCONV_ALGO_AUTO ? auto_algorithm(s, op) : requested;
+    const pyconv_algorithm algo = requested == PYCONV_ALGO_AUTO ? auto_algorithm(s, op, n_threads) : requested;
     const int64_t cin_g = s->c_in / s->groups;
     const int empty_out = op == PYCONV_OP_FORWARD ? s->n * s->c_out * s->h_out * s->w_out == 0
                         : op == PYCONV_OP_INPUT_GRAD ? s->n * s->c_in * s->h_in * s->w_in == 0
