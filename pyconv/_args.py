@@ -83,6 +83,10 @@ def as_float_array(value, name, dtype=None, *, ndim=None):
     """A native-endian, C-contiguous array of `dtype` (the value's own float dtype when None).
 
     Copies only when needed; the caller's array is never written to."""
+    if (type(value) is np.ndarray and value.ndim == ndim and value.flags.c_contiguous
+            and (value.dtype == np.float32 or value.dtype == np.float64)
+            and (dtype is None or value.dtype == dtype)):
+        return value  # already what the conversion below returns (a network's every call)
     try:
         arr = np.asarray(value)
     except Exception as exc:  # objects numpy cannot convert, ragged lists, ...
@@ -147,6 +151,9 @@ def check_size(shape, name):
 
 def output_array(out, shape, dtype, name="out"):
     """A fresh C-contiguous result, or the caller's `out` after checking it can take the result."""
+    if (type(out) is np.ndarray and out.shape == shape and out.dtype == dtype
+            and out.flags.c_contiguous and out.flags.writeable):
+        return out  # what every check below accepts, in one test (a network's every call)
     check_size(shape, name)
     if out is None:
         return np.empty(shape, dtype=dtype)
@@ -204,11 +211,15 @@ def cache_key(*values):
     values: the values themselves when each is an int, a str, None or a tuple of ints, not a
     subclass (True == 1 in Python, and one is an argument error where the other is not); None
     otherwise, for values to be checked at every call."""
-    for value in values:
+    for value in values:  # plain loops: a generator here cost as much as the lookup
         kind = type(value)
-        if not (kind is int or kind is str or value is None or
-                (kind is tuple and all(type(v) is int for v in value))):
+        if kind is int or kind is str or value is None:
+            continue
+        if kind is not tuple:
             return None
+        for v in value:
+            if type(v) is not int:
+                return None
     return values
 
 

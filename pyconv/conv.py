@@ -21,8 +21,8 @@ import numpy as np
 
 from pyconv import _conv
 from pyconv._args import (
-    MAX_ELEMENTS, Remembered, aligned_empty, as_float_array, as_int, as_pair, as_shape, cache_key, check_shape,
-    check_size, conv_padding, output_array, output_size)
+    MAX_ELEMENTS, Remembered, aligned_empty, as_float_array, as_int, as_pair, as_shape, cache_key,
+    check_no_overlap, check_shape, check_size, conv_padding, output_array, output_size)
 from pyconv._geometry import ConvGeometry, check_int64
 from pyconv._threads import effective_n_threads
 
@@ -134,7 +134,7 @@ def _planned(op, input_shape, weight_shape, stride, padding, dilation, groups, a
                                input_name=input_name, weight_name=weight_name)
         return _plan(op, geo, algorithm, dtype, n_threads)
     key = cache_key(op, input_shape, weight_shape, stride, padding, dilation, groups, algorithm,
-                    np.dtype(dtype).str, n_threads, input_name, weight_name)
+                    dtype.str, n_threads, input_name, weight_name)
     return _PLANS.get(key, compute)
 
 
@@ -215,7 +215,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
         # another dtype's packed form does not serve: the weight is cast, as any weight is
         packed = weight._packed if weight.dtype == x.dtype else None
         weight = weight.weight
-    w = as_float_array(weight, "weight", x.dtype, ndim=4)
+    # a PackedWeight's own copy is already what as_float_array returns when the dtypes match
+    w = weight if packed is not None else as_float_array(weight, "weight", x.dtype, ndim=4)
     p = _planned("conv2d", x.shape, w.shape, stride, padding, dilation, groups, algorithm, x.dtype,
                  effective_n_threads(n_threads))
     geo = p.geometry
@@ -228,9 +229,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
         residual = as_float_array(residual, "residual", x.dtype, ndim=4)
         check_shape(residual, geo.output_shape, "residual")
     y = output_array(out, geo.output_shape, x.dtype)
-    for arr, name in [(x, "input"), (w, "weight"), (bias, "bias"), (residual, "residual")]:
-        if arr is not None and np.may_share_memory(y, arr):
-            raise ValueError(f"out: must not overlap {name}")
+    if out is not None:
+        check_no_overlap(y, [(x, "input"), (w, "weight"), (bias, "bias"), (residual, "residual")])
     _conv.conv2d(p.algorithm, geo, x.reshape(-1), w.reshape(-1), packed, bias,
                  None if residual is None else residual.reshape(-1), activation, y.reshape(-1),
                  p.n_threads)
