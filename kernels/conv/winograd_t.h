@@ -263,9 +263,9 @@ typedef struct {
  * (of nr) are zero. The transform runs along vectors across the filters, on the taps of a B
  * panel (tap-major, as the GEMM packs weights), PYCONV_WINO_CHUNK channels at a time in L1:
  * copied from the packed weights (packed: pointing at channel 0's taps), or transposed from
- * the weights (pyconv_pack_rows). A copy's loads run ahead of the transform: read by the
- * transform itself, the packed taps came from memory a line at a time (slower than the
- * transpose; docs/winograd.md). */
+ * the weights (pyconv_pack_rows), while the next chunk's taps are fetched. A copy's loads run
+ * ahead of the transform: read by the transform itself, the packed taps came from memory a
+ * line at a time (slower than the transpose; docs/winograd.md). */
 static void FN(wino_filter_panel)(const real *w, const pyconv_wino_weights *wl, const real *packed,
                                   int64_t n_filters, int64_t nr, int64_t kc, int64_t estride,
                                   real *u)
@@ -282,7 +282,20 @@ static void FN(wino_filter_panel)(const real *w, const pyconv_wino_weights *wl, 
             for (int64_t c = 0; c < nc; c++)
                 FN(pyconv_pack_rows)(w0 + c * wl->channel, wl->filter, n_filters, 9, nr,
                                      chunk + c * 9 * nr);
+        /* the next chunk's taps are fetched a share per channel transformed here: the
+         * weights come from memory once per call, in runs too short for the hardware
+         * prefetcher (docs/winograd.md). They lie in rows: per filter (the forward's taps), or
+         * per channel (the packed panel's, the input gradient's flipped weights). */
+        const int64_t nc_next = PYCONV_MIN(PYCONV_WINO_CHUNK, kc - c0 - nc);
+        const int by_filter = packed == NULL && wl->channel == 9;
+        const real *next = packed != NULL ? packed + (c0 + nc) * 9 * nr : w0 + nc * wl->channel;
+        const int64_t n_rows = nc_next <= 0 ? 0 : by_filter ? n_filters : nc_next;
+        const int64_t row_stride = by_filter ? wl->filter : packed != NULL ? 9 * nr : wl->channel;
+        const int64_t row_len = by_filter ? 9 * nc_next : packed != NULL ? 9 * nr : 9 * n_filters;
         for (int64_t c = 0; c < nc; c++) {
+            for (int64_t r = c * n_rows / nc; r < (c + 1) * n_rows / nc; r++)
+                for (int64_t i = 0; i < row_len; i += PYCONV_ALIGN / (int64_t)sizeof(real))
+                    __builtin_prefetch(next + r * row_stride + i, 0, 2);
             const real *t = taps + c * 9 * nr;
 #define PYCONV_WINO_TAP(k) (t + (wl->flipped ? 8 - (k) : (k)) * nr)
             FN(wino_filter_lines)(nr, PYCONV_WINO_TAP(0), PYCONV_WINO_TAP(1), PYCONV_WINO_TAP(2),
