@@ -132,9 +132,9 @@ static int winograd_eligible(const pyconv_conv_shape *s)
  * implicit GEMM's 7-row micro-tiles are all full, the Winograd GEMMs' 4-row tiles load a B
  * vector per 4 FMAs instead of 7, and the filter transform is paid for 4 tiles; since a block's
  * transformed filters stay in L2 Winograd takes 0.86-0.94 of the implicit GEMM's time at 256
- * and 512 channels and 1.00-1.09 at 64-128, 1 thread, but 1.03-1.15 at 512 channels on two
- * threads between other libraries' calls (each thread streams its half of the weights from
- * memory through the filter transform; docs/winograd.md, seventh session); the weight
+ * and 512 channels and 1.00-1.09 at 64-128, 1 thread, but 1.03-1.3 at 512 channels on two
+ * threads between other libraries' calls, as a network runs (docs/winograd.md, seventh
+ * session); the weight
  * gradient from PYCONV_AUTO_WINOGRAD_WEIGHT_MIN_TILES tiles: it beats im2col from 16 tiles at
  * every channel count (0.28-0.82 of im2col's time, 1 thread), not with 4 (0.93-2.3: summing and
  * transforming back 36 C_in C_out values costs as much as 4 tiles' products), `python -m
