@@ -9,18 +9,29 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#if defined(_WIN32)
+#include <windows.h>
+#else
+#include <sched.h>
+#endif
 
-/* Whether idle OpenMP workers sleep rather than spin: set once, before any kernel runs, from the
- * environment the OpenMP runtime read when it loaded; read-only afterwards. */
+/* Set once, before any kernel runs (the library's constructor; compilers without one keep the
+ * zeros), read-only afterwards: whether idle OpenMP workers sleep rather than spin, from the
+ * environment the OpenMP runtime read when it loaded, and the processors the process may run
+ * on. */
 static int workers_sleep = 0;
+static int n_procs = 0;
 
 #if defined(__GNUC__)
 __attribute__((constructor))
 #endif
-static void read_wait_policy(void)
+static void read_environment(void)
 {
     const char *policy = getenv("OMP_WAIT_POLICY");
     workers_sleep = policy != NULL && strcasecmp(policy, "passive") == 0;
+#ifdef _OPENMP
+    n_procs = omp_get_num_procs();
+#endif
 }
 
 double pyconv_min_work_per_region(void)
@@ -28,19 +39,80 @@ double pyconv_min_work_per_region(void)
     return workers_sleep ? PYCONV_MIN_WORK_PER_WAKE : PYCONV_MIN_WORK_PER_THREAD;
 }
 
-double pyconv_min_work_per_barrier(void)
+/* A team's counters, each only growing while the team runs, and how its threads wait. */
+struct pyconv_team {
+    int64_t arrived;   /* arrivals at barriers, all threads' together */
+    int64_t finished;  /* threads done with the body */
+    int awake;         /* wait awake (wait_for), or at OpenMP's barriers */
+};
+
+/* Spins of a waiting thread before it starts giving its core away on each try: about 20-40 us,
+ * longer than a team's threads usually wait for one another. */
+#define PYCONV_SPINS_BEFORE_YIELD 1000
+
+static void cpu_relax(void)
 {
-    return workers_sleep ? PYCONV_MIN_WORK_PER_WAKE : PYCONV_MIN_WORK_PER_BARRIER;
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_ia32_pause();
+#elif defined(__GNUC__) && defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#elif defined(_MSC_VER)
+    YieldProcessor();
+#endif
+}
+
+static void give_way(void)
+{
+#if defined(_WIN32)
+    SwitchToThread();
+#else
+    sched_yield();
+#endif
+}
+
+static int64_t read_counter(const int64_t *counter)
+{
+    int64_t v;
+    #pragma omp atomic read
+    v = *counter;
+    return v;
+}
+
+static void count_one(int64_t *counter)
+{
+    #pragma omp flush
+    #pragma omp atomic
+    *counter += 1;
+}
+
+/* Waits, awake, until *counter reaches target: the threads waited for are running (a team's
+ * threads have all started), so the wait is short, and a thread put to sleep in the kernel
+ * would take 20-45 us to run again (OMP_WAIT_POLICY=passive; docs/performance.md, "Issue 10,
+ * eighth session"). After PYCONV_SPINS_BEFORE_YIELD spins it yields its core on every try, so
+ * that where threads outnumber cores (several callers' teams) the one waited for gets to run. */
+static void wait_for(const int64_t *counter, int64_t target)
+{
+    for (int spins = 0; read_counter(counter) < target; spins++) {
+        if (spins < PYCONV_SPINS_BEFORE_YIELD)
+            cpu_relax();
+        else
+            give_way();
+    }
+    #pragma omp flush
 }
 
 pyconv_status pyconv_run_team(int n_threads, pyconv_team_fn body, const void *ctx,
                               pyconv_scratch scratch)
 {
     int status = PYCONV_OK, no_scratch = 0;
+    /* a team larger than the processors waits at OpenMP's barriers, which let a waiting
+     * thread's processor go to the thread it waits for */
+    pyconv_team team = {0, 0, n_threads <= n_procs};
     if (n_threads < 1) return PYCONV_ERR_ARG;
     #pragma omp parallel num_threads(n_threads) if(n_threads > 1)
     {
-        pyconv_thread th = {0, 1, NULL};
+        int64_t passed = 0;
+        pyconv_thread th = {0, 1, NULL, &team, &passed};
 #ifdef _OPENMP
         th.tid = omp_get_thread_num();
         th.n_threads = omp_get_num_threads();
@@ -53,7 +125,7 @@ pyconv_status pyconv_run_team(int n_threads, pyconv_team_fn body, const void *ct
                 no_scratch = 1;
             }
             /* everyone knows whether everyone has scratch before anyone starts */
-            #pragma omp barrier
+            pyconv_team_barrier(&th);
             #pragma omp atomic read
             skip = no_scratch;
         }
@@ -65,6 +137,12 @@ pyconv_status pyconv_run_team(int n_threads, pyconv_team_fn body, const void *ct
                 #pragma omp atomic write
                 status = st;
             }
+        }
+        /* The first thread, usually the first done (the others start later), waits for the
+         * rest awake: at the region's end OpenMP would put it to sleep. */
+        if (th.n_threads > 1 && team.awake) {
+            count_one(&team.finished);
+            if (th.tid == 0) wait_for(&team.finished, th.n_threads);
         }
     }
     return no_scratch ? PYCONV_ERR_NOMEM : (pyconv_status)status;
@@ -125,9 +203,16 @@ pyconv_status pyconv_parallel_chunks(int64_t n, int64_t chunk, int n_threads,
     return st;
 }
 
-void pyconv_team_barrier(void)
+void pyconv_team_barrier(const pyconv_thread *th)
 {
-    #pragma omp barrier
+    if (th->n_threads < 2) return;
+    if (!th->team->awake) {
+        #pragma omp barrier
+        return;
+    }
+    count_one(&th->team->arrived);
+    *th->passed += 1;
+    wait_for(&th->team->arrived, *th->passed * th->n_threads);
 }
 
 int pyconv_openmp_enabled(void)

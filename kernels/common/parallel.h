@@ -14,10 +14,15 @@
 #include "common/arena.h"
 #include "common/pyconv_common.h"
 
+/* What a team's threads share to meet at barriers (parallel.c). */
+typedef struct pyconv_team pyconv_team;
+
 typedef struct {
-    int tid;        /* this thread's rank in the team, 0 .. n_threads - 1 */
-    int n_threads;  /* the team's size */
-    void *scratch;  /* this thread's scratch buffer; NULL when none was asked for */
+    int tid;         /* this thread's rank in the team, 0 .. n_threads - 1 */
+    int n_threads;   /* the team's size */
+    void *scratch;   /* this thread's scratch buffer; NULL when none was asked for */
+    pyconv_team *team;
+    int64_t *passed; /* barriers this thread has passed (its own counter) */
 } pyconv_thread;
 
 /* Per-thread scratch: `bytes` from each thread's arena slot `slot` (no scratch when 0). */
@@ -39,13 +44,14 @@ typedef pyconv_status (*pyconv_range_fn)(const void *ctx, int64_t lo, int64_t hi
  * worth one more thread when the idle workers spin: starting a parallel region then costs a
  * few microseconds, about what one thread does in this many. */
 #define PYCONV_MIN_WORK_PER_THREAD (128.0 * 1024.0)
-/* The same between two barriers of a team. */
+/* The same between two barriers of a team (whose threads wait for one another awake, whatever
+ * OMP_WAIT_POLICY says). */
 #define PYCONV_MIN_WORK_PER_BARRIER (16.0 * PYCONV_MIN_WORK_PER_THREAD)
-/* The same for a region's start, and between two barriers, when the idle workers sleep
- * (OMP_WAIT_POLICY=passive): each then wakes its threads through the kernel, 56-70 us for an
- * empty region and 25-45 us more per barrier here, about what one thread does in 4 M
- * multiply-adds (docs/performance.md, "Threads" and "Issue 10, fourth session"). */
-#define PYCONV_MIN_WORK_PER_WAKE (32.0 * PYCONV_MIN_WORK_PER_THREAD)
+/* The same for a region's start when the idle workers sleep (OMP_WAIT_POLICY=passive): the
+ * region then wakes its threads through the kernel, and they start 20-30 us late here, about
+ * what one thread does in 2 M multiply-adds (docs/performance.md, "Threads" and "Issue 10,
+ * eighth session"). */
+#define PYCONV_MIN_WORK_PER_WAKE (16.0 * PYCONV_MIN_WORK_PER_THREAD)
 
 /* Work units of one value read or written by a memory-bound loop (pooling, im2col / col2im,
  * padding, summing partial results), where the other units are the micro-kernel's multiply-adds:
@@ -56,10 +62,6 @@ typedef pyconv_status (*pyconv_range_fn)(const void *ctx, int64_t lo, int64_t hi
  * PYCONV_MIN_WORK_PER_WAKE when OMP_WAIT_POLICY=passive (read once, when the library loads,
  * as the OpenMP runtime reads it). */
 double pyconv_min_work_per_region(void);
-
-/* The same between two barriers of a team: PYCONV_MIN_WORK_PER_BARRIER, or
- * PYCONV_MIN_WORK_PER_WAKE when OMP_WAIT_POLICY=passive. */
-double pyconv_min_work_per_barrier(void);
 
 /* Threads worth using for `work` units split into at most `parts` pieces, `min_work` units
  * worth each thread: at most n_threads, at least 1. */
@@ -79,7 +81,7 @@ PYCONV_INLINE int pyconv_threads_for(double work, int64_t parts, int n_threads)
 /* The same for a team that meets at barriers, `work` units between two of them. */
 PYCONV_INLINE int pyconv_team_threads_for(double work, int64_t parts, int n_threads)
 {
-    return pyconv_threads_paid(work, pyconv_min_work_per_barrier(), parts, n_threads);
+    return pyconv_threads_paid(work, PYCONV_MIN_WORK_PER_BARRIER, parts, n_threads);
 }
 
 /* Runs body on a team of n_threads threads (exactly: the caller sized it). */
@@ -102,8 +104,8 @@ typedef pyconv_status (*pyconv_chunk_fn)(const void *ctx, int64_t first, int64_t
 pyconv_status pyconv_parallel_chunks(int64_t n, int64_t chunk, int n_threads,
                                      pyconv_chunk_fn step, const void *ctx);
 
-/* Every thread of the calling team waits here until all have arrived. */
-void pyconv_team_barrier(void);
+/* Every thread of th's team waits here until all have arrived. */
+void pyconv_team_barrier(const pyconv_thread *th);
 
 /* This thread's static share [*lo, *hi) of n items. */
 PYCONV_INLINE void pyconv_team_share(const pyconv_thread *th, int64_t n, int64_t *lo,

@@ -111,7 +111,7 @@ static pyconv_status FN(weight_chunk_team)(const void *ctx, const pyconv_thread 
         for (int64_t pc = 0; pc < pixels; pc += blk.kc) {
             const int64_t kc = PYCONV_MIN(blk.kc, pixels - pc);
             /* everyone is done with the previous B block before it is overwritten */
-            if (g > 0 || pc > 0) pyconv_team_barrier();
+            if (g > 0 || pc > 0) pyconv_team_barrier(th);
             /* each thread packs (and finds the offsets of) a share of the pixels */
             const int64_t lo = kc * th->tid / nt, hi = kc * (th->tid + 1) / nt;
             if (hi > lo) {
@@ -120,7 +120,7 @@ static pyconv_status FN(weight_chunk_team)(const void *ctx, const pyconv_thread 
                     FN(pack_image_rows)(&grads, jp * nr, PYCONV_MIN(nr, cout_g - jp * nr), pc + lo,
                                         hi - lo, nr, a->b_block + (jp * kc + lo) * nr);
             }
-            pyconv_team_barrier();
+            pyconv_team_barrier(th);
             if (t_hi == t_lo) continue;
             const FN(pyconv_a_source) taps = {NULL, rows + t_lo * mr, a->pix};
             FN(pyconv_macro_kernel)(a->arch, t_hi_tap - t_lo * mr, ldc, kc, 0, panels, 1, &taps,

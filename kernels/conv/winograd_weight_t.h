@@ -305,7 +305,7 @@ static pyconv_status FN(wino_weight_team)(const void *ctx, const pyconv_thread *
         const int64_t t0 = b * l->nb, nb = PYCONV_MIN(l->nb, l->n_tiles - t0);
         int64_t t_lo, t_hi, n_cols;
         /* everyone is done with the previous block's V, Y and offsets */
-        if (b > 0) pyconv_team_barrier();
+        if (b > 0) pyconv_team_barrier(th);
         const int64_t n_runs = pyconv_wino_runs(s, l->tiles_h, l->tiles_w, t0, nb, runs, &n_cols);
         if (th->tid == 0)
             for (int64_t q = 0, p = 0; q < n_runs; q++)
@@ -315,7 +315,7 @@ static pyconv_status FN(wino_weight_team)(const void *ctx, const pyconv_thread *
                                    a->v + c * l->ldv, l->v_estride);
         pyconv_team_share(th, nb, &t_lo, &t_hi);
         for (int64_t p = t_lo; p < t_hi; p++) FN(wino_grad_tile)(a, t0 + p, p, z);
-        pyconv_team_barrier();
+        pyconv_team_barrier(th);
         if (l->in_l2)
             FN(wino_weight_channels)(a, m_lo, m_hi, nb, (real *)(base + l->uc_at),
                                      (real *)(base + l->t_at));

@@ -119,13 +119,15 @@ typedef struct {
     int64_t ldc;
 } FN(driver_args);
 
-/* Loops 5, 4 and 3 around the micro-kernel over the columns [j0, j1) of C, by thread tid of nt
- * that share the packed B block b_block: they pack disjoint micro-panels of each B block and
- * meet at barriers around it (none when nt = 1); a_block is this thread's packed A block. */
+/* Loops 5, 4 and 3 around the micro-kernel over the columns [j0, j1) of C, by the threads of
+ * th's team, which share the packed B block b_block: they pack disjoint micro-panels of each B
+ * block and meet at barriers around it (none for a team of one); a_block is this thread's
+ * packed A block. */
 static void FN(driver_loops)(const FN(driver_args) *d, int64_t j0, int64_t j1, real *b_block,
-                             real *a_block, int tid, int nt)
+                             real *a_block, const pyconv_thread *th)
 {
     const pyconv_gemm_blocking blk = d->blk;
+    const int tid = th->tid, nt = th->n_threads;
     const int64_t mr = blk.mr, nr = blk.nr;
     int t_ic = 1, t_jr = 1;
     choose_thread_grid(d->mp, (PYCONV_MIN(j1 - j0, blk.nc) + nr - 1) / nr, nt, &t_ic, &t_jr);
@@ -140,13 +142,13 @@ static void FN(driver_loops)(const FN(driver_args) *d, int64_t j0, int64_t j1, r
             const int64_t kc = PYCONV_MIN(blk.kc, d->k - pc);
             const real beta = pc == 0 ? d->beta : (real)1;
             /* everyone is done with the previous B block before it is overwritten */
-            if (nt > 1 && (jc > j0 || pc > 0)) pyconv_team_barrier();
+            if (jc > j0 || pc > 0) pyconv_team_barrier(th);
             /* the threads pack disjoint ranges of B micro-panels, complete before use */
             const int64_t lo = np * tid / nt, hi = np * (tid + 1) / nt;
             if (hi > lo)
                 d->pack_b(d->b_ctx, jc + lo * nr, PYCONV_MIN(hi * nr, nc) - lo * nr, pc, kc, nr,
                           b_block + lo * kc * nr);
-            if (nt > 1) pyconv_team_barrier();
+            pyconv_team_barrier(th);
             /* one (rows, micro-panel columns) part of the C block per thread */
             const int64_t i_lo = d->mp * ti / t_ic * mr;
             const int64_t i_hi = PYCONV_MIN(d->m, d->mp * (ti + 1) / t_ic * mr);
@@ -170,14 +172,15 @@ static pyconv_status FN(driver_team)(const void *ctx, const pyconv_thread *th)
     const FN(driver_args) *d = (const FN(driver_args) *)ctx;
     real *a_block = (real *)th->scratch;
     if (d->b_block != NULL) {
-        FN(driver_loops)(d, 0, d->n, d->b_block, a_block, th->tid, th->n_threads);
+        FN(driver_loops)(d, 0, d->n, d->b_block, a_block, th);
         return PYCONV_OK;
     }
+    const pyconv_thread alone = {0, 1, th->scratch, NULL, NULL};
     int64_t lo, hi;
     pyconv_team_share(th, (d->n + d->blk.nr - 1) / d->blk.nr, &lo, &hi);
     if (hi > lo)
         FN(driver_loops)(d, lo * d->blk.nr, PYCONV_MIN(hi * d->blk.nr, d->n), a_block + d->a_elems,
-                         a_block, 0, 1);
+                         a_block, &alone);
     return PYCONV_OK;
 }
 
