@@ -151,24 +151,41 @@ pyconv_status pyconv_run_team(int n_threads, pyconv_team_fn body, const void *ct
 typedef struct {
     pyconv_range_fn task;
     const void *ctx;
-    int64_t n_items;
+    int64_t n_items, part;
+    int64_t *next;  /* the first item no thread has taken */
 } range_team;
 
 static pyconv_status range_team_body(const void *ctx, const pyconv_thread *th)
 {
     const range_team *r = (const range_team *)ctx;
-    int64_t lo, hi;
-    pyconv_team_share(th, r->n_items, &lo, &hi);
-    return hi > lo ? r->task(r->ctx, lo, hi, th) : PYCONV_OK;
+    if (th->n_threads == 1) return r->task(r->ctx, 0, r->n_items, th);
+    for (;;) {
+        int64_t lo;
+        #pragma omp atomic capture
+        {
+            lo = *r->next;
+            *r->next += r->part;
+        }
+        if (lo >= r->n_items) return PYCONV_OK;
+        const pyconv_status st = r->task(r->ctx, lo, PYCONV_MIN(lo + r->part, r->n_items), th);
+        if (st != PYCONV_OK) return st;
+    }
+}
+
+static pyconv_status run_range(int n_threads, int64_t n_items, pyconv_range_fn task,
+                               const void *ctx, pyconv_scratch scratch)
+{
+    int64_t next = 0;
+    const int64_t parts = (int64_t)n_threads * PYCONV_RANGE_PARTS_PER_THREAD;
+    const range_team r = {task, ctx, n_items, (n_items + parts - 1) / parts, &next};
+    return pyconv_run_team(n_threads, range_team_body, &r, scratch);
 }
 
 pyconv_status pyconv_parallel_for(int64_t n_items, double work, int n_threads,
                                   pyconv_range_fn task, const void *ctx, pyconv_scratch scratch)
 {
     if (n_items <= 0) return PYCONV_OK;
-    const range_team r = {task, ctx, n_items};
-    return pyconv_run_team(pyconv_threads_for(work, n_items, n_threads), range_team_body, &r,
-                           scratch);
+    return run_range(pyconv_threads_for(work, n_items, n_threads), n_items, task, ctx, scratch);
 }
 
 typedef struct {
@@ -194,10 +211,7 @@ pyconv_status pyconv_parallel_chunks(int64_t n, int64_t chunk, int n_threads,
     const chunked_loop c = {step, ctx, n, chunk};
     const int64_t n_chunks = (n + chunk - 1) / chunk, split = n_chunks - n_chunks % n_threads;
     pyconv_status st = PYCONV_OK;
-    if (split > 0) {
-        const range_team r = {whole_chunks, &c, split};
-        st = pyconv_run_team(n_threads, range_team_body, &r, PYCONV_NO_SCRATCH);
-    }
+    if (split > 0) st = run_range(n_threads, split, whole_chunks, &c, PYCONV_NO_SCRATCH);
     for (int64_t t = split; t < n_chunks && st == PYCONV_OK; t++)
         st = step(ctx, t * chunk, PYCONV_MIN(chunk, n - t * chunk), n_threads);
     return st;

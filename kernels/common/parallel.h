@@ -1,10 +1,10 @@
 /* The parallel-task runner every kernel family uses: the one place that starts OpenMP teams.
  *
  * A kernel describes its work as a team body (runs once on every thread, may meet at
- * barriers) or as a range task (a static share of n independent items per thread); the
- * runner decides the thread count from the work, enters flush-to-zero on every thread and
- * restores the caller's mode, hands each thread its scratch buffer from its own arena, and
- * collects the first failure. Scratch is taken before any thread starts work, and a failure
+ * barriers) or as a range task (parts of n independent items, taken by the threads as they
+ * come); the runner decides the thread count from the work, enters flush-to-zero on every
+ * thread and restores the caller's mode, hands each thread its scratch buffer from its own
+ * arena, and collects the first failure. Scratch is taken before any thread starts work, and a failure
  * to get it stops every thread together, so a body never waits at a barrier for a thread
  * that gave up. Threads are only started for more than one thread: a kernel called from
  * inside another kernel's task with n_threads = 1 runs inline on that task's thread. */
@@ -88,8 +88,15 @@ PYCONV_INLINE int pyconv_team_threads_for(double work, int64_t parts, int n_thre
 pyconv_status pyconv_run_team(int n_threads, pyconv_team_fn body, const void *ctx,
                               pyconv_scratch scratch);
 
-/* Runs task over items [0, n_items) in static contiguous shares, on as many threads as
- * `work` units pay for (pyconv_threads_for). */
+/* A range's items go to the threads in parts of about n_items / (this x threads) items, taken
+ * from a shared counter as each thread comes for more, not in fixed shares: a worker woken
+ * from sleep (OMP_WAIT_POLICY=passive) starts 20-30 us after the first thread, which takes
+ * more parts meanwhile. A part keeps neighbouring items on one thread. Kernels that choose
+ * their items offer this many per thread where they can. */
+#define PYCONV_RANGE_PARTS_PER_THREAD 4
+
+/* Runs task over items [0, n_items) in contiguous parts, on as many threads as `work` units
+ * pay for (pyconv_threads_for); which thread runs which part varies from call to call. */
 pyconv_status pyconv_parallel_for(int64_t n_items, double work, int n_threads,
                                   pyconv_range_fn task, const void *ctx, pyconv_scratch scratch);
 

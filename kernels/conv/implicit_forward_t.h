@@ -208,18 +208,20 @@ static pyconv_status FN(forward_blocks)(const void *ctx, int64_t lo, int64_t hi,
 }
 
 /* How a chunk's pixels x filter panels are cut into tasks for nt threads (c->mc, c->pgroups).
- * Enough pixels for whole MC blocks on every thread: pixel blocks only, as many on every
- * thread (whole micro-tiles). Fewer (small images, small batches): the filter panels are split
- * too, each task streaming only its share of the packed weights, and the pixels for the rest. */
+ * Enough pixels for PYCONV_RANGE_PARTS_PER_THREAD MC blocks per thread: pixel blocks only, a
+ * multiple of nt (whole micro-tiles). Fewer (small images, small batches): the filter panels
+ * are split too, each task streaming only its share of the packed weights, and the pixels for
+ * the rest. */
 static void FN(cut_tasks)(FN(chunk_args) *c, const pyconv_gemm_blocking *blk, int nt)
 {
     const int64_t by_mc = (c->pixels + blk->mc - 1) / blk->mc;
+    const int64_t want = nt > 1 ? (int64_t)nt * PYCONV_RANGE_PARTS_PER_THREAD : 1;
     int64_t blocks;
     c->pgroups = 1;
-    if (by_mc >= nt) {
+    if (by_mc >= want) {
         blocks = (by_mc + nt - 1) / nt * nt;
     } else {
-        c->pgroups = PYCONV_MIN(c->panels, nt);
+        c->pgroups = PYCONV_MIN(c->panels, (want + by_mc - 1) / by_mc);
         blocks = PYCONV_MAX(by_mc, (nt + c->pgroups - 1) / c->pgroups);
     }
     c->mc = ((c->pixels + blocks - 1) / blocks + blk->mr - 1) / blk->mr * blk->mr;
