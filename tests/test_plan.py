@@ -45,9 +45,9 @@ CASES = [
     ("conv2d_weight", (2, 8, 9, 9), (8, 1, 3, 3), dict(padding=1, groups=8), "auto", "depthwise"),
     ("conv2d_weight", (2, 8, 9, 9), (16, 1, 3, 3), dict(padding=1, groups=8), "auto", "direct"),
     ("conv2d_weight", (0, 8, 9, 9), (16, 8, 3, 3), dict(padding=1), "auto", "zeros"),
-    # Winograd: auto's rule (>= 32 channels per group, >= 4 tiles, >= 8 for the forward pass, tiles x
-    # channels >= 512), asked for, the input gradient with a crop (padding beyond two), and the weight
-    # gradient running im2col
+    # Winograd: auto's rule on one thread (>= 32 channels per group, >= 4 tiles, >= 8 for the
+    # forward pass under 256 channels, tiles x channels >= 512), asked for, the input gradient
+    # with a crop (padding beyond two), and the weight gradient running im2col
     ("conv2d", (2, 32, 16, 16), (32, 32, 3, 3), dict(padding=1), "auto", "winograd"),
     ("conv2d", (2, 128, 7, 7), (128, 128, 3, 3), dict(padding=1), "auto", "winograd"),
     ("conv2d", (1, 128, 7, 7), (128, 128, 3, 3), dict(padding=1), "auto", "implicit-gemm"),
@@ -83,7 +83,7 @@ def _run(op, x_shape, w_shape, kwargs, algorithm, impl, rng):
 
 @pytest.mark.parametrize("op, x_shape, w_shape, kwargs, algorithm, method", CASES)
 def test_plan_names_the_method_and_the_method_is_right(op, x_shape, w_shape, kwargs, algorithm, method):
-    p = pyconv.plan(op, x_shape, w_shape, **kwargs, algorithm=algorithm, dtype=np.float64)
+    p = pyconv.plan(op, x_shape, w_shape, **kwargs, algorithm=algorithm, dtype=np.float64, n_threads=1)
     assert p.method in ((method,) if isinstance(method, str) else method)
     assert p.algorithm == {"winograd": "winograd", "winograd-transposed": "winograd",
                            "winograd-weight": "winograd"}.get(p.method, p.algorithm)
@@ -92,6 +92,18 @@ def test_plan_names_the_method_and_the_method_is_right(op, x_shape, w_shape, kwa
     got = _run(op, x_shape, w_shape, kwargs, algorithm, pyconv, np.random.default_rng(0))
     expected = _run(op, x_shape, w_shape, kwargs, algorithm, reference, np.random.default_rng(0))
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("op, channels, method", [("conv2d", 512, "winograd"),
+                                                   ("conv2d", 128, "implicit-gemm"),
+                                                   ("conv2d_input", 128, "winograd-transposed")])
+def test_auto_runs_one_7x7_image_by_winograd_on_one_thread_only(op, channels, method):
+    """4 tiles pay for the filter transform on one thread (the forward from 256 channels); on
+    more, between other libraries' calls, the implicit GEMM was faster (docs/winograd.md)."""
+    shapes = ((1, channels, 7, 7), (channels, channels, 3, 3))
+    assert pyconv.plan(op, *shapes, padding=1, n_threads=1).method == method
+    for n_threads in (2, 4):
+        assert not pyconv.plan(op, *shapes, padding=1, n_threads=n_threads).method.startswith("winograd")
 
 
 @pytest.mark.parametrize("n_threads", [1, 2, 3, 8])

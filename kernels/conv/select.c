@@ -125,24 +125,25 @@ static int winograd_eligible(const pyconv_conv_shape *s)
  * accuracy: Winograd's error falls as channels grow, `python -m bench.winograd_error`) and at
  * least PYCONV_AUTO_WINOGRAD_MIN_TILE_CHANNELS output tiles x channels (transforming the filters
  * once per call is paid for by enough tiles, or channels: `python -m bench.winograd_rule`;
- * docs/winograd.md), and at least PYCONV_AUTO_WINOGRAD_MIN_TILES tiles in all (one 7x7 image:
- * below, the filter transform is most of the work; measured in docs/winograd.md); the forward
- * pass from PYCONV_AUTO_WINOGRAD_FORWARD_MIN_TILES, or from 4 tiles on one thread with
- * PYCONV_AUTO_WINOGRAD_FORWARD_FEW_TILES_CHANNELS channels: on 4 tiles (one 7x7 image) the
- * implicit GEMM's 7-row micro-tiles are all full, the Winograd GEMMs' 4-row tiles load a B
- * vector per 4 FMAs instead of 7, and the filter transform is paid for 4 tiles; since a block's
- * transformed filters stay in L2 Winograd takes 0.86-0.94 of the implicit GEMM's time at 256
- * and 512 channels and 1.00-1.09 at 64-128, 1 thread, but 1.03-1.3 at 512 channels on two
- * threads between other libraries' calls, as a network runs (docs/winograd.md, seventh
- * session); the weight
+ * docs/winograd.md), and at least PYCONV_AUTO_WINOGRAD_MIN_TILES tiles in all, or
+ * PYCONV_AUTO_WINOGRAD_FEW_TILES (one 7x7 image: below, the filter transform is most of the
+ * work; measured in docs/winograd.md) where few tiles pay: on one thread, for the input
+ * gradient and for the forward pass with PYCONV_AUTO_WINOGRAD_FORWARD_FEW_TILES_CHANNELS
+ * channels. On 4 tiles the implicit GEMM's 7-row micro-tiles are all full, the Winograd GEMMs'
+ * 4-row tiles load a B vector per 4 FMAs instead of 7, and the filter transform is paid for 4
+ * tiles; since a block's transformed filters stay in L2 the Winograd forward takes 0.86-0.94 of
+ * the implicit GEMM's time at 256 and 512 channels and 1.00-1.09 at 64-128, 1 thread, but
+ * 1.03-1.3 at 512 channels on two threads between other libraries' calls, as a network runs,
+ * and the input gradient 1.10-1.20 there (docs/winograd.md, seventh and eighth sessions); the
+ * weight
  * gradient from PYCONV_AUTO_WINOGRAD_WEIGHT_MIN_TILES tiles: it beats im2col from 16 tiles at
  * every channel count (0.28-0.82 of im2col's time, 1 thread), not with 4 (0.93-2.3: summing and
  * transforming back 36 C_in C_out values costs as much as 4 tiles' products), `python -m
  * bench.winograd_rule --op conv2d_weight`, docs/winograd.md. */
 #define PYCONV_AUTO_WINOGRAD_MIN_CHANNELS 32
 #define PYCONV_AUTO_WINOGRAD_MIN_TILE_CHANNELS 512
-#define PYCONV_AUTO_WINOGRAD_MIN_TILES 4
-#define PYCONV_AUTO_WINOGRAD_FORWARD_MIN_TILES 8
+#define PYCONV_AUTO_WINOGRAD_MIN_TILES 8
+#define PYCONV_AUTO_WINOGRAD_FEW_TILES 4
 #define PYCONV_AUTO_WINOGRAD_FORWARD_FEW_TILES_CHANNELS 256
 #define PYCONV_AUTO_WINOGRAD_WEIGHT_MIN_TILES 16
 
@@ -151,11 +152,11 @@ static int winograd_pays(const pyconv_conv_shape *s, pyconv_conv_op op, int n_th
     const int64_t tiles = s->n * ((s->h_out + 3) / 4) * ((s->w_out + 3) / 4);
     const int64_t channels = PYCONV_MIN(s->c_in, s->c_out) / s->groups;
     const int few_tiles_pay =
-        n_threads == 1 && channels >= PYCONV_AUTO_WINOGRAD_FORWARD_FEW_TILES_CHANNELS;
+        n_threads == 1 && (op == PYCONV_OP_INPUT_GRAD ||
+                           channels >= PYCONV_AUTO_WINOGRAD_FORWARD_FEW_TILES_CHANNELS);
     const int64_t min_tiles = op == PYCONV_OP_WEIGHT_GRAD ? PYCONV_AUTO_WINOGRAD_WEIGHT_MIN_TILES
-                              : op == PYCONV_OP_FORWARD && !few_tiles_pay
-                                  ? PYCONV_AUTO_WINOGRAD_FORWARD_MIN_TILES
-                                  : PYCONV_AUTO_WINOGRAD_MIN_TILES;
+                              : few_tiles_pay ? PYCONV_AUTO_WINOGRAD_FEW_TILES
+                                              : PYCONV_AUTO_WINOGRAD_MIN_TILES;
     return channels >= PYCONV_AUTO_WINOGRAD_MIN_CHANNELS && tiles >= min_tiles &&
            (double)tiles * (double)channels >= PYCONV_AUTO_WINOGRAD_MIN_TILE_CHANNELS;
 }
