@@ -152,13 +152,20 @@ typedef struct {
     pyconv_range_fn task;
     const void *ctx;
     int64_t n_items, part;
+    pyconv_scratch scratch;
     int64_t *next;  /* the first item no thread has taken */
 } range_team;
 
+/* A range needs no agreement on scratch before it starts (its tasks meet at no barrier): a
+ * thread without its scratch takes no items, and the others take them all. */
 static pyconv_status range_team_body(const void *ctx, const pyconv_thread *th)
 {
     const range_team *r = (const range_team *)ctx;
-    if (th->n_threads == 1) return r->task(r->ctx, 0, r->n_items, th);
+    pyconv_thread me = *th;
+    if (r->scratch.bytes > 0) {
+        me.scratch = pyconv_arena_get(r->scratch.slot, r->scratch.bytes);
+        if (me.scratch == NULL) return PYCONV_OK;
+    }
     for (;;) {
         int64_t lo;
         #pragma omp atomic capture
@@ -167,7 +174,7 @@ static pyconv_status range_team_body(const void *ctx, const pyconv_thread *th)
             *r->next += r->part;
         }
         if (lo >= r->n_items) return PYCONV_OK;
-        const pyconv_status st = r->task(r->ctx, lo, PYCONV_MIN(lo + r->part, r->n_items), th);
+        const pyconv_status st = r->task(r->ctx, lo, PYCONV_MIN(lo + r->part, r->n_items), &me);
         if (st != PYCONV_OK) return st;
     }
 }
@@ -176,9 +183,12 @@ static pyconv_status run_range(int n_threads, int64_t n_items, pyconv_range_fn t
                                const void *ctx, pyconv_scratch scratch)
 {
     int64_t next = 0;
-    const int64_t parts = (int64_t)n_threads * PYCONV_RANGE_PARTS_PER_THREAD;
-    const range_team r = {task, ctx, n_items, (n_items + parts - 1) / parts, &next};
-    return pyconv_run_team(n_threads, range_team_body, &r, scratch);
+    /* one thread takes the whole range at once */
+    const int64_t parts = n_threads > 1 ? (int64_t)n_threads * PYCONV_RANGE_PARTS_PER_THREAD : 1;
+    const range_team r = {task, ctx, n_items, (n_items + parts - 1) / parts, scratch, &next};
+    const pyconv_status st = pyconv_run_team(n_threads, range_team_body, &r, PYCONV_NO_SCRATCH);
+    /* items left: no thread had its scratch */
+    return st == PYCONV_OK && next < n_items ? PYCONV_ERR_NOMEM : st;
 }
 
 pyconv_status pyconv_parallel_for(int64_t n_items, double work, int n_threads,

@@ -4,10 +4,12 @@
  * barriers) or as a range task (parts of n independent items, taken by the threads as they
  * come); the runner decides the thread count from the work, enters flush-to-zero on every
  * thread and restores the caller's mode, hands each thread its scratch buffer from its own
- * arena, and collects the first failure. Scratch is taken before any thread starts work, and a failure
- * to get it stops every thread together, so a body never waits at a barrier for a thread
- * that gave up. Threads are only started for more than one thread: a kernel called from
- * inside another kernel's task with n_threads = 1 runs inline on that task's thread. */
+ * arena, and collects the first failure. A team's scratch is taken before any thread starts
+ * work, and a failure to get it stops every thread together, so a body never waits at a
+ * barrier for a thread that gave up; a range's thread without scratch takes no items (the
+ * call fails only when no thread had it). Threads are only started for more than one thread:
+ * a kernel called from inside another kernel's task with n_threads = 1 runs inline on that
+ * task's thread. */
 #ifndef PYCONV_PARALLEL_H
 #define PYCONV_PARALLEL_H
 
