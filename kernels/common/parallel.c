@@ -4,15 +4,18 @@
 #include "common/ftz.h"
 
 #include <stdlib.h>
-#include <strings.h>
+#include <string.h>
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 #if defined(_WIN32)
+#define WIN32_LEAN_AND_MEAN
 #include <windows.h>
+#define strcasecmp _stricmp
 #else
 #include <sched.h>
+#include <strings.h>
 #endif
 
 /* Set once, before any kernel runs (the library's constructor; compilers without one keep the
