@@ -186,9 +186,7 @@ static pyconv_status run_range(int n_threads, int64_t n_items, pyconv_range_fn t
                                const void *ctx, pyconv_scratch scratch)
 {
     int64_t next = 0;
-    /* one thread takes the whole range at once */
-    const int64_t parts = n_threads > 1 ? (int64_t)n_threads * PYCONV_RANGE_PARTS_PER_THREAD : 1;
-    const range_team r = {task, ctx, n_items, (n_items + parts - 1) / parts, scratch, &next};
+    const range_team r = {task, ctx, n_items, pyconv_range_part(n_items, n_threads), scratch, &next};
     const pyconv_status st = pyconv_run_team(n_threads, range_team_body, &r, PYCONV_NO_SCRATCH);
     /* items left: no thread had its scratch */
     return st == PYCONV_OK && next < n_items ? PYCONV_ERR_NOMEM : st;

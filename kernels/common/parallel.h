@@ -97,6 +97,13 @@ pyconv_status pyconv_run_team(int n_threads, pyconv_team_fn body, const void *ct
  * their items offer this many per thread where they can. */
 #define PYCONV_RANGE_PARTS_PER_THREAD 4
 
+/* Items in each part of a range of n_items items on n_threads threads (all of them on one). */
+PYCONV_INLINE int64_t pyconv_range_part(int64_t n_items, int n_threads)
+{
+    const int64_t parts = n_threads > 1 ? (int64_t)n_threads * PYCONV_RANGE_PARTS_PER_THREAD : 1;
+    return (n_items + parts - 1) / parts;
+}
+
 /* Runs task over items [0, n_items) in contiguous parts, on as many threads as `work` units
  * pay for (pyconv_threads_for); which thread runs which part varies from call to call. */
 pyconv_status pyconv_parallel_for(int64_t n_items, double work, int n_threads,

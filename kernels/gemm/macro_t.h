@@ -165,22 +165,25 @@ static void FN(driver_loops)(const FN(driver_args) *d, int64_t j0, int64_t j1, r
     }
 }
 
-/* The driver's team body: the whole C with the shared B block, or, without one, this thread's
- * own share of C's micro-panel columns with its own B block and no barriers. */
+/* The driver's team body: the whole C with the shared B block. */
 static pyconv_status FN(driver_team)(const void *ctx, const pyconv_thread *th)
 {
     const FN(driver_args) *d = (const FN(driver_args) *)ctx;
-    real *a_block = (real *)th->scratch;
-    if (d->b_block != NULL) {
-        FN(driver_loops)(d, 0, d->n, d->b_block, a_block, th);
-        return PYCONV_OK;
-    }
+    FN(driver_loops)(d, 0, d->n, d->b_block, (real *)th->scratch, th);
+    return PYCONV_OK;
+}
+
+/* The driver's range task: column chunks [lo, hi) of C (PYCONV_GEMM_MIN_PANELS_PER_THREAD
+ * micro-panels each), with this thread's own A and B blocks and no barriers. */
+static pyconv_status FN(driver_columns)(const void *ctx, int64_t lo, int64_t hi,
+                                        const pyconv_thread *th)
+{
+    const FN(driver_args) *d = (const FN(driver_args) *)ctx;
+    const int64_t chunk = PYCONV_GEMM_MIN_PANELS_PER_THREAD * d->blk.nr;
     const pyconv_thread alone = {0, 1, th->scratch, NULL, NULL};
-    int64_t lo, hi;
-    pyconv_team_share(th, (d->n + d->blk.nr - 1) / d->blk.nr, &lo, &hi);
-    if (hi > lo)
-        FN(driver_loops)(d, lo * d->blk.nr, PYCONV_MIN(hi * d->blk.nr, d->n), a_block + d->a_elems,
-                         a_block, &alone);
+    real *a_block = (real *)th->scratch;
+    FN(driver_loops)(d, lo * chunk, PYCONV_MIN(hi * chunk, d->n), a_block + d->a_elems, a_block,
+                     &alone);
     return PYCONV_OK;
 }
 
@@ -208,21 +211,27 @@ pyconv_status FN(pyconv_gemm_driver)(int64_t m, int64_t n, int64_t k, real alpha
     const int64_t line = PYCONV_ALIGN / (int64_t)sizeof(real);
     d.a_elems = (PYCONV_MIN(d.mp * mr, d.blk.mc) * kc_max + line - 1) / line * line;
     pyconv_scratch scratch = {PYCONV_ARENA_GEMM_A, (size_t)d.a_elems * sizeof(real)};
-    /* A of one MC block and columns enough for every thread: each thread takes its own columns
-     * and packs all of A (at most MC x K, against MC x K x its columns of products) and its own
-     * B, so the team never meets at a barrier -- each of which costs some tens of microseconds
-     * when the idle workers sleep. Otherwise the team shares each packed B block (in the
-     * caller's arena) and each thread packs the A rows it multiplies. */
-    if (nt > 1 && d.mp * mr <= d.blk.mc && np_all >= PYCONV_GEMM_MIN_PANELS_PER_THREAD * nt) {
-        const int64_t np_own = PYCONV_MIN((np_all + nt - 1) / nt, np_max);
+    /* A of one MC block, or no larger than one packed A block, and columns enough for every
+     * thread: the threads take parts of C's columns as they come (chunks of
+     * PYCONV_GEMM_MIN_PANELS_PER_THREAD micro-panels), each packing all of A (at most MC x KC
+     * values, or MC x K, against as many times a chunk's columns of products) and its own B,
+     * never meeting at a barrier: a worker that wakes late does fewer parts. Otherwise the team
+     * shares each packed B block (in the caller's arena) and each thread packs the A rows it
+     * multiplies. */
+    const int64_t chunks = (np_all + PYCONV_GEMM_MIN_PANELS_PER_THREAD - 1) /
+                           PYCONV_GEMM_MIN_PANELS_PER_THREAD;
+    if (nt > 1 && (d.mp * mr <= d.blk.mc || m * k <= d.blk.mc * d.blk.kc) && chunks >= nt) {
+        const int64_t np_own = PYCONV_MIN(
+            pyconv_range_part(chunks, nt) * PYCONV_GEMM_MIN_PANELS_PER_THREAD, np_max);
         scratch.bytes += (size_t)(np_own * nr * kc_max) * sizeof(real);
-    } else {
-        /* the B block is shared by the team (the caller's arena); each thread packs its own A
-         * block, its scratch */
-        d.b_block = (real *)pyconv_arena_get(PYCONV_ARENA_GEMM_B,
-                                             (size_t)(np_max * nr * kc_max) * sizeof(real));
-        if (d.b_block == NULL) return PYCONV_ERR_NOMEM;
+        return pyconv_parallel_for(chunks, (double)m * (double)n * (double)k, nt,
+                                   FN(driver_columns), &d, scratch);
     }
+    /* the B block is shared by the team (the caller's arena); each thread packs its own A block,
+     * its scratch */
+    d.b_block = (real *)pyconv_arena_get(PYCONV_ARENA_GEMM_B,
+                                         (size_t)(np_max * nr * kc_max) * sizeof(real));
+    if (d.b_block == NULL) return PYCONV_ERR_NOMEM;
     return pyconv_run_team(nt, FN(driver_team), &d, scratch);
 }
 
