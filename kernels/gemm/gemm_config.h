@@ -106,8 +106,9 @@
 #define PYCONV_NEON_MC_f64 120
 #define PYCONV_NEON_NC_f64 3072
 
-/* Fewest B micro-panels per thread for the threads to split C's columns, each packing all of A
- * (one MC block at most) beside its own B: 4 panels are 4 x NR products per packed A value. */
+/* B micro-panels in a chunk of C's columns when the threads take the columns in parts, each
+ * packing all of A (one MC block, or one packed A block's worth, at most) beside its own B:
+ * 4 panels are 4 x NR products per packed A value. */
 #define PYCONV_GEMM_MIN_PANELS_PER_THREAD 4
 
 /* Largest KC of any micro-kernel: pack callbacks may keep per-k-index data on the stack. */
