@@ -134,12 +134,11 @@ static int winograd_eligible(const pyconv_conv_shape *s)
  * tiles; since a block's transformed filters stay in L2 the Winograd forward takes 0.86-0.94 of
  * the implicit GEMM's time at 256 and 512 channels and 1.00-1.09 at 64-128, 1 thread, but
  * 1.03-1.3 at 512 channels on two threads between other libraries' calls, as a network runs,
- * and the input gradient 1.10-1.20 there (docs/winograd.md, seventh and eighth sessions); the
- * weight
- * gradient from PYCONV_AUTO_WINOGRAD_WEIGHT_MIN_TILES tiles: it beats im2col from 16 tiles at
- * every channel count (0.28-0.82 of im2col's time, 1 thread), not with 4 (0.93-2.3: summing and
- * transforming back 36 C_in C_out values costs as much as 4 tiles' products), `python -m
- * bench.winograd_rule --op conv2d_weight`, docs/winograd.md. */
+ * and the input gradient 1.10-1.20 there (docs/winograd.md, seventh and eighth sessions). The
+ * weight gradient takes Winograd from PYCONV_AUTO_WINOGRAD_WEIGHT_MIN_TILES tiles: it beats
+ * im2col from 16 tiles at every channel count (0.28-0.82 of im2col's time, 1 thread), not with 4
+ * (0.93-2.3: summing and transforming back 36 C_in C_out values costs as much as 4 tiles'
+ * products), `python -m bench.winograd_rule --op conv2d_weight`, docs/winograd.md. */
 #define PYCONV_AUTO_WINOGRAD_MIN_CHANNELS 32
 #define PYCONV_AUTO_WINOGRAD_MIN_TILE_CHANNELS 512
 #define PYCONV_AUTO_WINOGRAD_MIN_TILES 8

@@ -109,7 +109,7 @@
 /* B micro-panels in a chunk of C's columns when the threads take the columns in parts, each
  * packing all of A (one MC block, or one packed A block's worth, at most) beside its own B:
  * 4 panels are 4 x NR products per packed A value. */
-#define PYCONV_GEMM_MIN_PANELS_PER_THREAD 4
+#define PYCONV_GEMM_CHUNK_PANELS 4
 
 /* Largest KC of any micro-kernel: pack callbacks may keep per-k-index data on the stack. */
 #define PYCONV_GEMM_MAX_KC 512

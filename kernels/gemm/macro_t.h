@@ -173,13 +173,13 @@ static pyconv_status FN(driver_team)(const void *ctx, const pyconv_thread *th)
     return PYCONV_OK;
 }
 
-/* The driver's range task: column chunks [lo, hi) of C (PYCONV_GEMM_MIN_PANELS_PER_THREAD
- * micro-panels each), with this thread's own A and B blocks and no barriers. */
+/* The driver's range task: column chunks [lo, hi) of C (PYCONV_GEMM_CHUNK_PANELS micro-panels
+ * each), with this thread's own A and B blocks and no barriers. */
 static pyconv_status FN(driver_columns)(const void *ctx, int64_t lo, int64_t hi,
                                         const pyconv_thread *th)
 {
     const FN(driver_args) *d = (const FN(driver_args) *)ctx;
-    const int64_t chunk = PYCONV_GEMM_MIN_PANELS_PER_THREAD * d->blk.nr;
+    const int64_t chunk = PYCONV_GEMM_CHUNK_PANELS * d->blk.nr;
     const pyconv_thread alone = {0, 1, th->scratch, NULL, NULL};
     real *a_block = (real *)th->scratch;
     FN(driver_loops)(d, lo * chunk, PYCONV_MIN(hi * chunk, d->n), a_block + d->a_elems, a_block,
@@ -213,16 +213,15 @@ pyconv_status FN(pyconv_gemm_driver)(int64_t m, int64_t n, int64_t k, real alpha
     pyconv_scratch scratch = {PYCONV_ARENA_GEMM_A, (size_t)d.a_elems * sizeof(real)};
     /* A of one MC block, or no larger than one packed A block, and columns enough for every
      * thread: the threads take parts of C's columns as they come (chunks of
-     * PYCONV_GEMM_MIN_PANELS_PER_THREAD micro-panels), each packing all of A (at most MC x KC
-     * values, or MC x K, against as many times a chunk's columns of products) and its own B,
-     * never meeting at a barrier: a worker that wakes late does fewer parts. Otherwise the team
+     * PYCONV_GEMM_CHUNK_PANELS micro-panels), each packing all of A (at most MC x KC values, or
+     * MC x K, against as many times a chunk's columns of products) and its own B, never
+     * meeting at a barrier: a worker that wakes late does fewer parts. Otherwise the team
      * shares each packed B block (in the caller's arena) and each thread packs the A rows it
      * multiplies. */
-    const int64_t chunks = (np_all + PYCONV_GEMM_MIN_PANELS_PER_THREAD - 1) /
-                           PYCONV_GEMM_MIN_PANELS_PER_THREAD;
+    const int64_t chunks = (np_all + PYCONV_GEMM_CHUNK_PANELS - 1) / PYCONV_GEMM_CHUNK_PANELS;
     if (nt > 1 && (d.mp * mr <= d.blk.mc || m * k <= d.blk.mc * d.blk.kc) && chunks >= nt) {
         const int64_t np_own = PYCONV_MIN(
-            pyconv_range_part(chunks, nt) * PYCONV_GEMM_MIN_PANELS_PER_THREAD, np_max);
+            pyconv_range_part(chunks, nt) * PYCONV_GEMM_CHUNK_PANELS, np_max);
         scratch.bytes += (size_t)(np_own * nr * kc_max) * sizeof(real);
         return pyconv_parallel_for(chunks, (double)m * (double)n * (double)k, nt,
                                    FN(driver_columns), &d, scratch);
