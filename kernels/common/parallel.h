@@ -113,9 +113,9 @@ pyconv_status pyconv_parallel_for(int64_t n_items, double work, int n_threads,
 typedef pyconv_status (*pyconv_chunk_fn)(const void *ctx, int64_t first, int64_t count,
                                          int n_threads);
 
-/* Runs step over items [0, n) in chunks of `chunk` items: whole chunks, each on one thread, as
- * many on every thread; each chunk left over (fewer than the threads) then runs with every
- * thread inside it. For a batch of images: an image's work is split only when the images
+/* Runs step over items [0, n) in chunks of `chunk` items: whole chunks, each on one thread (a
+ * multiple of the thread count of them, taken in parts as a range's items are); each chunk left
+ * over (fewer than the threads) then runs with every thread inside it. For a batch of images: an image's work is split only when the images
  * cannot keep the threads busy. */
 pyconv_status pyconv_parallel_chunks(int64_t n, int64_t chunk, int n_threads,
                                      pyconv_chunk_fn step, const void *ctx);
