@@ -104,6 +104,32 @@ static void wait_for(const int64_t *counter, int64_t target)
     #pragma omp flush
 }
 
+/* What each thread of a team runs: its scratch (everyone knowing whether everyone has some
+ * before anyone starts), then the body, under flush-to-zero. */
+static void team_member(pyconv_thread *th, pyconv_team_fn body, const void *ctx,
+                        pyconv_scratch scratch, int *status, int *no_scratch)
+{
+    int skip = 0;
+    if (scratch.bytes > 0) {
+        th->scratch = pyconv_arena_get(scratch.slot, scratch.bytes);
+        if (th->scratch == NULL) {
+            #pragma omp atomic write
+            *no_scratch = 1;
+        }
+        pyconv_team_barrier(th);
+        #pragma omp atomic read
+        skip = *no_scratch;
+    }
+    if (skip) return;
+    pyconv_fpmode fpmode = pyconv_ftz_enter();
+    int st = body(ctx, th);
+    pyconv_ftz_exit(fpmode);
+    if (st != PYCONV_OK) {
+        #pragma omp atomic write
+        *status = st;
+    }
+}
+
 pyconv_status pyconv_run_team(int n_threads, pyconv_team_fn body, const void *ctx,
                               pyconv_scratch scratch)
 {
@@ -112,7 +138,15 @@ pyconv_status pyconv_run_team(int n_threads, pyconv_team_fn body, const void *ct
      * thread's processor go to the thread it waits for */
     pyconv_team team = {0, 0, n_threads <= n_procs};
     if (n_threads < 1) return PYCONV_ERR_ARG;
-    #pragma omp parallel num_threads(n_threads) if(n_threads > 1)
+    if (n_threads == 1) {
+        /* no region: even an inactive one costs libgomp a team's allocation and a futex call,
+         * as long as a small layer's whole kernel */
+        int64_t passed = 0;
+        pyconv_thread th = {0, 1, NULL, &team, &passed};
+        team_member(&th, body, ctx, scratch, &status, &no_scratch);
+        return no_scratch ? PYCONV_ERR_NOMEM : (pyconv_status)status;
+    }
+    #pragma omp parallel num_threads(n_threads)
     {
         int64_t passed = 0;
         pyconv_thread th = {0, 1, NULL, &team, &passed};
@@ -120,27 +154,7 @@ pyconv_status pyconv_run_team(int n_threads, pyconv_team_fn body, const void *ct
         th.tid = omp_get_thread_num();
         th.n_threads = omp_get_num_threads();
 #endif
-        int skip = 0;
-        if (scratch.bytes > 0) {
-            th.scratch = pyconv_arena_get(scratch.slot, scratch.bytes);
-            if (th.scratch == NULL) {
-                #pragma omp atomic write
-                no_scratch = 1;
-            }
-            /* everyone knows whether everyone has scratch before anyone starts */
-            pyconv_team_barrier(&th);
-            #pragma omp atomic read
-            skip = no_scratch;
-        }
-        if (!skip) {
-            pyconv_fpmode fpmode = pyconv_ftz_enter();
-            int st = body(ctx, &th);
-            pyconv_ftz_exit(fpmode);
-            if (st != PYCONV_OK) {
-                #pragma omp atomic write
-                status = st;
-            }
-        }
+        team_member(&th, body, ctx, scratch, &status, &no_scratch);
         /* The first thread, usually the first done (the others start later), waits for the
          * rest awake: at the region's end OpenMP would put it to sleep. */
         if (th.n_threads > 1 && team.awake) {
