@@ -210,7 +210,8 @@ def cache_key(*values):
     """A key under which to remember what was validated and computed from these argument
     values: the values themselves when each is an int, a str, None or a tuple of ints, not a
     subclass (True == 1 in Python, and one is an argument error where the other is not); None
-    otherwise, for values to be checked at every call."""
+    otherwise, for values to be checked at every call. Values the library made itself (an
+    array's shape, a name) need no such test: callers add them to the key."""
     for value in values:  # plain loops: a generator here cost as much as the lookup
         kind = type(value)
         if kind is int or kind is str or value is None:

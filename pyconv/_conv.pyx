@@ -2,6 +2,8 @@
 and flat C-contiguous memoryviews in, the GIL released, status -> exception. The kernels, and
 their geometry check, are reached through the public Cython API (pyconv.cython_kernels); the
 glue only checks that each buffer holds what the geometry implies."""
+from libc.stdint cimport uint64_t
+
 from pyconv cimport cython_kernels as ck
 from pyconv._glue cimport check_len, check_status
 
@@ -22,6 +24,28 @@ cdef ck.conv_shape _shape(geometry) except *:
     (s.n, s.c_in, s.h_in, s.w_in, s.c_out, s.kh, s.kw, s.h_out, s.w_out, s.stride_h, s.stride_w,
      s.pad_top, s.pad_left, s.dil_h, s.dil_w, s.groups) = geometry
     return s
+
+
+# Elements of the convolution's arrays, from its C struct, for the glue's length checks. In
+# wrapping (unsigned) arithmetic: a geometry whose sizes overflow int64 is the kernels' own
+# check's to reject, before any array is touched.
+cdef inline Py_ssize_t input_len(const ck.conv_shape *s) noexcept:
+    return <Py_ssize_t>(<uint64_t>s.n * <uint64_t>s.c_in * <uint64_t>s.h_in * <uint64_t>s.w_in)
+
+
+cdef inline Py_ssize_t output_len(const ck.conv_shape *s) noexcept:
+    return <Py_ssize_t>(<uint64_t>s.n * <uint64_t>s.c_out * <uint64_t>s.h_out * <uint64_t>s.w_out)
+
+
+cdef inline Py_ssize_t weight_len(const ck.conv_shape *s) noexcept:
+    cdef uint64_t cin_g = <uint64_t>s.c_in // <uint64_t>s.groups if s.groups > 0 else 0
+    return <Py_ssize_t>(<uint64_t>s.c_out * cin_g * <uint64_t>s.kh * <uint64_t>s.kw)
+
+
+cdef inline Py_ssize_t col_len(const ck.conv_shape *s) noexcept:
+    """Elements of im2col's patch matrix (n, c_in * kh * kw, h_out * w_out)."""
+    return <Py_ssize_t>(<uint64_t>s.n * <uint64_t>s.c_in * <uint64_t>s.kh * <uint64_t>s.kw *
+                        <uint64_t>s.h_out * <uint64_t>s.w_out)
 
 
 def check(geometry):
@@ -57,7 +81,7 @@ def packed_size(geometry, int real_size):
 def pack_weight(geometry, const ck.floating[::1] w, ck.floating[::1] packed, int n_threads):
     """packed <- w as the implicit GEMM forward pass reads it, for the micro-kernel in use."""
     cdef ck.conv_shape s = _shape(geometry)
-    check_len(w.shape[0], geometry.weight_size, "weight")
+    check_len(w.shape[0], weight_len(&s), "weight")
     check_len(packed.shape[0], ck.conv2d_packed_size(&s, sizeof(ck.floating)), "packed")
     cdef int status
     with nogil:
@@ -72,9 +96,9 @@ def conv2d(str algorithm, geometry, const ck.floating[::1] x, const ck.floating[
     packed: None, or w as pack_weight packed it)."""
     cdef ck.conv_shape s = _shape(geometry)
     cdef int algo = ALGORITHMS[algorithm], act = ACTIVATIONS[activation]
-    check_len(x.shape[0], geometry.input_size, "input")
-    check_len(w.shape[0], geometry.weight_size, "weight")
-    check_len(y.shape[0], geometry.output_size, "out")
+    check_len(x.shape[0], input_len(&s), "input")
+    check_len(w.shape[0], weight_len(&s), "weight")
+    check_len(y.shape[0], output_len(&s), "out")
     cdef const ck.floating *pk = NULL
     cdef const ck.floating *b = NULL
     cdef const ck.floating *r = NULL
@@ -85,7 +109,7 @@ def conv2d(str algorithm, geometry, const ck.floating[::1] x, const ck.floating[
         check_len(bias.shape[0], s.c_out, "bias")
         b = cptr(bias)
     if residual is not None:
-        check_len(residual.shape[0], geometry.output_size, "residual")
+        check_len(residual.shape[0], output_len(&s), "residual")
         r = cptr(residual)
     cdef int status
     with nogil:
@@ -98,9 +122,9 @@ def conv2d_input(str algorithm, geometry, const ck.floating[::1] w, const ck.flo
     """gx <- gradient of conv2d w.r.t. its input (overwritten)."""
     cdef ck.conv_shape s = _shape(geometry)
     cdef int algo = ALGORITHMS[algorithm]
-    check_len(w.shape[0], geometry.weight_size, "weight")
-    check_len(gy.shape[0], geometry.output_size, "grad_output")
-    check_len(gx.shape[0], geometry.input_size, "grad_input")
+    check_len(w.shape[0], weight_len(&s), "weight")
+    check_len(gy.shape[0], output_len(&s), "grad_output")
+    check_len(gx.shape[0], input_len(&s), "grad_input")
     cdef int status
     with nogil:
         status = ck.conv2d_input(&s, algo, cptr(w), cptr(gy), ptr(gx), n_threads)
@@ -112,9 +136,9 @@ def conv2d_weight(str algorithm, geometry, const ck.floating[::1] x, const ck.fl
     """gw <- gradient of conv2d w.r.t. its weight (overwritten)."""
     cdef ck.conv_shape s = _shape(geometry)
     cdef int algo = ALGORITHMS[algorithm]
-    check_len(x.shape[0], geometry.input_size, "input")
-    check_len(gy.shape[0], geometry.output_size, "grad_output")
-    check_len(gw.shape[0], geometry.weight_size, "grad_weight")
+    check_len(x.shape[0], input_len(&s), "input")
+    check_len(gy.shape[0], output_len(&s), "grad_output")
+    check_len(gw.shape[0], weight_len(&s), "grad_weight")
     cdef int status
     with nogil:
         status = ck.conv2d_weight(&s, algo, cptr(x), cptr(gy), ptr(gw), n_threads)
@@ -124,7 +148,7 @@ def conv2d_weight(str algorithm, geometry, const ck.floating[::1] x, const ck.fl
 def conv2d_bias(geometry, const ck.floating[::1] gy, ck.floating[::1] gb, int n_threads):
     """gb <- gradient of conv2d w.r.t. its bias: grad_output summed over batch and pixels."""
     cdef ck.conv_shape s = _shape(geometry)
-    check_len(gy.shape[0], geometry.output_size, "grad_output")
+    check_len(gy.shape[0], output_len(&s), "grad_output")
     check_len(gb.shape[0], s.c_out, "grad_bias")
     cdef int status
     with nogil:
@@ -135,8 +159,8 @@ def conv2d_bias(geometry, const ck.floating[::1] gy, ck.floating[::1] gb, int n_
 def im2col(geometry, const ck.floating[::1] x, ck.floating[::1] col, int n_threads):
     """col (n, c*kh*kw, h_out*w_out) <- the patches of x."""
     cdef ck.conv_shape s = _shape(geometry)
-    check_len(x.shape[0], geometry.input_size, "input")
-    check_len(col.shape[0], geometry.col_size, "out")
+    check_len(x.shape[0], input_len(&s), "input")
+    check_len(col.shape[0], col_len(&s), "out")
     cdef int status
     with nogil:
         status = ck.im2col(&s, cptr(x), ptr(col), n_threads)
@@ -146,8 +170,8 @@ def im2col(geometry, const ck.floating[::1] x, ck.floating[::1] col, int n_threa
 def col2im(geometry, const ck.floating[::1] col, ck.floating[::1] x, int n_threads):
     """x (n, c, h, w) <- the sum of the overlapping patches in col."""
     cdef ck.conv_shape s = _shape(geometry)
-    check_len(col.shape[0], geometry.col_size, "input")
-    check_len(x.shape[0], geometry.input_size, "out")
+    check_len(col.shape[0], col_len(&s), "input")
+    check_len(x.shape[0], input_len(&s), "out")
     cdef int status
     with nogil:
         status = ck.col2im(&s, cptr(col), ptr(x), n_threads)

@@ -57,23 +57,6 @@ class ConvGeometry(NamedTuple):
     def weight_shape(self):
         return (self.c_out, self.c_in // self.groups, self.kh, self.kw)
 
-    @property
-    def input_size(self):
-        return self.n * self.c_in * self.h_in * self.w_in
-
-    @property
-    def output_size(self):
-        return self.n * self.c_out * self.h_out * self.w_out
-
-    @property
-    def weight_size(self):
-        return self.c_out * (self.c_in // self.groups) * self.kh * self.kw
-
-    @property
-    def col_size(self):
-        """Elements of im2col's patch matrix (n, c_in * kh * kw, h_out * w_out)."""
-        return self.n * self.c_in * self.kh * self.kw * self.h_out * self.w_out
-
 
 class PoolGeometry(NamedTuple):
     """Pooling of n_planes = N * C planes (h_in, w_in) -> (h_out, w_out); pad_h / pad_w on both
@@ -91,11 +74,3 @@ class PoolGeometry(NamedTuple):
     pad_w: int
     dil_h: int
     dil_w: int
-
-    @property
-    def input_size(self):
-        return self.n_planes * self.h_in * self.w_in
-
-    @property
-    def output_size(self):
-        return self.n_planes * self.h_out * self.w_out

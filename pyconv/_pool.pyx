@@ -1,7 +1,7 @@
 """Cython glue for the pooling kernels: a named geometry (pyconv._geometry.PoolGeometry) and
 flat C-contiguous buffers in, the GIL released, status -> exception. The kernels, and their
 geometry check, are reached through the public Cython API (pyconv.cython_kernels)."""
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 
 from pyconv cimport cython_kernels as ck
 from pyconv._glue cimport check_len, check_status
@@ -16,6 +16,16 @@ cdef ck.pool_shape _shape(geometry) except *:
     return s
 
 
+# Elements of the pooling's input and output planes, from its C struct, for the glue's length
+# checks; wrapping, as in _conv.pyx (the kernels' own check rejects sizes int64 cannot index).
+cdef inline Py_ssize_t input_len(const ck.pool_shape *s) noexcept:
+    return <Py_ssize_t>(<uint64_t>s.n_planes * <uint64_t>s.h_in * <uint64_t>s.w_in)
+
+
+cdef inline Py_ssize_t output_len(const ck.pool_shape *s) noexcept:
+    return <Py_ssize_t>(<uint64_t>s.n_planes * <uint64_t>s.h_out * <uint64_t>s.w_out)
+
+
 def check(geometry):
     """ValueError naming the field when the kernels would reject `geometry`."""
     cdef ck.pool_shape s = _shape(geometry)
@@ -28,11 +38,11 @@ def max_pool2d(geometry, const ck.floating[::1] x, ck.floating[::1] y, int64_t[:
                int n_threads):
     """y (and indices, unless None) <- max pooling of x."""
     cdef ck.pool_shape s = _shape(geometry)
-    check_len(x.shape[0], geometry.input_size, "input")
-    check_len(y.shape[0], geometry.output_size, "out")
+    check_len(x.shape[0], input_len(&s), "input")
+    check_len(y.shape[0], output_len(&s), "out")
     cdef int64_t *ip = NULL
     if indices is not None:
-        check_len(indices.shape[0], geometry.output_size, "indices")
+        check_len(indices.shape[0], output_len(&s), "indices")
         ip = &indices[0] if indices.shape[0] else NULL
     if y.shape[0] == 0:
         return
@@ -46,9 +56,9 @@ def max_pool2d_backward(geometry, const ck.floating[::1] gy, const int64_t[::1] 
                         ck.floating[::1] gx, int n_threads):
     """gx <- grad_output scattered through indices; returns False on an index out of range."""
     cdef ck.pool_shape s = _shape(geometry)
-    check_len(gy.shape[0], geometry.output_size, "grad_output")
-    check_len(indices.shape[0], geometry.output_size, "indices")
-    check_len(gx.shape[0], geometry.input_size, "out")
+    check_len(gy.shape[0], output_len(&s), "grad_output")
+    check_len(indices.shape[0], output_len(&s), "indices")
+    check_len(gx.shape[0], input_len(&s), "out")
     if gx.shape[0] == 0:
         return gy.shape[0] == 0  # empty planes: any index is out of range
     if gy.shape[0] == 0:
@@ -67,8 +77,8 @@ def avg_pool2d(geometry, const ck.floating[::1] x, ck.floating[::1] y, bint coun
                int64_t divisor_override, int n_threads):
     """y <- average pooling of x (divisor_override == 0: none)."""
     cdef ck.pool_shape s = _shape(geometry)
-    check_len(x.shape[0], geometry.input_size, "input")
-    check_len(y.shape[0], geometry.output_size, "out")
+    check_len(x.shape[0], input_len(&s), "input")
+    check_len(y.shape[0], output_len(&s), "out")
     if y.shape[0] == 0:
         return
     cdef int status
@@ -81,8 +91,8 @@ def avg_pool2d_backward(geometry, const ck.floating[::1] gy, ck.floating[::1] gx
                         bint count_include_pad, int64_t divisor_override, int n_threads):
     """gx <- gradient of average pooling for grad_output gy."""
     cdef ck.pool_shape s = _shape(geometry)
-    check_len(gy.shape[0], geometry.output_size, "grad_output")
-    check_len(gx.shape[0], geometry.input_size, "out")
+    check_len(gy.shape[0], output_len(&s), "grad_output")
+    check_len(gx.shape[0], input_len(&s), "out")
     if gx.shape[0] == 0:
         return
     if gy.shape[0] == 0:

@@ -133,9 +133,10 @@ def _planned(op, input_shape, weight_shape, stride, padding, dilation, groups, a
         geo = _weight_geometry(input_shape, weight_shape, stride, padding, dilation, groups,
                                input_name=input_name, weight_name=weight_name)
         return _plan(op, geo, algorithm, dtype, n_threads)
-    key = cache_key(op, input_shape, weight_shape, stride, padding, dilation, groups, algorithm,
-                    dtype.str, n_threads, input_name, weight_name)
-    return _PLANS.get(key, compute)
+    # the shapes are ints already (an array's, or as_shape's), n_threads too (effective_n_threads)
+    key = cache_key(stride, padding, dilation, groups, algorithm)
+    return _PLANS.get(key and (key, op, input_shape, weight_shape, dtype.itemsize, n_threads, input_name,
+                               weight_name), compute)
 
 
 def plan(op, input_shape, weight_shape, stride=1, padding=0, dilation=1, groups=1, *,

@@ -120,6 +120,32 @@ def test_huge_sizes_are_refused_cleanly(child, call):
     assert not outcome.ok and outcome.error in ("MemoryError", "ValueError"), outcome
 
 
+def test_glue_refuses_buffers_the_geometry_does_not_fit():
+    """The Cython glue is a boundary too: a buffer shorter or longer than its geometry implies
+    is a ValueError naming it, and a geometry whose sizes wrap around int64 (whose element
+    counts the glue computes modulo 2**64) is refused by the kernels' own check."""
+    from pyconv import _conv, _pool
+    from pyconv._geometry import ConvGeometry, PoolGeometry
+    geo = ConvGeometry(1, 2, 4, 4, 3, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1)
+    x, w, y = np.ones(32, np.float32), np.ones(54, np.float32), np.zeros(12, np.float32)
+    for args, name in [((x[:-1], w, y), "input"), ((x, w[:-1], y), "weight"), ((x, w, y[:-1]), "out")]:
+        with pytest.raises(ValueError, match=f"^{name}: expected"):
+            _conv.conv2d("im2col", geo, *args[:2], None, None, None, None, args[2], 1)
+    with pytest.raises(ValueError, match="^grad_weight: expected 54"):
+        _conv.conv2d_weight("direct", geo, x, y, w[:-1], 1)
+    with pytest.raises(ValueError, match="^out: expected 288"):
+        _conv.im2col(geo, x, np.zeros(287, np.float32), 1)
+    # 2**32 images of 2**32 channels: 2**64 elements, 0 in the glue's count; no filters, so
+    # every buffer is empty and passes the glue, and the kernels refuse the shape
+    wraps = ConvGeometry(2 ** 32, 2 ** 32, 1, 1, 0, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1)
+    empty = np.ones(0, np.float32)
+    with pytest.raises(ValueError, match="rejected its arguments"):
+        _conv.conv2d("direct", wraps, empty, empty, None, None, None, None, empty, 1)
+    pool = PoolGeometry(2, 4, 4, 2, 2, 2, 2, 2, 2, 0, 0, 1, 1)
+    with pytest.raises(ValueError, match="^out: expected 8"):
+        _pool.avg_pool2d(pool, np.ones(32), np.zeros(9), True, 0, 1)
+
+
 # ---------------------------------------------------------------------------------------------
 # One small call of every op, shared by the memory, thread and determinism tests
 
