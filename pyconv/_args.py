@@ -232,13 +232,12 @@ class Remembered:
     def __init__(self, size=4096):
         self.size, self.entries = size, {}
 
-    def get(self, key, compute):
-        """compute(), remembered under key (None: not remembered)."""
-        if key is None:
-            return compute()
-        found = self.entries.get(key)
+    def get(self, key, compute, *args):
+        """compute(*args), remembered under key (None: not remembered). The arguments, not a
+        closure over them: a closure's cells cost a network's every call as much as the lookup."""
+        found = None if key is None else self.entries.get(key)
         if found is None:
-            found = compute()
-            if len(self.entries) < self.size:
+            found = compute(*args)
+            if key is not None and len(self.entries) < self.size:
                 self.entries[key] = found
         return found

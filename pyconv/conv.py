@@ -126,17 +126,22 @@ def _weight_geometry(input_shape, weight_shape, stride, padding, dilation, group
 _PLANS = Remembered()
 
 
+def _validated_plan(op, input_shape, weight_shape, stride, padding, dilation, groups, algorithm, dtype,
+                    n_threads, input_name, weight_name):
+    geo = _weight_geometry(input_shape, weight_shape, stride, padding, dilation, groups,
+                           input_name=input_name, weight_name=weight_name)
+    return _plan(op, geo, algorithm, dtype, n_threads)
+
+
 def _planned(op, input_shape, weight_shape, stride, padding, dilation, groups, algorithm, dtype,
              n_threads, *, input_name="input", weight_name="weight"):
     """The validated Plan of an op, its geometry included, remembered per argument set."""
-    def compute():
-        geo = _weight_geometry(input_shape, weight_shape, stride, padding, dilation, groups,
-                               input_name=input_name, weight_name=weight_name)
-        return _plan(op, geo, algorithm, dtype, n_threads)
     # the shapes are ints already (an array's, or as_shape's), n_threads too (effective_n_threads)
     key = cache_key(stride, padding, dilation, groups, algorithm)
     return _PLANS.get(key and (key, op, input_shape, weight_shape, dtype.itemsize, n_threads, input_name,
-                               weight_name), compute)
+                               weight_name),
+                      _validated_plan, op, input_shape, weight_shape, stride, padding, dilation, groups,
+                      algorithm, dtype, n_threads, input_name, weight_name)
 
 
 def plan(op, input_shape, weight_shape, stride=1, padding=0, dilation=1, groups=1, *,

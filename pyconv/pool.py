@@ -35,9 +35,8 @@ def _geometry(input_shape, kernel_size, stride, padding, dilation, ceil_mode, na
     remembered per argument set."""
     ceil_mode = as_bool(ceil_mode, "ceil_mode")  # checked first: then a plain bool in the key
     key = cache_key(input_shape, kernel_size, stride, padding, dilation, name)
-    return _GEOMETRIES.get(key and key + (ceil_mode,),
-                           lambda: _checked_geometry(input_shape, kernel_size, stride, padding, dilation,
-                                                     ceil_mode, name))
+    return _GEOMETRIES.get(key and key + (ceil_mode,), _checked_geometry, input_shape, kernel_size, stride,
+                           padding, dilation, ceil_mode, name)
 
 
 def _checked_geometry(input_shape, kernel_size, stride, padding, dilation, ceil_mode, name):
