@@ -192,6 +192,12 @@ def as_indices(value, shape, name="indices"):
 
 def as_shape(value, name, ndim):
     """A tuple of `ndim` non-negative ints (for input_size / weight_size arguments)."""
+    if type(value) is tuple and len(value) == ndim:  # an array's shape: every backward call
+        for v in value:
+            if type(v) is not int or v < 0:
+                break
+        else:
+            return value
     if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
         raise TypeError(f"{name}: expected a tuple of {ndim} ints, got {type(value).__name__} {value!r}")
     if len(value) != ndim:
