@@ -139,6 +139,22 @@ def test_avg_pool2d_backward_side_by_side_windows(dtype, shape, kernel, divisor_
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("divisor_override", [None, 5])
+def test_global_avg_pool2d_backward_is_each_planes_share(dtype, divisor_override):
+    """A global pool's backward gives every value of a plane the plane's g / divisor, rounded
+    once, also where a thread's rows end inside a plane (34965 rows in parts of 4370, enough
+    work for two threads)."""
+    rng = np.random.default_rng(12)
+    shape = (5, 999, 7, 7)
+    g = rng.standard_normal((5, 999, 1, 1)).astype(dtype)
+    expected = np.broadcast_to(g / dtype(49 if divisor_override is None else divisor_override), shape)
+    for n_threads in (1, 2):
+        np.testing.assert_array_equal(
+            pyconv.avg_pool2d_backward(g, shape, 7, divisor_override=divisor_override,
+                                       n_threads=n_threads), expected)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @given(n_planes=st.integers(0, 3), h=st.integers(1, 6), w=st.integers(1, 6), oh=st.integers(0, 5),
        ow=st.integers(0, 5), seed=st.integers(0, 2**32 - 1))
 def test_max_pool2d_backward_any_indices(dtype, n_planes, h, w, oh, ow, seed):
