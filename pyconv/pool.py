@@ -34,9 +34,10 @@ def _geometry(input_shape, kernel_size, stride, padding, dilation, ceil_mode, na
     rules (padding at most half the kernel, every window reaching the input, sizes);
     remembered per argument set."""
     ceil_mode = as_bool(ceil_mode, "ceil_mode")  # checked first: then a plain bool in the key
-    key = cache_key(input_shape, kernel_size, stride, padding, dilation, name)
-    return _GEOMETRIES.get(key and key + (ceil_mode,), _checked_geometry, input_shape, kernel_size, stride,
-                           padding, dilation, ceil_mode, name)
+    # the input shape is ints already (an array's, or as_shape's), and the name is the library's
+    key = cache_key(kernel_size, stride, padding, dilation)
+    return _GEOMETRIES.get(key and (key, input_shape, name, ceil_mode), _checked_geometry, input_shape,
+                           kernel_size, stride, padding, dilation, ceil_mode, name)
 
 
 def _checked_geometry(input_shape, kernel_size, stride, padding, dilation, ceil_mode, name):

@@ -118,8 +118,8 @@ typedef pyconv_status (*pyconv_chunk_fn)(const void *ctx, int64_t first, int64_t
 
 /* Runs step over items [0, n) in chunks of `chunk` items: whole chunks, each on one thread (a
  * multiple of the thread count of them, taken in parts as a range's items are); each chunk left
- * over (fewer than the threads) then runs with every thread inside it. For a batch of images: an image's work is split only when the images
- * cannot keep the threads busy. */
+ * over (fewer than the threads) then runs with every thread inside it. For a batch of images:
+ * an image's work is split only when the images cannot keep the threads busy. */
 pyconv_status pyconv_parallel_chunks(int64_t n, int64_t chunk, int n_threads,
                                      pyconv_chunk_fn step, const void *ctx);
 
