@@ -170,7 +170,9 @@ PYCONV_ALWAYS_INLINE void FN(dw_fill)(const pyconv_dw_plane *l, const real *PYCO
 
 /* The layout of an input plane for the forward pass and the weight gradient: the padded input,
  * columns split by the stride, holding every value the output tiles read (rows rounded up to
- * the tallest tile, columns to the widest tile and to whole vectors). */
+ * the tallest tile, columns to the widest tile and to whole vectors). Each phase row is whole
+ * vectors long too, so every row's loads have the same alignment: with rows of any length, as
+ * many of them crossed a cache line as not (docs/performance.md, tenth session). */
 static pyconv_dw_plane FN(dw_input_plane_of)(const pyconv_conv_shape *s)
 {
     const int64_t lanes = PYCONV_DW_LANES;
@@ -178,7 +180,7 @@ static pyconv_dw_plane FN(dw_input_plane_of)(const pyconv_conv_shape *s)
     pyconv_dw_plane l;
     l.rows = (pyconv_round_up(s->h_out, 8) - 1) * s->stride_h + (s->kh - 1) * s->dil_h + 1;
     l.phases = s->stride_w;
-    l.width = cols + (s->kw - 1) * s->dil_w / s->stride_w;
+    l.width = pyconv_round_up(cols + (s->kw - 1) * s->dil_w / s->stride_w, lanes);
     l.top = s->pad_top;
     l.left = s->pad_left;
     return l;
