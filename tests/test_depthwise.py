@@ -40,10 +40,14 @@ def test_depthwise_matches_reference(dtype, algorithm, case, seed):
     run_all_ops(case, seed, dtype, algorithm)
 
 
-@pytest.mark.parametrize("size, stride", [((1, 1), 1), ((1, 1), 3), ((7, 7), 2), ((14, 14), 2), ((56, 9), 1)])
+@pytest.mark.parametrize("size, stride", [((1, 1), 1), ((1, 1), 3), ((7, 7), 2), ((14, 14), 2), ((56, 9), 1),
+                                          ((9, 45), 1), ((11, 70), 2), ((6, 37), (2, 1)), ((7, 41), (1, 2)),
+                                          ((5, 33), 3), ((13, 16), 1)])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_depthwise_mobilenet_like_shapes(dtype, size, stride):
-    """3x3 padding 1 as in MobileNetV2 (the 3x3 fast path), with 1x1 images."""
+    """3x3 padding 1 as in MobileNetV2, with 1x1 images; planes wider than a channel block run the
+    forward by the 3x3 grid tiles (tile rows 1 or 2 tap rows apart, every tile width, a last tile
+    overlapping the one before), as the stride-1 input gradient does at every width."""
     run_all_ops(((2, 5) + size, (5, 1, 3, 3), dict(stride=stride, padding=1, groups=5)), 3, dtype, "direct")
 
 

@@ -8,7 +8,10 @@
  * a task zeroes its buffer once and each copy only overwrites the values. A tile of R output
  * rows x B columns keeps its sums in registers across all taps and is stored once; B is a
  * multiple of a 256-bit vector, and narrow planes take more rows per tile, so every tile has
- * eight independent vector sums (the multiply-add latency times its throughput). Narrow
+ * eight independent vector sums (the multiply-add latency times its throughput). The loads,
+ * not the multiply-adds, bound a tile: a 3x3 kernel whose taps are a grid (dw_grid: MobileNet's
+ * stride 1 and 2, and the stride-1 input gradient) loads each buffer row once per column tap
+ * for all the tile rows that read it, 48 loads instead of 72 per 2 x 4-vector tile. Narrow
  * planes leave most of such a vector empty, so the forward pass takes them a block of channels
  * at a time instead, one channel per lane (dw_forward_block).
  *
@@ -39,18 +42,37 @@ typedef real FN(dw_vec);
 PYCONV_ALWAYS_INLINE void FN(dw_tile)(const real *src, int64_t row_step, const int64_t *off,
                                       const real *wt, int64_t n_taps, real init, real *dst,
                                       int64_t dst_row, int64_t dst_col, int64_t nr, int64_t nc,
-                                      int64_t room, int R, int V)
+                                      int64_t room, int R, int V, int G)
 {
     typedef FN(dw_vec) vec;
     enum { L = PYCONV_DW_LANES };
     const vec zero = {0};
     vec acc[PYCONV_DW_TILE_VECTORS];
     for (int e = 0; e < R * V; e++) acc[e] = zero + init;
-    for (int64_t k = 0; k < n_taps; k++) {
-        const real wv = wt[k];
-        const real *s = src + off[k];
-        for (int r = 0; r < R; r++)
-            for (int v = 0; v < V; v++) acc[r * V + v] += wv * *(const vec *)(s + r * row_step + v * L);
+    if (G > 0) {
+        /* a 3x3 grid (dw_grid): each buffer row q the tile reads is loaded once per column
+         * tap and multiplied into every tile row r that reads it (tap row q - r * G) */
+        const int64_t tap_row = off[3] - off[0];
+#pragma GCC unroll 16
+        for (int q = 0; q < (R - 1) * G + 3; q++)
+#pragma GCC unroll 3
+            for (int dx = 0; dx < 3; dx++) {
+                vec d[PYCONV_DW_TILE_VECTORS];
+                for (int v = 0; v < V; v++) d[v] = *(const vec *)(src + q * tap_row + off[dx] + v * L);
+                for (int r = 0; r < R; r++) {
+                    const int dy = q - r * G;
+                    if (dy < 0 || dy > 2) continue;
+                    const real wv = wt[dy * 3 + dx];
+                    for (int v = 0; v < V; v++) acc[r * V + v] += wv * d[v];
+                }
+            }
+    } else {
+        for (int64_t k = 0; k < n_taps; k++) {
+            const real wv = wt[k];
+            const real *s = src + off[k];
+            for (int r = 0; r < R; r++)
+                for (int v = 0; v < V; v++) acc[r * V + v] += wv * *(const vec *)(s + r * row_step + v * L);
+        }
     }
     for (int r = 0; r < R && r < nr; r++) {
         if (dst_col == 1 && (nc == V * L || r * dst_row + V * L <= room)) {
@@ -72,7 +94,7 @@ PYCONV_ALWAYS_INLINE void FN(dw_tile)(const real *src, int64_t row_step, const i
 PYCONV_ALWAYS_INLINE void FN(dw_tiles_of)(const real *src, int64_t row_step, const int64_t *off,
                                           const real *wt, int64_t n_taps, real init, real *dst,
                                           int64_t dst_row, int64_t dst_col, int64_t n_rows,
-                                          int64_t n_cols, int padded, int R, int V)
+                                          int64_t n_cols, int padded, int R, int V, int G)
 {
     const int64_t B = (int64_t)V * PYCONV_DW_LANES;
     const int spill = n_cols < B && dst_col == 1 && dst_row == n_cols;
@@ -83,23 +105,33 @@ PYCONV_ALWAYS_INLINE void FN(dw_tiles_of)(const real *src, int64_t row_step, con
             FN(dw_tile)(src + r0 * row_step + c, row_step, off, wt, n_taps, init,
                         dst + r0 * dst_row + c * dst_col, dst_row, dst_col, nr,
                         PYCONV_MIN(B, n_cols - c),
-                        padded ? INT64_MAX : spill ? (n_rows - r0) * n_cols : 0, R, V);
+                        padded ? INT64_MAX : spill ? (n_rows - r0) * n_cols : 0, R, V, G);
         }
 }
 
 /* dw_tiles_of with the tile shape for the width: 1, 2 or 4 vectors wide, 8, 4 or 2 rows. */
-#define PYCONV_DW_TILES_BY_WIDTH(taps)                                                        \
+#define PYCONV_DW_TILES_BY_WIDTH(taps, G)                                                     \
     do {                                                                                      \
         if (n_cols <= PYCONV_DW_LANES)                                                        \
             FN(dw_tiles_of)(src, row_step, off, wt, taps, init, dst, dst_row, dst_col,        \
-                            n_rows, n_cols, padded, 8, 1);                                    \
+                            n_rows, n_cols, padded, 8, 1, G);                                 \
         else if (n_cols <= 2 * PYCONV_DW_LANES)                                               \
             FN(dw_tiles_of)(src, row_step, off, wt, taps, init, dst, dst_row, dst_col,        \
-                            n_rows, n_cols, padded, 4, 2);                                    \
+                            n_rows, n_cols, padded, 4, 2, G);                                 \
         else                                                                                  \
             FN(dw_tiles_of)(src, row_step, off, wt, taps, init, dst, dst_row, dst_col,        \
-                            n_rows, n_cols, padded, 2, 4);                                    \
+                            n_rows, n_cols, padded, 2, 4, G);                                 \
     } while (0)
+
+/* Whether the 9 taps off[] are a 3x3 grid, off[3 dy + dx] = off[dx] + dy * tap_row, whose
+ * tile rows (row_step apart) are G = 1 or 2 tap rows apart: then G, else 0. */
+PYCONV_ALWAYS_INLINE int FN(dw_grid)(const int64_t *off, int64_t row_step)
+{
+    const int64_t tap_row = off[3] - off[0];
+    for (int k = 3; k < 9; k++)
+        if (off[k] != off[k % 3] + k / 3 * tap_row) return 0;
+    return row_step == tap_row ? 1 : row_step == 2 * tap_row ? 2 : 0;
+}
 
 /* dw_tiles_of for any tap list; 3x3 kernels (9 taps, the common case) get their own copy,
  * with the tap count known to the compiler. */
@@ -108,10 +140,15 @@ PYCONV_ALWAYS_INLINE void FN(dw_tiles)(const real *src, int64_t row_step, const 
                                        int64_t dst_row, int64_t dst_col, int64_t n_rows,
                                        int64_t n_cols, int padded)
 {
-    if (n_taps == 9)
-        PYCONV_DW_TILES_BY_WIDTH(9);
+    const int grid = n_taps == 9 ? FN(dw_grid)(off, row_step) : 0;
+    if (grid == 1)
+        PYCONV_DW_TILES_BY_WIDTH(9, 1);
+    else if (grid == 2)
+        PYCONV_DW_TILES_BY_WIDTH(9, 2);
+    else if (n_taps == 9)
+        PYCONV_DW_TILES_BY_WIDTH(9, 0);
     else
-        PYCONV_DW_TILES_BY_WIDTH(n_taps);
+        PYCONV_DW_TILES_BY_WIDTH(n_taps, 0);
 }
 #undef PYCONV_DW_TILES_BY_WIDTH
 
@@ -540,8 +577,10 @@ static void FN(dw_input_plane)(const pyconv_conv_shape *s, const pyconv_dw_plane
     for (int64_t ih0 = 0; ih0 < ph->n_h; ih0++)
         for (int64_t iw0 = 0; iw0 < ph->n_w; iw0++) {
             int64_t n = 0;
-            for (int64_t a = ph->start_h[ih0]; a < ph->start_h[ih0 + 1]; a++)
-                for (int64_t b = ph->start_w[iw0]; b < ph->start_w[iw0 + 1]; b++) {
+            /* taps in descending order, which is ascending shift (offset): a stride-1 3x3
+             * list is then a grid (dw_grid) */
+            for (int64_t a = ph->start_h[ih0 + 1] - 1; a >= ph->start_h[ih0]; a--)
+                for (int64_t b = ph->start_w[iw0 + 1] - 1; b >= ph->start_w[iw0]; b--) {
                     off[n] = (ph->shift_h[a] + l->top) * l->width + ph->shift_w[b] + l->left;
                     wt[n++] = wc[ph->tap_h[a] * s->kw + ph->tap_w[b]];
                 }
