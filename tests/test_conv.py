@@ -204,7 +204,7 @@ def test_conv2d_input_matches_reference(dtype, algorithm, case, seed):
 @pytest.mark.parametrize("x_shape, w_shape, kwargs", [
     ((19, 4, 16, 16), (6, 4, 3, 3), dict(stride=2, padding=1)),           # chunks of 8, 8 and 3 images
     ((11, 6, 15, 13), (4, 3, 2, 3), dict(stride=(2, 3), groups=2)),      # groups, uneven strides
-    ((5, 3, 9, 9), (2, 3, 1, 1), dict(stride=1)),                        # pointwise, small images: chunks
+    ((5, 1, 9, 9), (2, 1, 1, 1), dict(stride=1)),                        # pointwise, small images: chunks
     ((3, 3, 24, 24), (2, 3, 1, 1), dict(stride=1))])                     # pointwise, 576 pixels: in place
 def test_strided_input_gradient_over_chunks_of_images(dtype, x_shape, w_shape, kwargs):
     """The GEMM + col2im input gradient runs chunks of images side by side (a shape-only chunk):
@@ -218,6 +218,26 @@ def test_strided_input_gradient_over_chunks_of_images(dtype, x_shape, w_shape, k
     for n_threads in (1, 3):
         np.testing.assert_array_equal(
             pyconv.conv2d_input(x_shape, w, gy, **kwargs, algorithm="im2col", n_threads=n_threads), one)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("x_shape, w_shape, groups", [
+    ((1, 40, 7, 7), (96, 40, 1, 1), 1),       # filters as the transposed forward's input channels
+    ((3, 70, 14, 14), (33, 70, 1, 1), 1),     # several images, partial tiles and panels
+    ((2, 64, 5, 9), (128, 32, 1, 1), 2),      # groups
+    ((1, 32, 30, 30), (128, 32, 1, 1), 1)])   # 900 pixels: the transposed forward reduces channels
+def test_pointwise_input_gradient_as_transposed_forward(dtype, x_shape, w_shape, groups):
+    """A pointwise input gradient whose transposed forward (1x1 of grad_output with the weights
+    transposed) would run on the implicit GEMM takes that forward, its weights packed straight
+    from W's rows: it matches the reference, and every thread count gives the same bits."""
+    rng = np.random.default_rng(13)
+    w = random_array(rng, w_shape, dtype)
+    gy = random_array(rng, (x_shape[0], w_shape[0]) + x_shape[2:], dtype)
+    kwargs = dict(groups=groups)
+    assert pyconv.plan("conv2d_input", x_shape, w_shape, **kwargs, dtype=dtype).method == "implicit-gemm-transposed"
+    one = run_input_grad(x_shape, w, gy, kwargs, dtype, "auto")
+    for n_threads in (1, 3):
+        np.testing.assert_array_equal(pyconv.conv2d_input(x_shape, w, gy, **kwargs, n_threads=n_threads), one)
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)

@@ -89,8 +89,11 @@ static void FN(pack_weight_slice)(const FN(forward_args) *f, int64_t g, int64_t 
     const pyconv_conv_shape *s = f->in.s;
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
     const int64_t taps = s->kh * s->kw, k = cin_g * taps, width = PYCONV_MIN(nr, cout_g - jp * nr);
-    if (!f->flipped) {
-        const FN(pyconv_strided) w_t = {f->w + g * cout_g * k, k, 1};
+    if (!f->flipped || taps == 1) {
+        /* as given, W_g^T; flipped 1x1, tap p is filter p of the original convolution: its
+         * row of input channels, W_g itself */
+        const FN(pyconv_strided) w_t = f->flipped ? (FN(pyconv_strided)){f->w + g * k * cout_g, 1, cout_g}
+                                                  : (FN(pyconv_strided)){f->w + g * cout_g * k, k, 1};
         FN(pyconv_pack_strided)(&w_t, jp * nr, width, p0, kc, nr, dst);
         return;
     }

@@ -311,9 +311,13 @@ pyconv_status pyconv_conv_plan_make(const pyconv_conv_shape *s, pyconv_conv_op o
         m = algo == PYCONV_ALGO_IM2COL ? PYCONV_METHOD_GEMM_COL2IM : PYCONV_METHOD_DIRECT;
     } else if (algo == PYCONV_ALGO_DIRECT) {
         m = PYCONV_METHOD_DIRECT_TRANSPOSED;
-    } else if (pyconv_is_pointwise(s) || 2 * cin_g < blocking(real_size).nr) {
-        /* pointwise: the GEMM writes gx directly; few input channels per group would fill few
-         * columns of the transposed forward's micro-tiles */
+    } else if (2 * cin_g < blocking(real_size).nr ||
+               (pyconv_is_pointwise(s) && pointwise_as_gemm(&t, real_size))) {
+        /* few input channels per group would fill few columns of the transposed forward's
+         * micro-tiles; pointwise, the GEMM writes gx directly where the transposed forward
+         * (itself pointwise) would run as plain GEMMs, and otherwise the implicit GEMM's pixel
+         * rows fill its tiles better, as in the forward (2026-11-30, docs/performance.md:
+         * 2048->512 @7 1.60 against 1.06 ms, 64->256 @56 1.05 against 0.96) */
         m = PYCONV_METHOD_GEMM_COL2IM;
     } else {
         m = pyconv_gather_fits(&t) ? PYCONV_METHOD_IMPLICIT_TRANSPOSED : PYCONV_METHOD_DIRECT_TRANSPOSED;
