@@ -318,11 +318,12 @@ static pyconv_status FN(add_partials)(const void *ctx, int64_t lo, int64_t hi, c
     const int64_t size = s->c_out * (s->c_in / s->groups) * s->kh * s->kw;
     const int64_t chunks = (s->n * s->h_out * s->w_out + a->chunk - 1) / a->chunk;
     (void)th;
-    for (int64_t e = lo; e < hi; e++) {
-        real sum = a->partials[e];
-        for (int64_t c = 1; c < chunks; c++) sum += a->partials[c * size + e];
-        a->gw[e] = sum;
-    }
+    /* chunk by chunk along the elements (vector adds), each element's sum in chunk order */
+    real *PYCONV_RESTRICT gw = a->gw;
+    const real *PYCONV_RESTRICT partials = a->partials;
+    for (int64_t e = lo; e < hi; e++) gw[e] = partials[e];
+    for (int64_t c = 1; c < chunks; c++)
+        for (int64_t e = lo; e < hi; e++) gw[e] += partials[c * size + e];
     return PYCONV_OK;
 }
 
