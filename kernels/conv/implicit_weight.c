@@ -1,3 +1,4 @@
+#include "common/transpose.h"
 #include "conv/conv_internal.h"
 #include "gemm/gemm_internal.h"
 
