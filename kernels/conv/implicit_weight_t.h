@@ -282,10 +282,8 @@ static void FN(pack_patch_pixels)(const real *src, const int64_t *off, int64_t p
         pyconv_transpose(v, L);
         for (int j = 0; j < L; j++) *(vec *)(dst + j * w + r) = (vec)v[j];
     }
-    for (int j = 0; j < L; j++) {
-        for (int64_t t = r; t < width; t++) dst[j * w + t] = src[off[t] + pixel + j];
-        for (int64_t t = width; t < w; t++) dst[j * w + t] = 0;
-    }
+    for (int j = 0; j < L; j++)
+        FN(pack_patch_row)(src + pixel + j, off + r, width - r, w - r, dst + j * w + r);
 }
 #endif
 
