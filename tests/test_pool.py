@@ -139,6 +139,40 @@ def test_avg_pool2d_backward_side_by_side_windows(dtype, shape, kernel, divisor_
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@given(n=st.integers(0, 3), c=st.integers(1, 40), h=st.integers(1, 19), w=st.integers(1, 19),
+       count_include_pad=st.booleans(), divisor_override=st.none() | st.sampled_from([-3, 1, 7]),
+       seed=st.integers(0, 2**32 - 1))
+def test_global_avg_pool2d_matches_reference(dtype, n, c, h, w, count_include_pad, divisor_override,
+                                             seed):
+    """A window covering the whole unpadded plane (a network's global pool) takes its own
+    path: each plane summed in vector lanes, any plane size (vector remainders included), at any
+    thread count."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, h, w)).astype(dtype)
+    kwargs = dict(kernel_size=(h, w), count_include_pad=count_include_pad,
+                  divisor_override=divisor_override)
+    expected = R.avg_pool2d(x.astype(np.float64), **kwargs)
+    abs_sum = R.avg_pool2d(np.abs(x).astype(np.float64), **kwargs)
+    for n_threads in (1, 2):
+        actual = pyconv.avg_pool2d(x, **kwargs, n_threads=n_threads)
+        assert actual.shape == (n, c, 1, 1)
+        assert_sum_close(actual, expected, abs_sum, h * w, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_global_avg_pool2d_propagates_nan_and_inf(dtype):
+    """A NaN anywhere in a plane, or infinities of both signs, make its mean NaN; one
+    infinity makes it that infinity."""
+    x = np.ones((1, 4, 7, 7), dtype)
+    x[0, 0, 6, 6] = np.nan
+    x[0, 1, 0, 3] = np.inf
+    x[0, 2, 2, 2], x[0, 2, 5, 0] = np.inf, -np.inf
+    x[0, 3, 4, 4] = -np.inf
+    y = pyconv.avg_pool2d(x, 7)[0, :, 0, 0]
+    assert np.isnan(y[0]) and y[1] == np.inf and np.isnan(y[2]) and y[3] == -np.inf
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("divisor_override", [None, 5])
 def test_global_avg_pool2d_backward_is_each_planes_share(dtype, divisor_override):
     """A global pool's backward gives every value of a plane the plane's g / divisor, rounded

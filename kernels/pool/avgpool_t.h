@@ -126,6 +126,35 @@ static pyconv_status FN(avgpool_rows)(const void *ctx, int64_t lo, int64_t hi,
     return PYCONV_OK;
 }
 
+/* Output planes [lo, hi) of a global pool (one unpadded window spanning each plane, a 1x1
+ * output): each plane's values summed in vector lanes, one division. Through avgpool_row's
+ * window bookkeeping, in its baseline (not AVX2) build, ResNet-50's 2048-plane pool took 1.4x
+ * ONNX Runtime's time. */
+PYCONV_SIMD_CLONES static pyconv_status FN(avgpool_global)(const void *ctx, int64_t lo, int64_t hi,
+                                                           const pyconv_thread *th)
+{
+    const FN(avgpool_args) *a = (const FN(avgpool_args) *)ctx;
+    const pyconv_pool_shape *s = a->s;
+    const int64_t n = s->h_in * s->w_in;
+    const real divisor = (real)FN(avg_divisor)(s->kh, s->kw, s->kh, s->kw, 1, a->divisor_override);
+    (void)th;
+    for (int64_t p = lo; p < hi; p++) {
+        const real *PYCONV_RESTRICT x = a->src + p * n;
+        real sum = 0;
+        #pragma omp simd reduction(+:sum)
+        for (int64_t t = 0; t < n; t++) sum += x[t];
+        a->dst[p] = sum / divisor;
+    }
+    return PYCONV_OK;
+}
+
+/* Whether s is a global pool: one unpadded window covering each plane. */
+static int FN(avg_is_global)(const pyconv_pool_shape *s)
+{
+    return s->kh == s->h_in && s->kw == s->w_in && s->pad_h == 0 && s->pad_w == 0 &&
+           s->h_out == 1 && s->w_out == 1;
+}
+
 /* Values a pooling pass touches, the work measure of both directions. */
 static double FN(avgpool_work)(const pyconv_pool_shape *s)
 {
@@ -141,7 +170,8 @@ pyconv_status FN(pyconv_avgpool2d)(const pyconv_pool_shape *s, const real *x, re
     FN(avgpool_args) a = {s, x, y, 0, 0, count_include_pad, divisor_override};
     pool_interior(s->w_out, s->kw, s->stride_w, s->pad_w, 1, s->w_in, &a.lo, &a.hi);
     return pyconv_parallel_for(s->n_planes * s->h_out, FN(avgpool_work)(s), n_threads,
-                               FN(avgpool_rows), &a, PYCONV_NO_SCRATCH);
+                               FN(avg_is_global)(s) ? FN(avgpool_global) : FN(avgpool_rows), &a,
+                               PYCONV_NO_SCRATCH);
 }
 
 PYCONV_ALWAYS_INLINE void FN(spread_tap)(const real *PYCONV_RESTRICT share, int64_t sw,
