@@ -296,7 +296,6 @@ static void FN(pack_chunk_patches)(const void *ctx, int64_t x0, int64_t nx, int6
 {
     const FN(chunk_operands) *c = (const FN(chunk_operands) *)ctx;
     const int64_t *off = c->in.off + c->group_taps + x0;
-    const int unit_stride = c->in.s->stride_w == 1;
     int64_t pix[PYCONV_GEMM_MAX_KC];
     FN(pyconv_gather_pixels)(&c->in, c->first + p0, kc, pix);
     for (int64_t q = 0; q < nx; q += w, dst += kc * w) {
@@ -304,7 +303,7 @@ static void FN(pack_chunk_patches)(const void *ctx, int64_t x0, int64_t nx, int6
         int64_t p = 0;
 #if defined(PYCONV_TRANSPOSE_BYTES)
         enum { L = PYCONV_TRANSPOSE_BYTES / sizeof(real) };
-        while (unit_stride && p < kc) {
+        while (c->in.s->stride_w == 1 && p < kc) {
             if (p + L <= kc && pix[p + L - 1] - pix[p] == L - 1) {
                 FN(pack_patch_pixels)(c->src, off + q, pix[p], width, w, dst + p * w);
                 p += L;

@@ -148,7 +148,8 @@ PYCONV_SIMD_CLONES static pyconv_status FN(avgpool_global)(const void *ctx, int6
     return PYCONV_OK;
 }
 
-/* Whether s is a global pool: one unpadded window covering each plane. */
+/* Whether s is a global pool: one unpadded window covering each plane (forward and backward
+ * take their own loops). */
 static int FN(avg_is_global)(const pyconv_pool_shape *s)
 {
     return s->kh == s->h_in && s->kw == s->w_in && s->pad_h == 0 && s->pad_w == 0 &&
@@ -264,8 +265,7 @@ static void FN(avgpool_backward_tiled_row)(const pyconv_pool_shape *s, const rea
     for (int64_t w = windows * s->kw; w < s->w_in; w++) gx_row[w] = 0;
 }
 
-/* Input-gradient rows [lo, hi) of all planes under a global pool (one window spanning each
- * plane, avg_windows_tile): the plane's share, one division, fills its rows in one vector
+/* Input-gradient rows [lo, hi) of all planes under a global pool (avg_is_global): the plane's share, one division, fills its rows in one vector
  * loop. Row by row, a division and a short scalar loop per row took three quarters of a
  * network's global pool backward. */
 PYCONV_SIMD_CLONES static pyconv_status FN(avgpool_backward_global)(const void *ctx, int64_t lo,
@@ -325,8 +325,8 @@ pyconv_status FN(pyconv_avgpool2d_backward)(const pyconv_pool_shape *s, const re
     if (pyconv_pool_shape_check(s, NULL, 0) != PYCONV_OK || n_threads < 1) return PYCONV_ERR_ARG;
     FN(avgpool_args) a = {s, gy, gx, 0, 0, count_include_pad, divisor_override};
     pool_interior(s->w_out, s->kw, s->stride_w, s->pad_w, 1, s->w_in, &a.lo, &a.hi);
-    const int global = FN(avg_windows_tile)(s) && s->kh == s->h_in && s->kw == s->w_in;
     return pyconv_parallel_for(s->n_planes * s->h_in, FN(avgpool_work)(s), n_threads,
-                               global ? FN(avgpool_backward_global) : FN(avgpool_backward_rows), &a,
+                               FN(avg_is_global)(s) ? FN(avgpool_backward_global)
+                                                    : FN(avgpool_backward_rows), &a,
                                PYCONV_NO_SCRATCH);
 }
