@@ -230,9 +230,11 @@ static pyconv_status whole_chunks(const void *ctx, int64_t lo, int64_t hi, const
     return PYCONV_OK;
 }
 
-pyconv_status pyconv_parallel_chunks(int64_t n, int64_t chunk, int n_threads,
+pyconv_status pyconv_parallel_chunks(int64_t n, int64_t max_chunk, int n_threads,
                                      pyconv_chunk_fn step, const void *ctx)
 {
+    const int64_t most = n >= n_threads ? PYCONV_MIN(max_chunk, n / n_threads) : max_chunk;
+    const int64_t chunk = PYCONV_MAX(1, most);
     const chunked_loop c = {step, ctx, n, chunk};
     const int64_t n_chunks = (n + chunk - 1) / chunk, split = n_chunks - n_chunks % n_threads;
     pyconv_status st = PYCONV_OK;

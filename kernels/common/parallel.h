@@ -116,11 +116,14 @@ pyconv_status pyconv_parallel_for(int64_t n_items, double work, int n_threads,
 typedef pyconv_status (*pyconv_chunk_fn)(const void *ctx, int64_t first, int64_t count,
                                          int n_threads);
 
-/* Runs step over items [0, n) in chunks of `chunk` items: whole chunks, each on one thread (a
- * multiple of the thread count of them, taken in parts as a range's items are); each chunk left
- * over (fewer than the threads) then runs with every thread inside it. For a batch of images:
- * an image's work is split only when the images cannot keep the threads busy. */
-pyconv_status pyconv_parallel_chunks(int64_t n, int64_t chunk, int n_threads,
+/* Runs step over items [0, n) in chunks of at most max_chunk items, and of no more than
+ * n / n_threads when there are as many items as threads, so that every thread gets whole
+ * chunks (32 images at 16 threads with max_chunk 3: 16 chunks of 2, not 10 of 3 then 2 left
+ * over); a multiple of the thread count of them run each on one thread, taken in parts as a
+ * range's items are. The chunks left over (fewer than the threads) then run one by one with
+ * every thread inside them. For a batch of images: an image's work is split only when the
+ * images cannot keep the threads busy. */
+pyconv_status pyconv_parallel_chunks(int64_t n, int64_t max_chunk, int n_threads,
                                      pyconv_chunk_fn step, const void *ctx);
 
 /* Every thread of th's team waits here until all have arrived. */

@@ -74,14 +74,10 @@ pyconv_status FN(pyconv_input_gemm_col2im)(const pyconv_conv_shape *s, const rea
                                            const real *gy, real *gx, int n_threads)
 {
     const FN(input_args) a = {s, w, gy, gx};
-    /* the images in whole rounds of one chunk per thread (pyconv_parallel_chunks runs a chunk
-     * left over with every thread inside it): as few rounds as the largest chunk allows, the
-     * chunks as equal as they come. A column's sums run in the same order whatever the GEMM's
-     * width, so the result does not depend on the chunks. */
-    const int64_t rounds = (s->n + n_threads * FN(input_chunk_images)(s) - 1) /
-                           (n_threads * FN(input_chunk_images)(s));
-    const int64_t chunk = PYCONV_MAX(1, (s->n + n_threads * rounds - 1) / (n_threads * rounds));
-    return pyconv_parallel_chunks(s->n, chunk, n_threads, FN(input_images), &a);
+    /* A column's sums run in the same order whatever the GEMM's width, so the result does not
+     * depend on the chunks. */
+    return pyconv_parallel_chunks(s->n, FN(input_chunk_images)(s), n_threads, FN(input_images),
+                                  &a);
 }
 
 double FN(pyconv_input_gemm_col2im_workspace)(const pyconv_conv_shape *s, int n_threads)

@@ -278,7 +278,8 @@ static pyconv_status FN(pack_weights)(const void *ctx, int64_t lo, int64_t hi,
     return PYCONV_OK;
 }
 
-/* Images per chunk: enough for PYCONV_MIN_GEMM_PIXELS pixels. */
+/* Images per chunk at most: enough for PYCONV_MIN_GEMM_PIXELS pixels (fewer when the batch
+ * would otherwise leave threads idle: pyconv_parallel_chunks). */
 static int64_t FN(forward_chunk_images)(const pyconv_conv_shape *s)
 {
     const int64_t l = PYCONV_MAX(s->h_out * s->w_out, 1);
