@@ -535,6 +535,23 @@ def test_implicit_forward_over_chunks_of_images(dtype, n):
         np.testing.assert_array_equal(pyconv.conv2d(x, w, **kwargs, algorithm="im2col", n_threads=n_threads), one)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_weight_gradient_team_steps_of_several_blocks(dtype):
+    """A weight gradient with few taps x filters (27 x 32) on the taps-as-rows team: a team of
+    several threads packs several KC blocks of the 8000 pixels between two barriers, the last
+    step partial. It matches the reference, bit for bit at any thread count."""
+    x_shape, w_shape, kwargs = (5, 3, 40, 40), (32, 3, 3, 3), dict(padding=1)
+    rng = np.random.default_rng(15)
+    x = random_array(rng, x_shape, dtype)
+    gy = random_array(rng, (5, 32, 40, 40), dtype)
+    assert pyconv.plan("conv2d_weight", x_shape, w_shape, **kwargs, algorithm="im2col",
+                       dtype=dtype).method == "implicit-gemm"
+    one = run_weight_grad(x, w_shape, gy, kwargs, dtype, "im2col")  # default threads
+    for n_threads in (1, 3, 4, 16):
+        np.testing.assert_array_equal(
+            pyconv.conv2d_weight(x, w_shape, gy, **kwargs, algorithm="im2col", n_threads=n_threads), one)
+
+
 THREAD_CASES = [
     ((5, 4, 9, 8), (6, 4, 3, 3), dict(padding=1)),
     ((3, 6, 8, 7), (6, 1, 3, 3), dict(padding=1, groups=6, stride=2)),

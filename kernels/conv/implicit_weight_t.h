@@ -45,16 +45,25 @@ static void FN(pack_image_rows)(const void *ctx, int64_t x0, int64_t nx, int64_t
  * copied): fewer parallel regions and barriers for small images. */
 #define PYCONV_WGRAD_CHUNK_BYTES ((int64_t)4 << 20)
 
+/* Most bytes of gy_g^T the team packs between two barriers (several KC blocks of pixels). */
+#define PYCONV_WGRAD_STEP_BYTES ((int64_t)1 << 20)
+
 /* The call's workspace (the calling thread's CONV_1 slot): the accumulator (groups x kpad x
- * ldc: gW_g^T, rows padded to whole micro-tiles), the B block of KC pixels of gy_g^T shared by
- * the team, those pixels' offsets, the tap offsets. */
+ * ldc: gW_g^T, rows padded to whole micro-tiles), the `blocks` B blocks of KC pixels of gy_g^T
+ * the team shares, those pixels' offsets, the tap offsets. */
 typedef struct {
     size_t acc, b_block, pix, tap_off, bytes;
-    int64_t kpad, ldc, kc_max, chunk;
+    int64_t kpad, ldc, kc_max, chunk, blocks;
 } FN(weight_layout);
 
+/* The team splits the tap micro-tiles and meets at two barriers per step of packed pixels: a
+ * step of one KC block holds kpad x ldc x KC products, too few for many threads when the taps
+ * and filters are few (ResNet's stem: a team of one on the 12-row kernel, two on the 7-row one,
+ * at any thread count; docs/performance.md, "Issue 10, twelfth session"). So a step packs as
+ * many KC blocks as n_threads threads' work between barriers needs (pyconv_team_threads_for),
+ * within PYCONV_WGRAD_STEP_BYTES. The blocks are summed in the same order at any step. */
 static FN(weight_layout) FN(weight_layout_of)(const pyconv_conv_shape *s,
-                                              const pyconv_gemm_blocking *blk)
+                                              const pyconv_gemm_blocking *blk, int n_threads)
 {
     const int64_t k = s->c_in / s->groups * s->kh * s->kw, l = s->h_out * s->w_out;
     const pyconv_gather_extent e = pyconv_gather_extent_of(s);
@@ -66,10 +75,18 @@ static FN(weight_layout) FN(weight_layout_of)(const pyconv_conv_shape *s,
                                     PYCONV_WGRAD_CHUNK_BYTES / PYCONV_MAX(image_bytes, 1))
                        : PYCONV_MAX(s->n, 1);
     w.kc_max = PYCONV_MIN(blk->kc, PYCONV_MIN(w.chunk, s->n) * l);
+    const double block_work = (double)w.kpad * (double)w.ldc * (double)PYCONV_MAX(w.kc_max, 1);
+    const double wanted = n_threads > 1 ? n_threads * PYCONV_MIN_WORK_PER_BARRIER / block_work : 1;
+    const int64_t by_work = (int64_t)wanted + ((double)(int64_t)wanted < wanted);
+    const int64_t block_bytes = w.kc_max * w.ldc * (int64_t)sizeof(real);
+    const int64_t by_bytes = PYCONV_WGRAD_STEP_BYTES / PYCONV_MAX(block_bytes, 1);
+    const int64_t by_pixels = (PYCONV_MIN(w.chunk, s->n) * l + PYCONV_MAX(w.kc_max, 1) - 1) /
+                              PYCONV_MAX(w.kc_max, 1);
+    w.blocks = PYCONV_MAX(1, PYCONV_MIN(PYCONV_MIN(by_work, by_bytes), by_pixels));
     w.bytes = 0;
     w.acc = pyconv_layout_part(&w.bytes, (size_t)(s->groups * w.kpad * w.ldc) * sizeof(real));
-    w.b_block = pyconv_layout_part(&w.bytes, (size_t)(w.kc_max * w.ldc) * sizeof(real));
-    w.pix = pyconv_layout_part(&w.bytes, (size_t)w.kc_max * sizeof(int64_t));
+    w.b_block = pyconv_layout_part(&w.bytes, (size_t)(w.blocks * w.kc_max * w.ldc) * sizeof(real));
+    w.pix = pyconv_layout_part(&w.bytes, (size_t)(w.blocks * w.kc_max) * sizeof(int64_t));
     w.tap_off = pyconv_layout_part(&w.bytes, (size_t)(s->c_in * s->kh * s->kw) * sizeof(int64_t));
     return w;
 }
@@ -81,7 +98,7 @@ typedef struct {
     real *acc, *b_block;
     int64_t *pix;
     real *gw;
-    int64_t kpad, ldc;
+    int64_t kpad, ldc, kc_max, blocks;
     /* the chunk being summed */
     const real *src;
     int64_t img, imgs;
@@ -107,25 +124,33 @@ static pyconv_status FN(weight_chunk_team)(const void *ctx, const pyconv_thread 
                                       s->c_out * l};
         /* this thread's taps */
         for (int64_t t = t_lo * mr; t < t_hi_tap; t++) rows[t] = a->src + a->in.off[g * k + t];
-        /* loop 4 around the micro-kernel: KC pixels at a time */
-        for (int64_t pc = 0; pc < pixels; pc += blk.kc) {
-            const int64_t kc = PYCONV_MIN(blk.kc, pixels - pc);
-            /* everyone is done with the previous B block before it is overwritten */
-            if (g > 0 || pc > 0) pyconv_team_barrier(th);
-            /* each thread packs (and finds the offsets of) a share of the pixels */
-            const int64_t lo = kc * th->tid / nt, hi = kc * (th->tid + 1) / nt;
-            if (hi > lo) {
-                FN(pyconv_gather_pixels)(&a->in, pc + lo, hi - lo, a->pix + lo);
+        /* steps of a->blocks KC blocks of pixels, packed between two barriers */
+        for (int64_t step = 0; step < pixels; step += a->blocks * blk.kc) {
+            const int64_t step_end = PYCONV_MIN(pixels, step + a->blocks * blk.kc);
+            /* everyone is done with the previous step's B blocks before they are overwritten */
+            if (g > 0 || step > 0) pyconv_team_barrier(th);
+            /* each thread packs (and finds the offsets of) a share of each block's pixels */
+            for (int64_t pc = step, q = 0; pc < step_end; pc += blk.kc, q++) {
+                const int64_t kc = PYCONV_MIN(blk.kc, pixels - pc);
+                const int64_t lo = kc * th->tid / nt, hi = kc * (th->tid + 1) / nt;
+                real *b_block = a->b_block + q * a->kc_max * ldc;
+                if (hi == lo) continue;
+                FN(pyconv_gather_pixels)(&a->in, pc + lo, hi - lo, a->pix + q * a->kc_max + lo);
                 for (int64_t jp = 0; jp < panels; jp++)
                     FN(pack_image_rows)(&grads, jp * nr, PYCONV_MIN(nr, cout_g - jp * nr), pc + lo,
-                                        hi - lo, nr, a->b_block + (jp * kc + lo) * nr);
+                                        hi - lo, nr, b_block + (jp * kc + lo) * nr);
             }
             pyconv_team_barrier(th);
             if (t_hi == t_lo) continue;
-            const FN(pyconv_a_source) taps = {NULL, rows + t_lo * mr, a->pix};
-            FN(pyconv_macro_kernel)(a->arch, t_hi_tap - t_lo * mr, ldc, kc, 0, panels, 1, &taps,
-                                    a->b_block, kc * nr, a->first && pc == 0 ? 0 : 1,
-                                    a->acc + (g * a->kpad + t_lo * mr) * ldc, ldc);
+            /* loop 4 around the micro-kernel: KC pixels at a time */
+            for (int64_t pc = step, q = 0; pc < step_end; pc += blk.kc, q++) {
+                const int64_t kc = PYCONV_MIN(blk.kc, pixels - pc);
+                const FN(pyconv_a_source) taps = {NULL, rows + t_lo * mr, a->pix + q * a->kc_max};
+                FN(pyconv_macro_kernel)(a->arch, t_hi_tap - t_lo * mr, ldc, kc, 0, panels, 1, &taps,
+                                        a->b_block + q * a->kc_max * ldc, kc * nr,
+                                        a->first && pc == 0 ? 0 : 1,
+                                        a->acc + (g * a->kpad + t_lo * mr) * ldc, ldc);
+            }
         }
     }
     return PYCONV_OK;
@@ -162,13 +187,15 @@ pyconv_status FN(pyconv_weight_implicit)(const pyconv_conv_shape *s, const real 
     FN(weight_args) a;
     a.arch = pyconv_gemm_active_arch();
     const pyconv_gemm_blocking blk = a.arch->FN(blocking);
-    const FN(weight_layout) w = FN(weight_layout_of)(s, &blk);
+    const FN(weight_layout) w = FN(weight_layout_of)(s, &blk, n_threads);
     char *ws = (char *)pyconv_arena_get(PYCONV_ARENA_CONV_1, w.bytes);
     if (ws == NULL) return PYCONV_ERR_NOMEM;
     a.gy = gy;
     a.gw = gw;
     a.kpad = w.kpad;
     a.ldc = w.ldc;
+    a.kc_max = w.kc_max;
+    a.blocks = w.blocks;
     a.acc = (real *)(ws + w.acc);
     a.b_block = (real *)(ws + w.b_block);
     a.pix = (int64_t *)(ws + w.pix);
@@ -180,12 +207,12 @@ pyconv_status FN(pyconv_weight_implicit)(const pyconv_conv_shape *s, const real 
         a.first = img == 0;
         a.src = FN(pyconv_gather_images)(&a.in, img, a.imgs, n_threads);
         if (a.src == NULL) return PYCONV_ERR_NOMEM;
-        /* the team meets at two barriers per KC pixels: threads only for what the work between
-         * them pays (with sleeping workers, 2 threads against 1: a first layer's 27 taps x 32
-         * filters 3.7 against 0.35 ms at batch 1; MobileNetV2's 1x1 144->32 at 28x28, batch
-         * 32, 10.6 against 3.2 ms) */
+        /* the team meets at two barriers per step: threads only for what the work between
+         * them pays (with sleeping workers, 2 threads against 1 on one KC block a step: a first
+         * layer's 27 taps x 32 filters 3.7 against 0.35 ms at batch 1; MobileNetV2's 1x1
+         * 144->32 at 28x28, batch 32, 10.6 against 3.2 ms) */
         const double between_barriers =
-            (double)w.kpad * (double)w.ldc * (double)PYCONV_MIN(blk.kc, a.imgs * l);
+            (double)w.kpad * (double)w.ldc * (double)PYCONV_MIN(w.blocks * blk.kc, a.imgs * l);
         const int nt = PYCONV_MIN(
             pyconv_gemm_thread_count(k, s->c_out, a.imgs * l, w.kpad / blk.mr, n_threads),
             pyconv_team_threads_for(between_barriers, w.kpad / blk.mr, n_threads));
@@ -199,7 +226,7 @@ pyconv_status FN(pyconv_weight_implicit)(const pyconv_conv_shape *s, const real 
 double FN(pyconv_weight_implicit_workspace)(const pyconv_conv_shape *s, int n_threads)
 {
     const pyconv_gemm_blocking blk = pyconv_gemm_active_arch()->FN(blocking);
-    const FN(weight_layout) w = FN(weight_layout_of)(s, &blk);
+    const FN(weight_layout) w = FN(weight_layout_of)(s, &blk, n_threads);
     const pyconv_gather_extent e = pyconv_gather_extent_of(s);
     const double padded = e.padded ? (double)PYCONV_MIN(w.chunk, PYCONV_MAX(s->n, 1)) *
                                          (double)s->c_in * (double)e.hp * (double)e.wp * sizeof(real)
