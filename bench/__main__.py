@@ -261,8 +261,10 @@ def print_header(facts, checked):
         print("NumPy's BLAS thread count cannot change in-process without threadpoolctl: the reference, numpy "
               "rows and the peak run at BLAS's default for every thread count.")
     if facts["omp_wait_policy"] == "unset":
-        print("OMP_WAIT_POLICY unset: idle OpenMP workers spin; on a busy machine multi-thread rows can measure "
-              "the scheduler (docs/performance.md: rerun with OMP_WAIT_POLICY=passive).")
+        print("OMP_WAIT_POLICY unset: idle workers of every thread pool here (pyconv's, PyTorch's, ONNX "
+              "Runtime's) spin between calls and share the cores, so multi-thread rows can measure that (on a "
+              "16-core Xeon pyconv's ResNet-50 took as long at 16 threads as at 1): for multi-thread figures set "
+              "OMP_WAIT_POLICY=passive before Python starts (docs/performance.md, \"Threads\").")
     else:
         print(f"OMP_WAIT_POLICY={facts['omp_wait_policy']}")
     if not checked:
