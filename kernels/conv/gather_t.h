@@ -67,14 +67,16 @@ void FN(pyconv_gather_pixels)(const FN(pyconv_gather) *g, int64_t q0, int64_t n,
     const pyconv_conv_shape *s = g->s;
     const int64_t l = s->h_out * s->w_out, image = s->c_in * g->e.hp * g->e.wp;
     int64_t m = q0 / l, oh = q0 % l / s->w_out, ow = q0 % s->w_out;
-    for (int64_t t = 0; t < n; t++) {
-        pix[t] = m * image + oh * s->stride_h * g->e.wp + ow * s->stride_w;
-        if (++ow == s->w_out) {
-            ow = 0;
-            if (++oh == s->h_out) {
-                oh = 0;
-                m++;
-            }
+    /* a run of one output row at a time: a loop without branches, which vectorizes */
+    for (int64_t t = 0; t < n;) {
+        const int64_t run = PYCONV_MIN(n - t, s->w_out - ow);
+        const int64_t row = m * image + oh * s->stride_h * g->e.wp;
+        for (int64_t u = 0; u < run; u++) pix[t + u] = row + (ow + u) * s->stride_w;
+        t += run;
+        ow = 0;
+        if (++oh == s->h_out) {
+            oh = 0;
+            m++;
         }
     }
 }
