@@ -1,6 +1,6 @@
 #!/bin/bash
-# Issue 10's many-core figures in one run (six files in OUT_DIR), for a lent machine with Python, numpy and torch but no
-# network: the GEMM per core and at every core against torch.mm, unpinned and pinned, for each
+# Issue 10's many-core figures in one run (six files in OUT_DIR), for a lent machine with Python,
+# numpy and torch but no network: the GEMM per core and at every core against torch.mm, unpinned and pinned, for each
 # micro-kernel the CPU runs; ResNet-50's conv + pool layers at batch 32, 1 and all threads,
 # against PyTorch and ONNX Runtime; the tests against the wheel. Usage, from the repository root:
 #     bash tools/device_run.sh WHEEL OUT_DIR

@@ -1,3 +1,5 @@
+#include <math.h>
+
 #include "common/transpose.h"
 #include "conv/conv_internal.h"
 #include "gemm/gemm_internal.h"

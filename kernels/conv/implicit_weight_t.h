@@ -75,13 +75,15 @@ static FN(weight_layout) FN(weight_layout_of)(const pyconv_conv_shape *s,
                                     PYCONV_WGRAD_CHUNK_BYTES / PYCONV_MAX(image_bytes, 1))
                        : PYCONV_MAX(s->n, 1);
     w.kc_max = PYCONV_MIN(blk->kc, PYCONV_MIN(w.chunk, s->n) * l);
-    const double block_work = (double)w.kpad * (double)w.ldc * (double)PYCONV_MAX(w.kc_max, 1);
-    const double wanted = n_threads > 1 ? n_threads * PYCONV_MIN_WORK_PER_BARRIER / block_work : 1;
-    const int64_t by_work = (int64_t)wanted + ((double)(int64_t)wanted < wanted);
-    const int64_t block_bytes = w.kc_max * w.ldc * (int64_t)sizeof(real);
-    const int64_t by_bytes = PYCONV_WGRAD_STEP_BYTES / PYCONV_MAX(block_bytes, 1);
-    const int64_t by_pixels = (PYCONV_MIN(w.chunk, s->n) * l + PYCONV_MAX(w.kc_max, 1) - 1) /
-                              PYCONV_MAX(w.kc_max, 1);
+    const int64_t kc = PYCONV_MAX(w.kc_max, 1);
+    const int64_t block_values = PYCONV_MAX(kc * w.ldc, 1);
+    const double block_work = (double)w.kpad * (double)block_values;
+    const int64_t by_work =
+        n_threads > 1 && block_work > 0
+            ? (int64_t)ceil(n_threads * PYCONV_MIN_WORK_PER_BARRIER / block_work)
+            : 1;
+    const int64_t by_bytes = PYCONV_WGRAD_STEP_BYTES / (block_values * (int64_t)sizeof(real));
+    const int64_t by_pixels = (PYCONV_MIN(w.chunk, s->n) * l + kc - 1) / kc;
     w.blocks = PYCONV_MAX(1, PYCONV_MIN(PYCONV_MIN(by_work, by_bytes), by_pixels));
     w.bytes = 0;
     w.acc = pyconv_layout_part(&w.bytes, (size_t)(s->groups * w.kpad * w.ldc) * sizeof(real));

@@ -265,9 +265,9 @@ static void FN(avgpool_backward_tiled_row)(const pyconv_pool_shape *s, const rea
     for (int64_t w = windows * s->kw; w < s->w_in; w++) gx_row[w] = 0;
 }
 
-/* Input-gradient rows [lo, hi) of all planes under a global pool (avg_is_global): the plane's share, one division, fills its rows in one vector
- * loop. Row by row, a division and a short scalar loop per row took three quarters of a
- * network's global pool backward. */
+/* Input-gradient rows [lo, hi) of all planes under a global pool (avg_is_global): the plane's
+ * share, one division, fills its rows in one vector loop. Row by row, a division and a short
+ * scalar loop per row took three quarters of a network's global pool backward. */
 PYCONV_SIMD_CLONES static pyconv_status FN(avgpool_backward_global)(const void *ctx, int64_t lo,
                                                                     int64_t hi,
                                                                     const pyconv_thread *th)
