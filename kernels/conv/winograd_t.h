@@ -45,6 +45,8 @@
 /* Input channels whose taps the filter transform transposes at a time (16 x 9 x NR values on
  * the stack, in L1). */
 #define PYCONV_WINO_CHUNK 16
+/* Most tiles a block takes the fused micro-kernel for (measured: docs/winograd.md). */
+#define PYCONV_WINO_FUSED_MAX_TILES 8
 /* Widest B micro-panel of any micro-kernel (gemm_config.h). */
 #define PYCONV_WINO_MAX_NR 32
 _Static_assert(PYCONV_REF_NR_f32 <= PYCONV_WINO_MAX_NR && PYCONV_AVX2_NR_f32 <= PYCONV_WINO_MAX_NR &&
@@ -169,11 +171,16 @@ typedef struct {
     int64_t kc;           /* input channels of U per GEMM depth (a block's own U: fits L2) */
     int nt;               /* threads */
     int per_block;        /* each block transforms the filters it needs (U is not shared) */
+    /* the products by the fused micro-kernel (gemm_internal.h), groups of tg tiles: V tile
+     * group by tile group, channel-major (v[(t * c_in + c * tg) * 36 + e * tg + t % tg] for
+     * tile t), from one channel's element-major V at a time (vt) */
+    int fused;
+    int64_t tg;
     /* shared, in the calling thread's arena (slot GEMM_B): the channel offsets into V, then
      * the transformed filters unless per block */
     size_t off_bytes, shared_bytes;
     /* per thread (slot CONV_1): offsets of its parts, and its bytes */
-    size_t u_at, v_at, m_at, ob_at, buf_at, runs_at, rows_at, work_bytes;
+    size_t u_at, v_at, vt_at, m_at, ob_at, buf_at, runs_at, rows_at, work_bytes;
 } pyconv_wino_layout;
 #endif
 
@@ -257,15 +264,55 @@ typedef struct {
     pyconv_wino_layout l;
 } FN(wino_args);
 
-/* The transformed taps U = G g G^T of filters [0, n_filters) of one packed panel and input
- * channels [0, kc), w pointing at the first one's taps (laid out as wl says): element e of
- * filter r and channel c goes to u[e * estride + c * nr + r]; the panel's columns past n_filters
- * (of nr) are zero. The transform runs along vectors across the filters, on the taps of a B
- * panel (tap-major, as the GEMM packs weights), PYCONV_WINO_CHUNK channels at a time in L1:
- * copied from the packed weights (packed: pointing at channel 0's taps), or transposed from
- * the weights (pyconv_pack_rows), while the next chunk's taps are fetched. A copy's loads run
- * ahead of the transform: read by the transform itself, the packed taps came from memory a
- * line at a time (slower than the transpose; docs/winograd.md). */
+/* Channels [c0, c0 + nc) of the taps of filters [0, n_filters) of one panel (w pointing at
+ * channel 0's taps of the first, laid out as wl says; packed: channel 0's taps in the packed
+ * panel, or NULL) as a B panel, tap-major as the GEMM packs weights: tap k of filter r and
+ * channel c0 + c at chunk[(c * 9 + k) * nr + r] (in L1), copied from the packed weights or
+ * transposed from the weights (pyconv_pack_rows). A copy's loads run ahead of the transform:
+ * read by the transform itself, the packed taps came from memory a line at a time (slower than
+ * the transpose; docs/winograd.md). */
+static void FN(wino_chunk_taps)(const real *w, const pyconv_wino_weights *wl, const real *packed,
+                                int64_t n_filters, int64_t nr, int64_t c0, int64_t nc,
+                                real *chunk)
+{
+    const real *w0 = w + c0 * wl->channel;
+    if (packed != NULL)
+        memcpy(chunk, packed + c0 * 9 * nr, (size_t)(nc * 9 * nr) * sizeof(real));
+    else if (wl->channel == 9) /* the chunk's taps are one run per filter */
+        FN(pyconv_pack_rows)(w0, wl->filter, n_filters, 9 * nc, nr, chunk);
+    else
+        for (int64_t c = 0; c < nc; c++)
+            FN(pyconv_pack_rows)(w0 + c * wl->channel, wl->filter, n_filters, 9, nr,
+                                 chunk + c * 9 * nr);
+}
+
+/* Part `part` of `parts` of the taps of the chunk after [c0, c0 + nc) (of kc channels; the
+ * arguments as wino_chunk_taps's), fetched into L2 while the current chunk is used: the weights
+ * come from memory once per call, in runs too short for the hardware prefetcher
+ * (docs/winograd.md). They lie in rows: per filter (the forward's taps), or per channel (the
+ * packed panel's, the input gradient's flipped weights). */
+static void FN(wino_fetch_next_chunk)(const real *w, const pyconv_wino_weights *wl,
+                                      const real *packed, int64_t n_filters, int64_t nr,
+                                      int64_t kc, int64_t c0, int64_t nc, int64_t part,
+                                      int64_t parts)
+{
+    const int64_t nc_next = PYCONV_MIN(PYCONV_WINO_CHUNK, kc - c0 - nc);
+    if (nc_next <= 0) return;
+    const int by_filter = packed == NULL && wl->channel == 9;
+    const real *next = packed != NULL ? packed + (c0 + nc) * 9 * nr : w + (c0 + nc) * wl->channel;
+    const int64_t n_rows = by_filter ? n_filters : nc_next;
+    const int64_t row_stride = by_filter ? wl->filter : packed != NULL ? 9 * nr : wl->channel;
+    const int64_t row_len = by_filter ? 9 * nc_next : packed != NULL ? 9 * nr : 9 * n_filters;
+    for (int64_t r = part * n_rows / parts; r < (part + 1) * n_rows / parts; r++)
+        for (int64_t i = 0; i < row_len; i += PYCONV_ALIGN / (int64_t)sizeof(real))
+            __builtin_prefetch(next + r * row_stride + i, 0, 2);
+}
+
+/* The transformed taps U = G g G^T of filters [0, n_filters) of one panel and input channels
+ * [0, kc) (the arguments as wino_chunk_taps's): element e of filter r and channel c goes to
+ * u[e * estride + c * nr + r]; the panel's columns past n_filters (of nr) are zero. The
+ * transform runs along vectors across the filters, PYCONV_WINO_CHUNK channels at a time in L1,
+ * while the next chunk's taps are fetched a share per channel. */
 static void FN(wino_filter_panel)(const real *w, const pyconv_wino_weights *wl, const real *packed,
                                   int64_t n_filters, int64_t nr, int64_t kc, int64_t estride,
                                   real *u)
@@ -273,30 +320,10 @@ static void FN(wino_filter_panel)(const real *w, const pyconv_wino_weights *wl, 
     real chunk[PYCONV_WINO_CHUNK * 9 * PYCONV_WINO_MAX_NR];
     for (int64_t c0 = 0; c0 < kc; c0 += PYCONV_WINO_CHUNK) {
         const int64_t nc = PYCONV_MIN(PYCONV_WINO_CHUNK, kc - c0);
-        const real *w0 = w + c0 * wl->channel, *taps = chunk;
-        if (packed != NULL)
-            memcpy(chunk, packed + c0 * 9 * nr, (size_t)(nc * 9 * nr) * sizeof(real));
-        else if (wl->channel == 9) /* the chunk's taps are one run per filter */
-            FN(pyconv_pack_rows)(w0, wl->filter, n_filters, 9 * nc, nr, chunk);
-        else
-            for (int64_t c = 0; c < nc; c++)
-                FN(pyconv_pack_rows)(w0 + c * wl->channel, wl->filter, n_filters, 9, nr,
-                                     chunk + c * 9 * nr);
-        /* the next chunk's taps are fetched a share per channel transformed here: the
-         * weights come from memory once per call, in runs too short for the hardware
-         * prefetcher (docs/winograd.md). They lie in rows: per filter (the forward's taps), or
-         * per channel (the packed panel's, the input gradient's flipped weights). */
-        const int64_t nc_next = PYCONV_MIN(PYCONV_WINO_CHUNK, kc - c0 - nc);
-        const int by_filter = packed == NULL && wl->channel == 9;
-        const real *next = packed != NULL ? packed + (c0 + nc) * 9 * nr : w0 + nc * wl->channel;
-        const int64_t n_rows = nc_next <= 0 ? 0 : by_filter ? n_filters : nc_next;
-        const int64_t row_stride = by_filter ? wl->filter : packed != NULL ? 9 * nr : wl->channel;
-        const int64_t row_len = by_filter ? 9 * nc_next : packed != NULL ? 9 * nr : 9 * n_filters;
+        FN(wino_chunk_taps)(w, wl, packed, n_filters, nr, c0, nc, chunk);
         for (int64_t c = 0; c < nc; c++) {
-            for (int64_t r = c * n_rows / nc; r < (c + 1) * n_rows / nc; r++)
-                for (int64_t i = 0; i < row_len; i += PYCONV_ALIGN / (int64_t)sizeof(real))
-                    __builtin_prefetch(next + r * row_stride + i, 0, 2);
-            const real *t = taps + c * 9 * nr;
+            FN(wino_fetch_next_chunk)(w, wl, packed, n_filters, nr, kc, c0, nc, c, nc);
+            const real *t = chunk + c * 9 * nr;
 #define PYCONV_WINO_TAP(k) (t + (wl->flipped ? 8 - (k) : (k)) * nr)
             FN(wino_filter_lines)(nr, PYCONV_WINO_TAP(0), PYCONV_WINO_TAP(1), PYCONV_WINO_TAP(2),
                                   PYCONV_WINO_TAP(3), PYCONV_WINO_TAP(4), PYCONV_WINO_TAP(5),
@@ -423,7 +450,9 @@ static void FN(wino_output_tile)(const real *m, int64_t estride, int64_t n_filte
 
 /* Per-thread workspace of one block. */
 typedef struct {
-    real *v;            /* 36 x c_in x ldv: the transformed input, element-major */
+    real *v;            /* 36 x c_in x ldv: the transformed input, element-major; or, fused,
+                           grouped as wino_layout says */
+    real *vt;           /* fused: 36 x ldv, one channel's V, element-major */
     real *m;            /* 36 x mpad x ldm: one group's products for the task's filters */
     real *u;            /* 36 x u_estride: one panel's and KC channels' transformed filters,
                            when they are not transformed once for all blocks */
@@ -432,6 +461,40 @@ typedef struct {
     const real **rows;  /* mpad row pointers into V, one per tile */
     pyconv_wino_run *runs;
 } FN(wino_work);
+
+/* M of panel jp of group g (its columns at panel jp - jp_lo of M) for the block's nb tiles by
+ * the fused micro-kernel: the panel's taps PYCONV_WINO_CHUNK channels at a time in L1, each
+ * chunk run over every group of tg tiles while the next one is fetched. */
+static void FN(wino_fused_panel)(const FN(wino_args) *a, const FN(wino_work) *wk, int64_t nb,
+                                 int64_t g, int64_t jp, int64_t jp_lo)
+{
+    const pyconv_conv_shape *s = a->s;
+    const pyconv_gemm_arch *arch = pyconv_gemm_active_arch();
+    const FN(pyconv_ukernel_wino) ukernel = arch->FN(ukernel_wino);
+    const int64_t nr = arch->FN(blocking).nr, tg = a->l.tg;
+    const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups, f0 = jp * nr;
+    const real *w = a->w + g * a->wl.group + f0 * a->wl.filter;
+    const real *packed = FN(wino_packed_taps)(a, g, jp, 0, nr);
+    const int64_t n_filters = PYCONV_MIN(nr, cout_g - f0);
+    real chunk[PYCONV_WINO_CHUNK * 9 * PYCONV_WINO_MAX_NR] __attribute__((aligned(PYCONV_ALIGN)));
+    for (int64_t c0 = 0; c0 < cin_g; c0 += PYCONV_WINO_CHUNK) {
+        const int64_t nc = PYCONV_MIN(PYCONV_WINO_CHUNK, cin_g - c0);
+        /* the packed panel's taps are read in place: one contiguous run, which the hardware
+         * prefetcher follows */
+        const real *taps = chunk;
+        if (packed != NULL) {
+            taps = packed + c0 * 9 * nr;
+        } else {
+            FN(wino_chunk_taps)(w, &a->wl, packed, n_filters, nr, c0, nc, chunk);
+            FN(wino_fetch_next_chunk)(w, &a->wl, packed, n_filters, nr, cin_g, c0, nc, 0, 1);
+        }
+        for (int64_t t = 0; t < nb; t += tg)
+            ukernel(nc, taps, a->wl.flipped,
+                    wk->v + t * s->c_in * PYCONV_WINO_ELEMS + (g * cin_g + c0) * PYCONV_WINO_ELEMS * tg,
+                    c0 == 0 ? 0 : 1, wk->m + t * a->l.ldm + (jp - jp_lo) * nr, a->l.m_estride,
+                    a->l.ldm);
+    }
+}
 
 /* Tiles [t0, t0 + nb) of the batch, filter panels [jp_lo, jp_hi) of every group. */
 static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int64_t t0, int64_t nb,
@@ -449,13 +512,32 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
     const int64_t n_runs = pyconv_wino_runs(s, a->l.tiles_h, a->l.tiles_w, t0, nb, wk->runs, &n_cols);
     for (int64_t q = 0; q < n_runs; q++)
         for (int64_t u = 0; u < wk->runs[q].ns; u++) wk->rows[tile++] = wk->v + wk->runs[q].col + u;
-    for (int64_t c = 0; c < s->c_in; c++)
-        FN(wino_input_channel)(s, a->x + c * plane_in, wk->runs, n_runs, n_cols, wk->buf,
-                               wk->v + c * a->l.ldv, a->l.v_estride);
+    if (a->l.fused) {
+        /* each channel's V element-major into vt, then into its tile groups' V (tiles past
+         * the block's last, up to a whole group, zero) */
+        const int64_t tg = a->l.tg, ldv = a->l.ldv;
+        for (int64_t c = 0; c < s->c_in; c++) {
+            FN(wino_input_channel)(s, a->x + c * plane_in, wk->runs, n_runs, n_cols, wk->buf, wk->vt,
+                                   ldv);
+            for (int64_t t = 0; t < a->l.nb; t++) {
+                real *vt = wk->v + (t / tg * s->c_in + c) * PYCONV_WINO_ELEMS * tg + t % tg;
+                const real *col = wk->vt + (t < nb ? wk->rows[t] - wk->v : 0);
+                for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++) vt[e * tg] = t < nb ? col[e * ldv] : (real)0;
+            }
+        }
+    } else {
+        for (int64_t c = 0; c < s->c_in; c++)
+            FN(wino_input_channel)(s, a->x + c * plane_in, wk->runs, n_runs, n_cols, wk->buf,
+                                   wk->v + c * a->l.ldv, a->l.v_estride);
+    }
     for (int64_t g = 0; g < s->groups; g++) {
-        /* M_e = V_e @ U_e, KC channels at a time, NR filters (their panel stays in L1) times
-         * MR tiles gathered from V */
+        /* M_e = V_e @ U_e: by the fused micro-kernel, or KC channels at a time, NR filters
+         * (their panel stays in L1) times MR tiles gathered from V */
         for (int64_t jp = jp_lo; jp < jp_hi; jp++) {
+            if (a->l.fused) {
+                FN(wino_fused_panel)(a, wk, nb, g, jp, jp_lo);
+                continue;
+            }
             for (int64_t pc = 0; pc < cin_g; pc += a->l.kc) {
                 const int64_t kc = PYCONV_MIN(a->l.kc, cin_g - pc);
                 /* U of this panel and these channels: from the call's transformed filters, or
@@ -515,7 +597,8 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
  * empty, input channels in every group) on up to n_threads threads. */
 static pyconv_wino_layout FN(wino_layout)(const pyconv_conv_shape *s, int n_threads)
 {
-    const pyconv_gemm_blocking blk = pyconv_gemm_active_arch()->FN(blocking);
+    const pyconv_gemm_arch *arch = pyconv_gemm_active_arch();
+    const pyconv_gemm_blocking blk = arch->FN(blocking);
     const int64_t mr = blk.mr, nr = blk.nr;
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
     pyconv_wino_layout l;
@@ -542,10 +625,8 @@ static pyconv_wino_layout FN(wino_layout)(const pyconv_conv_shape *s, int n_thre
     } else {
         nb = PYCONV_MIN(nb, (l.n_tiles + nt - 1) / nt);
     }
+    const int64_t nb_tiles = nb;
     l.nb = nb = (nb + mr - 1) / mr * mr;
-    /* a block of nb tiles spans at most (nb - 1) / tiles_w + 2 tile rows: one run each */
-    l.max_runs = PYCONV_MIN(nb, (nb - 1) / l.tiles_w + 2);
-    l.ldv = nb + l.max_runs;
     l.n_blocks = (l.n_tiles + nb - 1) / nb;
     /* With one block per thread, or a U too large to stay in the shared cache, each thread
      * transforms the filters panel by panel into L2 as its block needs them: U (4x the weights)
@@ -553,6 +634,17 @@ static pyconv_wino_layout FN(wino_layout)(const pyconv_conv_shape *s, int n_thre
      * all blocks. */
     const double u_all = (double)PYCONV_WINO_ELEMS * (double)s->c_in * (double)cout_g * sizeof(real);
     l.per_block = l.n_blocks <= nt || u_all > PYCONV_WINO_SHARED_U_BYTES;
+    /* A block that transforms its own filters for few tiles takes the fused micro-kernel where
+     * there is one: U never leaves the registers (its blocks then in whole tile groups). */
+    l.tg = arch->wino_tiles;
+    l.fused = arch->FN(ukernel_wino) != NULL && l.per_block && nb_tiles <= PYCONV_WINO_FUSED_MAX_TILES;
+    if (l.fused) {
+        l.nb = nb = (nb_tiles + l.tg - 1) / l.tg * l.tg;
+        l.n_blocks = (l.n_tiles + nb - 1) / nb;
+    }
+    /* a block of nb tiles spans at most (nb - 1) / tiles_w + 2 tile rows: one run each */
+    l.max_runs = PYCONV_MIN(nb, (nb - 1) / l.tiles_w + 2);
+    l.ldv = nb + l.max_runs;
     l.nt = (int)PYCONV_MIN((int64_t)nt, l.n_blocks * l.splits);
     const int64_t line = PYCONV_ALIGN / (int64_t)sizeof(real);
     const int64_t kc_l2 = PYCONV_WINO_BLOCK_U_BYTES /
@@ -569,8 +661,10 @@ static pyconv_wino_layout FN(wino_layout)(const pyconv_conv_shape *s, int n_thre
     l.shared_bytes = l.off_bytes + (l.per_block ? 0 : (size_t)s->groups * u_bytes);
     /* U first: the micro-kernel reads its B panels aligned (u_estride keeps them so) */
     size_t bytes = 0;
-    l.u_at = pyconv_layout_part(&bytes, l.per_block ? u_bytes : 0);
-    l.v_at = pyconv_layout_part(&bytes, (size_t)(PYCONV_WINO_ELEMS * l.v_estride) * sizeof(real));
+    l.u_at = pyconv_layout_part(&bytes, l.per_block && !l.fused ? u_bytes : 0);
+    l.v_at = pyconv_layout_part(&bytes, (size_t)(PYCONV_WINO_ELEMS * (l.fused ? nb * s->c_in : l.v_estride)) *
+                                            sizeof(real));
+    l.vt_at = pyconv_layout_part(&bytes, l.fused ? (size_t)(PYCONV_WINO_ELEMS * l.ldv) * sizeof(real) : 0);
     l.m_at = pyconv_layout_part(&bytes, (size_t)(PYCONV_WINO_ELEMS * l.m_estride) * sizeof(real));
     l.ob_at = pyconv_layout_part(&bytes, (size_t)(40 * l.ldm) * sizeof(real));
     l.buf_at = pyconv_layout_part(&bytes, (size_t)(3 * 6 * 4 * l.ldv) * sizeof(real));
@@ -588,7 +682,8 @@ static pyconv_status FN(wino_blocks)(const void *ctx, int64_t lo, int64_t hi,
     const FN(wino_args) *a = (const FN(wino_args) *)ctx;
     const pyconv_wino_layout *l = &a->l;
     char *base = (char *)th->scratch;
-    const FN(wino_work) wk = {(real *)(base + l->v_at), (real *)(base + l->m_at),
+    const FN(wino_work) wk = {(real *)(base + l->v_at), (real *)(base + l->vt_at),
+                              (real *)(base + l->m_at),
                               (real *)(base + l->u_at), (real *)(base + l->ob_at),
                               (real *)(base + l->buf_at), (const real **)(base + l->rows_at),
                               (pyconv_wino_run *)(base + l->runs_at)};

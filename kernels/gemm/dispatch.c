@@ -12,11 +12,16 @@ _Static_assert(PYCONV_REF_KC_f32 <= PYCONV_GEMM_MAX_KC && PYCONV_REF_KC_f64 <= P
                    PYCONV_AVX512X12_KC_f32 <= PYCONV_GEMM_MAX_KC && PYCONV_AVX512X12_KC_f64 <= PYCONV_GEMM_MAX_KC &&
                    PYCONV_NEON_KC_f32 <= PYCONV_GEMM_MAX_KC && PYCONV_NEON_KC_f64 <= PYCONV_GEMM_MAX_KC,
                "KC beyond PYCONV_GEMM_MAX_KC");
+/* Both AVX-512 tables run the one fused Winograd micro-kernel, written for its panel width. */
+_Static_assert(PYCONV_AVX512X12_NR_f32 == PYCONV_AVX512_NR_f32 &&
+                   PYCONV_AVX512X12_NR_f64 == PYCONV_AVX512_NR_f64,
+               "the AVX-512 tables' panels are as wide");
 
 static const pyconv_gemm_arch reference_arch = {
     "reference",
     pyconv_ukernel_ref_f32, pyconv_ukernel_gather_ref_f32, PYCONV_BLOCKING(REF, f32), NULL,
     pyconv_ukernel_ref_f64, pyconv_ukernel_gather_ref_f64, PYCONV_BLOCKING(REF, f64), NULL,
+    NULL, NULL, 0,
 };
 
 #if PYCONV_HAVE_AVX2
@@ -26,6 +31,7 @@ static const pyconv_gemm_arch avx2_arch = {
     pyconv_pack_transposed_avx2_f32,
     pyconv_ukernel_avx2_f64, pyconv_ukernel_gather_avx2_f64, PYCONV_BLOCKING(AVX2, f64),
     pyconv_pack_transposed_avx2_f64,
+    NULL, NULL, 0,
 };
 
 static const pyconv_gemm_arch avx512_arch = {
@@ -34,6 +40,7 @@ static const pyconv_gemm_arch avx512_arch = {
     pyconv_pack_transposed_avx512_f32,
     pyconv_ukernel_avx512_f64, pyconv_ukernel_gather_avx512_f64, PYCONV_BLOCKING(AVX512, f64),
     pyconv_pack_transposed_avx512_f64,
+    pyconv_ukernel_wino_avx512_f32, pyconv_ukernel_wino_avx512_f64, PYCONV_AVX512_WINO_TILES,
 };
 
 static const pyconv_gemm_arch avx512x12_arch = {
@@ -42,6 +49,8 @@ static const pyconv_gemm_arch avx512x12_arch = {
     pyconv_pack_transposed_avx512_f32,
     pyconv_ukernel_avx512x12_f64, pyconv_ukernel_gather_avx512x12_f64, PYCONV_BLOCKING(AVX512X12, f64),
     pyconv_pack_transposed_avx512_f64,
+    /* the panels are as wide as the 7-row kernel's: its fused Winograd kernel serves */
+    pyconv_ukernel_wino_avx512_f32, pyconv_ukernel_wino_avx512_f64, PYCONV_AVX512_WINO_TILES,
 };
 #endif
 
@@ -50,6 +59,7 @@ static const pyconv_gemm_arch neon_arch = {
     "neon",
     pyconv_ukernel_neon_f32, pyconv_ukernel_gather_neon_f32, PYCONV_BLOCKING(NEON, f32), NULL,
     pyconv_ukernel_neon_f64, pyconv_ukernel_gather_neon_f64, PYCONV_BLOCKING(NEON, f64), NULL,
+    NULL, NULL, 0,
 };
 #endif
 

@@ -67,6 +67,12 @@
 #define PYCONV_AVX512_MC_f64 112
 #define PYCONV_AVX512_NC_f64 4096
 
+/* The fused Winograd micro-kernel (ukernel_wino_t.h) of both AVX-512 tables: tiles per group.
+ * 4 tiles x 6 elements of a row of the 6x6 = 24 accumulators, beside 3 vectors of the row's
+ * transform and the 6 values made from them, in 32 zmm registers; each transformed filter
+ * vector (6 adds or multiply-adds of its row) then feeds 4 FMAs. */
+#define PYCONV_AVX512_WINO_TILES 4
+
 /* AVX-512F, 12 x (2 vectors): 24 of 32 zmm registers accumulate, so each B vector load feeds
  * 12 FMAs and 24 independent chains cover the FMA latency of two pipes -- the shape of BLIS's
  * and MKL's Skylake-X kernels, chosen on Intel CPUs. The KC x 32 B micro-panel (the one loop 2

@@ -112,6 +112,18 @@ pyconv_status pyconv_gemm_driver_##sfx(int64_t m, int64_t n, int64_t k, real alp
                                        pyconv_pack_fn_##sfx pack_a, const void *a_ctx,          \
                                        pyconv_pack_fn_##sfx pack_b, const void *b_ctx,          \
                                        real beta, real *c, int64_t ldc, int n_threads);         \
+/* The fused Winograd F(4x4, 3x3) micro-kernel (ukernel_wino_t.h): the 36 elementwise          \
+ * products of conv/winograd_t.h with the filter transform in registers, for one group of      \
+ * PYCONV_<ISA>_WINO_TILES tiles and one NR-wide panel of filters:                              \
+ *     m[e*m_estride + t*ldm + f] (+)= sum_{c < kc} v[(c*36 + e)*TG + t] * U_e(c, f)            \
+ * with U = G g G^T of the taps taps[(c*9 + k)*NR + f] (k read as 8 - k when flipped); added    \
+ * to m when beta is 1, written when 0. */                                                      \
+typedef void (*pyconv_ukernel_wino_##sfx)(int64_t kc, const real *taps, int flipped,           \
+                                          const real *v, real beta, real *m,                   \
+                                          int64_t m_estride, int64_t ldm);                     \
+void pyconv_ukernel_wino_avx512_##sfx(int64_t kc, const real *taps, int flipped,               \
+                                      const real *v, real beta, real *m, int64_t m_estride,    \
+                                      int64_t ldm);                                            \
 PYCONV_UKERNELS_FOR(ref, real, sfx)                                                            \
 PYCONV_UKERNELS_FOR(avx2, real, sfx)                                                           \
 PYCONV_UKERNELS_FOR(avx512, real, sfx)                                                         \
@@ -124,7 +136,9 @@ PYCONV_GEMM_INTERNAL_FOR(double, f64)
 #undef PYCONV_UKERNELS_FOR
 
 /* One instruction set's micro-kernels, blocking and B-panel transpose (NULL: element by
- * element, pyconv_pack_rows). */
+ * element, pyconv_pack_rows), and its fused Winograd micro-kernel with the tiles it takes at a
+ * time (NULL and 0 where there is none: instruction sets with 16 vector registers, which would
+ * hold too few tiles' accumulators; their Winograd runs the GEMM path). */
 typedef struct {
     const char *name;
     pyconv_ukernel_f32 ukernel_f32;
@@ -135,6 +149,9 @@ typedef struct {
     pyconv_ukernel_gather_f64 ukernel_gather_f64;
     pyconv_gemm_blocking blocking_f64;
     pyconv_pack_transposed_f64 pack_transposed_f64;
+    pyconv_ukernel_wino_f32 ukernel_wino_f32;
+    pyconv_ukernel_wino_f64 ukernel_wino_f64;
+    int wino_tiles;
 } pyconv_gemm_arch;
 
 /* The table pyconv_gemm_init() chose (read-only afterwards). */
