@@ -8,7 +8,11 @@ import numpy as np
 import pytest
 
 import pyconv
-from pyconv import reference
+from pyconv import _gemm, reference
+
+# the micro-kernels with a fused Winograd kernel (gemm_internal.h), on which one 7x7 image's 4
+# tiles take Winograd from 128 channels at any thread count
+FUSED_WINOGRAD = _gemm.arch() in ("avx512", "avx512x12")
 
 # (op, input shape, weight shape, keyword arguments, algorithm asked, method expected); a tuple
 # where the choice depends on the micro-tile's size (PYCONV_ARCH, dtype)
@@ -47,11 +51,13 @@ CASES = [
     ("conv2d_weight", (2, 8, 9, 9), (16, 1, 3, 3), dict(padding=1, groups=8), "auto", "direct"),
     ("conv2d_weight", (0, 8, 9, 9), (16, 8, 3, 3), dict(padding=1), "auto", "zeros"),
     # Winograd: auto's rule on one thread (>= 32 channels per group, >= 4 tiles, >= 8 for the
-    # forward pass under 256 channels, tiles x channels >= 512), asked for, the input gradient
-    # with a crop (padding beyond two), and the weight gradient running im2col
+    # forward pass under 256 channels -- 128 with the fused kernel --, tiles x channels >= 512),
+    # asked for, the input gradient with a crop (padding beyond two), and the weight gradient
+    # running im2col
     ("conv2d", (2, 32, 16, 16), (32, 32, 3, 3), dict(padding=1), "auto", "winograd"),
     ("conv2d", (2, 128, 7, 7), (128, 128, 3, 3), dict(padding=1), "auto", "winograd"),
-    ("conv2d", (1, 128, 7, 7), (128, 128, 3, 3), dict(padding=1), "auto", "implicit-gemm"),
+    ("conv2d", (1, 128, 7, 7), (128, 128, 3, 3), dict(padding=1), "auto",
+     "winograd" if FUSED_WINOGRAD else "implicit-gemm"),
     ("conv2d_input", (1, 128, 7, 7), (128, 128, 3, 3), dict(padding=1), "auto", "winograd-transposed"),
     ("conv2d", (1, 64, 7, 7), (64, 64, 3, 3), dict(padding=1), "auto", "implicit-gemm"),
     ("conv2d", (1, 512, 4, 4), (512, 512, 3, 3), dict(padding=1), "auto", "implicit-gemm"),
@@ -99,12 +105,21 @@ def test_plan_names_the_method_and_the_method_is_right(op, x_shape, w_shape, kwa
                                                    ("conv2d", 128, "implicit-gemm"),
                                                    ("conv2d_input", 128, "winograd-transposed")])
 def test_auto_runs_one_7x7_image_by_winograd_on_one_thread_only(op, channels, method):
-    """4 tiles pay for the filter transform on one thread (the forward from 256 channels); on
-    more, between other libraries' calls, the implicit GEMM was faster (docs/winograd.md)."""
+    """Through the GEMM path, 4 tiles pay for the filter transform on one thread (the forward
+    from 256 channels); on more, between other libraries' calls, the implicit GEMM was faster.
+    The fused micro-kernel, which keeps the transformed filters in registers, pays from 128
+    channels on any number of threads, and not at 64 (docs/winograd.md)."""
     shapes = ((1, channels, 7, 7), (channels, channels, 3, 3))
-    assert pyconv.plan(op, *shapes, padding=1, n_threads=1).method == method
-    for n_threads in (2, 4):
-        assert not pyconv.plan(op, *shapes, padding=1, n_threads=n_threads).method.startswith("winograd")
+    for n_threads in (1, 2, 4):
+        got = pyconv.plan(op, *shapes, padding=1, n_threads=n_threads).method
+        if FUSED_WINOGRAD:
+            assert got.startswith("winograd")
+        elif n_threads == 1:
+            assert got == method
+        else:
+            assert not got.startswith("winograd")
+    small = ((1, 64, 7, 7), (64, 64, 3, 3))
+    assert not pyconv.plan(op, *small, padding=1, n_threads=2).method.startswith("winograd")
 
 
 @pytest.mark.parametrize("n_threads", [1, 2, 3, 8])

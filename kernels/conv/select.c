@@ -129,7 +129,10 @@ static int winograd_eligible(const pyconv_conv_shape *s)
  * PYCONV_AUTO_WINOGRAD_FEW_TILES (one 7x7 image: below, the filter transform is most of the
  * work; measured in docs/winograd.md) where few tiles pay: on one thread, for the input
  * gradient and for the forward pass with PYCONV_AUTO_WINOGRAD_FORWARD_FEW_TILES_CHANNELS
- * channels. On 4 tiles the implicit GEMM's 7-row micro-tiles are all full, the Winograd GEMMs'
+ * channels; at any thread count from PYCONV_AUTO_WINOGRAD_FUSED_FEW_TILES_CHANNELS channels
+ * where the instruction set has the fused Winograd micro-kernel (AVX-512: 0.62-0.91 of the
+ * implicit GEMM's time on 4 tiles at 128-512 channels, 1 and 2 threads, forward and input
+ * gradient; 1.04-1.32 at 32-64; docs/winograd.md). On 4 tiles the implicit GEMM's 7-row micro-tiles are all full, the Winograd GEMMs'
  * 4-row tiles load a B vector per 4 FMAs instead of 7, and the filter transform is paid for 4
  * tiles; since a block's transformed filters stay in L2 the Winograd forward takes 0.86-0.94 of
  * the implicit GEMM's time at 256 and 512 channels and 1.00-1.09 at 64-128, 1 thread, but
@@ -144,6 +147,7 @@ static int winograd_eligible(const pyconv_conv_shape *s)
 #define PYCONV_AUTO_WINOGRAD_MIN_TILES 8
 #define PYCONV_AUTO_WINOGRAD_FEW_TILES 4
 #define PYCONV_AUTO_WINOGRAD_FORWARD_FEW_TILES_CHANNELS 256
+#define PYCONV_AUTO_WINOGRAD_FUSED_FEW_TILES_CHANNELS 128
 #define PYCONV_AUTO_WINOGRAD_WEIGHT_MIN_TILES 16
 
 static int winograd_pays(const pyconv_conv_shape *s, pyconv_conv_op op, int n_threads)
@@ -151,8 +155,10 @@ static int winograd_pays(const pyconv_conv_shape *s, pyconv_conv_op op, int n_th
     const int64_t tiles = s->n * ((s->h_out + 3) / 4) * ((s->w_out + 3) / 4);
     const int64_t channels = PYCONV_MIN(s->c_in, s->c_out) / s->groups;
     const int few_tiles_pay =
-        n_threads == 1 && (op == PYCONV_OP_INPUT_GRAD ||
-                           channels >= PYCONV_AUTO_WINOGRAD_FORWARD_FEW_TILES_CHANNELS);
+        pyconv_gemm_active_arch()->wino_tiles > 0
+            ? channels >= PYCONV_AUTO_WINOGRAD_FUSED_FEW_TILES_CHANNELS
+            : n_threads == 1 && (op == PYCONV_OP_INPUT_GRAD ||
+                                 channels >= PYCONV_AUTO_WINOGRAD_FORWARD_FEW_TILES_CHANNELS);
     const int64_t min_tiles = op == PYCONV_OP_WEIGHT_GRAD ? PYCONV_AUTO_WINOGRAD_WEIGHT_MIN_TILES
                               : few_tiles_pay ? PYCONV_AUTO_WINOGRAD_FEW_TILES
                                               : PYCONV_AUTO_WINOGRAD_MIN_TILES;
