@@ -1,8 +1,8 @@
 """Accuracy of algorithm="winograd" (F(4x4, 3x3)) against the float64 reference, the numbers in
 docs/winograd.md and behind the tolerance of tests/test_winograd.py.
 
-For unit-normal input, weights and grad_output (N = 2, 14x14 images, padding 1, C_in = C_out =
-C) it prints, per dtype, op (forward; input gradient; weight gradient) and C:
+For unit-normal input, weights and grad_output (N = 2, 14x14 images by default, padding 1,
+C_in = C_out = C) it prints, per dtype, op (forward; input gradient; weight gradient) and C:
   norm    ||y - y_ref|| / ||y_ref||, normwise relative error;
   max     max |y - y_ref| / max |y_ref|;
   suite   max |y - y_ref| / (eps * sqrt(K) * the op on |x|, |w|, |gy|), K = the length of the
@@ -17,7 +17,10 @@ A NumPy model of F(4x4) and F(6x6) in float32 (no blocking, same transforms) sho
 was not chosen: about twice the error, for fewer multiplications only on images whose sides are
 multiples of 6.
 
-    python3 -m bench.winograd_error [--channels 8,16,32,64,128,256,512]"""
+On AVX-512 the blocks of at most 8 tiles run the fused micro-kernel (--batch 1 --side 7: one
+7x7 image, 4 tiles), the others the GEMM path (conv/winograd_t.h).
+
+    python3 -m bench.winograd_error [--channels 8,16,32,64,128,256,512] [--batch 2] [--side 14]"""
 import argparse
 
 import numpy as np
@@ -35,13 +38,13 @@ def measures(got, exact, magnitude, magnitude_w, k, dtype, k_tile=None):
             (err / (eps * np.sqrt(k if k_tile is None else k_tile) * magnitude_w)).max())
 
 
-def measure_ops(c, dtype, algorithm, rng):
-    x = rng.standard_normal((2, c, 14, 14))
+def measure_ops(c, dtype, algorithm, rng, n, side):
+    x = rng.standard_normal((n, c, side, side))
     w = rng.standard_normal((c, c, 3, 3))
-    gy = rng.standard_normal((2, c, 14, 14))
+    gy = rng.standard_normal((n, c, side, side))
     xs, ws, gys = x.astype(dtype), w.astype(dtype), gy.astype(dtype)
     x, w, gy = xs.astype(np.float64), ws.astype(np.float64), gys.astype(np.float64)
-    k, pixels, tiles = 9 * c, x.shape[0] * 14 * 14, x.shape[0] * 4 * 4
+    k, pixels, tiles = 9 * c, n * side * side, n * (-(-side // 4)) ** 2
     forward = measures(pyconv.conv2d(xs, ws, padding=1, algorithm=algorithm),
                        reference.conv2d(x, w, None, padding=1),
                        reference.conv2d(np.abs(x), np.abs(w), None, padding=1),
@@ -99,6 +102,8 @@ def numpy_model(c, rng):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--channels", default="8,16,32,64,128,256,512")
+    parser.add_argument("--batch", type=int, default=2)
+    parser.add_argument("--side", type=int, default=14, help="image height and width")
     args = parser.parse_args(argv)
     channels = [int(c) for c in args.channels.split(",")]
     rng = np.random.default_rng(0)
@@ -106,8 +111,8 @@ def main(argv=None):
           f"   im2col: {'norm':>8} {'suite':>6}")
     for dtype in (np.float32, np.float64):
         for c in channels:
-            wino = measure_ops(c, dtype, "winograd", np.random.default_rng(c))
-            gemm = measure_ops(c, dtype, "im2col", np.random.default_rng(c))
+            wino = measure_ops(c, dtype, "winograd", np.random.default_rng(c), args.batch, args.side)
+            gemm = measure_ops(c, dtype, "im2col", np.random.default_rng(c), args.batch, args.side)
             for op, m, g in zip(("forward", "input", "weight"), wino, gemm):
                 print(f"{np.dtype(dtype).name:8} {op:8} {c:>4}  {m[0]:8.1e} {m[1]:8.1e} {m[2]:6.2f} "
                       f"{m[3]:6.3f}   im2col: {g[0]:8.1e} {g[2]:6.2f}", flush=True)
