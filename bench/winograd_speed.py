@@ -2,7 +2,8 @@
 forward, input and weight gradients, batches 1-32, 1 and 2 threads: algorithm="winograd" and
 "im2col" against PyTorch, and the forward against ONNX Runtime when it is installed (`pip install
 onnx onnxruntime`; a one-node model with the weights as initializers, bench.ops.onnx_call), side
-by side in one run. Calls of the three alternate in rotated rounds
+by side in one run; "packed/ort" compares the forward with the weights packed once too
+(pyconv.PackedWeight, as pyconv.torch and the network suite run inference) with ONNX Runtime. Calls of the three alternate in rotated rounds
 (bench.timing.interleaved); a ratio is the median over rounds of torch's time / pyconv's (> 1:
 pyconv faster). One thread is timed in thread CPU time (time.thread_time: a call waiting for a
 core of a shared machine is not charged; both libraries run one-thread calls on the calling
@@ -42,6 +43,9 @@ def calls(torch, onnxruntime, op, x, w, gy, n_threads):
     if op == "conv2d":
         pyconv_call = lambda a: lambda: pyconv.conv2d(x, w, padding=1, algorithm=a, n_threads=n_threads)
         torch_call = lambda: torch.nn.functional.conv2d(t_x, t_w, padding=1)
+        packed = pyconv.PackedWeight(w)
+        peers["packed"] = lambda: pyconv.conv2d(x, packed, padding=1, algorithm="winograd",
+                                                n_threads=n_threads)
         if onnxruntime is not None:
             layer = ConvLayer("layer", x.shape[0], x.shape[1], w.shape[0], x.shape[2:], (3, 3), padding=1)
             peers["onnxruntime"] = onnx_call(onnxruntime, layer, {"input": x, "weight": w}, n_threads)
@@ -88,7 +92,8 @@ def main(argv=None):
     gemm = {n_threads: gemm_rate(n_threads, clock) for n_threads, clock in clocks.items()}
     print("pyconv.gemm " + ", ".join(f"{t} thread(s): {r:.1f} GFLOP/s" for t, r in gemm.items()))
     print(f"{'layer':12} {'N':>3} {'op':13} {'thr':>3} {'wino GF/s':>9} {'x GEMM':>6} "
-          f"{'wino/torch':>10} {'im2col/torch':>12} {'wino/im2col':>11} {'wino/ort':>8}")
+          f"{'wino/torch':>10} {'im2col/torch':>12} {'wino/im2col':>11} {'wino/ort':>8} "
+          f"{'packed/ort':>10}")
     for name, c_in, c_out, side in LAYERS:
         if args.filter and not re.search(args.filter, name):
             continue
@@ -117,8 +122,9 @@ def main(argv=None):
                           f"{rate / gemm[n_threads]:6.2f} "
                           f"{ratio('winograd', 'torch'):10.2f} {ratio('im2col', 'torch'):12.2f} "
                           f"{ratio('winograd', 'im2col'):11.2f} "
-                          + (f"{ratio('winograd', 'onnxruntime'):8.2f}"
-                             if "onnxruntime" in times else f"{'-':>8}"),
+                          + (f"{ratio('winograd', 'onnxruntime'):8.2f} "
+                             f"{ratio('packed', 'onnxruntime'):10.2f}"
+                             if "onnxruntime" in times else f"{'-':>8} {'-':>10}"),
                           flush=True)
 
 
