@@ -230,8 +230,15 @@ def test_empty_sizes(shapes):
 
 
 @pytest.mark.parametrize("x_shape, c_out", [((3, 24, 30, 29), 40),
-                                            # one block of 4 tiles: its filter panels split
-                                            ((1, 16, 7, 7), 100)])
+                                            # one block of 4 tiles (the fused micro-kernel on
+                                            # AVX-512), or of 25 (the GEMM path): its filter
+                                            # panels split, its V transformed once, shared
+                                            ((1, 16, 7, 7), 100),
+                                            ((1, 24, 20, 20), 70),
+                                            # 8 tiles, one filter panel: blocks of 8, 4, 3 or 2
+                                            # tiles by thread count, the same path (the call's
+                                            # tiles choose it)
+                                            ((2, 16, 7, 7), 20)])
 def test_thread_counts_give_identical_results(x_shape, c_out):
     """Each tile and filter is computed the same way whichever block, part of the filter panels
     and thread it falls in; the weight gradient sums its tiles in blocks fixed by the shape,

@@ -45,8 +45,10 @@
 /* Input channels whose taps the filter transform transposes at a time (16 x 9 x NR values on
  * the stack, in L1). */
 #define PYCONV_WINO_CHUNK 16
-/* Most tiles a block takes the fused micro-kernel for (measured: docs/winograd.md). */
+/* Most tiles a call takes the fused micro-kernel for (measured: docs/winograd.md); at most
+ * PYCONV_WINO_MIN_BLOCK, so that they are one block per thread. */
 #define PYCONV_WINO_FUSED_MAX_TILES 8
+_Static_assert(PYCONV_WINO_FUSED_MAX_TILES <= PYCONV_WINO_MIN_BLOCK, "the fused calls' blocks are per thread");
 /* Widest B micro-panel of any micro-kernel (gemm_config.h). */
 #define PYCONV_WINO_MAX_NR 32
 _Static_assert(PYCONV_REF_NR_f32 <= PYCONV_WINO_MAX_NR && PYCONV_AVX2_NR_f32 <= PYCONV_WINO_MAX_NR &&
@@ -176,9 +178,14 @@ typedef struct {
      * tile t), from one channel's element-major V at a time (vt) */
     int fused;
     int64_t tg;
+    /* with the panels split (splits > 1), each block's V is transformed once, by all threads,
+     * into the shared area (v_shared_at, v_block values a block), before the tasks read it;
+     * otherwise each task transforms its block's V into its own scratch */
+    int shared_v;
+    int64_t v_block;
     /* shared, in the calling thread's arena (slot GEMM_B): the channel offsets into V, then
      * the transformed filters unless per block */
-    size_t off_bytes, shared_bytes;
+    size_t off_bytes, u_shared_at, v_shared_at, shared_bytes;
     /* per thread (slot CONV_1): offsets of its parts, and its bytes */
     size_t u_at, v_at, vt_at, m_at, ob_at, buf_at, runs_at, rows_at, work_bytes;
 } pyconv_wino_layout;
@@ -260,6 +267,7 @@ typedef struct {
      * c * 9 * nr, NR filters each, the transposed layout the filter transform reads */
     const real *w_packed;
     real *u;              /* transformed filters (filter_transform), or NULL: per block (below) */
+    real *v;              /* the blocks' V when shared (wino_layout), or NULL */
     const int64_t *off;   /* off[e * c_in + c] = e * v_estride + c * ldv: channel c of element e in V */
     pyconv_wino_layout l;
 } FN(wino_args);
@@ -465,8 +473,8 @@ typedef struct {
 /* M of panel jp of group g (its columns at panel jp - jp_lo of M) for the block's nb tiles by
  * the fused micro-kernel: the panel's taps PYCONV_WINO_CHUNK channels at a time in L1, each
  * chunk run over every group of tg tiles while the next one is fetched. */
-static void FN(wino_fused_panel)(const FN(wino_args) *a, const FN(wino_work) *wk, int64_t nb,
-                                 int64_t g, int64_t jp, int64_t jp_lo)
+static void FN(wino_fused_panel)(const FN(wino_args) *a, const FN(wino_work) *wk, const real *v,
+                                 int64_t nb, int64_t g, int64_t jp, int64_t jp_lo)
 {
     const pyconv_conv_shape *s = a->s;
     const pyconv_gemm_arch *arch = pyconv_gemm_active_arch();
@@ -490,15 +498,54 @@ static void FN(wino_fused_panel)(const FN(wino_args) *a, const FN(wino_work) *wk
         }
         for (int64_t t = 0; t < nb; t += tg)
             ukernel(nc, taps, a->wl.flipped,
-                    wk->v + t * s->c_in * PYCONV_WINO_ELEMS + (g * cin_g + c0) * PYCONV_WINO_ELEMS * tg,
+                    v + t * s->c_in * PYCONV_WINO_ELEMS + (g * cin_g + c0) * PYCONV_WINO_ELEMS * tg,
                     c0 == 0 ? 0 : 1, wk->m + t * a->l.ldm + (jp - jp_lo) * nr, a->l.m_estride,
                     a->l.ldm);
     }
 }
 
-/* Tiles [t0, t0 + nb) of the batch, filter panels [jp_lo, jp_hi) of every group. */
+/* The runs of tiles [t0, t0 + nb) into wk->runs (their number returned, V's columns into
+ * *n_cols), and each tile's row pointer into V (v: the block's) into wk->rows. */
+static int64_t FN(wino_block_tiles)(const FN(wino_args) *a, const FN(wino_work) *wk, int64_t t0,
+                                    int64_t nb, const real *v, int64_t *n_cols)
+{
+    int64_t tile = 0;
+    const int64_t n_runs = pyconv_wino_runs(a->s, a->l.tiles_h, a->l.tiles_w, t0, nb, wk->runs, n_cols);
+    for (int64_t q = 0; q < n_runs; q++)
+        for (int64_t u = 0; u < wk->runs[q].ns; u++) wk->rows[tile++] = v + wk->runs[q].col + u;
+    return n_runs;
+}
+
+/* Input channels [c_lo, c_hi) of the V of tiles [t0, t0 + nb) into v, laid out as wino_layout
+ * says (fused: each channel's V element-major into vt, then into its tile groups', tiles past the
+ * block's last, up to a whole group, zero). */
+static void FN(wino_block_input)(const FN(wino_args) *a, const FN(wino_work) *wk, int64_t t0,
+                                 int64_t nb, int64_t c_lo, int64_t c_hi, real *v)
+{
+    const pyconv_conv_shape *s = a->s;
+    const int64_t plane_in = s->h_in * s->w_in, ldv = a->l.ldv;
+    int64_t n_cols;
+    const int64_t n_runs = FN(wino_block_tiles)(a, wk, t0, nb, v, &n_cols);
+    for (int64_t c = c_lo; c < c_hi; c++) {
+        if (!a->l.fused) {
+            FN(wino_input_channel)(s, a->x + c * plane_in, wk->runs, n_runs, n_cols, wk->buf,
+                                   v + c * ldv, a->l.v_estride);
+            continue;
+        }
+        const int64_t tg = a->l.tg;
+        FN(wino_input_channel)(s, a->x + c * plane_in, wk->runs, n_runs, n_cols, wk->buf, wk->vt, ldv);
+        for (int64_t t = 0; t < a->l.nb; t++) {
+            real *vt = v + (t / tg * s->c_in + c) * PYCONV_WINO_ELEMS * tg + t % tg;
+            const real *col = wk->vt + (t < nb ? wk->rows[t] - v : 0);
+            for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++) vt[e * tg] = t < nb ? col[e * ldv] : (real)0;
+        }
+    }
+}
+
+/* Tiles [t0, t0 + nb) of the batch, filter panels [jp_lo, jp_hi) of every group; v: the block's
+ * V when shared, NULL to transform it here. */
 static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int64_t t0, int64_t nb,
-                           int64_t jp_lo, int64_t jp_hi)
+                           int64_t jp_lo, int64_t jp_hi, const real *v)
 {
     const pyconv_conv_shape *s = a->s;
     const pyconv_gemm_arch *arch = pyconv_gemm_active_arch();
@@ -506,36 +553,20 @@ static void FN(wino_block)(const FN(wino_args) *a, const FN(wino_work) *wk, int6
     const pyconv_gemm_blocking blk = arch->FN(blocking);
     const int64_t mr = blk.mr, nr = blk.nr, ldm = a->l.ldm;
     const int64_t cin_g = s->c_in / s->groups, cout_g = s->c_out / s->groups;
-    const int64_t plane_in = s->h_in * s->w_in, plane_out = s->h_out * s->w_out;
-    /* the block's runs, and each tile's V column */
-    int64_t n_cols, tile = 0;
-    const int64_t n_runs = pyconv_wino_runs(s, a->l.tiles_h, a->l.tiles_w, t0, nb, wk->runs, &n_cols);
-    for (int64_t q = 0; q < n_runs; q++)
-        for (int64_t u = 0; u < wk->runs[q].ns; u++) wk->rows[tile++] = wk->v + wk->runs[q].col + u;
-    if (a->l.fused) {
-        /* each channel's V element-major into vt, then into its tile groups' V (tiles past
-         * the block's last, up to a whole group, zero) */
-        const int64_t tg = a->l.tg, ldv = a->l.ldv;
-        for (int64_t c = 0; c < s->c_in; c++) {
-            FN(wino_input_channel)(s, a->x + c * plane_in, wk->runs, n_runs, n_cols, wk->buf, wk->vt,
-                                   ldv);
-            for (int64_t t = 0; t < a->l.nb; t++) {
-                real *vt = wk->v + (t / tg * s->c_in + c) * PYCONV_WINO_ELEMS * tg + t % tg;
-                const real *col = wk->vt + (t < nb ? wk->rows[t] - wk->v : 0);
-                for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++) vt[e * tg] = t < nb ? col[e * ldv] : (real)0;
-            }
-        }
+    const int64_t plane_out = s->h_out * s->w_out;
+    if (v == NULL) {
+        FN(wino_block_input)(a, wk, t0, nb, 0, s->c_in, wk->v);
+        v = wk->v;
     } else {
-        for (int64_t c = 0; c < s->c_in; c++)
-            FN(wino_input_channel)(s, a->x + c * plane_in, wk->runs, n_runs, n_cols, wk->buf,
-                                   wk->v + c * a->l.ldv, a->l.v_estride);
+        int64_t n_cols;
+        FN(wino_block_tiles)(a, wk, t0, nb, v, &n_cols);
     }
     for (int64_t g = 0; g < s->groups; g++) {
         /* M_e = V_e @ U_e: by the fused micro-kernel, or KC channels at a time, NR filters
          * (their panel stays in L1) times MR tiles gathered from V */
         for (int64_t jp = jp_lo; jp < jp_hi; jp++) {
             if (a->l.fused) {
-                FN(wino_fused_panel)(a, wk, nb, g, jp, jp_lo);
+                FN(wino_fused_panel)(a, wk, v, nb, g, jp, jp_lo);
                 continue;
             }
             for (int64_t pc = 0; pc < cin_g; pc += a->l.kc) {
@@ -634,10 +665,13 @@ static pyconv_wino_layout FN(wino_layout)(const pyconv_conv_shape *s, int n_thre
      * all blocks. */
     const double u_all = (double)PYCONV_WINO_ELEMS * (double)s->c_in * (double)cout_g * sizeof(real);
     l.per_block = l.n_blocks <= nt || u_all > PYCONV_WINO_SHARED_U_BYTES;
-    /* A block that transforms its own filters for few tiles takes the fused micro-kernel where
-     * there is one: U never leaves the registers (its blocks then in whole tile groups). */
+    /* A call of few tiles takes the fused micro-kernel where there is one: U never leaves the
+     * registers (its blocks then in whole tile groups). Chosen by the call's tiles, not the
+     * block's, so that every thread count runs the same path (bit-identical results); with so
+     * few tiles there is at most one block per thread, each transforming its own filters
+     * (per_block). */
     l.tg = arch->wino_tiles;
-    l.fused = arch->FN(ukernel_wino) != NULL && l.per_block && nb_tiles <= PYCONV_WINO_FUSED_MAX_TILES;
+    l.fused = arch->FN(ukernel_wino) != NULL && l.n_tiles <= PYCONV_WINO_FUSED_MAX_TILES;
     if (l.fused) {
         l.nb = nb = (nb_tiles + l.tg - 1) / l.tg * l.tg;
         l.n_blocks = (l.n_tiles + nb - 1) / nb;
@@ -656,14 +690,23 @@ static pyconv_wino_layout FN(wino_layout)(const pyconv_conv_shape *s, int n_thre
     l.ldm = (l.panels + l.splits - 1) / l.splits * nr;
     l.m_estride = nb * l.ldm + line;
 
+    l.shared_v = l.splits > 1;
+    l.v_block = (PYCONV_WINO_ELEMS * (l.fused ? nb * s->c_in : l.v_estride) + line - 1) / line * line;
+
     const size_t u_bytes = (size_t)(PYCONV_WINO_ELEMS * l.u_estride) * sizeof(real);
+    const size_t v_bytes = (size_t)l.v_block * sizeof(real);
     l.off_bytes = (size_t)(PYCONV_WINO_ELEMS * s->c_in) * sizeof(int64_t);
-    l.shared_bytes = l.off_bytes + (l.per_block ? 0 : (size_t)s->groups * u_bytes);
-    /* U first: the micro-kernel reads its B panels aligned (u_estride keeps them so) */
+    /* the shared area: channel offsets, the transformed filters unless per block, the blocks'
+     * V when shared; U aligned, as the micro-kernel reads its B panels (u_estride keeps them so) */
+    size_t shared = 0;
+    pyconv_layout_part(&shared, l.off_bytes);
+    l.u_shared_at = pyconv_layout_part(&shared, l.per_block ? 0 : (size_t)s->groups * u_bytes);
+    l.v_shared_at = pyconv_layout_part(&shared, l.shared_v ? (size_t)l.n_blocks * v_bytes : 0);
+    l.shared_bytes = shared;
+    /* per thread: U first, aligned */
     size_t bytes = 0;
     l.u_at = pyconv_layout_part(&bytes, l.per_block && !l.fused ? u_bytes : 0);
-    l.v_at = pyconv_layout_part(&bytes, (size_t)(PYCONV_WINO_ELEMS * (l.fused ? nb * s->c_in : l.v_estride)) *
-                                            sizeof(real));
+    l.v_at = pyconv_layout_part(&bytes, l.shared_v ? 0 : v_bytes);
     l.vt_at = pyconv_layout_part(&bytes, l.fused ? (size_t)(PYCONV_WINO_ELEMS * l.ldv) * sizeof(real) : 0);
     l.m_at = pyconv_layout_part(&bytes, (size_t)(PYCONV_WINO_ELEMS * l.m_estride) * sizeof(real));
     l.ob_at = pyconv_layout_part(&bytes, (size_t)(40 * l.ldm) * sizeof(real));
@@ -674,23 +717,47 @@ static pyconv_wino_layout FN(wino_layout)(const pyconv_conv_shape *s, int n_thre
     return l;
 }
 
-/* Tasks [lo, hi) on one thread, in its scratch (laid out as wino_layout says): task q is part
- * q % splits of block q / splits's filter panels. */
-static pyconv_status FN(wino_blocks)(const void *ctx, int64_t lo, int64_t hi,
-                                     const pyconv_thread *th)
+/* A thread's workspace in its scratch, laid out as wino_layout says. */
+static FN(wino_work) FN(wino_work_of)(const pyconv_wino_layout *l, const pyconv_thread *th)
 {
-    const FN(wino_args) *a = (const FN(wino_args) *)ctx;
-    const pyconv_wino_layout *l = &a->l;
     char *base = (char *)th->scratch;
     const FN(wino_work) wk = {(real *)(base + l->v_at), (real *)(base + l->vt_at),
                               (real *)(base + l->m_at),
                               (real *)(base + l->u_at), (real *)(base + l->ob_at),
                               (real *)(base + l->buf_at), (const real **)(base + l->rows_at),
                               (pyconv_wino_run *)(base + l->runs_at)};
+    return wk;
+}
+
+/* Items [lo, hi) of the shared V: item q is input channels [c, c + PYCONV_WINO_CHUNK) of block
+ * q / chunks, c = q % chunks * PYCONV_WINO_CHUNK. */
+static pyconv_status FN(wino_input_items)(const void *ctx, int64_t lo, int64_t hi,
+                                          const pyconv_thread *th)
+{
+    const FN(wino_args) *a = (const FN(wino_args) *)ctx;
+    const pyconv_wino_layout *l = &a->l;
+    const FN(wino_work) wk = FN(wino_work_of)(l, th);
+    const int64_t c_in = a->s->c_in, chunks = (c_in + PYCONV_WINO_CHUNK - 1) / PYCONV_WINO_CHUNK;
+    for (int64_t q = lo; q < hi; q++) {
+        const int64_t b = q / chunks, c = q % chunks * PYCONV_WINO_CHUNK;
+        FN(wino_block_input)(a, &wk, b * l->nb, PYCONV_MIN(l->nb, l->n_tiles - b * l->nb), c,
+                             PYCONV_MIN(c + PYCONV_WINO_CHUNK, c_in), a->v + b * l->v_block);
+    }
+    return PYCONV_OK;
+}
+
+/* Tasks [lo, hi) on one thread: task q is part q % splits of block q / splits's filter panels. */
+static pyconv_status FN(wino_blocks)(const void *ctx, int64_t lo, int64_t hi,
+                                     const pyconv_thread *th)
+{
+    const FN(wino_args) *a = (const FN(wino_args) *)ctx;
+    const pyconv_wino_layout *l = &a->l;
+    const FN(wino_work) wk = FN(wino_work_of)(l, th);
     for (int64_t q = lo; q < hi; q++) {
         const int64_t b = q / l->splits, part = q % l->splits;
         FN(wino_block)(a, &wk, b * l->nb, PYCONV_MIN(l->nb, l->n_tiles - b * l->nb),
-                       part * l->panels / l->splits, (part + 1) * l->panels / l->splits);
+                       part * l->panels / l->splits, (part + 1) * l->panels / l->splits,
+                       l->shared_v ? a->v + b * l->v_block : NULL);
     }
     return PYCONV_OK;
 }
@@ -703,8 +770,8 @@ static pyconv_status FN(winograd_run)(const pyconv_conv_shape *s, const real *x,
 {
     FN(wino_args) a = {.s = s, .x = x, .ep = ep, .y = y, .w = w, .wl = wl, .w_packed = w_packed,
                        .l = FN(wino_layout)(s, n_threads)};
-    /* shared, in the calling thread's arena: the channel offsets into V, and the transformed
-     * filters unless per block */
+    /* shared, in the calling thread's arena: the channel offsets into V, the transformed
+     * filters unless per block, the blocks' V when shared */
     int64_t *off = (int64_t *)pyconv_arena_get(PYCONV_ARENA_GEMM_B, a.l.shared_bytes);
     if (off == NULL) return PYCONV_ERR_NOMEM;
     for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++)
@@ -712,12 +779,22 @@ static pyconv_status FN(winograd_run)(const pyconv_conv_shape *s, const real *x,
             off[e * s->c_in + c] = e * a.l.v_estride + c * a.l.ldv;
     a.off = off;
     if (!a.l.per_block) {
-        a.u = (real *)((char *)off + a.l.off_bytes);
+        a.u = (real *)((char *)off + a.l.u_shared_at);
         const int64_t cin_g = s->c_in / s->groups;
         const pyconv_status st = pyconv_parallel_for(
             s->groups * a.l.panels * ((cin_g + PYCONV_WINO_CHUNK - 1) / PYCONV_WINO_CHUNK),
             (double)s->c_out * (double)s->c_in * 64.0, n_threads, FN(wino_filter_items), &a,
             PYCONV_NO_SCRATCH);
+        if (st != PYCONV_OK) return st;
+    }
+    if (a.l.shared_v) {
+        /* each block's V once, its channels split over the threads, rather than once per part
+         * of its panels: at batch 1 on 16 threads the input transform was done 16 times */
+        a.v = (real *)((char *)off + a.l.v_shared_at);
+        const pyconv_status st = pyconv_parallel_for(
+            a.l.n_blocks * ((s->c_in + PYCONV_WINO_CHUNK - 1) / PYCONV_WINO_CHUNK),
+            (double)PYCONV_WINO_ELEMS * (double)a.l.n_tiles * (double)s->c_in * 16.0, a.l.nt,
+            FN(wino_input_items), &a, (pyconv_scratch){PYCONV_ARENA_CONV_1, a.l.work_bytes});
         if (st != PYCONV_OK) return st;
     }
     const double work = (double)PYCONV_WINO_ELEMS * (double)a.l.n_tiles *
