@@ -48,6 +48,11 @@
 /* Most tiles a call takes the fused micro-kernel for (measured: docs/winograd.md); at most
  * PYCONV_WINO_MIN_BLOCK, so that they are one block per thread. */
 #define PYCONV_WINO_FUSED_MAX_TILES 8
+/* Input channels per call of the fused micro-kernel: it loads and stores its accumulators once
+ * a call, and reads the chunk's taps (CHUNK x 9 x NR values: 72 KiB, in L2) 6 times per vector
+ * of the panel (at 512@7, batch 1, 1 thread, weights as given: 1.43-1.45 ms at 16 channels,
+ * 1.38-1.42 at 32, 1.33-1.36 at 64; docs/winograd.md). */
+#define PYCONV_WINO_FUSED_CHUNK 64
 _Static_assert(PYCONV_WINO_FUSED_MAX_TILES <= PYCONV_WINO_MIN_BLOCK, "the fused calls' blocks are per thread");
 /* Widest B micro-panel of any micro-kernel (gemm_config.h). */
 #define PYCONV_WINO_MAX_NR 32
@@ -187,7 +192,7 @@ typedef struct {
      * the transformed filters unless per block */
     size_t off_bytes, u_shared_at, v_shared_at, shared_bytes;
     /* per thread (slot CONV_1): offsets of its parts, and its bytes */
-    size_t u_at, v_at, vt_at, m_at, ob_at, buf_at, runs_at, rows_at, work_bytes;
+    size_t u_at, v_at, vt_at, taps_at, m_at, ob_at, buf_at, runs_at, rows_at, work_bytes;
 } pyconv_wino_layout;
 #endif
 
@@ -294,17 +299,18 @@ static void FN(wino_chunk_taps)(const real *w, const pyconv_wino_weights *wl, co
                                  chunk + c * 9 * nr);
 }
 
-/* Part `part` of `parts` of the taps of the chunk after [c0, c0 + nc) (of kc channels; the
- * arguments as wino_chunk_taps's), fetched into L2 while the current chunk is used: the weights
+/* Part `part` of `parts` of the taps of the chunk (of at most `chunk` channels) after [c0, c0 +
+ * nc) (of kc channels; the arguments as wino_chunk_taps's), fetched into L2 while the current
+ * chunk is used: the weights
  * come from memory once per call, in runs too short for the hardware prefetcher
  * (docs/winograd.md). They lie in rows: per filter (the forward's taps), or per channel (the
  * packed panel's, the input gradient's flipped weights). */
 static void FN(wino_fetch_next_chunk)(const real *w, const pyconv_wino_weights *wl,
                                       const real *packed, int64_t n_filters, int64_t nr,
-                                      int64_t kc, int64_t c0, int64_t nc, int64_t part,
-                                      int64_t parts)
+                                      int64_t kc, int64_t chunk, int64_t c0, int64_t nc,
+                                      int64_t part, int64_t parts)
 {
-    const int64_t nc_next = PYCONV_MIN(PYCONV_WINO_CHUNK, kc - c0 - nc);
+    const int64_t nc_next = PYCONV_MIN(chunk, kc - c0 - nc);
     if (nc_next <= 0) return;
     const int by_filter = packed == NULL && wl->channel == 9;
     const real *next = packed != NULL ? packed + (c0 + nc) * 9 * nr : w + (c0 + nc) * wl->channel;
@@ -330,7 +336,8 @@ static void FN(wino_filter_panel)(const real *w, const pyconv_wino_weights *wl, 
         const int64_t nc = PYCONV_MIN(PYCONV_WINO_CHUNK, kc - c0);
         FN(wino_chunk_taps)(w, wl, packed, n_filters, nr, c0, nc, chunk);
         for (int64_t c = 0; c < nc; c++) {
-            FN(wino_fetch_next_chunk)(w, wl, packed, n_filters, nr, kc, c0, nc, c, nc);
+            FN(wino_fetch_next_chunk)(w, wl, packed, n_filters, nr, kc, PYCONV_WINO_CHUNK, c0, nc, c,
+                                      nc);
             const real *t = chunk + c * 9 * nr;
 #define PYCONV_WINO_TAP(k) (t + (wl->flipped ? 8 - (k) : (k)) * nr)
             FN(wino_filter_lines)(nr, PYCONV_WINO_TAP(0), PYCONV_WINO_TAP(1), PYCONV_WINO_TAP(2),
@@ -461,6 +468,7 @@ typedef struct {
     real *v;            /* 36 x c_in x ldv: the transformed input, element-major; or, fused,
                            grouped as wino_layout says */
     real *vt;           /* fused: 36 x ldv, one channel's V, element-major */
+    real *taps;         /* fused: a chunk of a panel's taps, PYCONV_WINO_FUSED_CHUNK x 9 x NR */
     real *m;            /* 36 x mpad x ldm: one group's products for the task's filters */
     real *u;            /* 36 x u_estride: one panel's and KC channels' transformed filters,
                            when they are not transformed once for all blocks */
@@ -471,7 +479,7 @@ typedef struct {
 } FN(wino_work);
 
 /* M of panel jp of group g (its columns at panel jp - jp_lo of M) for the block's nb tiles by
- * the fused micro-kernel: the panel's taps PYCONV_WINO_CHUNK channels at a time in L1, each
+ * the fused micro-kernel: the panel's taps PYCONV_WINO_FUSED_CHUNK channels at a time, each
  * chunk run over every group of tg tiles while the next one is fetched. */
 static void FN(wino_fused_panel)(const FN(wino_args) *a, const FN(wino_work) *wk, const real *v,
                                  int64_t nb, int64_t g, int64_t jp, int64_t jp_lo)
@@ -484,17 +492,17 @@ static void FN(wino_fused_panel)(const FN(wino_args) *a, const FN(wino_work) *wk
     const real *w = a->w + g * a->wl.group + f0 * a->wl.filter;
     const real *packed = FN(wino_packed_taps)(a, g, jp, 0, nr);
     const int64_t n_filters = PYCONV_MIN(nr, cout_g - f0);
-    real chunk[PYCONV_WINO_CHUNK * 9 * PYCONV_WINO_MAX_NR] __attribute__((aligned(PYCONV_ALIGN)));
-    for (int64_t c0 = 0; c0 < cin_g; c0 += PYCONV_WINO_CHUNK) {
-        const int64_t nc = PYCONV_MIN(PYCONV_WINO_CHUNK, cin_g - c0);
+    for (int64_t c0 = 0; c0 < cin_g; c0 += PYCONV_WINO_FUSED_CHUNK) {
+        const int64_t nc = PYCONV_MIN(PYCONV_WINO_FUSED_CHUNK, cin_g - c0);
         /* the packed panel's taps are read in place: one contiguous run, which the hardware
          * prefetcher follows */
-        const real *taps = chunk;
+        const real *taps = wk->taps;
         if (packed != NULL) {
             taps = packed + c0 * 9 * nr;
         } else {
-            FN(wino_chunk_taps)(w, &a->wl, packed, n_filters, nr, c0, nc, chunk);
-            FN(wino_fetch_next_chunk)(w, &a->wl, packed, n_filters, nr, cin_g, c0, nc, 0, 1);
+            FN(wino_chunk_taps)(w, &a->wl, packed, n_filters, nr, c0, nc, wk->taps);
+            FN(wino_fetch_next_chunk)(w, &a->wl, packed, n_filters, nr, cin_g,
+                                      PYCONV_WINO_FUSED_CHUNK, c0, nc, 0, 1);
         }
         for (int64_t t = 0; t < nb; t += tg)
             ukernel(nc, taps, a->wl.flipped,
@@ -708,6 +716,7 @@ static pyconv_wino_layout FN(wino_layout)(const pyconv_conv_shape *s, int n_thre
     l.u_at = pyconv_layout_part(&bytes, l.per_block && !l.fused ? u_bytes : 0);
     l.v_at = pyconv_layout_part(&bytes, l.shared_v ? 0 : v_bytes);
     l.vt_at = pyconv_layout_part(&bytes, l.fused ? (size_t)(PYCONV_WINO_ELEMS * l.ldv) * sizeof(real) : 0);
+    l.taps_at = pyconv_layout_part(&bytes, l.fused ? (size_t)(PYCONV_WINO_FUSED_CHUNK * 9 * nr) * sizeof(real) : 0);
     l.m_at = pyconv_layout_part(&bytes, (size_t)(PYCONV_WINO_ELEMS * l.m_estride) * sizeof(real));
     l.ob_at = pyconv_layout_part(&bytes, (size_t)(40 * l.ldm) * sizeof(real));
     l.buf_at = pyconv_layout_part(&bytes, (size_t)(3 * 6 * 4 * l.ldv) * sizeof(real));
@@ -722,7 +731,7 @@ static FN(wino_work) FN(wino_work_of)(const pyconv_wino_layout *l, const pyconv_
 {
     char *base = (char *)th->scratch;
     const FN(wino_work) wk = {(real *)(base + l->v_at), (real *)(base + l->vt_at),
-                              (real *)(base + l->m_at),
+                              (real *)(base + l->taps_at), (real *)(base + l->m_at),
                               (real *)(base + l->u_at), (real *)(base + l->ob_at),
                               (real *)(base + l->buf_at), (const real **)(base + l->rows_at),
                               (pyconv_wino_run *)(base + l->runs_at)};
