@@ -261,6 +261,23 @@ def test_thread_counts_give_identical_results(x_shape, c_out):
                                  n_threads=n_threads), gw1)
 
 
+@pytest.mark.parametrize("x_shape, c_out, n_threads", [((1, 600, 7, 7), 300, 8),
+                                                       ((1, 256, 20, 20), 130, 4)])
+def test_shared_input_transform_gives_identical_results(x_shape, c_out, n_threads):
+    """One block whose filter panels split over n_threads parts, with enough input transform
+    that all threads make the block's V once and share it (PYCONV_WINO_SHARED_V_MIN): the fused
+    micro-kernel's 4 tiles at 8 threads, the GEMM path's 25 at 4. The same bits as one thread,
+    which makes V itself; forward and input gradient."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = rng.standard_normal((c_out, x_shape[1], 3, 3)).astype(np.float32)
+    gy = rng.standard_normal((x_shape[0], c_out, *x_shape[2:])).astype(np.float32)
+    for op, args in (("conv2d", (x, w)), ("conv2d_input", (x.shape, w, gy))):
+        one = getattr(pyconv, op)(*args, padding=1, algorithm="winograd", n_threads=1)
+        np.testing.assert_array_equal(
+            getattr(pyconv, op)(*args, padding=1, algorithm="winograd", n_threads=n_threads), one)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("x_shape, c_out, groups", [
     ((1, 160, 7, 7), 40, 1),     # one block: U per panel, several input-channel depths of it

@@ -45,6 +45,13 @@
 /* Input channels whose taps the filter transform transposes at a time (16 x 9 x NR values on
  * the stack, in L1). */
 #define PYCONV_WINO_CHUNK 16
+/* A block's V is shared by the parts of its panels (made once, before them, by all threads) when
+ * the parts would otherwise make it again for at least this many tiles x input channels in all:
+ * the extra pass over the threads costs about what 2 parts save on 16 tiles of 256 channels
+ * (2 threads, 256@14 batch 1: 7-15% slower shared), less than they save on 49 tiles of 512
+ * (512@28: 5% faster); at 16 threads, 32 images of 512@7 (128 tiles), it saves most of the work
+ * (docs/winograd.md). */
+#define PYCONV_WINO_SHARED_V_MIN 16384.0
 /* Most tiles a call takes the fused micro-kernel for (measured: docs/winograd.md); at most
  * PYCONV_WINO_MIN_BLOCK, so that they are one block per thread. */
 #define PYCONV_WINO_FUSED_MAX_TILES 8
@@ -183,9 +190,10 @@ typedef struct {
      * tile t), from one channel's element-major V at a time (vt) */
     int fused;
     int64_t tg;
-    /* with the panels split (splits > 1), each block's V is transformed once, by all threads,
-     * into the shared area (v_shared_at, v_block values a block), before the tasks read it;
-     * otherwise each task transforms its block's V into its own scratch */
+    /* with the panels split (splits > 1) and enough input transform to save, each block's V is
+     * transformed once, by all threads, into the shared area (v_shared_at, v_block values a
+     * block), before the tasks read it; otherwise each task transforms its block's V into its
+     * own scratch */
     int shared_v;
     int64_t v_block;
     /* shared, in the calling thread's arena (slot GEMM_B): the channel offsets into V, then
@@ -644,9 +652,11 @@ static pyconv_wino_layout FN(wino_layout)(const pyconv_conv_shape *s, int n_thre
     pyconv_wino_tiles(s, &l.tiles_h, &l.tiles_w, &l.n_tiles);
     l.panels = (cout_g + nr - 1) / nr;
     l.ldc = l.panels * nr;
+    /* the work splits over tiles and, within a block, over filter panels (below): one 7x7
+     * image's 4 tiles of 512 filters are 64 parts, not 4 */
     int nt = pyconv_threads_for(
         (double)PYCONV_WINO_ELEMS * (double)l.n_tiles * (double)cin_g * (double)s->c_out,
-        l.n_tiles, n_threads);
+        l.n_tiles * l.panels, n_threads);
     /* blocks: as large as PYCONV_WINO_BLOCK_BYTES allows (but not so small that streaming U
      * once per block dominates); at least one per thread, or, when the tiles do not make that
      * many whole blocks, each block's filter panels split over the threads first and its tiles
@@ -698,7 +708,8 @@ static pyconv_wino_layout FN(wino_layout)(const pyconv_conv_shape *s, int n_thre
     l.ldm = (l.panels + l.splits - 1) / l.splits * nr;
     l.m_estride = nb * l.ldm + line;
 
-    l.shared_v = l.splits > 1;
+    l.shared_v = l.splits > 1 &&
+                 (double)(l.splits - 1) * (double)nb * (double)s->c_in >= PYCONV_WINO_SHARED_V_MIN;
     l.v_block = (PYCONV_WINO_ELEMS * (l.fused ? nb * s->c_in : l.v_estride) + line - 1) / line * line;
 
     const size_t u_bytes = (size_t)(PYCONV_WINO_ELEMS * l.u_estride) * sizeof(real);
