@@ -17,10 +17,16 @@ A NumPy model of F(4x4) and F(6x6) in float32 (no blocking, same transforms) sho
 was not chosen: about twice the error, for fewer multiplications only on images whose sides are
 multiples of 6.
 
-On AVX-512 the blocks of at most 8 tiles run the fused micro-kernel (--batch 1 --side 7: one
-7x7 image, 4 tiles), the others the GEMM path (conv/winograd_t.h).
+On AVX-512 calls of at most 8 tiles run the fused micro-kernel (--batch 1 --side 7: one 7x7
+image, 4 tiles), the others the GEMM path (conv/winograd_t.h).
 
-    python3 -m bench.winograd_error [--channels 8,16,32,64,128,256,512] [--batch 2] [--side 14]"""
+--random-shapes N instead measures the tests' "tile" factor (tests/test_winograd.py) on N random
+small shapes of the tests' kind (uniform data, 8-20 channels, padding 0-3 on each side, images
+from 1x1 up to 14 wider than the kernel needs, N = 1-3): its largest value per dtype, op and tile
+count (at most 8 tiles or more).
+
+    python3 -m bench.winograd_error [--channels 8,16,32,64,128,256,512] [--batch 2] [--side 14]
+    python3 -m bench.winograd_error --random-shapes 3000 [--seed 7]"""
 import argparse
 
 import numpy as np
@@ -99,12 +105,54 @@ def numpy_model(c, rng):
     return errors
 
 
+def random_shapes(n_shapes, seed):
+    """The largest "tile" factor of forward and input gradient over n_shapes random small
+    shapes, per dtype, op and tile count: at most 8 tiles (the fused micro-kernel on AVX-512,
+    the GEMM path elsewhere) or more (the GEMM path)."""
+    rng = np.random.default_rng(seed)
+    worst = {}
+    for trial in range(n_shapes):
+        dtype = (np.float32, np.float64)[trial % 2]
+        c_in, c_out = (int(v) for v in rng.integers(8, 21, 2))
+        pads = tuple(int(v) for v in rng.integers(0, 4, 4))
+        h_min, w_min = max(1, 3 - pads[0] - pads[1]), max(1, 3 - pads[2] - pads[3])
+        h, w_ = int(rng.integers(h_min, h_min + 14)), int(rng.integers(w_min, w_min + 14))
+        n = int(rng.integers(1, 4))
+        kwargs = dict(padding=((pads[0], pads[1]), (pads[2], pads[3])))
+        x = rng.uniform(-1, 1, (n, c_in, h, w_)).astype(dtype)
+        w = rng.uniform(-1, 1, (c_out, c_in, 3, 3)).astype(dtype)
+        x64, w64 = x.astype(np.float64), w.astype(np.float64)
+        exact = reference.conv2d(x64, w64, **kwargs)
+        gy = rng.uniform(-1, 1, exact.shape).astype(dtype)
+        w_t = w64[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+        eps = np.finfo(dtype).eps
+        for op, got, ref, magnitude, k, tiles in (
+                ("forward", pyconv.conv2d(x, w, **kwargs, algorithm="winograd"), exact,
+                 reference.winograd_magnitude(x64, w64, pads, 1), 9 * c_in,
+                 n * -(-exact.shape[2] // 4) * -(-exact.shape[3] // 4)),
+                ("input", pyconv.conv2d_input(x.shape, w, gy, **kwargs, algorithm="winograd"),
+                 reference.conv2d_input(x.shape, w64, gy.astype(np.float64), **kwargs),
+                 reference.winograd_magnitude(gy.astype(np.float64), w_t, tuple(2 - p for p in pads), 1),
+                 9 * c_out, n * -(-h // 4) * -(-w_ // 4))):
+            factor = (np.abs(got - ref) / (eps * np.sqrt(k) * magnitude)).max()
+            key = (np.dtype(dtype).name, op, "<=8" if tiles <= 8 else ">8")
+            worst[key] = max(worst.get(key, 0.0), float(factor))
+    print(f"largest 'tile' factor over {n_shapes} random small shapes (seed {seed}):")
+    for key in sorted(worst):
+        print(f"  {key[0]:8} {key[1]:8} {key[2]:>3} tiles {worst[key]:.3f}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--channels", default="8,16,32,64,128,256,512")
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--side", type=int, default=14, help="image height and width")
+    parser.add_argument("--random-shapes", type=int, default=0, metavar="N")
+    parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
+    if args.random_shapes:
+        random_shapes(args.random_shapes, args.seed)
+        return
     channels = [int(c) for c in args.channels.split(",")]
     rng = np.random.default_rng(0)
     print(f"{'dtype':8} {'op':8} {'C':>4}  {'norm':>8} {'max':>8} {'suite':>6} {'tile':>6}"
