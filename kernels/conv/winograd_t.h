@@ -60,7 +60,8 @@
  * of the panel (at 512@7, batch 1, 1 thread, weights as given: 1.43-1.45 ms at 16 channels,
  * 1.38-1.42 at 32, 1.33-1.36 at 64; docs/winograd.md). */
 #define PYCONV_WINO_FUSED_CHUNK 64
-_Static_assert(PYCONV_WINO_FUSED_MAX_TILES <= PYCONV_WINO_MIN_BLOCK, "the fused calls' blocks are per thread");
+_Static_assert(PYCONV_WINO_FUSED_MAX_TILES <= PYCONV_WINO_MIN_BLOCK,
+               "the fused calls' blocks are per thread");
 /* Widest B micro-panel of any micro-kernel (gemm_config.h). */
 #define PYCONV_WINO_MAX_NR 32
 _Static_assert(PYCONV_REF_NR_f32 <= PYCONV_WINO_MAX_NR && PYCONV_AVX2_NR_f32 <= PYCONV_WINO_MAX_NR &&
@@ -288,7 +289,7 @@ typedef struct {
 /* Channels [c0, c0 + nc) of the taps of filters [0, n_filters) of one panel (w pointing at
  * channel 0's taps of the first, laid out as wl says; packed: channel 0's taps in the packed
  * panel, or NULL) as a B panel, tap-major as the GEMM packs weights: tap k of filter r and
- * channel c0 + c at chunk[(c * 9 + k) * nr + r] (in L1), copied from the packed weights or
+ * channel c0 + c at chunk[(c * 9 + k) * nr + r], copied from the packed weights or
  * transposed from the weights (pyconv_pack_rows). A copy's loads run ahead of the transform:
  * read by the transform itself, the packed taps came from memory a line at a time (slower than
  * the transpose; docs/winograd.md). */
@@ -309,10 +310,9 @@ static void FN(wino_chunk_taps)(const real *w, const pyconv_wino_weights *wl, co
 
 /* Part `part` of `parts` of the taps of the chunk (of at most `chunk` channels) after [c0, c0 +
  * nc) (of kc channels; the arguments as wino_chunk_taps's), fetched into L2 while the current
- * chunk is used: the weights
- * come from memory once per call, in runs too short for the hardware prefetcher
- * (docs/winograd.md). They lie in rows: per filter (the forward's taps), or per channel (the
- * packed panel's, the input gradient's flipped weights). */
+ * chunk is used: the weights come from memory once per call, in runs too short for the
+ * hardware prefetcher (docs/winograd.md). They lie in rows: per filter (the forward's taps),
+ * or per channel (the packed panel's, the input gradient's flipped weights). */
 static void FN(wino_fetch_next_chunk)(const real *w, const pyconv_wino_weights *wl,
                                       const real *packed, int64_t n_filters, int64_t nr,
                                       int64_t kc, int64_t chunk, int64_t c0, int64_t nc,
@@ -344,8 +344,8 @@ static void FN(wino_filter_panel)(const real *w, const pyconv_wino_weights *wl, 
         const int64_t nc = PYCONV_MIN(PYCONV_WINO_CHUNK, kc - c0);
         FN(wino_chunk_taps)(w, wl, packed, n_filters, nr, c0, nc, chunk);
         for (int64_t c = 0; c < nc; c++) {
-            FN(wino_fetch_next_chunk)(w, wl, packed, n_filters, nr, kc, PYCONV_WINO_CHUNK, c0, nc, c,
-                                      nc);
+            FN(wino_fetch_next_chunk)(w, wl, packed, n_filters, nr, kc, PYCONV_WINO_CHUNK, c0,
+                                      nc, c, nc);
             const real *t = chunk + c * 9 * nr;
 #define PYCONV_WINO_TAP(k) (t + (wl->flipped ? 8 - (k) : (k)) * nr)
             FN(wino_filter_lines)(nr, PYCONV_WINO_TAP(0), PYCONV_WINO_TAP(1), PYCONV_WINO_TAP(2),
@@ -526,7 +526,8 @@ static int64_t FN(wino_block_tiles)(const FN(wino_args) *a, const FN(wino_work) 
                                     int64_t nb, const real *v, int64_t *n_cols)
 {
     int64_t tile = 0;
-    const int64_t n_runs = pyconv_wino_runs(a->s, a->l.tiles_h, a->l.tiles_w, t0, nb, wk->runs, n_cols);
+    const int64_t n_runs =
+        pyconv_wino_runs(a->s, a->l.tiles_h, a->l.tiles_w, t0, nb, wk->runs, n_cols);
     for (int64_t q = 0; q < n_runs; q++)
         for (int64_t u = 0; u < wk->runs[q].ns; u++) wk->rows[tile++] = v + wk->runs[q].col + u;
     return n_runs;
@@ -549,11 +550,13 @@ static void FN(wino_block_input)(const FN(wino_args) *a, const FN(wino_work) *wk
             continue;
         }
         const int64_t tg = a->l.tg;
-        FN(wino_input_channel)(s, a->x + c * plane_in, wk->runs, n_runs, n_cols, wk->buf, wk->vt, ldv);
+        FN(wino_input_channel)(s, a->x + c * plane_in, wk->runs, n_runs, n_cols, wk->buf, wk->vt,
+                               ldv);
         for (int64_t t = 0; t < a->l.nb; t++) {
             real *vt = v + (t / tg * s->c_in + c) * PYCONV_WINO_ELEMS * tg + t % tg;
             const real *col = wk->vt + (t < nb ? wk->rows[t] - v : 0);
-            for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++) vt[e * tg] = t < nb ? col[e * ldv] : (real)0;
+            for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++)
+                vt[e * tg] = t < nb ? col[e * ldv] : (real)0;
         }
     }
 }
@@ -710,7 +713,8 @@ static pyconv_wino_layout FN(wino_layout)(const pyconv_conv_shape *s, int n_thre
 
     l.shared_v = l.splits > 1 &&
                  (double)(l.splits - 1) * (double)nb * (double)s->c_in >= PYCONV_WINO_SHARED_V_MIN;
-    l.v_block = (PYCONV_WINO_ELEMS * (l.fused ? nb * s->c_in : l.v_estride) + line - 1) / line * line;
+    l.v_block =
+        (PYCONV_WINO_ELEMS * (l.fused ? nb * s->c_in : l.v_estride) + line - 1) / line * line;
 
     const size_t u_bytes = (size_t)(PYCONV_WINO_ELEMS * l.u_estride) * sizeof(real);
     const size_t v_bytes = (size_t)l.v_block * sizeof(real);
@@ -726,8 +730,10 @@ static pyconv_wino_layout FN(wino_layout)(const pyconv_conv_shape *s, int n_thre
     size_t bytes = 0;
     l.u_at = pyconv_layout_part(&bytes, l.per_block && !l.fused ? u_bytes : 0);
     l.v_at = pyconv_layout_part(&bytes, l.shared_v ? 0 : v_bytes);
-    l.vt_at = pyconv_layout_part(&bytes, l.fused ? (size_t)(PYCONV_WINO_ELEMS * l.ldv) * sizeof(real) : 0);
-    l.taps_at = pyconv_layout_part(&bytes, l.fused ? (size_t)(PYCONV_WINO_FUSED_CHUNK * 9 * nr) * sizeof(real) : 0);
+    const size_t vt_bytes = (size_t)(PYCONV_WINO_ELEMS * l.ldv) * sizeof(real);
+    const size_t taps_bytes = (size_t)(PYCONV_WINO_FUSED_CHUNK * 9 * nr) * sizeof(real);
+    l.vt_at = pyconv_layout_part(&bytes, l.fused ? vt_bytes : 0);
+    l.taps_at = pyconv_layout_part(&bytes, l.fused ? taps_bytes : 0);
     l.m_at = pyconv_layout_part(&bytes, (size_t)(PYCONV_WINO_ELEMS * l.m_estride) * sizeof(real));
     l.ob_at = pyconv_layout_part(&bytes, (size_t)(40 * l.ldm) * sizeof(real));
     l.buf_at = pyconv_layout_part(&bytes, (size_t)(3 * 6 * 4 * l.ldv) * sizeof(real));

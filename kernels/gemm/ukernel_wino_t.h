@@ -41,7 +41,8 @@ static inline void FN(wino_fused_row)(const int a, const int flipped, int64_t kc
     for (int64_t c = 0; c < kc; c++) {
         const real *g = taps + c * 9 * NR + h * L;
 /* tap (i, j) of the 3x3, read flipped for the input gradient's transposed convolution */
-#define PYCONV_WINO_TAP(i, j) (*(const vec_u *)(g + (flipped ? 8 - 3 * (i) - (j) : 3 * (i) + (j)) * NR))
+#define PYCONV_WINO_TAP(i, j)                                                                   \
+    (*(const vec_u *)(g + (flipped ? 8 - 3 * (i) - (j) : 3 * (i) + (j)) * NR))
 /* Gs row a applied down column j of the taps */
 #define PYCONV_WINO_GS_COL(j)                                                                   \
     (a == 0   ? PYCONV_WINO_TAP(0, j)                                                          \
@@ -50,7 +51,8 @@ static inline void FN(wino_fused_row)(const int a, const int flipped, int64_t kc
      : a == 3 ? PYCONV_WINO_TAP(0, j) + 2 * PYCONV_WINO_TAP(1, j) + 4 * PYCONV_WINO_TAP(2, j)  \
      : a == 4 ? PYCONV_WINO_TAP(0, j) - 2 * PYCONV_WINO_TAP(1, j) + 4 * PYCONV_WINO_TAP(2, j)  \
               : PYCONV_WINO_TAP(2, j))
-        const vec r0 = PYCONV_WINO_GS_COL(0), r1 = PYCONV_WINO_GS_COL(1), r2 = PYCONV_WINO_GS_COL(2);
+        const vec r0 = PYCONV_WINO_GS_COL(0), r1 = PYCONV_WINO_GS_COL(1);
+        const vec r2 = PYCONV_WINO_GS_COL(2);
 #undef PYCONV_WINO_GS_COL
 #undef PYCONV_WINO_TAP
         /* then Gs along the row */
