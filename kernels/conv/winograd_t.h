@@ -718,7 +718,8 @@ static pyconv_wino_layout FN(wino_layout)(const pyconv_conv_shape *s, int n_thre
 
     const size_t u_bytes = (size_t)(PYCONV_WINO_ELEMS * l.u_estride) * sizeof(real);
     const size_t v_bytes = (size_t)l.v_block * sizeof(real);
-    l.off_bytes = (size_t)(PYCONV_WINO_ELEMS * s->c_in) * sizeof(int64_t);
+    /* the GEMM path's channel offsets into V (the fused kernel reads its V by position) */
+    l.off_bytes = l.fused ? 0 : (size_t)(PYCONV_WINO_ELEMS * s->c_in) * sizeof(int64_t);
     /* the shared area: channel offsets, the transformed filters unless per block, the blocks'
      * V when shared; U aligned, as the micro-kernel reads its B panels (u_estride keeps them so) */
     size_t shared = 0;
@@ -796,11 +797,11 @@ static pyconv_status FN(winograd_run)(const pyconv_conv_shape *s, const real *x,
 {
     FN(wino_args) a = {.s = s, .x = x, .ep = ep, .y = y, .w = w, .wl = wl, .w_packed = w_packed,
                        .l = FN(wino_layout)(s, n_threads)};
-    /* shared, in the calling thread's arena: the channel offsets into V, the transformed
-     * filters unless per block, the blocks' V when shared */
+    /* shared, in the calling thread's arena: the channel offsets into V (GEMM path), the
+     * transformed filters unless per block, the blocks' V when shared */
     int64_t *off = (int64_t *)pyconv_arena_get(PYCONV_ARENA_GEMM_B, a.l.shared_bytes);
     if (off == NULL) return PYCONV_ERR_NOMEM;
-    for (int64_t e = 0; e < PYCONV_WINO_ELEMS; e++)
+    for (int64_t e = 0; !a.l.fused && e < PYCONV_WINO_ELEMS; e++)
         for (int64_t c = 0; c < s->c_in; c++)
             off[e * s->c_in + c] = e * a.l.v_estride + c * a.l.ldv;
     a.off = off;
