@@ -7,9 +7,9 @@ is faster. --op conv2d (PYCONV_AUTO_WINOGRAD_MIN_TILE_CHANNELS): 1 thread, wall 
 thread counts instead (1 thread then in thread CPU time, more in wall clock), and --op
 conv2d_input measures the input gradient; --sides, --batches and --channels pick the layers
 (e.g. the fused kernel's rule, PYCONV_AUTO_WINOGRAD_FUSED_FEW_TILES_CHANNELS:
---op conv2d_input --threads 1,2 --sides 7,14 --batches 1,2 --channels 32,64,128,256,512). Calls alternate in
-rounds (bench.timing); the median over rounds of the two calls' time ratio. The tiles column is
-N * ceil(H / 4) * ceil(W / 4), the count the rules look at.
+--op conv2d_input --threads 1,2 --sides 7,14 --batches 1,2 --channels 32,64,128,256,512).
+Calls alternate in rounds (bench.timing); the median over rounds of the two calls' time ratio.
+The tiles column is N * ceil(H / 4) * ceil(W / 4), the count the rules look at.
 
     python3 -m bench.winograd_rule [--op conv2d] [--budget 0.5] [--threads 1,2] [--sides 7,14]
                                    [--batches 1,2] [--channels 64,128]"""

@@ -3,9 +3,9 @@ forward, input and weight gradients, batches 1-32, 1 and 2 threads: algorithm="w
 "im2col" against PyTorch, and the forward against ONNX Runtime when it is installed (`pip install
 onnx onnxruntime`; a one-node model with the weights as initializers, bench.ops.onnx_call), side
 by side in one run; "packed/ort" compares the forward with the weights packed once too
-(pyconv.PackedWeight, as pyconv.torch and the network suite run inference) with ONNX Runtime. Calls of the three alternate in rotated rounds
-(bench.timing.interleaved); a ratio is the median over rounds of torch's time / pyconv's (> 1:
-pyconv faster). One thread is timed in thread CPU time (time.thread_time: a call waiting for a
+(pyconv.PackedWeight, as pyconv.torch and the network suite run inference) with ONNX Runtime.
+Calls alternate in rotated rounds (bench.timing.interleaved); a ratio is the median over
+rounds of torch's time / pyconv's (> 1: pyconv faster). One thread is timed in thread CPU time (time.thread_time: a call waiting for a
 core of a shared machine is not charged; both libraries run one-thread calls on the calling
 thread), two threads in wall-clock time. --estimator min takes the ratio of the fastest calls
 instead (robust when other processes preempt one of two threads waiting at a barrier). Effective GFLOP/s count the direct convolution's
@@ -43,12 +43,12 @@ def calls(torch, onnxruntime, op, x, w, gy, n_threads):
     if op == "conv2d":
         pyconv_call = lambda a: lambda: pyconv.conv2d(x, w, padding=1, algorithm=a, n_threads=n_threads)
         torch_call = lambda: torch.nn.functional.conv2d(t_x, t_w, padding=1)
-        packed = pyconv.PackedWeight(w)
-        peers["packed"] = lambda: pyconv.conv2d(x, packed, padding=1, algorithm="winograd",
-                                                n_threads=n_threads)
         if onnxruntime is not None:
             layer = ConvLayer("layer", x.shape[0], x.shape[1], w.shape[0], x.shape[2:], (3, 3), padding=1)
             peers["onnxruntime"] = onnx_call(onnxruntime, layer, {"input": x, "weight": w}, n_threads)
+            packed = pyconv.PackedWeight(w)
+            peers["packed"] = lambda: pyconv.conv2d(x, packed, padding=1, algorithm="winograd",
+                                                    n_threads=n_threads)
     elif op == "conv2d_weight":
         pyconv_call = lambda a: lambda: pyconv.conv2d_weight(x, w.shape, gy, padding=1, algorithm=a,
                                                              n_threads=n_threads)
