@@ -240,6 +240,28 @@ def test_pointwise_input_gradient_as_transposed_forward(dtype, x_shape, w_shape,
         np.testing.assert_array_equal(pyconv.conv2d_input(x_shape, w, gy, **kwargs, n_threads=n_threads), one)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("x_shape, w_shape, kwargs", [
+    ((1, 40, 7, 7), (200, 40, 1, 1), {}),                   # 13 panels, a 1-row last tile
+    ((3, 24, 9, 11), (144, 24, 1, 1), dict(stride=2)),      # rows not one value apart, images mixed
+    ((2, 64, 5, 9), (256, 32, 1, 1), dict(groups=2)),       # 8 panels a group
+    ((1, 300, 6, 6), (130, 300, 1, 1), dict(padding=1))])   # two KC slices, a padded copy
+def test_pointwise_forward_with_packed_pixels(dtype, x_shape, w_shape, kwargs):
+    """1x1 forward passes on the implicit GEMM with many filter panels, where micro-kernels whose
+    gathered pixels outgrow L1 pack them first (gemm_config.h, PACK_A_PANELS): weights as given
+    and packed match the reference, and every thread count (which changes how the panels are
+    split, so whether the pixels are packed) gives the same bits."""
+    rng = np.random.default_rng(14)
+    x, w = random_array(rng, x_shape, dtype), random_array(rng, w_shape, dtype)
+    b = random_array(rng, w_shape[0], dtype)
+    assert pyconv.plan("conv2d", x_shape, w_shape, **kwargs, dtype=dtype).method == "implicit-gemm"
+    one = run_forward(x, w, b, kwargs, dtype, "im2col", n_threads=1)
+    packed = pyconv.PackedWeight(w, groups=kwargs.get("groups", 1))
+    for n_threads in (1, 2, 3):
+        np.testing.assert_array_equal(pyconv.conv2d(x, w, b, **kwargs, n_threads=n_threads), one)
+        np.testing.assert_array_equal(pyconv.conv2d(x, packed, b, **kwargs, n_threads=n_threads), one)
+
+
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @given(case=conv_cases(), seed=st.integers(0, 2**32 - 1))

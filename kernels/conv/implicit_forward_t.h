@@ -39,23 +39,36 @@ static FN(forward_layout) FN(forward_layout_of)(const pyconv_conv_shape *s,
     return l;
 }
 
+/* Whether a task multiplying its block of pixels by `panels` filter micro-panels packs the
+ * gathered pixels first (gemm_config.h, PACK_A_PANELS): a 1x1 kernel's gather reads another
+ * input plane, another cache line, at every k step, so a tile's rows span more lines than L1
+ * holds beside the B micro-panel, where packed they are one contiguous micro-panel; larger
+ * kernels' taps share lines. */
+static int FN(packs_pixels)(const pyconv_conv_shape *s, const pyconv_gemm_blocking *blk,
+                            int64_t panels)
+{
+    return blk->pack_a_panels > 0 && s->kh * s->kw == 1 && panels >= blk->pack_a_panels;
+}
+
 /* A thread's block workspace (its CONV_1 slot): the block's transposed results (mc rows of
- * ldc filters, ldct apart), its pixels' offsets and row pointers, and the KC x NR weight slice
- * packed as needed. The rows are a cache line longer than the filters: store_block reads the
- * results down their columns, and with 512 or 1024 filters the rows of a column would
- * otherwise share one or two L1 sets. */
+ * ldc filters, ldct apart), its pixels' offsets and row pointers, the KC x NR weight slice
+ * packed as needed, and the block's KC slice of pixels packed when pack_a. The rows are a
+ * cache line longer than the filters: store_block reads the results down their columns, and
+ * with 512 or 1024 filters the rows of a column would otherwise share one or two L1 sets. */
 typedef struct {
     int64_t ldct;
-    size_t ct, pix, rows, w_slice, bytes;
+    size_t ct, pix, rows, w_slice, a_packed, bytes;
 } FN(block_layout);
 
-static FN(block_layout) FN(block_layout_of)(int64_t mc, int64_t ldc, const pyconv_gemm_blocking *blk)
+static FN(block_layout) FN(block_layout_of)(int64_t mc, int64_t ldc,
+                                            const pyconv_gemm_blocking *blk, int pack_a)
 {
-    FN(block_layout) l = {ldc + PYCONV_ALIGN / (int64_t)sizeof(real), 0, 0, 0, 0, 0};
+    FN(block_layout) l = {ldc + PYCONV_ALIGN / (int64_t)sizeof(real), 0, 0, 0, 0, 0, 0};
     l.ct = pyconv_layout_part(&l.bytes, (size_t)(mc * l.ldct) * sizeof(real));
     l.pix = pyconv_layout_part(&l.bytes, (size_t)mc * sizeof(int64_t));
     l.rows = pyconv_layout_part(&l.bytes, (size_t)mc * sizeof(real *));
     l.w_slice = pyconv_layout_part(&l.bytes, (size_t)(blk->kc * blk->nr) * sizeof(real));
+    l.a_packed = pyconv_layout_part(&l.bytes, pack_a ? (size_t)(mc * blk->kc) * sizeof(real) : 0);
     return l;
 }
 
@@ -76,6 +89,7 @@ typedef struct {
     const real *src;           /* the chunk's images as the gather reads them */
     int64_t img, pixels, mc, ldc, panels, k;
     int64_t pgroups;           /* filter-panel groups per pixel block: tasks = blocks x groups */
+    int pack_a;                /* whether a task packs its block of pixels first */
     FN(block_layout) layout;
 } FN(chunk_args);
 
@@ -177,6 +191,7 @@ static pyconv_status FN(forward_blocks)(const void *ctx, int64_t lo, int64_t hi,
     int64_t *pix = (int64_t *)((char *)th->scratch + c->layout.pix);
     const real **rows = (const real **)((char *)th->scratch + c->layout.rows);
     real *w_slice = (real *)((char *)th->scratch + c->layout.w_slice);
+    real *a_packed = (real *)((char *)th->scratch + c->layout.a_packed);
     const int64_t cout_g = s->c_out / s->groups;
     for (int64_t t = lo; t < hi; t++) {
         const int64_t b = t / c->pgroups, pg = t % c->pgroups;
@@ -188,7 +203,11 @@ static pyconv_status FN(forward_blocks)(const void *ctx, int64_t lo, int64_t hi,
             /* loop 4 around the micro-kernel: KC-deep slices of the taps */
             for (int64_t pc = 0; pc < c->k; pc += blk.kc) {
                 const int64_t kc = PYCONV_MIN(blk.kc, c->k - pc);
-                const FN(pyconv_a_source) a = {NULL, rows, f->in.off + g * c->k + pc};
+                FN(pyconv_a_source) a = {NULL, rows, f->in.off + g * c->k + pc};
+                if (c->pack_a) {
+                    FN(pyconv_pack_gathered)(rows, a.off, n_px, kc, blk.mr, a_packed);
+                    a = (FN(pyconv_a_source)){a_packed, NULL, NULL};
+                }
                 if (f->w_packed != NULL) {
                     FN(pyconv_macro_kernel)(c->arch, n_px, c->ldc, kc, jp_lo, jp_hi, 1, &a,
                                             f->w_packed + g * c->ldc * c->k + pc * blk.nr,
@@ -250,7 +269,8 @@ static pyconv_status FN(forward_chunk)(const void *ctx, int64_t img, int64_t img
     const int nt = pyconv_gemm_thread_count(c.pixels, s->c_out, c.k,
                                             (c.pixels + blk.mr - 1) / blk.mr * c.panels, n_threads);
     FN(cut_tasks)(&c, &blk, nt);
-    c.layout = FN(block_layout_of)(c.mc, c.ldc, &blk);
+    c.pack_a = FN(packs_pixels)(s, &blk, c.panels / c.pgroups);
+    c.layout = FN(block_layout_of)(c.mc, c.ldc, &blk, c.pack_a);
     const int64_t n_tasks = (c.pixels + c.mc - 1) / c.mc * c.pgroups;
     const pyconv_scratch block = {PYCONV_ARENA_CONV_1, c.layout.bytes};
     /* nt already counts the work: the tasks are spread over exactly that many threads */
@@ -349,6 +369,7 @@ double FN(pyconv_forward_implicit_workspace)(const pyconv_conv_shape *s, int n_t
     const pyconv_gather_extent e = pyconv_gather_extent_of(s);
     const double chunk = (double)PYCONV_MIN(FN(forward_chunk_images)(s), PYCONV_MAX(s->n, 1));
     const double padded = e.padded ? chunk * (double)s->c_in * (double)e.hp * (double)e.wp * sizeof(real) : 0;
+    const int pack_a = FN(packs_pixels)(s, &blk, ldc / blk.nr);
     return (double)FN(forward_layout_of)(s, &blk).bytes +
-           n_threads * (padded + (double)FN(block_layout_of)(blk.mc, ldc, &blk).bytes);
+           n_threads * (padded + (double)FN(block_layout_of)(blk.mc, ldc, &blk, pack_a).bytes);
 }

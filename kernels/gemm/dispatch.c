@@ -3,7 +3,7 @@
 
 #define PYCONV_BLOCKING(isa, sfx)                                                              \
     { PYCONV_##isa##_MR_##sfx, PYCONV_##isa##_NR_##sfx, PYCONV_##isa##_KC_##sfx,                \
-      PYCONV_##isa##_MC_##sfx, PYCONV_##isa##_NC_##sfx }
+      PYCONV_##isa##_MC_##sfx, PYCONV_##isa##_NC_##sfx, PYCONV_##isa##_PACK_A_PANELS }
 
 /* Pack callbacks keep per-k-index data of one KC block on the stack (gemm_config.h). */
 _Static_assert(PYCONV_REF_KC_f32 <= PYCONV_GEMM_MAX_KC && PYCONV_REF_KC_f64 <= PYCONV_GEMM_MAX_KC &&

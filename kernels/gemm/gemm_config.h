@@ -6,6 +6,9 @@
  * MC        rows of the packed A block (MC x KC), kept in L2 (512 KiB per core here).
  * NC        columns of the packed B block (KC x NC), kept in L3 (32 MiB shared here) and
  *           shared by the threads.
+ * PACK_A_PANELS  the implicit GEMM of a 1x1 convolution packs a block of gathered pixels into
+ *           micro-panels before multiplying it by at least this many B micro-panels (0: never;
+ *           implicit_forward_t.h).
  * MC is a multiple of MR and NC a multiple of NR. Names end in the dtype suffix (_f32 / _f64)
  * so templates can select them with FN(). AVX2: tuned on an AMD EPYC (Zen 3); AVX-512 (7 rows): on a
  * Zen 4. */
@@ -24,6 +27,7 @@
 #define PYCONV_REF_KC_f64 256
 #define PYCONV_REF_MC_f64 64
 #define PYCONV_REF_NC_f64 4096
+#define PYCONV_REF_PACK_A_PANELS 0
 
 /* The AVX2 + FMA (and AVX-512) micro-kernels need x86-64 and GCC/clang's per-function target
  * attribute (the library itself is compiled for baseline x86-64). */
@@ -46,6 +50,12 @@
 #define PYCONV_AVX2_MC_f64 72
 #define PYCONV_AVX2_NC_f64 4080
 
+/* A 1x1 layer's gathered tile reads another input plane, another cache line, at each of its KC
+ * k steps: 16-32 KiB of lines beside the 16 KiB B micro-panel in a 32 KiB L1. Packed first,
+ * 1x1 layers of 128 filters and more ran 1.1-1.5x faster on a Zen 3, fewer filters gained
+ * nothing (docs/performance.md, fourteenth session). The other tables are not measured yet. */
+#define PYCONV_AVX2_PACK_A_PANELS 8
+
 /* AVX-512F: the same kernel on 64-byte vectors, 7 rows x 2 vectors (14 of 32 zmm registers
  * accumulate), chosen on AMD CPUs. 7 rows, not 6: the implicit GEMM's rows are output pixels,
  * and networks fed 224x224 images have 7 * 2^k pixels per image (49 at 7x7 fill 7 tiles exactly,
@@ -66,6 +76,7 @@
 #define PYCONV_AVX512_KC_f64 256
 #define PYCONV_AVX512_MC_f64 112
 #define PYCONV_AVX512_NC_f64 4096
+#define PYCONV_AVX512_PACK_A_PANELS 0
 
 /* The fused Winograd micro-kernel (ukernel_wino_t.h) of both AVX-512 tables: tiles per group.
  * 4 tiles x 6 elements of a row of the 6x6 = 24 accumulators, beside 3 vectors of the row's
@@ -89,6 +100,7 @@
 #define PYCONV_AVX512X12_KC_f64 192
 #define PYCONV_AVX512X12_MC_f64 240
 #define PYCONV_AVX512X12_NC_f64 3072
+#define PYCONV_AVX512X12_PACK_A_PANELS 0
 
 /* NEON (aarch64, where it is always present): BLIS's armv8a tile shapes (8 x 12 float, 6 x 8
  * double) and its Cortex-A57 MC and NC (120, 3072). KC 256 (BLIS: 640 / 240; at most
@@ -111,6 +123,7 @@
 #define PYCONV_NEON_KC_f64 256
 #define PYCONV_NEON_MC_f64 120
 #define PYCONV_NEON_NC_f64 3072
+#define PYCONV_NEON_PACK_A_PANELS 0
 
 /* B micro-panels in a chunk of C's columns when the threads take the columns in parts, each
  * packing all of A (one MC block, or one packed A block's worth, at most) beside its own B:

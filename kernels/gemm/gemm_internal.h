@@ -37,8 +37,11 @@
 #include "common/parallel.h"
 #include "gemm/gemm_config.h"
 
+/* MR, NR, KC, MC, NC as gemm_config.h defines them, and pack_a_panels: the implicit GEMMs
+ * pack a gathered A block into micro-panels first (pyconv_pack_gathered) when they multiply it
+ * by at least that many B micro-panels, 0: never (gemm_config.h). */
 typedef struct {
-    int64_t mr, nr, kc, mc, nc;
+    int64_t mr, nr, kc, mc, nc, pack_a_panels;
 } pyconv_gemm_blocking;
 
 /* What a micro-kernel fetches into the cache while it runs, for the tiles after it (BLIS's
@@ -107,6 +110,12 @@ void pyconv_pack_transposed_avx512_##sfx(const real *src, int64_t sx, int64_t wi
  * element where it has none. */                                                                \
 void pyconv_pack_rows_##sfx(const real *src, int64_t sx, int64_t width, int64_t np, int64_t w, \
                             real *dst);                                                        \
+/* A gathered A block (m rows, a's rows and off: pyconv_a_source) packed into mr-row            \
+ * micro-panels, the layout of a packed A block: dst[(i/mr)*mr*kc + p*mr + i%mr] =             \
+ * rows[i][off[p]] for i < m (the last panel's rows from m on are not written; the             \
+ * micro-kernel reads only a tile's m rows). */                                                 \
+void pyconv_pack_gathered_##sfx(const real *const *rows, const int64_t *off, int64_t m,         \
+                                int64_t kc, int64_t mr, real *dst);                             \
 /* C (m x n, row stride ldc) = alpha * A @ B + beta * C; beta == 0 does not read C. */          \
 pyconv_status pyconv_gemm_driver_##sfx(int64_t m, int64_t n, int64_t k, real alpha,            \
                                        pyconv_pack_fn_##sfx pack_a, const void *a_ctx,          \

@@ -1,4 +1,5 @@
-/* Template: pack X(x, p) = base[x*sx + p*sp] into w-wide micro-panels. */
+/* Template: pack X(x, p) = base[x*sx + p*sp] into w-wide micro-panels, and a gathered A block
+ * into MR-row ones. */
 
 /* One micro-panel of `width` <= w valid rows, the rest zero. Inlined with constant w and
  * sx (below), so full panels become unrolled copies (sx == 1: the panel's values are
@@ -76,3 +77,43 @@ void FN(pyconv_pack_strided)(const void *ctx, int64_t x0, int64_t nx, int64_t p0
     }
 }
 #undef PYCONV_PACK_WIDTH
+
+/* One mr-row micro-panel of a gathered A; mr is a constant once inlined (below), so a tile of
+ * rows one value apart (a stride-1 convolution's pixels along an output row) is one
+ * constant-size copy per k index, any other tile mr unrolled loads. */
+PYCONV_INLINE void FN(pack_gathered_panel)(const real *const *PYCONV_RESTRICT rows,
+                                           const int64_t *PYCONV_RESTRICT off, int64_t h,
+                                           int64_t kc, int64_t mr, real *PYCONV_RESTRICT dst)
+{
+    int contiguous = h == mr;
+    for (int64_t r = 1; r < h; r++) contiguous &= rows[r] == rows[0] + r;
+    if (contiguous) {
+        for (int64_t p = 0; p < kc; p++)
+            memcpy(dst + p * mr, rows[0] + off[p], (size_t)mr * sizeof(real));
+        return;
+    }
+    for (int64_t p = 0; p < kc; p++)
+        for (int64_t r = 0; r < h; r++) dst[p * mr + r] = rows[r][off[p]];
+}
+
+#define PYCONV_PACK_HEIGHT(H)                                                                \
+    case H:                                                                                  \
+        FN(pack_gathered_panel)(rows + i, off, PYCONV_MIN(H, m - i), kc, H, dst + i * kc);   \
+        break;
+
+void FN(pyconv_pack_gathered)(const real *const *rows, const int64_t *off, int64_t m, int64_t kc,
+                              int64_t mr, real *dst)
+{
+    for (int64_t i = 0; i < m; i += mr) {
+        switch (mr) {
+            PYCONV_PACK_HEIGHT(4)
+            PYCONV_PACK_HEIGHT(6)
+            PYCONV_PACK_HEIGHT(7)
+            PYCONV_PACK_HEIGHT(8)
+            PYCONV_PACK_HEIGHT(12)
+            default:
+                FN(pack_gathered_panel)(rows + i, off, PYCONV_MIN(mr, m - i), kc, mr, dst + i * kc);
+        }
+    }
+}
+#undef PYCONV_PACK_HEIGHT
