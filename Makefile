@@ -80,7 +80,7 @@ test-aarch64:
 		echo "make test-aarch64 needs the Debian packages:$$missing"; \
 		echo "  apt-get install gcc-aarch64-linux-gnu qemu-user"; exit 1; fi
 	mkdir -p build
-	$(AARCH64_CC) -O3 -std=gnu11 -fno-strict-aliasing -Wall -Wno-unknown-pragmas -fopenmp -static \
+	$(AARCH64_CC) -O3 -std=gnu11 -fno-strict-aliasing -fno-trapping-math -Wall -Wno-unknown-pragmas -fopenmp -static \
 		-Ikernels -Ipyconv/include '-DPYCONV_COMPILER="$(AARCH64_CC)"' tests/c/test_aarch64.c \
 		$$(find kernels -name '*.c' | sort) -lm -o build/test_aarch64
 	$(AARCH64_RUN) build/test_aarch64
