@@ -78,22 +78,28 @@ void FN(pyconv_pack_strided)(const void *ctx, int64_t x0, int64_t nx, int64_t p0
 }
 #undef PYCONV_PACK_WIDTH
 
-/* One mr-row micro-panel of a gathered A; mr is a constant once inlined (below), so a tile of
- * rows one value apart (a stride-1 convolution's pixels along an output row) is one
- * constant-size copy per k index, any other tile mr unrolled loads. */
+/* One mr-row micro-panel of a gathered A; mr is a constant once inlined (below), so a full
+ * tile of rows one value apart (a stride-1 convolution's pixels along an output row) is one
+ * constant-size copy per k index, any other full tile mr unrolled loads from row pointers
+ * held in registers; only the short tile at the block's end loops over its h rows. */
 PYCONV_INLINE void FN(pack_gathered_panel)(const real *const *PYCONV_RESTRICT rows,
                                            const int64_t *PYCONV_RESTRICT off, int64_t h,
                                            int64_t kc, int64_t mr, real *PYCONV_RESTRICT dst)
 {
-    int contiguous = h == mr;
-    for (int64_t r = 1; r < h; r++) contiguous &= rows[r] == rows[0] + r;
+    if (h < mr) {
+        for (int64_t p = 0; p < kc; p++)
+            for (int64_t r = 0; r < h; r++) dst[p * mr + r] = rows[r][off[p]];
+        return;
+    }
+    int contiguous = 1;
+    for (int64_t r = 1; r < mr; r++) contiguous &= rows[r] == rows[0] + r;
     if (contiguous) {
         for (int64_t p = 0; p < kc; p++)
             memcpy(dst + p * mr, rows[0] + off[p], (size_t)mr * sizeof(real));
         return;
     }
     for (int64_t p = 0; p < kc; p++)
-        for (int64_t r = 0; r < h; r++) dst[p * mr + r] = rows[r][off[p]];
+        for (int64_t r = 0; r < mr; r++) dst[p * mr + r] = rows[r][off[p]];
 }
 
 #define PYCONV_PACK_HEIGHT(H)                                                                \
