@@ -262,6 +262,22 @@ def test_pointwise_forward_with_packed_pixels(dtype, x_shape, w_shape, kwargs):
         np.testing.assert_array_equal(pyconv.conv2d(x, packed, b, **kwargs, n_threads=n_threads), one)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@settings(max_examples=25)
+@given(n=st.integers(1, 3), groups=st.integers(1, 2), cin_g=st.integers(1, 300),
+       cout_g=st.integers(100, 260), h=st.integers(1, 13), w=st.integers(1, 13),
+       stride=st.integers(1, 3), padding=st.integers(0, 1), seed=st.integers(0, 2**32 - 1))
+def test_pointwise_forward_with_many_filters_matches_reference(dtype, n, groups, cin_g, cout_g, h, w,
+                                                               stride, padding, seed):
+    """1x1 forwards with enough filter panels that micro-kernel tables which pack gathered pixels
+    do (any reduction length, strides, padding, partial tiles, images mixed in a block)."""
+    rng = np.random.default_rng(seed)
+    x = random_array(rng, (n, cin_g * groups, h, w), dtype)
+    wt = random_array(rng, (cout_g * groups, cin_g, 1, 1), dtype)
+    run_forward(x, wt, random_array(rng, cout_g * groups, dtype),
+                dict(stride=stride, padding=padding, groups=groups), dtype, "im2col")
+
+
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @given(case=conv_cases(), seed=st.integers(0, 2**32 - 1))
