@@ -46,8 +46,12 @@ PYCONV_ALWAYS_INLINE float pyconv_one_plus_exp_f32(float v)
 PYCONV_ALWAYS_INLINE float pyconv_tanh_f32(float v)
 {
     const float a = fabsf(v), z = v * v;
-    const float small = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z +
-                          1.33314422036e-1f) * z - 3.33332819422e-1f) * z * v + v;
+    float q = -5.70498872745e-3f;
+    q = q * z + 2.06390887954e-2f;
+    q = q * z - 5.37397155531e-2f;
+    q = q * z + 1.33314422036e-1f;
+    q = q * z - 3.33332819422e-1f;
+    const float small = q * z * v + v;
     const float large = copysignf(1 - 2 / pyconv_one_plus_exp_f32(2 * a), v);
     return a < 0.625f ? small : large;
 }

@@ -133,8 +133,9 @@ static int winograd_eligible(const pyconv_conv_shape *s)
  * where the instruction set has the fused Winograd micro-kernel (AVX-512: 0.60-0.87 of the
  * implicit GEMM's time on 4 tiles at 128-512 channels, 1 and 2 threads, forward and input
  * gradient; 0.92-0.99 at 64, 1.15-1.21 at 32; docs/winograd.md). On 4 tiles the implicit
- * GEMM's 7-row micro-tiles are all full, the Winograd GEMMs' 4-row tiles load a B vector per 4 FMAs instead of 7, and the filter transform is paid for 4
- * tiles; since a block's transformed filters stay in L2 the Winograd forward takes 0.86-0.94 of
+ * GEMM's 7-row micro-tiles are all full, the Winograd GEMMs' 4-row tiles load a B vector per 4
+ * FMAs instead of 7, and the filter transform is paid for 4 tiles; since a block's transformed
+ * filters stay in L2 the Winograd forward takes 0.86-0.94 of
  * the implicit GEMM's time at 256 and 512 channels and 1.00-1.09 at 64-128, 1 thread, but
  * 1.03-1.3 at 512 channels on two threads between other libraries' calls, as a network runs,
  * and the input gradient 1.10-1.20 there (docs/winograd.md, seventh and eighth sessions). The
