@@ -225,7 +225,8 @@ def test_strided_input_gradient_over_chunks_of_images(dtype, x_shape, w_shape, k
     ((1, 40, 7, 7), (96, 40, 1, 1), 1),       # filters as the transposed forward's input channels
     ((3, 70, 14, 14), (33, 70, 1, 1), 1),     # several images, partial tiles and panels
     ((2, 64, 5, 9), (128, 32, 1, 1), 2),      # groups
-    ((1, 32, 30, 30), (128, 32, 1, 1), 1)])   # 900 pixels: the transposed forward reduces channels
+    ((1, 32, 30, 30), (128, 32, 1, 1), 1),    # 900 pixels: the transposed forward reduces channels
+    ((2, 160, 9, 9), (48, 160, 1, 1), 1)])    # 160 filters of the transposed forward: pixels packed
 def test_pointwise_input_gradient_as_transposed_forward(dtype, x_shape, w_shape, groups):
     """A pointwise input gradient whose transposed forward (1x1 of grad_output with the weights
     transposed) would run on the implicit GEMM takes that forward, its weights packed straight
