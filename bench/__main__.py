@@ -130,7 +130,8 @@ def machine_facts(pyconv, torch, dtype):
              "cpu": f"{cpu_model()}, {os.cpu_count()} logical cores",
              "platform": platform.platform(), "dtype": dtype,
              "pyconv": config(), "torch": torch.__version__ if torch else "not installed",
-             "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "unset")}
+             "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "unset"),
+             "openblas_thread_timeout": os.environ.get("OPENBLAS_THREAD_TIMEOUT", "unset")}
     blas = optional_module("threadpoolctl")
     if blas is not None:
         info = [f"{i['internal_api']} {i['version']} ({i['num_threads']} threads by default)"
@@ -266,7 +267,8 @@ def print_header(facts, checked):
               "16-core Xeon pyconv's ResNet-50 took as long at 16 threads as at 1): for multi-thread figures set "
               "OMP_WAIT_POLICY=passive before Python starts (docs/performance.md, \"Threads\").")
     else:
-        print(f"OMP_WAIT_POLICY={facts['omp_wait_policy']}")
+        print(f"OMP_WAIT_POLICY={facts['omp_wait_policy']}, "
+              f"OPENBLAS_THREAD_TIMEOUT={facts['openblas_thread_timeout']} (bench/__init__.py)")
     if not checked:
         print("WARNING: pyconv.reference does not import: pyconv results are NOT checked.")
 
