@@ -233,7 +233,9 @@ static pyconv_status FN(forward_blocks)(const void *ctx, int64_t lo, int64_t hi,
  * Enough pixels for PYCONV_RANGE_PARTS_PER_THREAD MC blocks per thread: pixel blocks only, a
  * multiple of nt (whole micro-tiles). Fewer (small images, small batches): the filter panels
  * are split too, each task streaming only its share of the packed weights, and the pixels for
- * the rest. */
+ * the rest -- but a layer that packs its pixels keeps PACK_A_PANELS panels a task: finer
+ * groups would multiply gathered pixels, and 1x1 layers at 7x7 with 160-512 filters ran no
+ * faster on two threads than on one (docs/performance.md, fifteenth session). */
 static void FN(cut_tasks)(FN(chunk_args) *c, const pyconv_gemm_blocking *blk, int nt)
 {
     const int64_t by_mc = (c->pixels + blk->mc - 1) / blk->mc;
@@ -244,6 +246,8 @@ static void FN(cut_tasks)(FN(chunk_args) *c, const pyconv_gemm_blocking *blk, in
         blocks = (by_mc + nt - 1) / nt * nt;
     } else {
         c->pgroups = PYCONV_MIN(c->panels, (want + by_mc - 1) / by_mc);
+        if (FN(packs_pixels)(c->f->in.s, blk, c->panels))
+            c->pgroups = PYCONV_MIN(c->pgroups, c->panels / blk->pack_a_panels);
         blocks = PYCONV_MAX(by_mc, (nt + c->pgroups - 1) / c->pgroups);
     }
     c->mc = ((c->pixels + blocks - 1) / blocks + blk->mr - 1) / blk->mr * blk->mr;
