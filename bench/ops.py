@@ -6,10 +6,10 @@ Implementations: pyconv (per algorithm for convolutions: "pyconv-direct", "pycon
 (PyTorch CPU, only when it imports) and "numpy" (numpy.matmul, for GEMM)."""
 import importlib
 import math
-import os
 
 import numpy as np
 
+from bench import workers_sleep
 from bench.cases import CONV_OPS, GEMM_OPS, POOL_OPS, Case, PoolLayer, with_batch
 
 PYCONV_ALGORITHMS = ("direct", "im2col", "winograd", "auto")
@@ -296,7 +296,7 @@ def onnx_call(onnxruntime, layer, arrays, n_threads):
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = n_threads
     options.inter_op_num_threads = 1
-    if os.environ.get("OMP_WAIT_POLICY", "").lower() == "passive":
+    if workers_sleep():
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
     session = onnxruntime.InferenceSession(onnx_model(layer, arrays), options, providers=["CPUExecutionProvider"])
