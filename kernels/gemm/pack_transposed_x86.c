@@ -6,7 +6,7 @@
  * rows are loaded a vector at a time (rows past the matrix's as zeros, a last block of fewer
  * than L k-indices masked), transposed by unpack and lane shuffles, and stored as L k-indices of
  * the panel, each the panel's lanes of it (when the panel is narrower than a vector: AVX-512's
- * masked store, AVX2's plain stores of 4, 2 and 1 values).
+ * masked store, AVX2's plain 16-, 8- and 4-byte stores).
  * The rows of one vector's worth are walked to the end before the next L start: rows whose
  * distance is a multiple of a large power of two share a few L1 sets, and 2 L of them would not
  * stay there. One function per instruction set and dtype (gemm_internal.h), in dispatch.c's
@@ -81,12 +81,10 @@ PYCONV_AVX2 static inline void transpose8_avx2_f32(const float *src, int64_t sx,
         s[b + 3] = _mm256_shuffle_ps(t[b + 1], t[b + 3], _MM_SHUFFLE(3, 2, 3, 2));
     }
     for (int j = 0; j < 4; j++) {
-        if (j < n)
-            store_bytes_avx2(dst + j * ldd,
-                             _mm256_castps_si256(_mm256_permute2f128_ps(s[j], s[4 + j], 0x20)), 4 * lanes);
-        if (4 + j < n)
-            store_bytes_avx2(dst + (4 + j) * ldd,
-                             _mm256_castps_si256(_mm256_permute2f128_ps(s[j], s[4 + j], 0x31)), 4 * lanes);
+        const __m256 low = _mm256_permute2f128_ps(s[j], s[4 + j], 0x20);
+        const __m256 high = _mm256_permute2f128_ps(s[j], s[4 + j], 0x31);
+        if (j < n) store_bytes_avx2(dst + j * ldd, _mm256_castps_si256(low), 4 * lanes);
+        if (4 + j < n) store_bytes_avx2(dst + (4 + j) * ldd, _mm256_castps_si256(high), 4 * lanes);
     }
 }
 
